@@ -1,0 +1,63 @@
+# cloudlb build, test and demo entry points. `make test` is what CI runs.
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+TESTBIN := $(BIN)/testbin
+export CLOUDLB_TESTBIN := $(TESTBIN)
+GOFILES = $(shell git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')
+UNIT_PKGS = $(shell $(GO) list ./... | grep -v /integration/)
+FUZZTIME ?= 20s
+
+.PHONY: all build test test-unit test-integration check-fmt vet lint-examples bench generate demo testbin fuzz clean
+
+all: build
+
+## build: every binary into bin/
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+## test: everything CI runs (format, vet, unit, integration, docs staleness, example lint)
+test: check-fmt vet test-unit lint-examples test-integration
+
+## test-unit: unit tests, including the docs/annotations.md staleness check and fuzz seeds
+test-unit:
+	$(GO) test -count=1 $(UNIT_PKGS)
+
+## test-integration: tests against a real etcd and kube-apiserver (built by `make testbin`)
+test-integration: testbin
+	$(GO) test -count=1 ./integration/...
+
+check-fmt:
+	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+	cd tools/testbin && $(GO) vet ./...
+
+## lint-examples: every manifest under examples/ must pass `cloudlb lint`
+lint-examples:
+	$(GO) run ./cmd/cloudlb lint -f examples/
+
+## bench: benchmarks; results are written down in docs/benchmarks.md
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## fuzz: fuzz annotations.Parse for FUZZTIME (the seed corpus also runs in test-unit)
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./annotations/
+
+## generate: regenerate docs/annotations.md from the registry
+generate:
+	$(GO) run ./cmd/cloudlb annotations -o markdown > docs/annotations.md
+
+## demo: the main job on the embedded default (until the controller lands: lint the examples)
+demo: build
+	$(BIN)/cloudlb lint -f examples/
+	$(BIN)/cloudlb annotations --cloud aws | head -20
+
+## testbin: build the real kube-apiserver and etcd into bin/testbin (skipped when up to date)
+testbin:
+	tools/testbin/build.sh $(TESTBIN)
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,3 @@
+package annotations
+
+func awsKeys() []*Descriptor { return nil }

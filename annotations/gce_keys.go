@@ -1,0 +1,3 @@
+package annotations
+
+func gceKeys() []*Descriptor { return nil }

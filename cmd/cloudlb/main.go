@@ -1,0 +1,46 @@
+// Command cloudlb is the user CLI: validate Service manifests offline and inspect the
+// annotation registry.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// Exit codes shared by every verb.
+const (
+	exitOK      = 0
+	exitInvalid = 1 // the input has errors
+	exitUsage   = 2 // bad flags or unreadable input
+)
+
+const usage = `cloudlb turns Kubernetes LoadBalancer Services into cloud load balancers.
+
+Usage:
+  cloudlb lint [-f FILE|DIR|-]... [--cloud aws|azure|gce] [-o text|json]
+  cloudlb annotations [--cloud aws|azure|gce] [-o table|json|markdown]
+
+Run "cloudlb <verb> -h" for the flags of one verb.
+`
+
+func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+// run dispatches a verb; it is main without os.Exit so tests can call it.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "lint":
+		return runLint(args[1:], stdin, stdout, stderr)
+	case "annotations":
+		return runAnnotations(args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "cloudlb: unknown verb %q\n\n%s", args[0], usage)
+	return exitUsage
+}
