@@ -196,7 +196,7 @@ func (d *Descriptor) AllowedDoc() string {
 	if d.Format != nil {
 		switch d.Type {
 		case List:
-			s = "comma-separated " + d.Format.Name
+			s = "comma-separated, each " + d.Format.Name
 		case Map:
 			s += ", values " + d.Format.Name
 		default:

@@ -114,3 +114,22 @@ func TestAnnotationsVerb(t *testing.T) {
 		t.Errorf("-o yaml: exit %d, want %d", code, exitUsage)
 	}
 }
+
+// TestExamplesAreClean keeps examples/ free of errors and warnings for their own cloud and for
+// every-key-against-its-cloud checking.
+func TestExamplesAreClean(t *testing.T) {
+	t.Parallel()
+	for _, dir := range []string{"core", "aws", "azure", "gce"} {
+		args := []string{"lint", "-f", "../../examples/" + dir}
+		if dir != "core" {
+			args = append(args, "--cloud", dir)
+		}
+		code, out, errOut := runCLI(t, "", args...)
+		if code != exitOK || out != "" {
+			t.Errorf("%v: exit %d\n%s%s", args, code, out, errOut)
+		}
+		if !strings.Contains(errOut, " 0 errors, 0 warnings") || strings.HasPrefix(errOut, "0 ") {
+			t.Errorf("%v: %s", args, errOut)
+		}
+	}
+}
