@@ -240,3 +240,13 @@ func mustBe[T any](d *Descriptor, v any) T {
 	}
 	return t
 }
+
+// NodeLabels returns the node labels a Service restricts its backends to (every listed key must
+// be present; an empty value matches any value), or nil for all nodes. The controller uses it to
+// re-evaluate a Service when node labels change.
+func (c *Config) NodeLabels() map[string]string {
+	if c.AWS != nil && len(c.AWS.TargetNodeLabels) > 0 {
+		return c.AWS.TargetNodeLabels
+	}
+	return nil
+}

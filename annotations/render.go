@@ -67,7 +67,7 @@ func WriteMarkdown(w io.Writer, cloud Cloud) error {
 			continue
 		}
 		ds := ForCloud(c)
-		fmt.Fprintf(&b, "\n## %s (%d keys)\n\n", cloudTitles[c], len(ds))
+		fmt.Fprintf(&b, "\n## %s (%s)\n\n", cloudTitles[c], plural(len(ds), "key"))
 		b.WriteString("| Key | Type | Values | Default | Applies to | Change | Description |\n")
 		b.WriteString("|---|---|---|---|---|---|---|\n")
 		for _, d := range ds {
@@ -92,4 +92,12 @@ func cell(s string) string {
 		return "-"
 	}
 	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
+
+// plural renders "1 key" or "3 keys".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
