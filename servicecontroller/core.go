@@ -1,0 +1,131 @@
+package servicecontroller
+
+import (
+	"context"
+	"sync"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	cloudprovider "k8s.io/cloud-provider"
+)
+
+// serviceWriter is the core's port to the API server for the Service objects it reconciles.
+type serviceWriter interface {
+	// AddFinalizer adds Finalizer without dropping anyone else's and returns the updated Service.
+	AddFinalizer(ctx context.Context, svc *v1.Service) (*v1.Service, error)
+	// RemoveFinalizer removes Finalizer only; a Service that is already gone is not an error.
+	RemoveFinalizer(ctx context.Context, svc *v1.Service) error
+	// PatchStatus replaces status.loadBalancer; a Service that is already gone is not an error.
+	PatchStatus(ctx context.Context, svc *v1.Service, status *v1.LoadBalancerStatus) error
+}
+
+// eventSink records Events; record.EventRecorder satisfies it.
+type eventSink interface {
+	Event(object runtime.Object, eventtype, reason, message string)
+}
+
+// nodeLister lists every node (the informer's cache in production).
+type nodeLister func() ([]*v1.Node, error)
+
+// core decides and reconciles; it knows nothing of informers or queues, so its tests drive it
+// directly through the ports above and a cloudprovider.LoadBalancer.
+type core struct {
+	opts   Options
+	cloud  cloudprovider.LoadBalancer
+	writer serviceWriter
+	events eventSink
+	nodes  nodeLister
+
+	mu       sync.Mutex
+	services map[string]*serviceState // by namespace/name
+}
+
+// serviceState is what the core remembers about one Service between syncs. It is only
+// memory: after a restart every field starts empty and is rebuilt by the first sync.
+type serviceState struct {
+	// mu serialises all cloud work on one Service: the queue never runs a key twice at once,
+	// but a node pass runs outside the queue.
+	mu sync.Mutex
+	// uid of the Service the state belongs to; a different UID means it was re-created.
+	uid types.UID
+	// applied is the Service as last accepted by EnsureLoadBalancer; nil when never (in this
+	// process). It decides whether a sync is a real change (Events) and what to delete when the
+	// Service vanished without our finalizer.
+	applied *v1.Service
+	// nodes is the node set the cloud last accepted; nil when unknown (never synced, or the
+	// last write failed), in which case node passes leave the Service to the queue.
+	nodes nodeSet
+	// reported is the message of the last user-error or wait Event, so retries and drift
+	// repair do not repeat it. Cleared by a success.
+	reported string
+	// warned is the message of the last AnnotationWarning Event.
+	warned string
+	// state is the Service's "state" label in the services gauge; "" when not counted.
+	state string
+}
+
+// States of the services gauge.
+const (
+	stateProvisioned = "provisioned"
+	statePending     = "pending"
+	stateFailed      = "failed"
+	stateInvalid     = "invalid"
+)
+
+func newCore(opts Options, cloud cloudprovider.LoadBalancer, writer serviceWriter, events eventSink, nodes nodeLister) *core {
+	return &core{
+		opts:     opts,
+		cloud:    cloud,
+		writer:   writer,
+		events:   events,
+		nodes:    nodes,
+		services: map[string]*serviceState{},
+	}
+}
+
+// lockState returns the state of key, created when missing, with its mutex held.
+func (c *core) lockState(key string) *serviceState {
+	c.mu.Lock()
+	st, ok := c.services[key]
+	if !ok {
+		st = &serviceState{}
+		c.services[key] = st
+	}
+	c.mu.Unlock()
+	st.mu.Lock()
+	return st
+}
+
+// peekState returns the state of key, or nil; its mutex is not held.
+func (c *core) peekState(key string) *serviceState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.services[key]
+}
+
+// dropState forgets key (the caller holds st.mu). The record is also emptied: a node pass
+// that looked it up before it was dropped must find nothing to update.
+func (c *core) dropState(key string, st *serviceState) {
+	c.setState(st, "")
+	st.applied, st.nodes = nil, nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.services[key] == st {
+		delete(c.services, key)
+	}
+}
+
+// setState moves the Service to state s in the services gauge (the caller holds st.mu).
+func (c *core) setState(st *serviceState, s string) {
+	if st.state == s {
+		return
+	}
+	if st.state != "" {
+		servicesByState.WithLabelValues(st.state).Dec()
+	}
+	if s != "" {
+		servicesByState.WithLabelValues(s).Inc()
+	}
+	st.state = s
+}

@@ -1,0 +1,144 @@
+package servicecontroller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	cloudprovider "k8s.io/cloud-provider"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+
+	"github.com/cloudlb/cloudlb/annotations"
+)
+
+// nodeBatcher coalesces node events: the first event after a pass opens a window, every event
+// inside the window joins it, and one pass runs when it closes. The one-slot channel is the
+// "nodes dirty" flag.
+type nodeBatcher struct {
+	dirty  chan struct{}
+	window time.Duration
+	clock  clock.Clock
+}
+
+func newNodeBatcher(window time.Duration, clk clock.Clock) *nodeBatcher {
+	return &nodeBatcher{dirty: make(chan struct{}, 1), window: window, clock: clk}
+}
+
+// markDirty records that the node set may have changed; it never blocks.
+func (b *nodeBatcher) markDirty() {
+	select {
+	case b.dirty <- struct{}{}:
+	default:
+	}
+}
+
+// run calls pass once per window that saw at least one markDirty, until ctx is done.
+func (b *nodeBatcher) run(ctx context.Context, pass func(context.Context)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.dirty:
+		}
+		timer := b.clock.NewTimer(b.window)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C():
+		}
+		// Events of this window are covered by the pass: the informer updates its cache before
+		// it calls the handler, and the pass reads the cache. Events during the pass open the
+		// next window.
+		select {
+		case <-b.dirty:
+		default:
+		}
+		pass(ctx)
+	}
+}
+
+// keyError is a Service whose node update failed, for the queue to retry.
+type keyError struct {
+	key string
+	err error
+}
+
+// syncNodes is one node pass: for every Service it computes the eligible node set (predicates
+// and the Service's node selector) and calls UpdateLoadBalancer once for each Service whose set
+// (names and providerIDs) differs from the one the cloud last accepted. Services whose set is
+// unknown (never ensured in this process, or their last write failed) are left to the queue,
+// whose next ensure sends the current nodes anyway.
+func (c *core) syncNodes(ctx context.Context, services []*v1.Service) ([]keyError, error) {
+	nodes, err := c.nodes()
+	if err != nil {
+		return nil, fmt.Errorf("listing nodes: %w", err)
+	}
+	var mu sync.Mutex
+	var failed []keyError
+	workqueue.ParallelizeUntil(ctx, c.opts.Workers, len(services), func(i int) {
+		key := cache.MetaObjectToName(services[i]).String()
+		if err := c.syncServiceNodes(ctx, key, services[i], nodes); err != nil {
+			mu.Lock()
+			failed = append(failed, keyError{key: key, err: err})
+			mu.Unlock()
+		}
+	})
+	return failed, nil
+}
+
+// syncServiceNodes updates one Service's backends when its eligible node set changed.
+func (c *core) syncServiceNodes(ctx context.Context, key string, svc *v1.Service, all []*v1.Node) error {
+	if !wantsLoadBalancer(svc, c.opts.LoadBalancerClass) || svc.DeletionTimestamp != nil {
+		return nil
+	}
+	st := c.peekState(key)
+	if st == nil {
+		return nil
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.nodes == nil || st.uid != svc.UID {
+		return nil
+	}
+	cfg, problems := annotations.Parse(svc, c.opts.AnnotationCloud)
+	if problems.HasErrors() {
+		return nil // reported by the queue's sync; an invalid Service gets no cloud call
+	}
+	nodes := eligibleNodes(all, cfg.NodeLabels())
+	set := newNodeSet(nodes)
+	if maps.Equal(set, st.nodes) {
+		return nil
+	}
+	// Recorded before the call, so a pass that starts while this one runs does not repeat it.
+	st.nodes = set
+	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("service", key))
+	klog.FromContext(ctx).V(2).Info("Updating load balancer backends", "nodes", len(nodes))
+	start := time.Now()
+	err := c.cloud.UpdateLoadBalancer(ctx, c.opts.ClusterName, svc.DeepCopy(), nodes)
+	if errors.Is(err, cloudprovider.ImplementedElsewhere) {
+		err = nil
+	}
+	if err != nil {
+		err = withOp(opUpdate, fmt.Errorf("with new hosts %s: %w", nodeNames(nodes), err))
+	}
+	observe(opUpdate, start, err)
+	if err != nil {
+		st.nodes = nil
+		c.report(svc, st, err)
+		return err
+	}
+	if len(nodes) == 0 {
+		c.events.Event(svc, v1.EventTypeWarning, ReasonUnAvailableLoadBalancer, noNodesMessage)
+	} else {
+		c.events.Event(svc, v1.EventTypeNormal, ReasonUpdatedLoadBalancer, updatedMessage(nodes))
+	}
+	return nil
+}
