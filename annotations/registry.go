@@ -222,11 +222,13 @@ type registry struct {
 	byKey  map[string]*Descriptor // keys and aliases
 	alias  map[string]bool
 	ported []*Descriptor
+	// domains maps the part of each key (and alias) before "/" to those keys, for the typo search.
+	domains map[string][]string
 }
 
 // registryOnce builds the index once; descriptors are immutable afterwards.
 var registryOnce = sync.OnceValue(func() *registry {
-	r := &registry{byKey: map[string]*Descriptor{}, alias: map[string]bool{}}
+	r := &registry{byKey: map[string]*Descriptor{}, alias: map[string]bool{}, domains: map[string][]string{}}
 	for _, group := range [][]*Descriptor{coreKeys(), awsKeys(), azureKeys(), gceKeys()} {
 		for _, d := range group {
 			if d.PerPort() {
@@ -247,6 +249,13 @@ var registryOnce = sync.OnceValue(func() *registry {
 			}
 			r.all = append(r.all, d)
 		}
+	}
+	for k := range r.byKey {
+		domain, _, _ := strings.Cut(k, "/")
+		r.domains[domain] = append(r.domains[domain], k)
+	}
+	for _, keys := range r.domains {
+		sort.Strings(keys) // deterministic suggestions when two keys are equally near
 	}
 	sort.SliceStable(r.all, func(i, j int) bool {
 		if r.all[i].Cloud != r.all[j].Cloud {

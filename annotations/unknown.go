@@ -19,34 +19,38 @@ func (p *parser) unknown(key, raw string) {
 		p.warnf(key, raw, "", "belongs to %s, ignored", owner)
 		return
 	}
-	near, dist := nearestKey(key)
-	ours := false
+	domain, _, _ := strings.Cut(key, "/")
+	if _, ours := registryOnce().domains[domain]; !ours {
+		// Keys of other domains (kubectl, helm, argocd, ...) are none of our business, and
+		// searching them for typos would cost more than the rest of Parse together.
+		return
+	}
+	if near, ok := nearestKey(key); ok {
+		p.warnf(key, raw, "", "unknown annotation, did you mean %s?", near)
+		return
+	}
 	for _, pre := range ourPrefixes {
 		if strings.HasPrefix(key, pre) {
-			ours = true
-			break
+			p.warnf(key, raw, "", "unknown annotation, ignored")
+			return
 		}
 	}
-	switch {
-	case near != "" && dist <= maxTypoDistance(key):
-		p.warnf(key, raw, "", "unknown annotation, did you mean %s?", near)
-	case ours || strings.HasPrefix(key, "service.beta.kubernetes.io/"):
-		p.warnf(key, raw, "", "unknown annotation, ignored")
-	}
-	// Keys of other domains (kubectl, helm, argocd, ...) are none of our business.
 }
 
-// maxTypoDistance allows about one edit per eight characters of the part after the prefix.
+// maxTypoDistance allows about one edit per eight characters of the part after the domain.
 func maxTypoDistance(key string) int {
 	_, name, _ := strings.Cut(key, "/")
 	return max(2, len(name)/8)
 }
 
-// nearestKey returns the registered key (or alias) closest to key by edit distance. Per-port
-// templates are compared with their placeholder replaced by the port text of key, if any.
-func nearestKey(key string) (string, int) {
-	best, bestDist := "", 1<<30
-	for k := range registryOnce().byKey {
+// nearestKey returns the registered key (or alias) of the same domain closest to key, when it
+// is within maxTypoDistance. Per-port templates are compared with their placeholder replaced
+// by the port text of key, if any.
+func nearestKey(key string) (string, bool) {
+	limit := maxTypoDistance(key) + 1
+	best, bestDist := "", limit
+	domain, _, _ := strings.Cut(key, "/")
+	for _, k := range registryOnce().domains[domain] {
 		cand := k
 		if strings.Contains(k, "{port}") {
 			cand = strings.Replace(k, "{port}", portText(key), 1)
@@ -55,7 +59,7 @@ func nearestKey(key string) (string, int) {
 			best, bestDist = cand, d
 		}
 	}
-	return best, bestDist
+	return best, bestDist < limit
 }
 
 // editDistance is the Levenshtein distance, giving up early once it exceeds limit.
