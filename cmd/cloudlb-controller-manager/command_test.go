@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cloud-provider/app"
+	"k8s.io/cloud-provider/names"
+
+	"github.com/cloudlb/cloudlb/annotations"
+)
+
+func TestCommandFlagDefaults(t *testing.T) {
+	t.Parallel()
+	cmd, err := newCommand(nil)
+	if err != nil {
+		t.Fatalf("newCommand: %v", err)
+	}
+	for _, tc := range []struct {
+		flag, want string
+	}{
+		{"concurrent-service-syncs", "10"},
+		{"load-balancer-class", ""},
+		{"node-batch-window", "1s"},
+		{"drift-repair-period", "10m0s"},
+		{"cloud-provider", ""},
+		{"cloud-config", ""},
+		{"leader-elect", "true"},
+		{"leader-elect-resource-lock", "leases"},
+		{"leader-elect-resource-name", defaultLeaderElectionLease},
+		{"leader-elect-resource-namespace", "kube-system"},
+		{"secure-port", "10258"},
+		{"controllers", "[*]"},
+		{"cluster-name", "kubernetes"},
+	} {
+		t.Run(tc.flag, func(t *testing.T) {
+			t.Parallel()
+			f := cmd.Flags().Lookup(tc.flag)
+			if f == nil {
+				t.Fatalf("flag --%s is missing", tc.flag)
+			}
+			if f.DefValue != tc.want {
+				t.Errorf("--%s default = %q, want %q", tc.flag, f.DefValue, tc.want)
+			}
+		})
+	}
+}
+
+func TestCommandHelpListsFlags(t *testing.T) {
+	t.Parallel()
+	cmd, err := newCommand(nil)
+	if err != nil {
+		t.Fatalf("newCommand: %v", err)
+	}
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs([]string{"--help"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatalf("--help: %v", err)
+	}
+	help := out.String()
+	for _, want := range []string{
+		"Usage:\n  cloudlb-controller-manager",
+		"Cloudlb flags:",
+		"--cloud-provider string", "Registered providers: fake.",
+		"--leader-elect ", "--concurrent-service-syncs int32", "(default 10)",
+		"--load-balancer-class string", "--node-batch-window duration", "--drift-repair-period duration",
+	} {
+		if !strings.Contains(help, want) {
+			t.Errorf("--help does not contain %q", want)
+		}
+	}
+}
+
+func TestCommandRejectsInvalidCloudlbFlags(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"negative batch window", []string{"--node-batch-window=-1s"}, "--node-batch-window"},
+		{"negative drift period", []string{"--drift-repair-period=-1m"}, "--drift-repair-period"},
+		{"class with spaces", []string{"--load-balancer-class=not a class"}, "--load-balancer-class"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cmd, err := newCommand(nil)
+			if err != nil {
+				t.Fatalf("newCommand: %v", err)
+			}
+			// RunE (which would connect to an API server) must not be reached: PreRunE fails first.
+			cmd.RunE = func(*cobra.Command, []string) error {
+				t.Error("RunE ran despite invalid flags")
+				return nil
+			}
+			cmd.SilenceUsage, cmd.SilenceErrors = true, true
+			cmd.SetArgs(append([]string{"--cloud-provider=fake"}, tc.args...))
+			err = cmd.Execute()
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("Execute(%v) error = %v, want one mentioning %s", tc.args, err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestCloudlbOptionsValidate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		mutate  func(*cloudlbOptions)
+		wantErr bool
+	}{
+		{"defaults", func(*cloudlbOptions) {}, false},
+		{"prefixed class", func(o *cloudlbOptions) { o.LoadBalancerClass = "example.com/cloudlb" }, false},
+		{"plain class", func(o *cloudlbOptions) { o.LoadBalancerClass = "cloudlb" }, false},
+		{"drift repair disabled", func(o *cloudlbOptions) { o.DriftRepairPeriod = 0 }, false},
+		{"no batching", func(o *cloudlbOptions) { o.NodeBatchWindow = 0 }, false},
+		{"class with two slashes", func(o *cloudlbOptions) { o.LoadBalancerClass = "a/b/c" }, true},
+		{"negative window", func(o *cloudlbOptions) { o.NodeBatchWindow = -1 }, true},
+		{"negative drift", func(o *cloudlbOptions) { o.DriftRepairPeriod = -1 }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			o := newCloudlbOptions()
+			tc.mutate(o)
+			if err := o.validate(); (err != nil) != tc.wantErr {
+				t.Errorf("validate() = %v, wantErr %v", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// funcPC identifies a func value; method values of one method share the same code pointer.
+func funcPC(f any) uintptr { return reflect.ValueOf(f).Pointer() }
+
+func TestControllerConstructors(t *testing.T) {
+	t.Parallel()
+	got := controllerConstructors(newCloudlbOptions())
+
+	svc, ok := got[names.ServiceLBController]
+	if !ok {
+		t.Fatalf("no %q controller", names.ServiceLBController)
+	}
+	if funcPC(svc.Constructor) != funcPC((&cloudlbOptions{}).newServiceControllerInitFunc) {
+		t.Errorf("%q is not cloudlb's service controller", names.ServiceLBController)
+	}
+	if svc.InitContext.ClientName != serviceControllerClientName {
+		t.Errorf("service controller client name = %q, want %q", svc.InitContext.ClientName, serviceControllerClientName)
+	}
+	// Upstream's map must be left as it was: other code (and tests) read it.
+	if funcPC(app.DefaultInitFuncConstructors[names.ServiceLBController].Constructor) != funcPC(app.StartServiceControllerWrapper) {
+		t.Errorf("app.DefaultInitFuncConstructors was modified")
+	}
+
+	for _, tc := range []struct {
+		name string
+		want app.InitFuncConstructor
+	}{
+		{names.CloudNodeController, app.StartCloudNodeControllerWrapper},
+		{names.CloudNodeLifecycleController, app.StartCloudNodeLifecycleControllerWrapper},
+		{names.NodeRouteController, app.StartRouteControllerWrapper},
+	} {
+		c, ok := got[tc.name]
+		if !ok {
+			t.Errorf("upstream controller %q is missing", tc.name)
+			continue
+		}
+		if funcPC(c.Constructor) != funcPC(tc.want) {
+			t.Errorf("%q does not use upstream's constructor", tc.name)
+		}
+	}
+	if len(got) != len(app.DefaultInitFuncConstructors) {
+		t.Errorf("%d controllers, want upstream's %d", len(got), len(app.DefaultInitFuncConstructors))
+	}
+	// --controllers=service (and the other aliases) must name a registered controller.
+	for alias, name := range names.CCMControllerAliases() {
+		if _, ok := got[name]; !ok {
+			t.Errorf("alias %q points to %q, which is not registered", alias, name)
+		}
+	}
+}
+
+func TestAnnotationCloudFor(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		provider string
+		want     annotations.Cloud
+	}{
+		{"aws", annotations.AWS},
+		{"azure", annotations.Azure},
+		{"gce", annotations.GCE},
+		{"fake", annotations.AnyCloud},
+		{"somethingelse", annotations.AnyCloud},
+	} {
+		if got := annotationCloudFor(tc.provider); got != tc.want {
+			t.Errorf("annotationCloudFor(%q) = %q, want %q", tc.provider, got, tc.want)
+		}
+	}
+}
+
+func TestInitCloud(t *testing.T) {
+	t.Parallel()
+	registered := registerProviders()
+	dir := t.TempDir()
+	validConfig := filepath.Join(dir, "fake.yaml")
+	if err := os.WriteFile(validConfig, []byte("ipPool: 198.51.100.0/24\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, provider, config string
+		wantErr                string // "" = success
+	}{
+		{"fake without config", "fake", "", ""},
+		{"fake with config", "fake", validConfig, ""},
+		{"empty name", "", "", "--cloud-provider is required; registered providers: fake"},
+		{"external", "external", "", "registered providers: fake"},
+		{"unknown", "openstack", "", `unknown --cloud-provider "openstack"; registered providers: fake`},
+		{"missing config", "fake", filepath.Join(dir, "absent.yaml"), "--cloud-config"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cloud, err := initCloud(tc.provider, tc.config, registered)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("initCloud(%q) error = %v, want one containing %q", tc.provider, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("initCloud(%q): %v", tc.provider, err)
+			}
+			if _, ok := cloud.LoadBalancer(); !ok {
+				t.Errorf("provider %q does not support load balancers", tc.provider)
+			}
+		})
+	}
+}
