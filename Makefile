@@ -7,6 +7,8 @@ export CLOUDLB_TESTBIN := $(TESTBIN)
 GOFILES = $(shell git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v /integration/)
 FUZZTIME ?= 20s
+# KEEP=1 makes `make demo` leave the demo running (until Ctrl-C) to explore it with kubectl.
+KEEP ?=
 
 .PHONY: all build test test-unit test-integration check-fmt vet lint-examples bench generate demo testbin fuzz clean
 
@@ -24,7 +26,7 @@ test-unit:
 	$(GO) test -count=1 $(UNIT_PKGS)
 
 ## test-integration: tests against a real etcd and kube-apiserver (built by `make testbin`)
-test-integration: testbin
+test-integration: build testbin
 	$(GO) test -count=1 ./integration/...
 
 check-fmt:
@@ -38,9 +40,11 @@ vet:
 lint-examples:
 	$(GO) run ./cmd/cloudlb lint -f examples/core -f examples/aws -f examples/azure -f examples/gce
 
-## bench: benchmarks; results are written down in docs/benchmarks.md
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+## bench: benchmarks; results are written down in docs/benchmarks.md. One iteration of the
+## service controller benchmarks converges 1,000 Services, so that package runs one (-benchtime=1x).
+bench: testbin
+	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v '/integration/servicecontroller$$')
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime=1x ./integration/servicecontroller/
 
 ## fuzz: fuzz annotations.Parse for FUZZTIME (the seed corpus also runs in test-unit)
 fuzz:
@@ -50,10 +54,9 @@ fuzz:
 generate:
 	$(GO) run ./cmd/cloudlb annotations -o markdown > docs/annotations.md
 
-## demo: the main job on the embedded default (until the controller lands: lint the examples)
-demo: build
-	$(BIN)/cloudlb lint -f examples/core -f examples/aws -f examples/azure -f examples/gce
-	$(BIN)/cloudlb annotations --cloud aws | head -20
+## demo: the embedded demo: control plane, controller manager, fake cloud and examples/demo (KEEP=1 keeps it running)
+demo: build testbin
+	$(BIN)/cloudlb demo $(if $(KEEP),--keep)
 
 ## testbin: build the real kube-apiserver and etcd into bin/testbin (skipped when up to date)
 testbin:

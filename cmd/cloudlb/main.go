@@ -1,5 +1,5 @@
-// Command cloudlb is the user CLI: validate Service manifests offline and inspect the
-// annotation registry.
+// Command cloudlb is the user CLI: validate Service manifests offline, inspect the
+// annotation registry, and run the embedded demo.
 package main
 
 import (
@@ -20,6 +20,7 @@ const usage = `cloudlb turns Kubernetes LoadBalancer Services into cloud load ba
 Usage:
   cloudlb lint [-f FILE|DIR|-]... [--cloud aws|azure|gce] [-o text|json]
   cloudlb annotations [--cloud aws|azure|gce] [-o table|json|markdown]
+  cloudlb demo [--keep] [--timeout 90s] [-v]
 
 Run "cloudlb <verb> -h" for the flags of one verb.
 `
@@ -37,6 +38,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runLint(args[1:], stdin, stdout, stderr)
 	case "annotations":
 		return runAnnotations(args[1:], stdout, stderr)
+	case "demo":
+		return runDemo(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
