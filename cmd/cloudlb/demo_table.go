@@ -27,9 +27,11 @@ type demoSnapshot struct {
 type demoRow struct {
 	// Service is namespace/name.
 	Service string
-	// Class is the load balancer's scheme in the fake cloud (external or internal), or "-"
-	// when the cloud holds none for the Service.
+	// Class is spec.loadBalancerClass, or "<default>" when unset.
 	Class string
+	// Scheme is the load balancer's scheme in the fake cloud (external or internal), or "-"
+	// when the cloud holds none for the Service.
+	Scheme string
 	// Ingress lists status.loadBalancer.ingress, or <pending>.
 	Ingress string
 	// Ports lists port:nodePort/protocol, then the health check node port of a Local Service.
@@ -49,11 +51,14 @@ func demoRows(s demoSnapshot) []demoRow {
 	for i := range s.Services {
 		svc := &s.Services[i]
 		key := svc.Namespace + "/" + svc.Name
-		row := demoRow{Service: key, Class: "-", Ingress: ingressOf(svc), Ports: portsOf(svc), LastEvent: "-"}
+		row := demoRow{Service: key, Class: "<default>", Scheme: "-", Ingress: ingressOf(svc), Ports: portsOf(svc), LastEvent: "-"}
+		if c := svc.Spec.LoadBalancerClass; c != nil {
+			row.Class = *c
+		}
 		if lb, ok := lbs[string(svc.UID)]; ok {
-			row.Class = "external"
+			row.Scheme = "external"
 			if lb.Internal {
-				row.Class = "internal"
+				row.Scheme = "internal"
 			}
 		}
 		if e, ok := last[key]; ok {
@@ -68,9 +73,9 @@ func demoRows(s demoSnapshot) []demoRow {
 // writeDemoTable renders rows as an aligned table with a header.
 func writeDemoTable(w io.Writer, rows []demoRow) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
-	fmt.Fprintln(tw, "NAMESPACE/NAME\tCLASS\tINGRESS\tPORTS\tLAST EVENT")
+	fmt.Fprintln(tw, "NAMESPACE/NAME\tCLASS\tSCHEME\tINGRESS\tPORTS\tLAST EVENT")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Service, r.Class, r.Ingress, r.Ports, r.LastEvent)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Service, r.Class, r.Scheme, r.Ingress, r.Ports, r.LastEvent)
 	}
 	return tw.Flush()
 }

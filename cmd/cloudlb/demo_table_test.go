@@ -49,6 +49,9 @@ func TestDemoTable(t *testing.T) {
 	t.Parallel()
 	local := svc("ingress", "u3", []string{"203.0.113.2"}, port(443, 31471, v1.ProtocolTCP))
 	local.Spec.HealthCheckNodePort = 32057
+	multi := svc("multi", "u5", []string{"203.0.113.3", "a5.lb.fake.cloudlb.invalid"}, port(80, 30001, v1.ProtocolTCP), port(53, 30002, v1.ProtocolUDP))
+	class := "example.com/lb"
+	multi.Spec.LoadBalancerClass = &class
 	for _, tc := range []struct {
 		name string
 		snap demoSnapshot
@@ -56,7 +59,7 @@ func TestDemoTable(t *testing.T) {
 	}{
 		{
 			name: "empty",
-			want: "NAMESPACE/NAME   CLASS   INGRESS   PORTS   LAST EVENT\n",
+			want: "NAMESPACE/NAME   CLASS   SCHEME   INGRESS   PORTS   LAST EVENT\n",
 		},
 		{
 			name: "every kind of row, sorted by name",
@@ -66,7 +69,7 @@ func TestDemoTable(t *testing.T) {
 					svc("billing", "u2", []string{"10.255.0.1"}, port(8443, 31398, v1.ProtocolTCP)),
 					local,
 					svc("broken", "u4", nil, port(80, 32315, v1.ProtocolTCP)),
-					svc("multi", "u5", []string{"203.0.113.3", "a5.lb.fake.cloudlb.invalid"}, port(80, 30001, v1.ProtocolTCP), port(53, 30002, v1.ProtocolUDP)),
+					multi,
 				},
 				LBs: []fake.LoadBalancer{
 					{ServiceUID: "u1", IP: "203.0.113.1"},
@@ -85,12 +88,12 @@ func TestDemoTable(t *testing.T) {
 					event("other", v1.EventTypeWarning, "Elsewhere", "99", time.Hour),
 				},
 			},
-			want: `NAMESPACE/NAME   CLASS      INGRESS                                  PORTS                          LAST EVENT
-demo/billing     internal   10.255.0.1                               8443:31398/TCP                 Normal EnsuredLoadBalancer
-demo/broken      -          <pending>                                80:32315/TCP                   Warning InvalidAnnotation
-demo/ingress     external   203.0.113.2                              443:31471/TCP (health 32057)   -
-demo/multi       external   203.0.113.3,a5.lb.fake.cloudlb.invalid   80:30001/TCP,53:30002/UDP      -
-demo/web         external   203.0.113.1                              80:31834/TCP                   Normal EnsuredLoadBalancer
+			want: `NAMESPACE/NAME   CLASS            SCHEME     INGRESS                                  PORTS                          LAST EVENT
+demo/billing     <default>        internal   10.255.0.1                               8443:31398/TCP                 Normal EnsuredLoadBalancer
+demo/broken      <default>        -          <pending>                                80:32315/TCP                   Warning InvalidAnnotation
+demo/ingress     <default>        external   203.0.113.2                              443:31471/TCP (health 32057)   -
+demo/multi       example.com/lb   external   203.0.113.3,a5.lb.fake.cloudlb.invalid   80:30001/TCP,53:30002/UDP      -
+demo/web         <default>        external   203.0.113.1                              80:31834/TCP                   Normal EnsuredLoadBalancer
 `,
 		},
 	} {

@@ -48,12 +48,23 @@ func TestDemo(t *testing.T) {
 			t.Errorf("no table row for %s", name)
 			continue
 		}
-		// Columns: NAMESPACE/NAME CLASS INGRESS PORTS... LAST EVENT.
-		if _, err := netip.ParseAddr(fields[2]); err != nil {
-			t.Errorf("%s: ingress column %q is not an address: row %q", name, fields[2], fields)
+		// Columns: NAMESPACE/NAME CLASS SCHEME INGRESS PORTS... LAST EVENT.
+		if len(fields) < 4 {
+			t.Errorf("%s: short row %q", name, fields)
+			continue
+		}
+		if _, err := netip.ParseAddr(fields[3]); err != nil {
+			t.Errorf("%s: ingress column %q is not an address: row %q", name, fields[3], fields)
+		}
+		wantScheme := "external"
+		if strings.HasSuffix(name, "-internal") {
+			wantScheme = "internal"
+		}
+		if fields[2] != wantScheme {
+			t.Errorf("%s: scheme %q, want %s", name, fields[2], wantScheme)
 		}
 	}
-	if fields := rows["demo/broken-healthcheck"]; len(fields) < 3 || fields[2] != "<pending>" {
+	if fields := rows["demo/broken-healthcheck"]; len(fields) < 4 || fields[3] != "<pending>" {
 		t.Errorf("demo/broken-healthcheck: row %q, want a <pending> ingress", fields)
 	}
 	out := stdout.String()
