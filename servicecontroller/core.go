@@ -61,6 +61,12 @@ type serviceState struct {
 	reported string
 	// warned is the message of the last AnnotationWarning Event.
 	warned string
+	// noNodesWarned is set once the UnAvailableLoadBalancer Warning was emitted and cleared when
+	// an eligible node is seen again, so the Warning comes once per empty spell, not per retry.
+	// Kept apart from nodes, which a failed write resets; after a restart it starts false, so
+	// a Service that is still without nodes gets the Warning once more (its earlier spell is
+	// unknowable).
+	noNodesWarned bool
 	// state is the Service's "state" label in the services gauge; "" when not counted.
 	state string
 }

@@ -1,6 +1,7 @@
 package servicecontroller
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -63,6 +64,39 @@ func TestEvents(t *testing.T) {
 			svc:     lbService("web"),
 			prepare: func(f *fixture, _ string) { f.setNodes() },
 			want:    []string{normal + ReasonEnsuringLoadBalancer, warning + ReasonUnAvailableLoadBalancer, normal + ReasonEnsuredLoadBalancer},
+		},
+		{
+			name: "no eligible node: a resync while it stays so is quiet",
+			svc:  lbService("web"),
+			prepare: func(f *fixture, key string) {
+				f.setNodes()
+				f.mustSync(key)
+			},
+			want: nil,
+		},
+		{
+			name: "no eligible node: the retry of a failed ensure is quiet",
+			svc:  lbService("web"),
+			prepare: func(f *fixture, key string) {
+				f.setNodes()
+				f.cloud.fail(callEnsure, errors.New("throttled"))
+				if err := f.sync(key); err == nil {
+					f.t.Fatal("want the injected ensure error")
+				}
+			},
+			want: []string{normal + ReasonEnsuringLoadBalancer, normal + ReasonEnsuredLoadBalancer},
+		},
+		{
+			name: "no eligible node again after nodes came back",
+			svc:  lbService("web"),
+			prepare: func(f *fixture, key string) {
+				f.setNodes()
+				f.mustSync(key)
+				f.setNodes(node("node-a"))
+				f.mustSync(key)
+				f.setNodes()
+			},
+			want: []string{warning + ReasonUnAvailableLoadBalancer},
 		},
 		{
 			name: "deletion",
@@ -186,5 +220,31 @@ func TestRestartIsQuiet(t *testing.T) {
 	}
 	if got := f.events.list(); len(got) != 0 {
 		t.Errorf("events = %v, want none", got)
+	}
+}
+
+// Without nodes the Warning comes once per process and Service while the set stays empty: a
+// restart cannot know it was emitted before, so it emits it once more, and never per retry.
+func TestNoNodesWarningOncePerProcess(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	f.setNodes()
+	key := f.add(lbService("web"))
+	f.mustSync(key)
+	f.restart()
+	f.events.reset()
+	f.cloud.fail(callEnsure, errors.New("throttled"), errors.New("throttled"))
+	for range 3 {
+		_ = f.sync(key) // two failures, then a success
+	}
+	f.mustSync(key)
+	var warnings int
+	for _, e := range f.events.list() {
+		if e.reason == ReasonUnAvailableLoadBalancer {
+			warnings++
+		}
+	}
+	if warnings != 1 {
+		t.Errorf("%d UnAvailableLoadBalancer Warnings after a restart, two failed ensures and resyncs, want 1: %v", warnings, f.events.list())
 	}
 }

@@ -119,6 +119,9 @@ func (c *core) syncServiceNodes(ctx context.Context, key string, svc *v1.Service
 	}
 	// Recorded before the call, so a pass that starts while this one runs does not repeat it.
 	st.nodes = set
+	if len(nodes) > 0 {
+		st.noNodesWarned = false // an eligible node was seen, whatever the cloud answers
+	}
 	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("service", key))
 	klog.FromContext(ctx).V(2).Info("Updating load balancer backends", "nodes", len(nodes))
 	start := time.Now()
@@ -136,7 +139,7 @@ func (c *core) syncServiceNodes(ctx context.Context, key string, svc *v1.Service
 		return err
 	}
 	if len(nodes) == 0 {
-		c.events.Event(svc, v1.EventTypeWarning, ReasonUnAvailableLoadBalancer, noNodesMessage)
+		c.observeNodes(svc, st, nodes)
 	} else {
 		c.events.Event(svc, v1.EventTypeNormal, ReasonUpdatedLoadBalancer, updatedMessage(nodes))
 	}

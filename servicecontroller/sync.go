@@ -112,7 +112,7 @@ func (c *core) forgetRecreated(ctx context.Context, st *serviceState, svc *v1.Se
 		}
 	}
 	c.setState(st, "")
-	st.uid, st.applied, st.nodes, st.reported, st.warned = svc.UID, nil, nil, "", ""
+	st.uid, st.applied, st.nodes, st.reported, st.warned, st.noNodesWarned = svc.UID, nil, nil, "", "", false
 	return nil
 }
 
@@ -145,9 +145,7 @@ func (c *core) ensure(ctx context.Context, key string, st *serviceState, svc *v1
 		return withOp(opEnsure, fmt.Errorf("listing nodes: %w", err))
 	}
 	nodes := eligibleNodes(all, cfg.NodeLabels())
-	if len(nodes) == 0 && (st.nodes == nil || len(st.nodes) > 0) {
-		c.events.Event(svc, v1.EventTypeWarning, ReasonUnAvailableLoadBalancer, noNodesMessage)
-	}
+	c.observeNodes(svc, st, nodes)
 
 	status, err := c.cloud.EnsureLoadBalancer(ctx, c.opts.ClusterName, svc, nodes)
 	switch {
@@ -177,6 +175,20 @@ func (c *core) ensure(ctx context.Context, key string, st *serviceState, svc *v1
 		c.events.Event(svc, v1.EventTypeNormal, ReasonEnsuredLoadBalancer, ensuredMessage(status))
 	}
 	return nil
+}
+
+// observeNodes emits the UnAvailableLoadBalancer Warning when svc has no eligible node and it
+// was not emitted since an eligible node was last seen (the caller holds st.mu).
+func (c *core) observeNodes(svc *v1.Service, st *serviceState, nodes []*v1.Node) {
+	if len(nodes) > 0 {
+		st.noNodesWarned = false
+		return
+	}
+	if st.noNodesWarned {
+		return
+	}
+	st.noNodesWarned = true
+	c.events.Event(svc, v1.EventTypeWarning, ReasonUnAvailableLoadBalancer, noNodesMessage)
 }
 
 // isChange reports whether an ensure of svc is a real change rather than a resync: it was

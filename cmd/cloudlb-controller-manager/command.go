@@ -81,8 +81,9 @@ func (o *cloudlbOptions) validate() error {
 }
 
 // newCommand builds the cobra command: upstream's cloud-controller-manager command with our
-// defaults, our flags, our providers and our service controller. stopCh stops a running command.
-func newCommand(stopCh <-chan struct{}) (*cobra.Command, error) {
+// defaults, our flags, our providers and our service controller. sd stops a running command
+// and runs our controllers.
+func newCommand(sd *shutdown) (*cobra.Command, error) {
 	ccmOptions, err := options.NewCloudControllerManagerOptions()
 	if err != nil {
 		return nil, fmt.Errorf("initialise cloud-controller-manager options: %w", err)
@@ -97,7 +98,7 @@ func newCommand(stopCh <-chan struct{}) (*cobra.Command, error) {
 
 	providers := registerProviders()
 	cmd := app.NewCloudControllerManagerCommand(ccmOptions, newCloudInitializer(providers),
-		controllerConstructors(extra), names.CCMControllerAliases(), additional, stopCh)
+		controllerConstructors(extra, sd), names.CCMControllerAliases(), additional, sd.stop())
 	cmd.Use = commandName
 	cmd.Long = `cloudlb-controller-manager reconciles Services of type LoadBalancer into cloud load balancers.
 

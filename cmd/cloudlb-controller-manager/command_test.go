@@ -17,7 +17,7 @@ import (
 
 func TestCommandFlagDefaults(t *testing.T) {
 	t.Parallel()
-	cmd, err := newCommand(nil)
+	cmd, err := newCommand(newShutdown())
 	if err != nil {
 		t.Fatalf("newCommand: %v", err)
 	}
@@ -53,7 +53,7 @@ func TestCommandFlagDefaults(t *testing.T) {
 
 func TestCommandHelpListsFlags(t *testing.T) {
 	t.Parallel()
-	cmd, err := newCommand(nil)
+	cmd, err := newCommand(newShutdown())
 	if err != nil {
 		t.Fatalf("newCommand: %v", err)
 	}
@@ -91,7 +91,7 @@ func TestCommandRejectsInvalidCloudlbFlags(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cmd, err := newCommand(nil)
+			cmd, err := newCommand(newShutdown())
 			if err != nil {
 				t.Fatalf("newCommand: %v", err)
 			}
@@ -142,13 +142,13 @@ func funcPC(f any) uintptr { return reflect.ValueOf(f).Pointer() }
 
 func TestControllerConstructors(t *testing.T) {
 	t.Parallel()
-	got := controllerConstructors(newCloudlbOptions())
+	got := controllerConstructors(newCloudlbOptions(), newShutdown())
 
 	svc, ok := got[names.ServiceLBController]
 	if !ok {
 		t.Fatalf("no %q controller", names.ServiceLBController)
 	}
-	if funcPC(svc.Constructor) != funcPC((&cloudlbOptions{}).newServiceControllerInitFunc) {
+	if funcPC(svc.Constructor) != funcPC(serviceControllerConstructor{}.newInitFunc) {
 		t.Errorf("%q is not cloudlb's service controller", names.ServiceLBController)
 	}
 	if svc.InitContext.ClientName != serviceControllerClientName {

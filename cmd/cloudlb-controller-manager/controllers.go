@@ -22,20 +22,29 @@ import (
 const serviceControllerClientName = "service-controller"
 
 // controllerConstructors returns upstream's default controllers with the service controller
-// replaced by ours under the same name, so --controllers and its aliases work unchanged.
-func controllerConstructors(o *cloudlbOptions) map[string]app.ControllerInitFuncConstructor {
+// replaced by ours under the same name, so --controllers and its aliases work unchanged. Ours
+// runs under sd, so a signal stops it and main waits for it.
+func controllerConstructors(o *cloudlbOptions, sd *shutdown) map[string]app.ControllerInitFuncConstructor {
 	// A copy: app.DefaultInitFuncConstructors is upstream's package-level map.
 	constructors := maps.Clone(app.DefaultInitFuncConstructors)
 	constructors[names.ServiceLBController] = app.ControllerInitFuncConstructor{
 		InitContext: app.ControllerInitContext{ClientName: serviceControllerClientName},
-		Constructor: o.newServiceControllerInitFunc,
+		Constructor: serviceControllerConstructor{o: o, sd: sd}.newInitFunc,
 	}
 	return constructors
 }
 
-// newServiceControllerInitFunc is our app.InitFuncConstructor: it runs after the flags are
-// parsed, so o holds the user's values.
-func (o *cloudlbOptions) newServiceControllerInitFunc(initContext app.ControllerInitContext, completed *config.CompletedConfig, cloud cloudprovider.Interface) app.InitFunc {
+// serviceControllerConstructor builds our service controller from cloudlb's flags and runs it
+// under sd.
+type serviceControllerConstructor struct {
+	o  *cloudlbOptions
+	sd *shutdown
+}
+
+// newInitFunc is our app.InitFuncConstructor: it runs after the flags are parsed, so c.o holds
+// the user's values.
+func (c serviceControllerConstructor) newInitFunc(initContext app.ControllerInitContext, completed *config.CompletedConfig, cloud cloudprovider.Interface) app.InitFunc {
+	o := c.o
 	return func(ctx context.Context, _ genericcontrollermanager.ControllerContext) (controller.Interface, bool, error) {
 		logger := klog.FromContext(ctx)
 		if cloud == nil {
@@ -69,7 +78,7 @@ func (o *cloudlbOptions) newServiceControllerInitFunc(initContext app.Controller
 		}
 		logger.Info("Starting cloudlb service controller", "clusterName", opts.ClusterName, "loadBalancerClass", opts.LoadBalancerClass,
 			"annotationCloud", opts.AnnotationCloud, "workers", opts.Workers, "nodeBatchWindow", opts.NodeBatchWindow, "driftRepairPeriod", opts.DriftRepairPeriod)
-		go ctrl.Run(ctx)
+		c.sd.goRun(ctx, ctrl.Run)
 		return nil, true, nil
 	}
 }

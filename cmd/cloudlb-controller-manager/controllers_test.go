@@ -55,7 +55,7 @@ func (noLoadBalancerCloud) ProviderName() string                             { r
 func TestServiceControllerSkippedWithoutLoadBalancers(t *testing.T) {
 	t.Parallel()
 	completed, _ := completedConfig(t, kubefake.NewClientset(), "kubernetes")
-	ctor := controllerConstructors(newCloudlbOptions())[names.ServiceLBController]
+	ctor := controllerConstructors(newCloudlbOptions(), newShutdown())[names.ServiceLBController]
 	initFn := ctor.Constructor(ctor.InitContext, completed, noLoadBalancerCloud{})
 	_, started, err := initFn(t.Context(), genericcontrollermanager.ControllerContext{})
 	if err != nil || started {
@@ -96,7 +96,7 @@ func TestServiceControllerUsesFlags(t *testing.T) {
 	o.LoadBalancerClass = class
 	o.NodeBatchWindow = 10 * time.Millisecond
 	o.DriftRepairPeriod = 0
-	ctor := controllerConstructors(o)[names.ServiceLBController]
+	ctor := controllerConstructors(o, newShutdown())[names.ServiceLBController]
 	ctx, cancel := context.WithCancel(t.Context())
 	_, started, err := ctor.Constructor(ctor.InitContext, completed, cloud)(ctx, genericcontrollermanager.ControllerContext{})
 	if err != nil || !started {

@@ -10,11 +10,11 @@ import (
 	"fmt"
 	"os"
 
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/component-base/cli"
 	_ "k8s.io/component-base/logs/json/register"          // --logging-format=json
 	_ "k8s.io/component-base/metrics/prometheus/clientgo" // client-go, workqueue and leader election metrics
 	_ "k8s.io/component-base/metrics/prometheus/version"  // kubernetes_build_info
+	"k8s.io/klog/v2"
 
 	"github.com/cloudlb/cloudlb/metrics"
 	"github.com/cloudlb/cloudlb/servicecontroller"
@@ -25,10 +25,19 @@ func main() {
 	servicecontroller.RegisterMetrics()
 	metrics.Register()
 
-	cmd, err := newCommand(wait.NeverStop)
+	sd := newShutdown()
+	sd.onSignals()
+	cmd, err := newCommand(sd)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cloudlb-controller-manager: %v\n", err)
 		os.Exit(1)
 	}
-	os.Exit(cli.Run(cmd))
+	code := cli.Run(cmd)
+	// The command returns on a signal (or a start-up error); our controllers may still be
+	// finishing a sync.
+	if !sd.finish(controllerStopTimeout) {
+		klog.InfoS("Controllers did not stop in time, exiting anyway", "timeout", controllerStopTimeout)
+	}
+	klog.Flush()
+	os.Exit(code)
 }

@@ -6,14 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/cloudlb/cloudlb/integration/process"
 )
 
-const (
-	// BinaryName is the file name of the controller manager executable.
-	BinaryName = "cloudlb-controller-manager"
-	// modulePath identifies the repository root while walking up from the working directory.
-	modulePath = "github.com/cloudlb/cloudlb"
-)
+// BinaryName is the file name of the controller manager executable.
+const BinaryName = "cloudlb-controller-manager"
 
 // ResolveBinary returns the absolute path of the controller manager executable Start would
 // run: explicit if set, else the one next to the running executable (bin/cloudlb runs
@@ -31,14 +29,12 @@ func ResolveBinary(explicit string) (string, error) {
 		}
 		looked = append(looked, path)
 	}
-	if wd, err := os.Getwd(); err == nil {
-		if root, ok := findModuleRoot(wd); ok {
-			path := filepath.Join(root, "bin", BinaryName)
-			if p, err := checkExecutable(path); err == nil {
-				return p, nil
-			}
-			looked = append(looked, path)
+	if root, err := process.RepoRoot(); err == nil {
+		path := filepath.Join(root, "bin", BinaryName)
+		if p, err := checkExecutable(path); err == nil {
+			return p, nil
 		}
+		looked = append(looked, path)
 	}
 	return "", fmt.Errorf("%s binary not found (looked for %s): run `make build`", BinaryName, strings.Join(looked, ", "))
 }
@@ -59,31 +55,4 @@ func checkExecutable(path string) (string, error) {
 		return "", fmt.Errorf("%s is not an executable file: run `make build`", abs)
 	}
 	return abs, nil
-}
-
-// findModuleRoot walks up from dir to the directory whose go.mod declares modulePath.
-func findModuleRoot(dir string) (string, bool) {
-	for d := dir; ; {
-		if data, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && moduleName(data) == modulePath {
-			return d, true
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", false
-		}
-		d = parent
-	}
-}
-
-// moduleName returns the module path declared in a go.mod file, or "".
-func moduleName(gomod []byte) string {
-	for line := range strings.SplitSeq(string(gomod), "\n") {
-		if i := strings.Index(line, "//"); i >= 0 {
-			line = line[:i]
-		}
-		if fields := strings.Fields(line); len(fields) == 2 && fields[0] == "module" {
-			return strings.Trim(fields[1], `"`)
-		}
-	}
-	return ""
 }

@@ -13,18 +13,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/yaml"
 
+	"github.com/cloudlb/cloudlb/integration/process"
 	"github.com/cloudlb/cloudlb/providers/fake"
 )
 
@@ -121,23 +122,32 @@ func Start(ctx context.Context, opts Options) (_ *Process, err error) {
 	}
 
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
+		ports, err := process.FreePorts(1)
 		if err != nil {
 			return nil, fmt.Errorf("start cloudlb-controller-manager: %w", err)
 		}
-		args := buildArgs(opts, cloudConfig, port)
-		p, err := startProcess(bin, args, logPath, opts.Stdout, opts.Stderr, prefix)
+		args := buildArgs(opts, cloudConfig, ports[0])
+		var outMu sync.Mutex // one lock for both writers, so their lines never interleave
+		proc, err := process.Start(process.Options{
+			Name:      BinaryName,
+			Path:      bin,
+			Args:      args,
+			LogPath:   logPath,
+			AppendLog: true, // a caller's LogPath may collect several runs
+			Stdout:    process.NewLineWriter(&outMu, opts.Stdout, prefix),
+			Stderr:    process.NewLineWriter(&outMu, opts.Stderr, prefix),
+		})
 		if err != nil {
 			return nil, fmt.Errorf("start cloudlb-controller-manager: %w", err)
 		}
-		p.dir, p.url = dir, "https://127.0.0.1:"+strconv.Itoa(port)
+		p := &Process{proc: proc, args: args, dir: dir, url: "https://127.0.0.1:" + strconv.Itoa(ports[0])}
 		err = p.waitHealthy(ctx)
 		if err == nil {
 			return p, nil
 		}
 		tail := p.Tail(tailLines) // before the shutdown appends to the log
-		retry := attempt < portAttempts && p.Exited() && p.logContains("address already in use")
-		_ = p.terminate()
+		retry := attempt < portAttempts && p.Exited() && proc.LogContains("address already in use")
+		_ = proc.Stop() // the error is err, with the tail
 		if retry {
 			continue
 		}
@@ -223,7 +233,7 @@ func (p *Process) waitHealthy(ctx context.Context) error {
 	var lastErr error
 	err := wait.PollUntilContextCancel(ctx, pollInterval, true, func(ctx context.Context) (bool, error) {
 		if p.Exited() {
-			return false, p.exitError()
+			return false, p.proc.ExitError()
 		}
 		lastErr = healthz(ctx, client, p.url)
 		return lastErr == nil, nil
@@ -253,14 +263,4 @@ func healthz(ctx context.Context, client *http.Client, base string) error {
 		return fmt.Errorf("GET /healthz: %s: %s", resp.Status, strings.TrimSpace(string(body)))
 	}
 	return nil
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pick a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

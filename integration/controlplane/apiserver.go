@@ -20,6 +20,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/cloudlb/cloudlb/integration/process"
 )
 
 const (
@@ -76,7 +78,7 @@ func writeCredentials(dir string) (*credentials, error) {
 func (cp *ControlPlane) startAPIServer(ctx context.Context, bin string, creds *credentials) error {
 	certDir := filepath.Join(cp.dir, "apiserver-certs")
 	for attempt := 1; ; attempt++ {
-		ports, err := freePorts(1)
+		ports, err := process.FreePorts(1)
 		if err != nil {
 			return err
 		}
@@ -107,8 +109,7 @@ func (cp *ControlPlane) startAPIServer(ctx context.Context, bin string, creds *c
 			"--disable-admission-plugins=ServiceAccount",
 			"--profiling=false",
 		}, cp.opts.ExtraAPIServerFlags...)
-		p, err := startProcess("kube-apiserver", bin, args, filepath.Join(cp.dir, "kube-apiserver.log"),
-			newLineWriter(&cp.outMu, cp.opts.Stdout, "[kube-apiserver] "), newLineWriter(&cp.outMu, cp.opts.Stderr, "[kube-apiserver] "))
+		p, err := cp.startChild("kube-apiserver", bin, args)
 		if err != nil {
 			return err
 		}
@@ -118,8 +119,8 @@ func (cp *ControlPlane) startAPIServer(ctx context.Context, bin string, creds *c
 		if err == nil {
 			return nil
 		}
-		if attempt < portAttempts && p.exited() && p.logContains("address already in use") {
-			_ = p.stop()
+		if attempt < portAttempts && p.Exited() && p.LogContains("address already in use") {
+			_ = p.Stop()
 			continue
 		}
 		return err
@@ -129,7 +130,7 @@ func (cp *ControlPlane) startAPIServer(ctx context.Context, bin string, creds *c
 // waitAPIServer polls /readyz, then waits for the default namespace, and sets
 // cp's REST configs and kubeconfig.
 func (cp *ControlPlane) waitAPIServer(ctx context.Context, host, certFile string, creds *credentials) error {
-	procs := []*process{cp.etcd, cp.apiserver}
+	procs := []*process.Process{cp.etcd, cp.apiserver}
 	var caData []byte
 	var client *http.Client
 	err := poll(ctx, procs, func(ctx context.Context) error {

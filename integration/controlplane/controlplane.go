@@ -13,16 +13,22 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"k8s.io/client-go/rest"
+
+	"github.com/cloudlb/cloudlb/integration/process"
 )
 
 // DefaultStartTimeout bounds Start when Options.StartTimeout is zero.
 const DefaultStartTimeout = 60 * time.Second
+
+// tailLines is how many log lines a start-up error includes per process.
+const tailLines = 40
 
 // Options configures Start; the zero value is ready to use.
 type Options struct {
@@ -45,8 +51,8 @@ type ControlPlane struct {
 	opts          Options
 	dir           string
 	outMu         sync.Mutex // serializes writes to opts.Stdout and opts.Stderr
-	etcd          *process
-	apiserver     *process
+	etcd          *process.Process
+	apiserver     *process.Process
 	etcdURL       string
 	admin, nobody *rest.Config
 	kubeconfig    string
@@ -167,9 +173,9 @@ func (cp *ControlPlane) Stop() error {
 // killProcesses stops kube-apiserver, then etcd (so the API server never runs without storage).
 func (cp *ControlPlane) killProcesses() error {
 	var errs []error
-	for _, p := range []*process{cp.apiserver, cp.etcd} {
+	for _, p := range []*process.Process{cp.apiserver, cp.etcd} {
 		if p != nil {
-			errs = append(errs, p.stop())
+			errs = append(errs, p.Stop())
 		}
 	}
 	return errors.Join(errs...)
@@ -178,10 +184,25 @@ func (cp *ControlPlane) killProcesses() error {
 // logTails returns the last lines of each started process's log.
 func (cp *ControlPlane) logTails() string {
 	var b strings.Builder
-	for _, p := range []*process{cp.etcd, cp.apiserver} {
+	for _, p := range []*process.Process{cp.etcd, cp.apiserver} {
 		if p != nil {
-			fmt.Fprintf(&b, "--- last %d lines of %s ---\n%s\n", tailLines, p.logPath, p.tail(tailLines))
+			fmt.Fprintf(&b, "--- last %d lines of %s ---\n%s\n", tailLines, p.LogPath(), p.Tail(tailLines))
 		}
 	}
 	return b.String()
+}
+
+// startChild runs etcd or kube-apiserver with its log in the working directory and its output,
+// prefixed with its name, copied to Options.Stdout and Options.Stderr. Both children share
+// outMu, so their lines never interleave.
+func (cp *ControlPlane) startChild(name, bin string, args []string) (*process.Process, error) {
+	prefix := "[" + name + "] "
+	return process.Start(process.Options{
+		Name:    name,
+		Path:    bin,
+		Args:    args,
+		LogPath: filepath.Join(cp.dir, name+".log"),
+		Stdout:  process.NewLineWriter(&cp.outMu, cp.opts.Stdout, prefix),
+		Stderr:  process.NewLineWriter(&cp.outMu, cp.opts.Stderr, prefix),
+	})
 }

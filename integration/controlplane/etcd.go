@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/cloudlb/cloudlb/integration/process"
 )
 
 const (
@@ -27,7 +28,7 @@ const (
 func (cp *ControlPlane) startEtcd(ctx context.Context, bin string) error {
 	dataDir := filepath.Join(cp.dir, "etcd-data")
 	for attempt := 1; ; attempt++ {
-		ports, err := freePorts(2)
+		ports, err := process.FreePorts(2)
 		if err != nil {
 			return err
 		}
@@ -49,19 +50,18 @@ func (cp *ControlPlane) startEtcd(ctx context.Context, bin string) error {
 			"--unsafe-no-fsync=true",
 			"--quota-backend-bytes=" + strconv.Itoa(etcdQuotaBytes),
 		}
-		p, err := startProcess("etcd", bin, args, filepath.Join(cp.dir, "etcd.log"),
-			newLineWriter(&cp.outMu, cp.opts.Stdout, "[etcd] "), newLineWriter(&cp.outMu, cp.opts.Stderr, "[etcd] "))
+		p, err := cp.startChild("etcd", bin, args)
 		if err != nil {
 			return err
 		}
 		cp.etcd = p
-		err = poll(ctx, []*process{p}, func(ctx context.Context) error { return etcdHealthy(ctx, clientURL) })
+		err = poll(ctx, []*process.Process{p}, func(ctx context.Context) error { return etcdHealthy(ctx, clientURL) })
 		if err == nil {
 			cp.etcdURL = clientURL
 			return nil
 		}
-		if attempt < portAttempts && p.exited() && p.logContains("address already in use") {
-			_ = p.stop() // reaped already; clears the unexpected-exit report
+		if attempt < portAttempts && p.Exited() && p.LogContains("address already in use") {
+			_ = p.Stop() // reaped already; clears the unexpected-exit report
 			continue
 		}
 		return err
@@ -92,29 +92,15 @@ func etcdHealthy(ctx context.Context, clientURL string) error {
 	return nil
 }
 
-// freePorts returns n distinct loopback TCP ports that were free a moment ago.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("pick free port: %w", err)
-		}
-		defer l.Close() // hold all n until the end so they are distinct
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
 // poll calls check every pollInterval until it returns nil, ctx ends, or one of
 // procs exits. The returned error includes check's last error.
-func poll(ctx context.Context, procs []*process, check func(context.Context) error) error {
+func poll(ctx context.Context, procs []*process.Process, check func(context.Context) error) error {
 	ticker := time.NewTicker(pollInterval)
 	defer ticker.Stop()
 	for {
 		for _, p := range procs {
-			if p.exited() {
-				return p.exitError()
+			if p.Exited() {
+				return p.ExitError()
 			}
 		}
 		attemptCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
