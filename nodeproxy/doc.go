@@ -1,5 +1,19 @@
-// Package nodeproxy will hold the node agent's pure decision logic: kube-proxy-compatible
-// healthCheckNodePort answers, node health, and where a NodePort connection of an
-// externalTrafficPolicy: Local Service goes. It arrives with the node-proxy issue; this file
-// only fixes the layout.
+// Package nodeproxy is the node agent behind cloudlb-nodeproxy: a pure decision plus thin
+// actuators.
+//
+//   - decision.go: Decide, from Services, EndpointSlices, this Node and flags, computes what the
+//     node does: per served Service (LoadBalancer, externalTrafficPolicy Local) the ready local
+//     endpoints the health probe counts, the NodePort backends (ready local endpoints, else the
+//     serving-terminating ones), affinity and load balancer IPs; node eligibility; the addresses
+//     that belong on the dummy interface. Each answer carries a reason string.
+//   - healthserver.go: the per-Service healthCheckNodePort servers, answering as kube-proxy does
+//     byte for byte; nodehealth.go: /healthz and /livez (default 0.0.0.0:10256); health.go: the
+//     agent's own health (stale after 2x the sync period without a successful sync).
+//   - agent.go: informers for Services, EndpointSlices and the agent's own Node, a coalescing
+//     sync loop, and the Actuator interface the NodePort proxy and netlink plug into: pass
+//     them in Deps.Actuators; each gets the whole Desired after every change (PortDecision
+//     has the NodePorts, protocols, local backends and affinity; Desired.LoadBalancerIPs the
+//     addresses for the dummy interface) and returns an error only when the node cannot
+//     serve as decided (the agent then retries and, if it persists, reports itself unhealthy).
+//   - metrics.go: Prometheus metrics in component-base's legacy registry.
 package nodeproxy

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/component-base/metrics/legacyregistry"
+	"k8s.io/klog/v2"
+
+	"github.com/cloudlb/cloudlb/nodeproxy"
+)
+
+// defaultMetricsBindAddress serves /metrics. kube-proxy's metrics port is 10249 and both may
+// run on one node (hostNetwork), so the agent takes 10263, next to the control-plane
+// components' 10257-10259 range and free of the well-known node ports.
+const defaultMetricsBindAddress = "0.0.0.0:10263"
+
+// shutdownTimeout bounds the graceful stop of the metrics server after SIGTERM.
+const shutdownTimeout = 5 * time.Second
+
+// options are the command's flags.
+type options struct {
+	Kubeconfig          string
+	NodeName            string
+	HealthzBindAddress  string
+	MetricsBindAddress  string
+	NodePortAddresses   []string
+	SyncPeriod          time.Duration
+	ServiceProxyName    string
+	KubeAPIQPS          float32
+	KubeAPIBurst        int
+	nodePortAddressesIP []netip.Prefix
+}
+
+func newOptions() *options {
+	return &options{
+		NodeName:           os.Getenv("NODE_NAME"),
+		HealthzBindAddress: nodeproxy.DefaultHealthzBindAddress,
+		MetricsBindAddress: defaultMetricsBindAddress,
+		SyncPeriod:         nodeproxy.DefaultSyncPeriod,
+		KubeAPIQPS:         5,
+		KubeAPIBurst:       10,
+	}
+}
+
+func (o *options) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Path to a kubeconfig file; empty uses the in-cluster service account.")
+	fs.StringVar(&o.NodeName, "node-name", o.NodeName, "This node's name (required; default $NODE_NAME, set from the downward API spec.nodeName).")
+	fs.StringVar(&o.HealthzBindAddress, "healthz-bind-address", o.HealthzBindAddress, "Address of the node health server (/healthz, /livez), as kube-proxy's; empty disables it.")
+	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus /metrics server; empty disables it.")
+	fs.StringSliceVar(&o.NodePortAddresses, "nodeport-addresses", o.NodePortAddresses, "CIDRs of the node addresses the healthCheckNodePort servers listen on (e.g. 10.0.0.0/8,fd00::/8); empty listens on every address.")
+	fs.DurationVar(&o.SyncPeriod, "sync-period", o.SyncPeriod, "Period of the full sync; the agent reports itself unhealthy after twice this without a successful sync.")
+	fs.StringVar(&o.ServiceProxyName, "service-proxy-name", o.ServiceProxyName, "Serve only Services labelled service.kubernetes.io/service-proxy-name=<this> (kube-proxy then leaves them alone); empty serves the Services without that label, as kube-proxy does.")
+	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Client-side QPS limit towards the API server.")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Client-side burst towards the API server.")
+}
+
+// validate checks the flags and parses the CIDRs.
+func (o *options) validate() error {
+	var errs []error
+	if o.NodeName == "" {
+		errs = append(errs, errors.New("--node-name is required (or set NODE_NAME)"))
+	}
+	if o.SyncPeriod <= 0 {
+		errs = append(errs, fmt.Errorf("--sync-period must be positive, got %s", o.SyncPeriod))
+	}
+	for _, addr := range []struct{ flag, v string }{{"--healthz-bind-address", o.HealthzBindAddress}, {"--metrics-bind-address", o.MetricsBindAddress}} {
+		if addr.v == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr.v); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: %w", addr.flag, addr.v, err))
+		}
+	}
+	o.nodePortAddressesIP = nil
+	for _, c := range o.NodePortAddresses {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--nodeport-addresses %q: not a CIDR: %w", c, err))
+			continue
+		}
+		o.nodePortAddressesIP = append(o.nodePortAddressesIP, p.Masked())
+	}
+	return errors.Join(errs...)
+}
+
+// agentOptions are the nodeproxy.Options of validated flags.
+func (o *options) agentOptions() nodeproxy.Options {
+	return nodeproxy.Options{
+		NodeName:           o.NodeName,
+		HealthzBindAddress: o.HealthzBindAddress,
+		NodePortAddresses:  o.nodePortAddressesIP,
+		SyncPeriod:         o.SyncPeriod,
+		ServiceProxyName:   o.ServiceProxyName,
+	}
+}
+
+func newCommand() *cobra.Command {
+	o := newOptions()
+	cmd := &cobra.Command{
+		Use:   "cloudlb-nodeproxy",
+		Short: "Node agent: kube-proxy-compatible health checks for externalTrafficPolicy: Local Services",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.validate(); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			return run(ctx, o)
+		},
+	}
+	o.addFlags(cmd.Flags())
+	return cmd
+}
+
+// run serves until ctx is done (SIGTERM), then stops the servers.
+func run(ctx context.Context, o *options) error {
+	logger := klog.FromContext(ctx)
+	cfg, err := restConfig(o.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	cfg.QPS, cfg.Burst = o.KubeAPIQPS, o.KubeAPIBurst
+	cfg.UserAgent = "cloudlb-nodeproxy"
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("create client: %w", err)
+	}
+	agent, err := nodeproxy.New(o.agentOptions(), nodeproxy.Deps{Client: client})
+	if err != nil {
+		return err
+	}
+	if o.MetricsBindAddress != "" {
+		l, err := net.Listen("tcp", o.MetricsBindAddress)
+		if err != nil {
+			return fmt.Errorf("metrics server: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", legacyregistry.Handler())
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(l) }()
+		logger.Info("Metrics server listening", "address", l.Addr().String())
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+	}
+	return agent.Run(ctx)
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("in-cluster config (pass --kubeconfig outside a cluster): %w", err)
+		}
+		return cfg, nil
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("load --kubeconfig: %w", err)
+	}
+	return cfg, nil
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"net/netip"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/cloudlb/cloudlb/nodeproxy"
+)
+
+func TestOptions(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     string
+		args    []string
+		wantErr []string
+		want    nodeproxy.Options
+	}{
+		{
+			name: "defaults with the node from the downward API",
+			env:  "node-1",
+			want: nodeproxy.Options{NodeName: "node-1", HealthzBindAddress: "0.0.0.0:10256", SyncPeriod: 30 * time.Second},
+		},
+		{
+			name: "every flag",
+			args: []string{"--node-name=n", "--healthz-bind-address=127.0.0.1:1234", "--nodeport-addresses=10.0.0.1/8,fd00::/8",
+				"--sync-period=5s", "--service-proxy-name=cloudlb"},
+			want: nodeproxy.Options{NodeName: "n", HealthzBindAddress: "127.0.0.1:1234", SyncPeriod: 5 * time.Second, ServiceProxyName: "cloudlb",
+				NodePortAddresses: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}},
+		},
+		{
+			name:    "errors are all reported",
+			args:    []string{"--nodeport-addresses=10.0.0.1", "--sync-period=0s", "--metrics-bind-address=nope"},
+			wantErr: []string{"--node-name is required", `--nodeport-addresses "10.0.0.1": not a CIDR`, "--sync-period must be positive", `--metrics-bind-address "nope"`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("NODE_NAME", tt.env)
+			o := newOptions()
+			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+			o.addFlags(fs)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			err := o.validate()
+			if len(tt.wantErr) > 0 {
+				if err == nil {
+					t.Fatal("validate = nil, want errors")
+				}
+				for _, w := range tt.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not mention %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := o.agentOptions(); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("agentOptions = %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMetricsPortDoesNotClashWithKubeProxy(t *testing.T) {
+	for _, p := range []string{":10249", ":10256"} {
+		if strings.HasSuffix(defaultMetricsBindAddress, p) {
+			t.Errorf("default metrics address %s clashes with kube-proxy", defaultMetricsBindAddress)
+		}
+	}
+}
+
+// TestDaemonSetArgs: every argument the shipped DaemonSet passes is a flag of this binary and
+// validates, with $(NODE_NAME) expanded as the kubelet does.
+func TestDaemonSetArgs(t *testing.T) {
+	raw, err := os.ReadFile("../../deploy/nodeproxy/daemonset.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ds appsv1.DaemonSet
+	if err := yaml.UnmarshalStrict(raw, &ds); err != nil {
+		t.Fatal(err)
+	}
+	c := ds.Spec.Template.Spec.Containers[0]
+	if len(c.Env) == 0 || c.Env[0].Name != "NODE_NAME" || c.Env[0].ValueFrom == nil || c.Env[0].ValueFrom.FieldRef.FieldPath != "spec.nodeName" {
+		t.Errorf("NODE_NAME does not come from spec.nodeName: %+v", c.Env)
+	}
+	o := newOptions()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	o.addFlags(fs)
+	fs.Int("v", 0, "klog verbosity (added by component-base at run time)")
+	var args []string
+	for _, a := range c.Args {
+		args = append(args, strings.ReplaceAll(a, "$(NODE_NAME)", "node-1"))
+	}
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("DaemonSet args %q: %v", c.Args, err)
+	}
+	if err := o.validate(); err != nil {
+		t.Fatalf("DaemonSet args %q: %v", c.Args, err)
+	}
+	if o.NodeName != "node-1" {
+		t.Errorf("node name = %q", o.NodeName)
+	}
+	// The probes target the ports the server listens on.
+	for _, p := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe} {
+		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/livez" || !strings.HasSuffix(o.HealthzBindAddress, ":"+p.HTTPGet.Port.String()) {
+			t.Errorf("probe %+v does not target /livez on %s", p, o.HealthzBindAddress)
+		}
+	}
+}
