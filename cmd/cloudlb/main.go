@@ -21,6 +21,7 @@ Usage:
   cloudlb lint [-f FILE|DIR|-]... [--cloud aws|azure|gce] [-o text|json]
   cloudlb annotations [--cloud aws|azure|gce] [-o table|json|markdown]
   cloudlb demo [--keep] [--timeout 90s] [-v]
+  cloudlb fakecloud aws [--listen 127.0.0.1:4566] [--topology FILE]
 
 Run "cloudlb <verb> -h" for the flags of one verb.
 `
@@ -40,6 +41,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runAnnotations(args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(args[1:], stdout, stderr)
+	case "fakecloud":
+		return runFakecloud(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
