@@ -30,10 +30,14 @@ import (
 // on the dummy interface. Apply is called after every change with the whole desired state and
 // must be idempotent; it must not modify d. An error marks the sync failed (retried, and the
 // agent turns unhealthy if it keeps failing), so an actuator returns one only when this node
-// cannot serve as decided; per-Service trouble is an Event.
+// cannot serve as decided; per-Service trouble is an Event. An actuator that also has a
+// Close() method is closed when Run returns.
 type Actuator interface {
 	Apply(ctx context.Context, d *Desired) error
 }
+
+// closer is an Actuator with something to stop when the agent stops.
+type closer interface{ Close() }
 
 // DefaultSyncPeriod is kube-proxy's default --sync-period; the agent is unhealthy after no
 // successful sync for twice that.
@@ -70,12 +74,13 @@ type Deps struct {
 
 // Agent watches Services, EndpointSlices and its Node, decides, and drives the actuators.
 type Agent struct {
-	opts    Options
-	deps    Deps
-	health  *HealthState
-	servers *ServiceHealthServers
-	events  record.EventBroadcaster
-	trigger chan struct{}
+	opts     Options
+	deps     Deps
+	health   *HealthState
+	servers  *ServiceHealthServers
+	events   record.EventBroadcaster
+	recorder record.EventRecorder
+	trigger  chan struct{}
 
 	factories []informers.SharedInformerFactory
 	synced    []cache.InformerSynced
@@ -106,11 +111,11 @@ func New(opts Options, deps Deps) (*Agent, error) {
 		events:  record.NewBroadcaster(),
 		trigger: make(chan struct{}, 1),
 	}
-	recorder := a.events.NewRecorder(scheme.Scheme, v1.EventSource{Component: "cloudlb-nodeproxy", Host: opts.NodeName})
+	a.recorder = a.events.NewRecorder(scheme.Scheme, v1.EventSource{Component: "cloudlb-nodeproxy", Host: opts.NodeName})
 	a.servers = NewServiceHealthServers(HealthServerOptions{
 		NodePortAddresses: opts.NodePortAddresses,
 		Health:            a.health,
-		Events:            recorder,
+		Events:            a.recorder,
 	})
 
 	// Headless Services never have a NodePort; slices without a Service name cannot be joined.
@@ -141,6 +146,14 @@ func New(opts Options, deps Deps) (*Agent, error) {
 
 // Health is the agent's health state (what /healthz and serviceProxyHealthy report).
 func (a *Agent) Health() *HealthState { return a.health }
+
+// Events is the agent's Event recorder, for actuators built after the agent (see AddActuator):
+// their Events reach the API server while Run runs.
+func (a *Agent) Events() EventRecorder { return a.recorder }
+
+// AddActuator appends an actuator to Deps.Actuators; call it before Run. It lets an actuator
+// that records Events be built with Events().
+func (a *Agent) AddActuator(act Actuator) { a.deps.Actuators = append(a.deps.Actuators, act) }
 
 // HealthServers are the per-Service health check servers.
 func (a *Agent) HealthServers() *ServiceHealthServers { return a.servers }
@@ -173,6 +186,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.deps.Client.CoreV1().Events("")})
 	defer a.events.Shutdown()
 	defer a.servers.Close()
+	for _, act := range a.deps.Actuators {
+		if c, ok := act.(closer); ok {
+			defer c.Close()
+		}
+	}
 	if nodeSrv != nil {
 		defer nodeSrv.Close()
 	}

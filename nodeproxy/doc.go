@@ -15,5 +15,11 @@
 //     has the NodePorts, protocols, local backends and affinity; Desired.LoadBalancerIPs the
 //     addresses for the dummy interface) and returns an error only when the node cannot
 //     serve as decided (the agent then retries and, if it persists, reports itself unhealthy).
+//   - nodeportproxy.go: the NodePort proxy actuator (--proxy-nodeports): one proxy.Proxy per
+//     NodePort, protocol and bind address, fed the decision's local backends and affinity.
+//   - netlinkactuator*.go: the load balancer IPs on a dummy interface (--bind-load-balancer-ips),
+//     through github.com/vishvananda/netlink behind NetlinkHandle; Linux only.
+//   - bindaddr.go: the --nodeport-addresses listen addresses, shared by the health check
+//     servers and the NodePort proxy; events.go: Event reasons.
 //   - metrics.go: Prometheus metrics in component-base's legacy registry.
 package nodeproxy

@@ -12,20 +12,10 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/component-base/metrics"
 	"k8s.io/klog/v2"
 )
-
-// ReasonFailedToStartServiceHealthcheck (Warning) is kube-proxy's Event reason when a
-// healthCheckNodePort cannot be listened on.
-const ReasonFailedToStartServiceHealthcheck = "FailedToStartServiceHealthcheck"
-
-// EventRecorder records Events; record.EventRecorder satisfies it.
-type EventRecorder interface {
-	Eventf(object runtime.Object, eventtype, reason, messageFmt string, args ...any)
-}
 
 // HealthServerOptions configures ServiceHealthServers.
 type HealthServerOptions struct {
@@ -167,63 +157,9 @@ func (s *ServiceHealthServers) close(name types.NamespacedName, cur *serviceServ
 	localEndpoints.DeleteLabelValues(name.Namespace, name.Name)
 }
 
-// bindAddr is one address a health check server listens on.
-type bindAddr struct {
-	network string // tcp, tcp4 or tcp6
-	host    string // "" is every address of the network
-}
-
-// bindAddresses are where the servers listen. Without --nodeport-addresses: every address. A
-// family's whole range (0.0.0.0/0, ::/0) is that family's wildcard, so addresses that appear
-// later are served too; for other CIDRs, this node's addresses inside them, read now. As in
-// kube-proxy, when the addresses cannot be read it falls back to every address rather than
-// serving nothing.
+// bindAddresses are where the servers listen: see nodePortBindAddresses.
 func (s *ServiceHealthServers) bindAddresses(logger klog.Logger) []bindAddr {
-	all := []bindAddr{{network: "tcp"}}
-	if len(s.opts.NodePortAddresses) == 0 {
-		return all
-	}
-	var all4, all6 bool
-	for _, p := range s.opts.NodePortAddresses {
-		if p.Bits() == 0 {
-			all4, all6 = all4 || p.Addr().Is4(), all6 || p.Addr().Is6()
-		}
-	}
-	var out []bindAddr
-	switch {
-	case all4 && all6:
-		return all
-	case all4:
-		out = append(out, bindAddr{network: "tcp4"})
-	case all6:
-		out = append(out, bindAddr{network: "tcp6"})
-	}
-	ifAddrs, err := s.opts.InterfaceAddrs()
-	if err != nil {
-		logger.Error(err, "Cannot list node addresses; health check servers listen on every address")
-		return all
-	}
-	for _, a := range ifAddrs {
-		ipn, ok := a.(*net.IPNet)
-		if !ok {
-			continue
-		}
-		ip, ok := netip.AddrFromSlice(ipn.IP)
-		if !ok {
-			continue
-		}
-		ip = ip.Unmap()
-		if ip.Is4() && all4 || ip.Is6() && all6 {
-			continue // covered by the family's wildcard
-		}
-		for _, p := range s.opts.NodePortAddresses {
-			if p.Contains(ip) {
-				out = append(out, bindAddr{network: "tcp", host: ip.String()})
-				break
-			}
-		}
-	}
-	return out
+	return nodePortBindAddresses(logger, s.opts.NodePortAddresses, s.opts.InterfaceAddrs)
 }
 
 func (s *ServiceHealthServers) open(sd *ServiceDecision, addrs []bindAddr) (*serviceServer, error) {

@@ -42,6 +42,10 @@ type options struct {
 	ServiceProxyName    string
 	KubeAPIQPS          float32
 	KubeAPIBurst        int
+	ProxyNodePorts      bool
+	ProxyProtocol       int
+	BindLoadBalancerIPs bool
+	DummyInterface      string
 	nodePortAddressesIP []netip.Prefix
 }
 
@@ -53,6 +57,7 @@ func newOptions() *options {
 		SyncPeriod:         nodeproxy.DefaultSyncPeriod,
 		KubeAPIQPS:         5,
 		KubeAPIBurst:       10,
+		DummyInterface:     nodeproxy.DefaultDummyInterface,
 	}
 }
 
@@ -66,6 +71,10 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ServiceProxyName, "service-proxy-name", o.ServiceProxyName, "Serve only Services labelled service.kubernetes.io/service-proxy-name=<this> (kube-proxy then leaves them alone); empty serves the Services without that label, as kube-proxy does.")
 	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Client-side QPS limit towards the API server.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Client-side burst towards the API server.")
+	fs.BoolVar(&o.ProxyNodePorts, "proxy-nodeports", o.ProxyNodePorts, "Listen on the NodePorts (TCP, UDP) of the served Services, on the --nodeport-addresses addresses, and forward to the local endpoints only; for nodes where no kube-proxy serves them. Also on for every Service when --service-proxy-name is set, since kube-proxy skips those Services.")
+	fs.IntVar(&o.ProxyProtocol, "proxy-protocol", o.ProxyProtocol, "PROXY protocol version (1 or 2) the NodePort proxy sends to TCP backends so they see the client address; 0 sends none.")
+	fs.BoolVar(&o.BindLoadBalancerIPs, "bind-load-balancer-ips", o.BindLoadBalancerIPs, "Put the served Services' status.loadBalancer.ingress IPs on the --dummy-interface link (created if missing), so traffic to them from this node is delivered locally; needs NET_ADMIN.")
+	fs.StringVar(&o.DummyInterface, "dummy-interface", o.DummyInterface, "Dummy link for --bind-load-balancer-ips; every other address on it is removed.")
 }
 
 // validate checks the flags and parses the CIDRs.
@@ -85,6 +94,12 @@ func (o *options) validate() error {
 			errs = append(errs, fmt.Errorf("%s %q: %w", addr.flag, addr.v, err))
 		}
 	}
+	if o.ProxyProtocol < 0 || o.ProxyProtocol > 2 {
+		errs = append(errs, fmt.Errorf("--proxy-protocol must be 0, 1 or 2, got %d", o.ProxyProtocol))
+	}
+	if err := nodeproxy.ValidateInterfaceName(o.DummyInterface); err != nil {
+		errs = append(errs, fmt.Errorf("--dummy-interface: %w", err))
+	}
 	o.nodePortAddressesIP = nil
 	for _, c := range o.NodePortAddresses {
 		p, err := netip.ParsePrefix(c)
@@ -100,19 +115,49 @@ func (o *options) validate() error {
 // agentOptions are the nodeproxy.Options of validated flags.
 func (o *options) agentOptions() nodeproxy.Options {
 	return nodeproxy.Options{
-		NodeName:           o.NodeName,
-		HealthzBindAddress: o.HealthzBindAddress,
-		NodePortAddresses:  o.nodePortAddressesIP,
-		SyncPeriod:         o.SyncPeriod,
-		ServiceProxyName:   o.ServiceProxyName,
+		NodeName:            o.NodeName,
+		HealthzBindAddress:  o.HealthzBindAddress,
+		NodePortAddresses:   o.nodePortAddressesIP,
+		SyncPeriod:          o.SyncPeriod,
+		ServiceProxyName:    o.ServiceProxyName,
+		BindLoadBalancerIPs: o.BindLoadBalancerIPs,
 	}
+}
+
+// proxiesNodePorts: with --service-proxy-name, kube-proxy skips the Services the agent serves,
+// so nothing else would forward their NodePorts.
+func (o *options) proxiesNodePorts() bool { return o.ProxyNodePorts || o.ServiceProxyName != "" }
+
+// actuators are the optional actuators the flags turn on; the agent closes them when Run
+// returns.
+func (o *options) actuators(events nodeproxy.EventRecorder) ([]nodeproxy.Actuator, error) {
+	var acts []nodeproxy.Actuator
+	if o.proxiesNodePorts() {
+		p, err := nodeproxy.NewNodePortProxies(nodeproxy.NodePortProxyOptions{
+			NodePortAddresses: o.nodePortAddressesIP,
+			ProxyProtocol:     o.ProxyProtocol,
+			Events:            events,
+		})
+		if err != nil {
+			return nil, err
+		}
+		acts = append(acts, p)
+	}
+	if o.BindLoadBalancerIPs {
+		l, err := nodeproxy.NewLoadBalancerIPs(nodeproxy.LoadBalancerIPOptions{Interface: o.DummyInterface})
+		if err != nil {
+			return nil, fmt.Errorf("--bind-load-balancer-ips: %w", err)
+		}
+		acts = append(acts, l)
+	}
+	return acts, nil
 }
 
 func newCommand() *cobra.Command {
 	o := newOptions()
 	cmd := &cobra.Command{
 		Use:   "cloudlb-nodeproxy",
-		Short: "Node agent: kube-proxy-compatible health checks for externalTrafficPolicy: Local Services",
+		Short: "Node agent for externalTrafficPolicy: Local Services: kube-proxy-compatible health checks, an optional NodePort proxy and load balancer IPs on a dummy interface",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.validate(); err != nil {
@@ -143,6 +188,13 @@ func run(ctx context.Context, o *options) error {
 	agent, err := nodeproxy.New(o.agentOptions(), nodeproxy.Deps{Client: client})
 	if err != nil {
 		return err
+	}
+	acts, err := o.actuators(agent.Events())
+	if err != nil {
+		return err
+	}
+	for _, act := range acts {
+		agent.AddActuator(act)
 	}
 	if o.MetricsBindAddress != "" {
 		l, err := net.Listen("tcp", o.MetricsBindAddress)

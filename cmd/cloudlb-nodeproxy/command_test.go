@@ -37,9 +37,14 @@ func TestOptions(t *testing.T) {
 				NodePortAddresses: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}},
 		},
 		{
+			name: "load balancer IPs",
+			args: []string{"--node-name=n", "--bind-load-balancer-ips", "--dummy-interface=lb0", "--proxy-nodeports", "--proxy-protocol=2"},
+			want: nodeproxy.Options{NodeName: "n", HealthzBindAddress: "0.0.0.0:10256", SyncPeriod: 30 * time.Second, BindLoadBalancerIPs: true},
+		},
+		{
 			name:    "errors are all reported",
-			args:    []string{"--nodeport-addresses=10.0.0.1", "--sync-period=0s", "--metrics-bind-address=nope"},
-			wantErr: []string{"--node-name is required", `--nodeport-addresses "10.0.0.1": not a CIDR`, "--sync-period must be positive", `--metrics-bind-address "nope"`},
+			args:    []string{"--nodeport-addresses=10.0.0.1", "--sync-period=0s", "--metrics-bind-address=nope", "--proxy-protocol=3", "--dummy-interface=much-too-long-name0"},
+			wantErr: []string{"--node-name is required", `--nodeport-addresses "10.0.0.1": not a CIDR`, "--sync-period must be positive", `--metrics-bind-address "nope"`, "--proxy-protocol must be 0, 1 or 2, got 3", `--dummy-interface: interface name "much-too-long-name0" is longer than 15 bytes`},
 		},
 	}
 	for _, tt := range tests {
@@ -68,6 +73,44 @@ func TestOptions(t *testing.T) {
 			}
 			if got := o.agentOptions(); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("agentOptions = %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestActuators: the NodePort proxy is on with --proxy-nodeports or --service-proxy-name (the
+// Services kube-proxy then skips), off by default.
+func TestActuators(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{name: "default: health checks only"},
+		{name: "proxy flag", args: []string{"--proxy-nodeports"}, want: []string{"*nodeproxy.NodePortProxies"}},
+		{name: "service proxy name", args: []string{"--service-proxy-name=cloudlb"}, want: []string{"*nodeproxy.NodePortProxies"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := newOptions()
+			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+			o.addFlags(fs)
+			if err := fs.Parse(append([]string{"--node-name=n"}, tt.args...)); err != nil {
+				t.Fatal(err)
+			}
+			if err := o.validate(); err != nil {
+				t.Fatal(err)
+			}
+			acts, err := o.actuators(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, a := range acts {
+				got = append(got, reflect.TypeOf(a).String())
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("actuators = %v, want %v", got, tt.want)
 			}
 		})
 	}

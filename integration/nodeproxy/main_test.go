@@ -85,8 +85,9 @@ func freeLoopbackPort(t *testing.T) int {
 }
 
 // startAgent runs an agent for node in this process, as the DaemonSet's ServiceAccount, until
-// the test ends; it returns the node health server's base URL.
-func startAgent(t *testing.T, node string) string {
+// the test ends; setup (e.g. adding actuators) runs before it starts. It returns the node health
+// server's base URL.
+func startAgent(t *testing.T, node string, setup ...func(*nodeproxy.Agent)) string {
 	t.Helper()
 	healthz := net.JoinHostPort("127.0.0.1", strconv.Itoa(freeLoopbackPort(t)))
 	agent, err := nodeproxy.New(nodeproxy.Options{
@@ -97,6 +98,9 @@ func startAgent(t *testing.T, node string) string {
 	}, nodeproxy.Deps{Client: kubernetes.NewForConfigOrDie(agentRESTConfig())})
 	if err != nil {
 		t.Fatalf("new agent: %v", err)
+	}
+	for _, f := range setup {
+		f(agent)
 	}
 	logger := ktesting.NewLogger(t, ktesting.NewConfig(ktesting.Verbosity(4)))
 	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), logger))
