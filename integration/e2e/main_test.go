@@ -53,20 +53,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "FAIL: cloudlb binary next to %s: %v (run `make build`)\n", ccm, err)
 		os.Exit(1)
 	}
-	began := time.Now()
-	cp, err := controlplane.Start(context.Background(), controlplane.Options{})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: start control plane: %v\n", err)
-		os.Exit(1)
-	}
-	fmt.Printf("control plane ready in %s\n", time.Since(began).Round(time.Millisecond))
-	shared = cp
-	code := m.Run()
-	if err := cp.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: %v\n", err)
-		code = 1
-	}
-	os.Exit(code)
+	os.Exit(controlplane.RunMain(m, controlplane.Options{}, func(cp *controlplane.ControlPlane) error {
+		shared = cp
+		return nil
+	}))
 }
 
 // newClient returns a clientset with its own client-side rate limiter, so a poller does not
@@ -80,16 +70,10 @@ func newClient(t *testing.T) kubernetes.Interface {
 	return cs
 }
 
-// createNamespace creates a fresh namespace. It is not deleted: without a namespace controller
-// it would stay Terminating, and the control plane is discarded at the end anyway.
+// createNamespace creates a fresh namespace for one test.
 func createNamespace(t *testing.T, cs kubernetes.Interface) string {
 	t.Helper()
-	ns, err := cs.CoreV1().Namespaces().Create(t.Context(),
-		&v1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-"}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("create namespace: %v", err)
-	}
-	return ns.Name
+	return controlplane.CreateNamespace(t, cs, "e2e")
 }
 
 // classFor returns the load balancer class a test's controllers serve, unique per namespace.

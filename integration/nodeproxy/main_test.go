@@ -37,24 +37,13 @@ import (
 var shared *controlplane.ControlPlane
 
 func TestMain(m *testing.M) {
-	cp, err := controlplane.Start(context.Background(), controlplane.Options{})
-	if err != nil {
-		// Fail, never skip: CI runs `make testbin` before the integration tests.
-		fmt.Fprintf(os.Stderr, "FAIL: start control plane: %v\n", err)
-		os.Exit(1)
-	}
-	shared = cp
-	if err := installRBAC(context.Background(), cp.RESTConfig()); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: install RBAC: %v\n", err)
-		_ = cp.Stop()
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := cp.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: stop control plane: %v\n", err)
-		code = 1
-	}
-	os.Exit(code)
+	os.Exit(controlplane.RunMain(m, controlplane.Options{}, func(cp *controlplane.ControlPlane) error {
+		shared = cp
+		if err := installRBAC(context.Background(), cp.RESTConfig()); err != nil {
+			return fmt.Errorf("install RBAC: %w", err)
+		}
+		return nil
+	}))
 }
 
 const (
@@ -126,15 +115,10 @@ func createNode(t *testing.T, client kubernetes.Interface, name string) {
 	})
 }
 
-// createNamespace creates a namespace named prefix-<random>: without a namespace controller
-// nothing deletes it, so a name per run keeps -count=N working.
+// createNamespace creates a namespace named prefix-<random>.
 func createNamespace(t *testing.T, client kubernetes.Interface, prefix string) string {
 	t.Helper()
-	ns, err := client.CoreV1().Namespaces().Create(t.Context(), &v1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-"}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("create namespace: %v", err)
-	}
-	return ns.Name
+	return controlplane.CreateNamespace(t, client, prefix)
 }
 
 // createLocalService creates a Local LoadBalancer Service; healthCheckNodePort 0 lets the API

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/cloudlb/cloudlb/integration/controlplane"
 	"github.com/cloudlb/cloudlb/providers/fake"
 	"github.com/cloudlb/cloudlb/servicecontroller"
 )
@@ -40,16 +41,10 @@ func waitFor(tb testing.TB, what string, cond func() (done bool, state string)) 
 	}
 }
 
-// newNamespace creates a fresh namespace. It is not deleted: there is no namespace controller,
-// and the control plane is discarded at the end.
+// newNamespace creates a fresh namespace for one test.
 func newNamespace(tb testing.TB, cs kubernetes.Interface) string {
 	tb.Helper()
-	ns, err := cs.CoreV1().Namespaces().Create(tb.Context(),
-		&v1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "svcctl-"}}, metav1.CreateOptions{})
-	if err != nil {
-		tb.Fatalf("create namespace: %v", err)
-	}
-	return ns.Name
+	return controlplane.CreateNamespace(tb, cs, "svcctl")
 }
 
 // serviceOption modifies a Service built by newService.

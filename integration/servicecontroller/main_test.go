@@ -9,7 +9,6 @@ package servicecontroller_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -32,19 +31,10 @@ import (
 var shared *controlplane.ControlPlane
 
 func TestMain(m *testing.M) {
-	cp, err := controlplane.Start(context.Background(), controlplane.Options{})
-	if err != nil {
-		// Fail, never skip: CI runs `make testbin` before the integration tests.
-		fmt.Fprintf(os.Stderr, "FAIL: start control plane: %v\n", err)
-		os.Exit(1)
-	}
-	shared = cp
-	code := m.Run()
-	if err := cp.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: stop control plane: %v\n", err)
-		code = 1
-	}
-	os.Exit(code)
+	os.Exit(controlplane.RunMain(m, controlplane.Options{}, func(cp *controlplane.ControlPlane) error {
+		shared = cp
+		return nil
+	}))
 }
 
 // Timing of the controllers under test: short enough that retries and node batches take
