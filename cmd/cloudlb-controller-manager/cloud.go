@@ -12,6 +12,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/cloudlb/cloudlb/annotations"
+	"github.com/cloudlb/cloudlb/providers/aws"
 	"github.com/cloudlb/cloudlb/providers/fake"
 )
 
@@ -22,7 +23,8 @@ import (
 // returned list, and map the name to its annotations.Cloud in annotationCloudFor.
 func registerProviders() []string {
 	fake.Register()
-	return []string{fake.ProviderName}
+	aws.Register()
+	return []string{fake.ProviderName, aws.ProviderName}
 }
 
 // annotationCloudFor returns the cloud whose annotations the service controller validates

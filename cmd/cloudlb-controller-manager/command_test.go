@@ -68,7 +68,7 @@ func TestCommandHelpListsFlags(t *testing.T) {
 	for _, want := range []string{
 		"Usage:\n  cloudlb-controller-manager",
 		"Cloudlb flags:",
-		"--cloud-provider string", "Registered providers: fake.",
+		"--cloud-provider string", "Registered providers: fake, aws.",
 		"--leader-elect ", "--concurrent-service-syncs int32", "(default 10)",
 		"--load-balancer-class string", "--node-batch-window duration", "--drift-repair-period duration",
 	} {
@@ -213,11 +213,16 @@ func TestInitCloud(t *testing.T) {
 	if err := os.WriteFile(validConfig, []byte("ipPool: 198.51.100.0/24\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	awsConfig := filepath.Join(dir, "aws.conf")
+	if err := os.WriteFile(awsConfig, []byte("[Global]\nZone = us-east-1a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name, provider, config string
 		wantErr                string // "" = success
 	}{
 		{"fake without config", "fake", "", ""},
+		{"aws with config", "aws", awsConfig, ""},
 		{"fake with config", "fake", validConfig, ""},
 		{"empty name", "", "", "--cloud-provider is required; registered providers: fake"},
 		{"external", "external", "", "registered providers: fake"},

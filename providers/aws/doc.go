@@ -1,0 +1,42 @@
+// Package aws is the cloudlb provider for AWS, registered as "aws": Classic Load Balancers
+// (the default) and Network Load Balancers with instance targets (aws-load-balancer-type:
+// nlb). aws-load-balancer-type external and nlb-ip are answered with
+// cloudprovider.ImplementedElsewhere.
+//
+// The Classic path follows Build -> Observe -> Diff -> Apply: Build (build.go) turns a
+// Service into a desired Model without any cloud call; Observe (observe.go) reads the load
+// balancer, its tags and, only when needed, its attributes and managed security group; Diff
+// (diff.go) is pure; Apply (apply.go) is the only code that writes. The NLB path (nlb*.go)
+// has a pure BuildNLB and a reconcile that reads and repairs every part when its hash differs.
+//
+// # Ownership
+//
+// Load balancers, target groups and the managed security group k8s-elb-<name> carry
+// kubernetes.io/cluster/<cluster>=owned and kubernetes.io/service-name=<ns>/<name>. One with
+// our name but without our cluster tag is never modified or deleted: the Service gets a
+// providers.UserError. The cluster is the cloud config's KubernetesClusterID (as upstream),
+// else the controller's --cluster-name.
+//
+// # Cheap no-op reconciles
+//
+// Classic: everything DescribeLoadBalancers returns (listeners, listener and backend
+// policies, health check, subnets, security groups, instances, scheme) is compared on every
+// reconcile, so drift there is repaired. The two parts it does not return, the attributes
+// and the rules of the managed security group, are summarised by Model.DeepHash, which Apply
+// stores in the tag cloudlb.io/spec-hash after every other write succeeded. When the tag
+// equals the desired hash those parts are not read again: an unchanged Service costs
+// DescribeLoadBalancers + DescribeTags and no write. When it differs (a changed annotation,
+// a crash between writes, a first reconcile) Observe reads them and Diff repairs them.
+// Out-of-band edits of attributes or managed rules are therefore not noticed until the
+// Service changes; deleting the tag forces a full read.
+//
+// NLB: the tag holds NLBModel.Hash, which covers the whole model including targets, so an
+// unchanged Service costs the same two reads and any change reads and repairs every part.
+//
+// The node security group rules (the load balancer's group let into each instance's group,
+// unless DisableSecurityGroupIngress) are keyed by the tag cloudlb.io/node-rules-hash over
+// the source group and the instances, so they are read only when those change.
+//
+// The VPC's subnets (for discovery) are cached per cluster for networkTTL; they are not a
+// per-Service cost.
+package aws

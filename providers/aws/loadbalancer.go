@@ -1,0 +1,296 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	cloudprovider "k8s.io/cloud-provider"
+	cloudproviderapi "k8s.io/cloud-provider/api"
+	"k8s.io/klog/v2"
+
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+
+	"github.com/cloudlb/cloudlb/annotations"
+	"github.com/cloudlb/cloudlb/providers"
+)
+
+// portPendingDelay is how long to wait for the health check NodePort to be allocated.
+const portPendingDelay = 5 * time.Second
+
+// GetLoadBalancerName returns the load balancer's name, upstream's "a<uid>" cut to 32.
+func (c *Cloud) GetLoadBalancerName(_ context.Context, _ string, svc *v1.Service) string {
+	return LoadBalancerName(svc)
+}
+
+// GetLoadBalancer reports whether the Service's load balancer exists, with one read.
+func (c *Cloud) GetLoadBalancer(ctx context.Context, _ string, svc *v1.Service) (*v1.LoadBalancerStatus, bool, error) {
+	if cfg, _ := annotations.Parse(svc, annotations.AWS); cfg.AWS != nil && cfg.AWS.Type == annotations.AWSTypeNLB && c.elbv2 != nil {
+		o, err := c.observeNLB(ctx, LoadBalancerName(svc))
+		if err != nil || o == nil {
+			return nil, false, err
+		}
+		return status(o.dns), true, nil
+	}
+	o, err := c.describe(ctx, LoadBalancerName(svc))
+	if err != nil || !o.Exists {
+		return nil, false, err
+	}
+	return status(o.DNSName), true, nil
+}
+
+// describe is observe without the tags: one DescribeLoadBalancers.
+func (c *Cloud) describe(ctx context.Context, name string) (*Observed, error) {
+	return c.observeLB(ctx, name, false)
+}
+
+func (c *Cloud) deleteLB(ctx context.Context, name string) error {
+	_, err := call("elb.DeleteLoadBalancer", func() (*elb.DeleteLoadBalancerOutput, error) {
+		return c.elb.DeleteLoadBalancer(ctx, &elb.DeleteLoadBalancerInput{LoadBalancerName: &name})
+	})
+	return err
+}
+
+// config parses the Service's annotations for AWS and steps aside for the types served
+// elsewhere.
+func config(svc *v1.Service) (*annotations.Config, error) {
+	cfg, problems := annotations.Parse(svc, annotations.AWS)
+	if err := problems.Err(cfg.Service); err != nil {
+		return nil, err
+	}
+	switch cfg.AWS.Type {
+	case annotations.AWSTypeExternal:
+		return nil, cloudprovider.ImplementedElsewhere
+	}
+	return cfg, nil
+}
+
+// ensureNLBService is EnsureLoadBalancer for aws-load-balancer-type: nlb. A Classic Load
+// Balancer of ours with the same name (a type change) is deleted once the NLB is in place.
+func (c *Cloud) ensureNLBService(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node, cfg *annotations.Config) (*v1.LoadBalancerStatus, error) {
+	if c.elbv2 == nil {
+		return nil, providers.NewUserError(cfg.Service, "NLB Services need the Elastic Load Balancing v2 client, which this provider was built without")
+	}
+	settings := c.settings(clusterName)
+	net, err := c.vpcAndSubnets(ctx, settings.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	m, err := BuildNLB(Input{Service: svc, Nodes: nodes, AWS: cfg.AWS, Core: cfg.Core, Settings: settings, Subnets: net.subnets})
+	if errors.Is(err, errPortPending) {
+		return nil, cloudproviderapi.NewRetryError(err.Error(), portPendingDelay)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// A type change from CLB: once the NLB is in place the Classic Load Balancer goes, before
+	// the spec hash is written, so a failure here is retried.
+	retireClassic := func() error { return c.deleteClassic(ctx, svc, m.Cluster, net.vpc) }
+	dns, err := c.ensureNLB(ctx, m, net.vpc, retireClassic)
+	if err != nil {
+		return nil, fmt.Errorf("ensuring NLB %s: %w", m.Name, err)
+	}
+	return status(dns), nil
+}
+
+// EnsureLoadBalancer creates or updates the Service's Classic Load Balancer. An unchanged
+// Service costs DescribeLoadBalancers + DescribeTags and no write.
+func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node) (*v1.LoadBalancerStatus, error) {
+	cfg, err := config(svc)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.AWS.Type == annotations.AWSTypeNLB {
+		return c.ensureNLBService(ctx, clusterName, svc, nodes, cfg)
+	}
+	m, net, err := c.build(ctx, clusterName, svc, nodes, cfg)
+	if err != nil {
+		return nil, err
+	}
+	o, err := c.observe(ctx, m.Name)
+	if err != nil {
+		return nil, fmt.Errorf("ensuring load balancer %s: %w", m.Name, err)
+	}
+	if o.Exists && owned(o.Tags, m.Cluster) && o.Internal != m.Internal {
+		// The scheme cannot change in place, and the name is fixed by the Service UID, so
+		// the replacement is delete then create: the Service has no load balancer in between.
+		// The managed security group is kept and reused.
+		klog.FromContext(ctx).Info("Replacing AWS load balancer to change its scheme", "service", m.Service, "name", m.Name, "internal", m.Internal)
+		if err := c.deleteLB(ctx, m.Name); err != nil {
+			return nil, fmt.Errorf("replacing load balancer %s: %w", m.Name, err)
+		}
+		o = &Observed{}
+	}
+	if needsDeep(m, o) {
+		if err := c.observeDeep(ctx, o, m.Name, net.vpc); err != nil {
+			return nil, fmt.Errorf("ensuring load balancer %s: %w", m.Name, err)
+		}
+	}
+	p, err := Diff(m, o)
+	if err != nil {
+		return nil, err
+	}
+	source := sourceGroup(m.SecurityGroups)
+	if m.ManagedSecurityGroup != nil {
+		source = p.GroupID // known unless the group is created below
+	}
+	if !p.Writes() {
+		if err := c.ensureNodeRules(ctx, m.Name, m.Cluster, source, m.Instances, o.Tags); err != nil {
+			return nil, fmt.Errorf("ensuring node security group rules for %s: %w", m.Name, err)
+		}
+		return status(o.DNSName), nil
+	}
+	var retireNLB func() error
+	if o.Deep && c.elbv2 != nil {
+		// A type change from NLB: once the Classic Load Balancer is in place the NLB goes,
+		// before the spec hash is written, so a failure here is retried.
+		retireNLB = func() error {
+			old, err := c.observeNLB(ctx, m.Name)
+			if err != nil || old == nil || !owned(old.tags, m.Cluster) {
+				return err
+			}
+			return c.deleteNLB(ctx, old)
+		}
+	}
+	dns, err := c.apply(ctx, m, p, net.vpc, retireNLB)
+	if err != nil {
+		return nil, fmt.Errorf("ensuring load balancer %s: %w", m.Name, err)
+	}
+	if m.ManagedSecurityGroup != nil {
+		source = p.GroupID
+	}
+	if err := c.ensureNodeRules(ctx, m.Name, m.Cluster, source, m.Instances, o.Tags); err != nil {
+		return nil, fmt.Errorf("ensuring node security group rules for %s: %w", m.Name, err)
+	}
+	klog.FromContext(ctx).V(2).Info("Ensured AWS load balancer", "service", m.Service, "name", m.Name, "created", p.Create)
+	if dns == "" {
+		dns = o.DNSName
+	}
+	return status(dns), nil
+}
+
+// build resolves the network (cached per cluster) and builds the model.
+func (c *Cloud) build(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node, cfg *annotations.Config) (*Model, *network, error) {
+	in := Input{Service: svc, Nodes: nodes, AWS: cfg.AWS, Core: cfg.Core, Settings: c.settings(clusterName)}
+	// The VPC is needed for the managed group anyway; the subnets come with it from the cache.
+	net, err := c.vpcAndSubnets(ctx, in.Settings.Cluster)
+	if err != nil {
+		return nil, nil, err
+	}
+	in.Subnets = net.subnets
+	m, err := Build(in)
+	if errors.Is(err, errPortPending) {
+		return nil, nil, cloudproviderapi.NewRetryError(err.Error(), portPendingDelay)
+	}
+	return m, net, err
+}
+
+// UpdateLoadBalancer registers and deregisters instances only, with two reads.
+func (c *Cloud) UpdateLoadBalancer(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node) error {
+	cfg, err := config(svc)
+	if err != nil {
+		return err
+	}
+	if cfg.AWS.Type == annotations.AWSTypeNLB {
+		// Targets are part of the NLB's spec hash: a full Ensure updates exactly them.
+		_, err := c.ensureNLBService(ctx, clusterName, svc, nodes, cfg)
+		return err
+	}
+	name, cluster := LoadBalancerName(svc), c.cluster(clusterName)
+	o, err := c.observe(ctx, name)
+	if err != nil {
+		return fmt.Errorf("updating load balancer %s: %w", name, err)
+	}
+	if !o.Exists {
+		return fmt.Errorf("updating load balancer %s: not found (EnsureLoadBalancer creates it)", name)
+	}
+	if !owned(o.Tags, cluster) {
+		return providers.NewUserError(cfg.Service, "load balancer %s exists without the tag %s=%s; it is not ours and is left untouched", name, clusterTag(cluster), tagOwned)
+	}
+	instances := buildInstances(nodes, cfg.AWS.TargetNodeLabels)
+	add, remove := setDiff(instances, o.Instances)
+	if err := c.registerInstances(ctx, name, add, remove); err != nil {
+		return fmt.Errorf("updating load balancer %s: %w", name, err)
+	}
+	source := o.Tags[tagSecurityGroup]
+	if len(cfg.AWS.SecurityGroups) > 0 {
+		source = sourceGroup(cfg.AWS.SecurityGroups)
+	} else if c.cfg.Global.ElbSecurityGroup != "" {
+		source = c.cfg.Global.ElbSecurityGroup
+	}
+	if err := c.ensureNodeRules(ctx, name, cluster, source, instances, o.Tags); err != nil {
+		return fmt.Errorf("updating node security group rules for %s: %w", name, err)
+	}
+	return nil
+}
+
+// EnsureLoadBalancerDeleted deletes the load balancer, then the managed security group. It
+// looks for the group even when the load balancer is already gone, so a failed group delete
+// is retried (DependencyViolation while the load balancer's interfaces drain is transient)
+// instead of leaking the group. Resources without our cluster tag are never deleted.
+func (c *Cloud) EnsureLoadBalancerDeleted(ctx context.Context, clusterName string, svc *v1.Service) error {
+	cfg, _ := annotations.Parse(svc, annotations.AWS)
+	if cfg.AWS != nil && cfg.AWS.Type == annotations.AWSTypeExternal {
+		return cloudprovider.ImplementedElsewhere
+	}
+	cluster := c.cluster(clusterName)
+	if c.elbv2 != nil {
+		o, err := c.observeNLB(ctx, LoadBalancerName(svc))
+		if err != nil {
+			return fmt.Errorf("deleting NLB %s: %w", LoadBalancerName(svc), err)
+		}
+		if o != nil && !owned(o.tags, cluster) {
+			return providers.NewUserError(serviceName(svc), "NLB %s exists without the tag %s=%s; it is not ours and is not deleted", LoadBalancerName(svc), clusterTag(cluster), tagOwned)
+		}
+		if o != nil {
+			if err := c.deleteNLB(ctx, o); err != nil {
+				return fmt.Errorf("deleting NLB %s: %w", LoadBalancerName(svc), err)
+			}
+		}
+	}
+	net, err := c.vpcAndSubnets(ctx, cluster)
+	if err != nil {
+		return fmt.Errorf("deleting load balancer %s: %w", LoadBalancerName(svc), err)
+	}
+	return c.deleteClassic(ctx, svc, cluster, net.vpc)
+}
+
+// deleteClassic deletes the Classic Load Balancer, then its managed security group.
+func (c *Cloud) deleteClassic(ctx context.Context, svc *v1.Service, cluster, vpc string) error {
+	name := LoadBalancerName(svc)
+	o, err := c.observe(ctx, name)
+	if err != nil {
+		return fmt.Errorf("deleting load balancer %s: %w", name, err)
+	}
+	if o.Exists {
+		if !owned(o.Tags, cluster) {
+			return providers.NewUserError(serviceName(svc), "load balancer %s exists without the tag %s=%s; it is not ours and is not deleted", name, clusterTag(cluster), tagOwned)
+		}
+		if err := c.deleteLB(ctx, name); err != nil {
+			return fmt.Errorf("deleting load balancer %s: %w", name, err)
+		}
+	}
+	g, err := c.findGroup(ctx, securityGroupName(name), vpc)
+	if err != nil || g == nil {
+		return err
+	}
+	if !owned(g.Tags, cluster) {
+		klog.FromContext(ctx).Info("Leaving a security group that is not ours", "service", serviceName(svc), "group", g.ID)
+		return nil
+	}
+	// Node groups that let it in must forget it first, or the delete never succeeds.
+	if err := c.revokeAllFrom(ctx, g.ID); err != nil {
+		return fmt.Errorf("deleting load balancer %s: %w", name, err)
+	}
+	if err := c.deleteGroup(ctx, g.ID); err != nil {
+		return fmt.Errorf("deleting load balancer %s: %w", name, err)
+	}
+	return nil
+}
+
+// status is the Service's ingress: the load balancer's DNS name.
+func status(dns string) *v1.LoadBalancerStatus {
+	return &v1.LoadBalancerStatus{Ingress: []v1.LoadBalancerIngress{{Hostname: dns}}}
+}

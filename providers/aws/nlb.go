@@ -1,0 +1,480 @@
+package aws
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	v2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/cloudlb/cloudlb/providers"
+)
+
+// elbv2API lists the Elastic Load Balancing v2 verbs the NLB path calls.
+type elbv2API interface {
+	DescribeLoadBalancers(context.Context, *elbv2.DescribeLoadBalancersInput, ...func(*elbv2.Options)) (*elbv2.DescribeLoadBalancersOutput, error)
+	DescribeTags(context.Context, *elbv2.DescribeTagsInput, ...func(*elbv2.Options)) (*elbv2.DescribeTagsOutput, error)
+	DescribeListeners(context.Context, *elbv2.DescribeListenersInput, ...func(*elbv2.Options)) (*elbv2.DescribeListenersOutput, error)
+	DescribeTargetGroups(context.Context, *elbv2.DescribeTargetGroupsInput, ...func(*elbv2.Options)) (*elbv2.DescribeTargetGroupsOutput, error)
+	DescribeTargetGroupAttributes(context.Context, *elbv2.DescribeTargetGroupAttributesInput, ...func(*elbv2.Options)) (*elbv2.DescribeTargetGroupAttributesOutput, error)
+	ModifyTargetGroupAttributes(context.Context, *elbv2.ModifyTargetGroupAttributesInput, ...func(*elbv2.Options)) (*elbv2.ModifyTargetGroupAttributesOutput, error)
+	DescribeTargetHealth(context.Context, *elbv2.DescribeTargetHealthInput, ...func(*elbv2.Options)) (*elbv2.DescribeTargetHealthOutput, error)
+	DescribeLoadBalancerAttributes(context.Context, *elbv2.DescribeLoadBalancerAttributesInput, ...func(*elbv2.Options)) (*elbv2.DescribeLoadBalancerAttributesOutput, error)
+	CreateLoadBalancer(context.Context, *elbv2.CreateLoadBalancerInput, ...func(*elbv2.Options)) (*elbv2.CreateLoadBalancerOutput, error)
+	DeleteLoadBalancer(context.Context, *elbv2.DeleteLoadBalancerInput, ...func(*elbv2.Options)) (*elbv2.DeleteLoadBalancerOutput, error)
+	SetSubnets(context.Context, *elbv2.SetSubnetsInput, ...func(*elbv2.Options)) (*elbv2.SetSubnetsOutput, error)
+	ModifyLoadBalancerAttributes(context.Context, *elbv2.ModifyLoadBalancerAttributesInput, ...func(*elbv2.Options)) (*elbv2.ModifyLoadBalancerAttributesOutput, error)
+	CreateTargetGroup(context.Context, *elbv2.CreateTargetGroupInput, ...func(*elbv2.Options)) (*elbv2.CreateTargetGroupOutput, error)
+	ModifyTargetGroup(context.Context, *elbv2.ModifyTargetGroupInput, ...func(*elbv2.Options)) (*elbv2.ModifyTargetGroupOutput, error)
+	DeleteTargetGroup(context.Context, *elbv2.DeleteTargetGroupInput, ...func(*elbv2.Options)) (*elbv2.DeleteTargetGroupOutput, error)
+	RegisterTargets(context.Context, *elbv2.RegisterTargetsInput, ...func(*elbv2.Options)) (*elbv2.RegisterTargetsOutput, error)
+	DeregisterTargets(context.Context, *elbv2.DeregisterTargetsInput, ...func(*elbv2.Options)) (*elbv2.DeregisterTargetsOutput, error)
+	CreateListener(context.Context, *elbv2.CreateListenerInput, ...func(*elbv2.Options)) (*elbv2.CreateListenerOutput, error)
+	ModifyListener(context.Context, *elbv2.ModifyListenerInput, ...func(*elbv2.Options)) (*elbv2.ModifyListenerOutput, error)
+	DeleteListener(context.Context, *elbv2.DeleteListenerInput, ...func(*elbv2.Options)) (*elbv2.DeleteListenerOutput, error)
+	AddTags(context.Context, *elbv2.AddTagsInput, ...func(*elbv2.Options)) (*elbv2.AddTagsOutput, error)
+}
+
+var _ elbv2API = (*elbv2.Client)(nil)
+
+// nlbObserved is the NLB with our name, from DescribeLoadBalancers + DescribeTags.
+type nlbObserved struct {
+	name, arn, dns string
+	internal       bool
+	subnets        []string
+	// mappings are the pinned addresses per subnet (allocation ID, private IPv4).
+	mappings map[string][2]string
+	tags     map[string]string
+}
+
+func (c *Cloud) observeNLB(ctx context.Context, name string) (*nlbObserved, error) {
+	out, err := call("elbv2.DescribeLoadBalancers", func() (*elbv2.DescribeLoadBalancersOutput, error) {
+		return c.elbv2.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{name}})
+	})
+	if errorCode(err) == "LoadBalancerNotFound" || err == nil && len(out.LoadBalancers) == 0 {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	lb := out.LoadBalancers[0]
+	o := &nlbObserved{name: name, arn: aws.ToString(lb.LoadBalancerArn), dns: aws.ToString(lb.DNSName), internal: lb.Scheme == v2types.LoadBalancerSchemeEnumInternal, tags: map[string]string{}}
+	for _, az := range lb.AvailabilityZones {
+		o.subnets = append(o.subnets, aws.ToString(az.SubnetId))
+		for _, a := range az.LoadBalancerAddresses {
+			if a.AllocationId != nil || a.PrivateIPv4Address != nil {
+				if o.mappings == nil {
+					o.mappings = map[string][2]string{}
+				}
+				o.mappings[aws.ToString(az.SubnetId)] = [2]string{aws.ToString(a.AllocationId), aws.ToString(a.PrivateIPv4Address)}
+			}
+		}
+	}
+	slices.Sort(o.subnets)
+	tags, err := call("elbv2.DescribeTags", func() (*elbv2.DescribeTagsOutput, error) {
+		return c.elbv2.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: []string{o.arn}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range tags.TagDescriptions {
+		for _, t := range d.Tags {
+			o.tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+	return o, nil
+}
+
+// ensureNLB reconciles an NLB. An unchanged Service costs DescribeLoadBalancers +
+// DescribeTags: the spec-hash tag covers the whole model. Otherwise every part is read and
+// repaired, and the hash is written last.
+func (c *Cloud) ensureNLB(ctx context.Context, m *NLBModel, vpc string, beforeTags func() error) (string, error) {
+	o, err := c.observeNLB(ctx, m.Name)
+	if err != nil {
+		return "", err
+	}
+	if o != nil && !owned(o.tags, m.Cluster) {
+		return "", providers.NewUserError(m.Service, "load balancer %s already exists without the tag %s=%s; it is not ours and is left untouched", m.Name, clusterTag(m.Cluster), tagOwned)
+	}
+	if o != nil && o.tags[tagSpecHash] == m.Hash() {
+		return o.dns, nil
+	}
+	if o != nil && (o.internal != m.Internal || !maps.Equal(o.mappings, m.subnetMappings())) {
+		// Scheme and pinned addresses are fixed at creation: replace (the name is fixed by
+		// the Service UID, so the NLB is deleted first).
+		if err := c.deleteNLB(ctx, o); err != nil {
+			return "", err
+		}
+		o = nil
+	}
+	if o == nil {
+		in := &elbv2.CreateLoadBalancerInput{Name: aws.String(m.Name), Type: v2types.LoadBalancerTypeEnumNetwork, Tags: v2Tags(m.Tags)}
+		if pins := m.subnetMappings(); pins != nil {
+			for _, sn := range m.Subnets {
+				sm := v2types.SubnetMapping{SubnetId: aws.String(sn)}
+				if v := pins[sn][0]; v != "" {
+					sm.AllocationId = aws.String(v)
+				}
+				if v := pins[sn][1]; v != "" {
+					sm.PrivateIPv4Address = aws.String(v)
+				}
+				in.SubnetMappings = append(in.SubnetMappings, sm)
+			}
+		} else {
+			in.Subnets = m.Subnets
+		}
+		if m.Internal {
+			in.Scheme = v2types.LoadBalancerSchemeEnumInternal
+		}
+		out, err := call("elbv2.CreateLoadBalancer", func() (*elbv2.CreateLoadBalancerOutput, error) { return c.elbv2.CreateLoadBalancer(ctx, in) })
+		if err != nil {
+			return "", err
+		}
+		lb := out.LoadBalancers[0]
+		o = &nlbObserved{name: m.Name, arn: aws.ToString(lb.LoadBalancerArn), dns: aws.ToString(lb.DNSName), subnets: slices.Clone(m.Subnets), mappings: m.subnetMappings(), tags: map[string]string{}}
+	}
+	if !slices.Equal(o.subnets, m.Subnets) {
+		if _, err := call("elbv2.SetSubnets", func() (*elbv2.SetSubnetsOutput, error) {
+			return c.elbv2.SetSubnets(ctx, &elbv2.SetSubnetsInput{LoadBalancerArn: aws.String(o.arn), Subnets: m.Subnets})
+		}); err != nil {
+			return "", err
+		}
+	}
+	tgArns, err := c.ensureTargetGroups(ctx, m, vpc)
+	if err != nil {
+		return "", err
+	}
+	stale, err := c.ensureListeners(ctx, m, o.arn, tgArns)
+	if err != nil {
+		return "", err
+	}
+	if err := c.ensureNLBAttributes(ctx, m, o.arn); err != nil {
+		return "", err
+	}
+	for _, arn := range stale {
+		if _, err := call("elbv2.DeleteTargetGroup", func() (*elbv2.DeleteTargetGroupOutput, error) {
+			return c.elbv2.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(arn)})
+		}); err != nil && errorCode(err) != "TargetGroupNotFound" {
+			return "", err
+		}
+	}
+	nodeGroups, err := c.ensureNLBNodeRules(ctx, m, o.tags)
+	if err != nil {
+		return "", err
+	}
+	if beforeTags != nil {
+		if err := beforeTags(); err != nil {
+			return "", err
+		}
+	}
+	tags := map[string]string{tagSpecHash: m.Hash(), tagNodeGroups: nodeGroups}
+	for k, v := range m.Tags {
+		if o.tags[k] != v {
+			tags[k] = v
+		}
+	}
+	if _, err := call("elbv2.AddTags", func() (*elbv2.AddTagsOutput, error) {
+		return c.elbv2.AddTags(ctx, &elbv2.AddTagsInput{ResourceArns: []string{o.arn}, Tags: v2Tags(tags)})
+	}); err != nil {
+		return "", err
+	}
+	return o.dns, nil
+}
+
+// ensureTargetGroups creates missing target groups, repairs health checks and targets, and
+// returns the ARN of each wanted group by name.
+func (c *Cloud) ensureTargetGroups(ctx context.Context, m *NLBModel, vpc string) (map[string]string, error) {
+	arns := map[string]string{}
+	for _, tg := range m.TargetGroups {
+		out, err := call("elbv2.DescribeTargetGroups", func() (*elbv2.DescribeTargetGroupsOutput, error) {
+			return c.elbv2.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{tg.Name}})
+		})
+		if err != nil && errorCode(err) != "TargetGroupNotFound" {
+			return nil, err
+		}
+		var cur *v2types.TargetGroup
+		if err == nil && len(out.TargetGroups) > 0 {
+			cur = &out.TargetGroups[0]
+		}
+		if cur == nil {
+			in := &elbv2.CreateTargetGroupInput{
+				Name: aws.String(tg.Name), Protocol: v2types.ProtocolEnum(tg.Protocol), Port: aws.Int32(tg.Port), VpcId: aws.String(vpc),
+				TargetType: v2types.TargetTypeEnumInstance, Tags: v2Tags(map[string]string{clusterTag(m.Cluster): tagOwned, tagServiceName: m.Service}),
+			}
+			setHealthCheck(tg.HealthCheck, &in.HealthCheckProtocol, &in.HealthCheckPort, &in.HealthCheckPath, &in.HealthCheckIntervalSeconds,
+				&in.HealthCheckTimeoutSeconds, &in.HealthyThresholdCount, &in.UnhealthyThresholdCount)
+			created, err := call("elbv2.CreateTargetGroup", func() (*elbv2.CreateTargetGroupOutput, error) { return c.elbv2.CreateTargetGroup(ctx, in) })
+			if err != nil {
+				return nil, err
+			}
+			arn := aws.ToString(created.TargetGroups[0].TargetGroupArn)
+			arns[tg.Name] = arn
+			if err := c.syncTGAttributes(ctx, arn, tg.Attributes, false); err != nil {
+				return nil, err
+			}
+			if err := c.syncTargets(ctx, arn, tg.Port, m.Instances, nil); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		arn := aws.ToString(cur.TargetGroupArn)
+		arns[tg.Name] = arn
+		if healthCheckOf(cur) != tg.HealthCheck {
+			in := &elbv2.ModifyTargetGroupInput{TargetGroupArn: aws.String(arn)}
+			setHealthCheck(tg.HealthCheck, &in.HealthCheckProtocol, &in.HealthCheckPort, &in.HealthCheckPath, &in.HealthCheckIntervalSeconds,
+				&in.HealthCheckTimeoutSeconds, &in.HealthyThresholdCount, &in.UnhealthyThresholdCount)
+			if _, err := call("elbv2.ModifyTargetGroup", func() (*elbv2.ModifyTargetGroupOutput, error) { return c.elbv2.ModifyTargetGroup(ctx, in) }); err != nil {
+				return nil, err
+			}
+		}
+		if err := c.syncTGAttributes(ctx, arn, tg.Attributes, true); err != nil {
+			return nil, err
+		}
+		health, err := call("elbv2.DescribeTargetHealth", func() (*elbv2.DescribeTargetHealthOutput, error) {
+			return c.elbv2.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(arn)})
+		})
+		if err != nil {
+			return nil, err
+		}
+		var have []string
+		for _, d := range health.TargetHealthDescriptions {
+			if d.TargetHealth != nil && d.TargetHealth.State == v2types.TargetHealthStateEnumDraining {
+				continue
+			}
+			have = append(have, aws.ToString(d.Target.Id))
+		}
+		if err := c.syncTargets(ctx, arn, tg.Port, m.Instances, have); err != nil {
+			return nil, err
+		}
+	}
+	return arns, nil
+}
+
+// syncTGAttributes sets the wanted attributes that differ; read says whether to read them
+// first (a group just created has AWS's defaults).
+func (c *Cloud) syncTGAttributes(ctx context.Context, arn string, want map[string]string, read bool) error {
+	if len(want) == 0 {
+		return nil
+	}
+	have := map[string]string{}
+	if read {
+		out, err := call("elbv2.DescribeTargetGroupAttributes", func() (*elbv2.DescribeTargetGroupAttributesOutput, error) {
+			return c.elbv2.DescribeTargetGroupAttributes(ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(arn)})
+		})
+		if err != nil {
+			return err
+		}
+		for _, a := range out.Attributes {
+			have[aws.ToString(a.Key)] = aws.ToString(a.Value)
+		}
+	}
+	var change []v2types.TargetGroupAttribute
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		if v, ok := have[k]; !ok || v != want[k] {
+			change = append(change, v2types.TargetGroupAttribute{Key: aws.String(k), Value: aws.String(want[k])})
+		}
+	}
+	if len(change) == 0 {
+		return nil
+	}
+	_, err := call("elbv2.ModifyTargetGroupAttributes", func() (*elbv2.ModifyTargetGroupAttributesOutput, error) {
+		return c.elbv2.ModifyTargetGroupAttributes(ctx, &elbv2.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(arn), Attributes: change})
+	})
+	return err
+}
+
+func setHealthCheck(hc NLBHealthCheck, proto *v2types.ProtocolEnum, port, path **string, interval, timeout, healthy, unhealthy **int32) {
+	*proto = v2types.ProtocolEnum(hc.Protocol)
+	*port = aws.String(hc.Port)
+	if hc.Path != "" {
+		*path = aws.String(hc.Path)
+	}
+	*interval, *timeout = aws.Int32(hc.Interval), aws.Int32(hc.Timeout)
+	*healthy, *unhealthy = aws.Int32(hc.HealthyThreshold), aws.Int32(hc.UnhealthyThreshold)
+}
+
+func healthCheckOf(tg *v2types.TargetGroup) NLBHealthCheck {
+	return NLBHealthCheck{
+		Protocol: string(tg.HealthCheckProtocol), Port: aws.ToString(tg.HealthCheckPort), Path: aws.ToString(tg.HealthCheckPath),
+		Interval: aws.ToInt32(tg.HealthCheckIntervalSeconds), Timeout: aws.ToInt32(tg.HealthCheckTimeoutSeconds),
+		HealthyThreshold: aws.ToInt32(tg.HealthyThresholdCount), UnhealthyThreshold: aws.ToInt32(tg.UnhealthyThresholdCount),
+	}
+}
+
+// syncTargets registers the missing instances, then deregisters the extra ones.
+func (c *Cloud) syncTargets(ctx context.Context, arn string, port int32, want, have []string) error {
+	add, remove := setDiff(want, have)
+	targets := func(ids []string) []v2types.TargetDescription {
+		out := make([]v2types.TargetDescription, len(ids))
+		for i, id := range ids {
+			out[i] = v2types.TargetDescription{Id: aws.String(id), Port: aws.Int32(port)}
+		}
+		return out
+	}
+	if len(add) > 0 {
+		if _, err := call("elbv2.RegisterTargets", func() (*elbv2.RegisterTargetsOutput, error) {
+			return c.elbv2.RegisterTargets(ctx, &elbv2.RegisterTargetsInput{TargetGroupArn: aws.String(arn), Targets: targets(add)})
+		}); err != nil {
+			return err
+		}
+	}
+	if len(remove) > 0 {
+		if _, err := call("elbv2.DeregisterTargets", func() (*elbv2.DeregisterTargetsOutput, error) {
+			return c.elbv2.DeregisterTargets(ctx, &elbv2.DeregisterTargetsInput{TargetGroupArn: aws.String(arn), Targets: targets(remove)})
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureListeners creates, modifies and deletes listeners; it returns the ARNs of target
+// groups that listeners no longer use, for deletion after.
+func (c *Cloud) ensureListeners(ctx context.Context, m *NLBModel, lbArn string, tgArns map[string]string) ([]string, error) {
+	out, err := call("elbv2.DescribeListeners", func() (*elbv2.DescribeListenersOutput, error) {
+		return c.elbv2.DescribeListeners(ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: aws.String(lbArn)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	have := map[int32]v2types.Listener{}
+	var stale []string
+	for _, l := range out.Listeners {
+		have[aws.ToInt32(l.Port)] = l
+		for _, a := range l.DefaultActions {
+			if arn := aws.ToString(a.TargetGroupArn); arn != "" && !slices.Contains(mapValues(tgArns), arn) {
+				stale = append(stale, arn)
+			}
+		}
+	}
+	for _, l := range m.Listeners {
+		action := []v2types.Action{{Type: v2types.ActionTypeEnumForward, TargetGroupArn: aws.String(tgArns[l.TargetGroup])}}
+		var certs []v2types.Certificate
+		if l.Certificate != "" {
+			certs = []v2types.Certificate{{CertificateArn: aws.String(l.Certificate)}}
+		}
+		var policy *string
+		if l.SSLPolicy != "" {
+			policy = aws.String(l.SSLPolicy)
+		}
+		cur, ok := have[l.Port]
+		delete(have, l.Port)
+		if !ok {
+			if _, err := call("elbv2.CreateListener", func() (*elbv2.CreateListenerOutput, error) {
+				return c.elbv2.CreateListener(ctx, &elbv2.CreateListenerInput{LoadBalancerArn: aws.String(lbArn), Port: aws.Int32(l.Port),
+					Protocol: v2types.ProtocolEnum(l.Protocol), DefaultActions: action, Certificates: certs, SslPolicy: policy,
+					Tags: v2Tags(map[string]string{clusterTag(m.Cluster): tagOwned, tagServiceName: m.Service})})
+			}); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if listenerMatches(cur, l, tgArns[l.TargetGroup]) {
+			continue
+		}
+		if _, err := call("elbv2.ModifyListener", func() (*elbv2.ModifyListenerOutput, error) {
+			return c.elbv2.ModifyListener(ctx, &elbv2.ModifyListenerInput{ListenerArn: cur.ListenerArn, Port: aws.Int32(l.Port),
+				Protocol: v2types.ProtocolEnum(l.Protocol), DefaultActions: action, Certificates: certs, SslPolicy: policy})
+		}); err != nil {
+			return nil, err
+		}
+	}
+	for _, port := range slices.Sorted(maps.Keys(have)) {
+		if _, err := call("elbv2.DeleteListener", func() (*elbv2.DeleteListenerOutput, error) {
+			return c.elbv2.DeleteListener(ctx, &elbv2.DeleteListenerInput{ListenerArn: have[port].ListenerArn})
+		}); err != nil && errorCode(err) != "ListenerNotFound" {
+			return nil, err
+		}
+	}
+	slices.Sort(stale)
+	return slices.Compact(stale), nil
+}
+
+func listenerMatches(cur v2types.Listener, l NLBListener, tgArn string) bool {
+	if string(cur.Protocol) != l.Protocol || len(cur.DefaultActions) != 1 || aws.ToString(cur.DefaultActions[0].TargetGroupArn) != tgArn {
+		return false
+	}
+	cert := ""
+	if len(cur.Certificates) > 0 {
+		cert = aws.ToString(cur.Certificates[0].CertificateArn)
+	}
+	// AWS fills in a default policy on TLS listeners; only a policy we asked for is compared.
+	return cert == l.Certificate && (l.SSLPolicy == "" || aws.ToString(cur.SslPolicy) == l.SSLPolicy)
+}
+
+func (c *Cloud) ensureNLBAttributes(ctx context.Context, m *NLBModel, arn string) error {
+	out, err := call("elbv2.DescribeLoadBalancerAttributes", func() (*elbv2.DescribeLoadBalancerAttributesOutput, error) {
+		return c.elbv2.DescribeLoadBalancerAttributes(ctx, &elbv2.DescribeLoadBalancerAttributesInput{LoadBalancerArn: aws.String(arn)})
+	})
+	if err != nil {
+		return err
+	}
+	want := map[string]string{
+		"load_balancing.cross_zone.enabled": strconv.FormatBool(m.CrossZone),
+		"access_logs.s3.enabled":            strconv.FormatBool(m.AccessLog.Enabled),
+	}
+	if m.AccessLog.Enabled {
+		want["access_logs.s3.bucket"], want["access_logs.s3.prefix"] = m.AccessLog.Bucket, m.AccessLog.Prefix
+	}
+	have := map[string]string{}
+	for _, a := range out.Attributes {
+		have[aws.ToString(a.Key)] = aws.ToString(a.Value)
+	}
+	var change []v2types.LoadBalancerAttribute
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		if have[k] != want[k] {
+			change = append(change, v2types.LoadBalancerAttribute{Key: aws.String(k), Value: aws.String(want[k])})
+		}
+	}
+	if len(change) == 0 {
+		return nil
+	}
+	_, err = call("elbv2.ModifyLoadBalancerAttributes", func() (*elbv2.ModifyLoadBalancerAttributesOutput, error) {
+		return c.elbv2.ModifyLoadBalancerAttributes(ctx, &elbv2.ModifyLoadBalancerAttributesInput{LoadBalancerArn: aws.String(arn), Attributes: change})
+	})
+	return err
+}
+
+// deleteNLB deletes the NLB, then the target groups its listeners used, then its rules
+// in the node security groups it lists in its tags.
+func (c *Cloud) deleteNLB(ctx context.Context, o *nlbObserved) error {
+	arn := o.arn
+	out, err := call("elbv2.DescribeTargetGroups", func() (*elbv2.DescribeTargetGroupsOutput, error) {
+		return c.elbv2.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{LoadBalancerArn: aws.String(arn)})
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := call("elbv2.DeleteLoadBalancer", func() (*elbv2.DeleteLoadBalancerOutput, error) {
+		return c.elbv2.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(arn)})
+	}); err != nil {
+		return err
+	}
+	for _, tg := range out.TargetGroups {
+		if _, err := call("elbv2.DeleteTargetGroup", func() (*elbv2.DeleteTargetGroupOutput, error) {
+			return c.elbv2.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: tg.TargetGroupArn})
+		}); err != nil && errorCode(err) != "TargetGroupNotFound" {
+			return err
+		}
+	}
+	return c.revokeNLBNodeRules(ctx, o)
+}
+
+func v2Tags(m map[string]string) []v2types.Tag {
+	out := make([]v2types.Tag, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, v2types.Tag{Key: aws.String(k), Value: aws.String(m[k])})
+	}
+	return out
+}
+
+func mapValues(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}

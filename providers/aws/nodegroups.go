@@ -1,0 +1,192 @@
+package aws
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+)
+
+// tagNodeRules holds nodeRulesHash of the last applied node security group rules, so node
+// rules are read only when the instances or the load balancer's group change.
+const tagNodeRules = "cloudlb.io/node-rules-hash"
+
+// nodeRulesHash summarises what the node rules depend on.
+func nodeRulesHash(source string, instances []string) string {
+	sum := sha256.Sum256([]byte(source + "|" + strings.Join(instances, ",")))
+	return hex.EncodeToString(sum[:8])
+}
+
+// sourceGroup is the group the load balancer's traffic comes from: the managed group, else
+// the first of the groups the Service names (as upstream: sorted, first).
+func sourceGroup(groups []string) string {
+	if len(groups) == 0 {
+		return ""
+	}
+	return slices.Sorted(slices.Values(groups))[0]
+}
+
+// ensureNodeRules lets the load balancer's group into each instance's security group (one
+// all-traffic rule per node group, as upstream), and removes that rule from cluster-tagged
+// groups no instance needs any more. It is skipped when the node-rules tag proves nothing
+// changed, and entirely when the cloud config sets DisableSecurityGroupIngress.
+func (c *Cloud) ensureNodeRules(ctx context.Context, name, cluster, source string, instances []string, tags map[string]string) error {
+	if c.cfg.Global.DisableSecurityGroupIngress || source == "" {
+		return nil
+	}
+	hash := nodeRulesHash(source, instances)
+	if tags[tagNodeRules] == hash {
+		return nil
+	}
+	want, err := c.nodeGroups(ctx, cluster, instances)
+	if err != nil {
+		return err
+	}
+	have, err := c.groupsReferencing(ctx, source)
+	if err != nil {
+		return err
+	}
+	for _, g := range slices.Sorted(maps.Keys(want)) {
+		if _, ok := have[g]; ok {
+			continue
+		}
+		if _, err := call("ec2.AuthorizeSecurityGroupIngress", func() (*ec2.AuthorizeSecurityGroupIngressOutput, error) {
+			return c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(g), IpPermissions: fromGroup(source, name)})
+		}); err != nil && errorCode(err) != "InvalidPermission.Duplicate" {
+			return err
+		}
+	}
+	for _, g := range slices.Sorted(maps.Keys(have)) {
+		if want[g] || !have[g] {
+			continue // wanted, or not cluster-tagged (never modified)
+		}
+		if err := c.revokeFrom(ctx, g, source); err != nil {
+			return err
+		}
+	}
+	_, err = call("elb.AddTags", func() (*elb.AddTagsOutput, error) {
+		return c.elb.AddTags(ctx, &elb.AddTagsInput{LoadBalancerNames: []string{name}, Tags: toTags(map[string]string{tagNodeRules: hash})})
+	})
+	return err
+}
+
+// nodeGroups returns the security group of each instance that gets the rule: its group
+// tagged for the cluster, else its only group. Instances do not carry their groups' tags, so
+// the groups are read only when some instance has several.
+func (c *Cloud) nodeGroups(ctx context.Context, cluster string, instances []string) (map[string]bool, error) {
+	want := map[string]bool{}
+	if len(instances) == 0 {
+		return want, nil
+	}
+	out, err := call("ec2.DescribeInstances", func() (*ec2.DescribeInstancesOutput, error) {
+		return c.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: instances})
+	})
+	if err != nil {
+		return nil, err
+	}
+	byInstance := map[string][]string{}
+	var several []string
+	for _, r := range out.Reservations {
+		for _, i := range r.Instances {
+			id := aws.ToString(i.InstanceId)
+			for _, g := range i.SecurityGroups {
+				byInstance[id] = append(byInstance[id], aws.ToString(g.GroupId))
+			}
+			if len(byInstance[id]) > 1 {
+				several = append(several, byInstance[id]...)
+			}
+		}
+	}
+	tagged := map[string]bool{}
+	if len(several) > 0 {
+		slices.Sort(several)
+		gs, err := call("ec2.DescribeSecurityGroups", func() (*ec2.DescribeSecurityGroupsOutput, error) {
+			return c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: slices.Compact(several)})
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range gs.SecurityGroups {
+			if slices.ContainsFunc(g.Tags, func(t ec2types.Tag) bool { return aws.ToString(t.Key) == clusterTag(cluster) }) {
+				tagged[aws.ToString(g.GroupId)] = true
+			}
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(byInstance)) {
+		groups := byInstance[id]
+		if len(groups) == 1 {
+			want[groups[0]] = true
+			continue
+		}
+		var mine []string
+		for _, g := range groups {
+			if tagged[g] {
+				mine = append(mine, g)
+			}
+		}
+		if len(mine) != 1 {
+			return nil, fmt.Errorf("instance %s has %d security groups tagged %s (want exactly one to let the load balancer in; or set DisableSecurityGroupIngress)", id, len(mine), clusterTag(cluster))
+		}
+		want[mine[0]] = true
+	}
+	return want, nil
+}
+
+// groupsReferencing returns the groups with an ingress rule from source, true for those
+// tagged for some cluster (the ones we may revoke from).
+func (c *Cloud) groupsReferencing(ctx context.Context, source string) (map[string]bool, error) {
+	out, err := call("ec2.DescribeSecurityGroups", func() (*ec2.DescribeSecurityGroupsOutput, error) {
+		return c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+			{Name: aws.String("ip-permission.group-id"), Values: []string{source}},
+		}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	for _, g := range out.SecurityGroups {
+		taggedForCluster := slices.ContainsFunc(g.Tags, func(t ec2types.Tag) bool { return strings.HasPrefix(aws.ToString(t.Key), tagClusterPrefix) })
+		have[aws.ToString(g.GroupId)] = taggedForCluster
+	}
+	return have, nil
+}
+
+func fromGroup(source, name string) []ec2types.IpPermission {
+	return []ec2types.IpPermission{{IpProtocol: aws.String("-1"), UserIdGroupPairs: []ec2types.UserIdGroupPair{
+		{GroupId: aws.String(source), Description: aws.String(fmt.Sprintf("cloudlb: traffic from load balancer %s", name))},
+	}}}
+}
+
+func (c *Cloud) revokeFrom(ctx context.Context, group, source string) error {
+	_, err := call("ec2.RevokeSecurityGroupIngress", func() (*ec2.RevokeSecurityGroupIngressOutput, error) {
+		return c.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(group), IpPermissions: []ec2types.IpPermission{
+			{IpProtocol: aws.String("-1"), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(source)}}},
+		}})
+	})
+	if errorCode(err) == "InvalidPermission.NotFound" {
+		return nil
+	}
+	return err
+}
+
+// revokeAllFrom removes every rule that lets source in, before source is deleted.
+func (c *Cloud) revokeAllFrom(ctx context.Context, source string) error {
+	have, err := c.groupsReferencing(ctx, source)
+	if err != nil {
+		return err
+	}
+	for _, g := range slices.Sorted(maps.Keys(have)) {
+		if err := c.revokeFrom(ctx, g, source); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,210 @@
+package aws
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
+)
+
+// Observed is what the cloud holds for one Service.
+type Observed struct {
+	Exists   bool
+	DNSName  string
+	Internal bool
+	// Listeners are sorted by port.
+	Listeners        []Listener
+	ListenerPolicies map[int32][]string
+	BackendPolicies  map[int32][]string
+	// Policies are the names of the policies defined on the load balancer.
+	Policies       []string
+	HealthCheck    HealthCheck
+	Subnets        []string
+	SecurityGroups []string
+	Instances      []string
+	Tags           map[string]string
+
+	// Deep is true when Attributes and ManagedSG were read (see the package documentation).
+	Deep       bool
+	Attributes Attributes
+	// ManagedSG is the group named k8s-elb-<name> in the VPC, nil when there is none.
+	ManagedSG *ObservedGroup
+}
+
+// ObservedGroup is a security group and its CIDR ingress rules.
+type ObservedGroup struct {
+	ID    string
+	Tags  map[string]string
+	Rules []Rule
+}
+
+// observe reads the load balancer and its tags: two calls, or one when it does not exist.
+func (c *Cloud) observe(ctx context.Context, name string) (*Observed, error) {
+	return c.observeLB(ctx, name, true)
+}
+
+func (c *Cloud) observeLB(ctx context.Context, name string, withTags bool) (*Observed, error) {
+	out, err := call("elb.DescribeLoadBalancers", func() (*elb.DescribeLoadBalancersOutput, error) {
+		return c.elb.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{LoadBalancerNames: []string{name}})
+	})
+	if errorCode(err) == "LoadBalancerNotFound" || err == nil && len(out.LoadBalancerDescriptions) == 0 {
+		return &Observed{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	o := fromDescription(out.LoadBalancerDescriptions[0])
+	if !withTags {
+		return o, nil
+	}
+	tags, err := call("elb.DescribeTags", func() (*elb.DescribeTagsOutput, error) {
+		return c.elb.DescribeTags(ctx, &elb.DescribeTagsInput{LoadBalancerNames: []string{name}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range tags.TagDescriptions {
+		for _, t := range d.Tags {
+			o.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+	return o, nil
+}
+
+// fromDescription converts what DescribeLoadBalancers returns.
+func fromDescription(d elbtypes.LoadBalancerDescription) *Observed {
+	o := &Observed{
+		Exists:           true,
+		DNSName:          aws.ToString(d.DNSName),
+		Internal:         aws.ToString(d.Scheme) == "internal",
+		ListenerPolicies: map[int32][]string{},
+		BackendPolicies:  map[int32][]string{},
+		Subnets:          slices.Sorted(slices.Values(d.Subnets)),
+		SecurityGroups:   slices.Clone(d.SecurityGroups),
+		Instances:        []string{},
+		Tags:             map[string]string{},
+	}
+	for _, ld := range d.ListenerDescriptions {
+		l := ld.Listener
+		if l == nil {
+			continue
+		}
+		o.Listeners = append(o.Listeners, Listener{
+			Protocol: strings.ToUpper(aws.ToString(l.Protocol)), Port: l.LoadBalancerPort,
+			InstanceProtocol: strings.ToUpper(aws.ToString(l.InstanceProtocol)), InstancePort: aws.ToInt32(l.InstancePort),
+			SSLCertificateID: aws.ToString(l.SSLCertificateId),
+		})
+		if len(ld.PolicyNames) > 0 {
+			o.ListenerPolicies[l.LoadBalancerPort] = slices.Sorted(slices.Values(ld.PolicyNames))
+		}
+	}
+	slices.SortFunc(o.Listeners, func(a, b Listener) int { return int(a.Port - b.Port) })
+	for _, b := range d.BackendServerDescriptions {
+		if len(b.PolicyNames) > 0 {
+			o.BackendPolicies[aws.ToInt32(b.InstancePort)] = slices.Sorted(slices.Values(b.PolicyNames))
+		}
+	}
+	if d.Policies != nil {
+		o.Policies = slices.Clone(d.Policies.OtherPolicies)
+	}
+	if hc := d.HealthCheck; hc != nil {
+		o.HealthCheck = HealthCheck{
+			Target: aws.ToString(hc.Target), Interval: aws.ToInt32(hc.Interval), Timeout: aws.ToInt32(hc.Timeout),
+			HealthyThreshold: aws.ToInt32(hc.HealthyThreshold), UnhealthyThreshold: aws.ToInt32(hc.UnhealthyThreshold),
+		}
+	}
+	for _, i := range d.Instances {
+		o.Instances = append(o.Instances, aws.ToString(i.InstanceId))
+	}
+	slices.Sort(o.Instances)
+	return o
+}
+
+// observeDeep reads the attributes (when the load balancer exists) and the managed security
+// group of name in vpc.
+func (c *Cloud) observeDeep(ctx context.Context, o *Observed, name, vpc string) error {
+	o.Deep = true
+	if o.Exists {
+		out, err := call("elb.DescribeLoadBalancerAttributes", func() (*elb.DescribeLoadBalancerAttributesOutput, error) {
+			return c.elb.DescribeLoadBalancerAttributes(ctx, &elb.DescribeLoadBalancerAttributesInput{LoadBalancerName: aws.String(name)})
+		})
+		if err != nil {
+			return err
+		}
+		o.Attributes = fromAttributes(out.LoadBalancerAttributes)
+	}
+	g, err := c.findGroup(ctx, securityGroupName(name), vpc)
+	if err != nil {
+		return err
+	}
+	o.ManagedSG = g
+	return nil
+}
+
+func fromAttributes(a *elbtypes.LoadBalancerAttributes) Attributes {
+	var out Attributes
+	if a == nil {
+		return out
+	}
+	if l := a.AccessLog; l != nil {
+		out.AccessLog = AccessLog{Enabled: l.Enabled, EmitInterval: aws.ToInt32(l.EmitInterval), Bucket: aws.ToString(l.S3BucketName), Prefix: aws.ToString(l.S3BucketPrefix)}
+	}
+	if d := a.ConnectionDraining; d != nil {
+		out.ConnectionDraining = ConnectionDraining{Enabled: d.Enabled, Timeout: aws.ToInt32(d.Timeout)}
+	}
+	if s := a.ConnectionSettings; s != nil {
+		out.IdleTimeout = aws.ToInt32(s.IdleTimeout)
+	}
+	if z := a.CrossZoneLoadBalancing; z != nil {
+		out.CrossZone = z.Enabled
+	}
+	return out.normalize()
+}
+
+// findGroup reads the security group called name in vpc; nil when there is none.
+func (c *Cloud) findGroup(ctx context.Context, name, vpc string) (*ObservedGroup, error) {
+	out, err := call("ec2.DescribeSecurityGroups", func() (*ec2.DescribeSecurityGroupsOutput, error) {
+		return c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+			{Name: aws.String("group-name"), Values: []string{name}},
+			{Name: aws.String("vpc-id"), Values: []string{vpc}},
+		}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out.SecurityGroups) == 0 {
+		return nil, nil
+	}
+	sg := out.SecurityGroups[0]
+	g := &ObservedGroup{ID: aws.ToString(sg.GroupId), Tags: map[string]string{}}
+	for _, t := range sg.Tags {
+		g.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	g.Rules = groupRules(sg)
+	slices.SortFunc(g.Rules, func(a, b Rule) int { return strings.Compare(a.key(), b.key()) })
+	return g, nil
+}
+
+// groupRules are the CIDR ingress rules of sg, one per source.
+func groupRules(sg ec2types.SecurityGroup) []Rule {
+	var rules []Rule
+	for _, p := range sg.IpPermissions {
+		base := Rule{Protocol: strings.ToLower(aws.ToString(p.IpProtocol)), FromPort: aws.ToInt32(p.FromPort), ToPort: aws.ToInt32(p.ToPort)}
+		for _, r := range p.IpRanges {
+			x := base
+			x.CIDR, x.Description = aws.ToString(r.CidrIp), aws.ToString(r.Description)
+			rules = append(rules, x)
+		}
+		for _, r := range p.Ipv6Ranges {
+			x := base
+			x.CIDR, x.Description = aws.ToString(r.CidrIpv6), aws.ToString(r.Description)
+			rules = append(rules, x)
+		}
+	}
+	return rules
+}
