@@ -16,7 +16,8 @@ import (
 )
 
 func TestCommandFlagDefaults(t *testing.T) {
-	t.Parallel()
+	// Not parallel: app.NewCloudControllerManagerCommand registers flags on the global
+	// pflag.CommandLine, so building two commands at once races.
 	cmd, err := newCommand(newShutdown())
 	if err != nil {
 		t.Fatalf("newCommand: %v", err)
@@ -52,7 +53,8 @@ func TestCommandFlagDefaults(t *testing.T) {
 }
 
 func TestCommandHelpListsFlags(t *testing.T) {
-	t.Parallel()
+	// Not parallel: app.NewCloudControllerManagerCommand registers flags on the global
+	// pflag.CommandLine, so building two commands at once races.
 	cmd, err := newCommand(newShutdown())
 	if err != nil {
 		t.Fatalf("newCommand: %v", err)
@@ -79,7 +81,8 @@ func TestCommandHelpListsFlags(t *testing.T) {
 }
 
 func TestCommandRejectsInvalidCloudlbFlags(t *testing.T) {
-	t.Parallel()
+	// Not parallel: app.NewCloudControllerManagerCommand registers flags on the global
+	// pflag.CommandLine, so building two commands at once races.
 	for _, tc := range []struct {
 		name    string
 		args    []string
@@ -90,7 +93,8 @@ func TestCommandRejectsInvalidCloudlbFlags(t *testing.T) {
 		{"class with spaces", []string{"--load-balancer-class=not a class"}, "--load-balancer-class"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
+			// Not parallel: app.NewCloudControllerManagerCommand registers flags on the global
+			// pflag.CommandLine, so building two commands at once races.
 			cmd, err := newCommand(newShutdown())
 			if err != nil {
 				t.Fatalf("newCommand: %v", err)
