@@ -1,5 +1,5 @@
-// Command cloudlb is the user CLI: validate Service manifests offline, inspect the
-// annotation registry, and run the embedded demo.
+// Command cloudlb is the user CLI: validate Service manifests and plan their load balancers
+// offline, inspect the annotation registry, and run the embedded demo.
 package main
 
 import (
@@ -19,6 +19,7 @@ const usage = `cloudlb turns Kubernetes LoadBalancer Services into cloud load ba
 
 Usage:
   cloudlb lint [-f FILE|DIR|-]... [--cloud aws|azure|gce] [-o text|json]
+  cloudlb plan [-f FILE|DIR|-]... [--cloud aws] [-o yaml|json] [--cluster-name NAME] [--nodes N]
   cloudlb annotations [--cloud aws|azure|gce] [-o table|json|markdown]
   cloudlb demo [--keep] [--timeout 90s] [-v]
   cloudlb fakecloud aws [--listen 127.0.0.1:4566] [--topology FILE]
@@ -37,6 +38,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "lint":
 		return runLint(args[1:], stdin, stdout, stderr)
+	case "plan":
+		return runPlan(args[1:], stdin, stdout, stderr)
 	case "annotations":
 		return runAnnotations(args[1:], stdout, stderr)
 	case "demo":

@@ -54,8 +54,13 @@ var (
 )
 
 // call runs one SDK request and reports it as operation op ("elb.CreateLoadBalancer",
-// "ec2.DescribeSubnets") to the cloud API metrics, throttling counted apart.
-func call[T any](op string, f func() (T, error)) (T, error) {
+// "ec2.DescribeSubnets") to the cloud API metrics, throttling counted apart. It first waits
+// on the client-side token bucket of op's API, shared by every call of the Cloud.
+func call[T any](ctx context.Context, ls *limits, op string, f func() (T, error)) (T, error) {
+	if err := ls.forOp(op).wait(ctx, op); err != nil {
+		var zero T
+		return zero, err
+	}
 	start := time.Now()
 	out, err := f()
 	observed := err

@@ -51,21 +51,21 @@ func (c *Cloud) apply(ctx context.Context, m *Model, p *Plan, vpc string, before
 		if m.Internal {
 			in.Scheme = aws.String("internal")
 		}
-		out, err := call("elb.CreateLoadBalancer", func() (*elb.CreateLoadBalancerOutput, error) { return c.elb.CreateLoadBalancer(ctx, in) })
+		out, err := call(ctx, c.limits, "elb.CreateLoadBalancer", func() (*elb.CreateLoadBalancerOutput, error) { return c.elb.CreateLoadBalancer(ctx, in) })
 		if err != nil {
 			return "", err
 		}
 		dns = aws.ToString(out.DNSName)
 	}
 	if p.SecurityGroups != nil {
-		if _, err := call("elb.ApplySecurityGroupsToLoadBalancer", func() (*elb.ApplySecurityGroupsToLoadBalancerOutput, error) {
+		if _, err := call(ctx, c.limits, "elb.ApplySecurityGroupsToLoadBalancer", func() (*elb.ApplySecurityGroupsToLoadBalancerOutput, error) {
 			return c.elb.ApplySecurityGroupsToLoadBalancer(ctx, &elb.ApplySecurityGroupsToLoadBalancerInput{LoadBalancerName: name, SecurityGroups: resolve(p.SecurityGroups)})
 		}); err != nil {
 			return "", err
 		}
 	}
 	if len(p.AttachSubnets) > 0 {
-		if _, err := call("elb.AttachLoadBalancerToSubnets", func() (*elb.AttachLoadBalancerToSubnetsOutput, error) {
+		if _, err := call(ctx, c.limits, "elb.AttachLoadBalancerToSubnets", func() (*elb.AttachLoadBalancerToSubnetsOutput, error) {
 			return c.elb.AttachLoadBalancerToSubnets(ctx, &elb.AttachLoadBalancerToSubnetsInput{LoadBalancerName: name, Subnets: p.AttachSubnets})
 		}); err != nil {
 			return "", err
@@ -75,7 +75,7 @@ func (c *Cloud) apply(ctx context.Context, m *Model, p *Plan, vpc string, before
 		return "", err
 	}
 	if len(p.AddListeners) > 0 {
-		if _, err := call("elb.CreateLoadBalancerListeners", func() (*elb.CreateLoadBalancerListenersOutput, error) {
+		if _, err := call(ctx, c.limits, "elb.CreateLoadBalancerListeners", func() (*elb.CreateLoadBalancerListenersOutput, error) {
 			return c.elb.CreateLoadBalancerListeners(ctx, &elb.CreateLoadBalancerListenersInput{LoadBalancerName: name, Listeners: toListeners(p.AddListeners)})
 		}); err != nil {
 			return "", err
@@ -85,7 +85,7 @@ func (c *Cloud) apply(ctx context.Context, m *Model, p *Plan, vpc string, before
 		return "", err
 	}
 	if hc := p.HealthCheck; hc != nil {
-		if _, err := call("elb.ConfigureHealthCheck", func() (*elb.ConfigureHealthCheckOutput, error) {
+		if _, err := call(ctx, c.limits, "elb.ConfigureHealthCheck", func() (*elb.ConfigureHealthCheckOutput, error) {
 			return c.elb.ConfigureHealthCheck(ctx, &elb.ConfigureHealthCheckInput{LoadBalancerName: name, HealthCheck: &elbtypes.HealthCheck{
 				Target: aws.String(hc.Target), Interval: aws.Int32(hc.Interval), Timeout: aws.Int32(hc.Timeout),
 				HealthyThreshold: aws.Int32(hc.HealthyThreshold), UnhealthyThreshold: aws.Int32(hc.UnhealthyThreshold),
@@ -95,7 +95,7 @@ func (c *Cloud) apply(ctx context.Context, m *Model, p *Plan, vpc string, before
 		}
 	}
 	if a := p.Attributes; a != nil {
-		if _, err := call("elb.ModifyLoadBalancerAttributes", func() (*elb.ModifyLoadBalancerAttributesOutput, error) {
+		if _, err := call(ctx, c.limits, "elb.ModifyLoadBalancerAttributes", func() (*elb.ModifyLoadBalancerAttributesOutput, error) {
 			return c.elb.ModifyLoadBalancerAttributes(ctx, &elb.ModifyLoadBalancerAttributesInput{LoadBalancerName: name, LoadBalancerAttributes: toAttributes(*a)})
 		}); err != nil {
 			return "", err
@@ -109,14 +109,14 @@ func (c *Cloud) apply(ctx context.Context, m *Model, p *Plan, vpc string, before
 		return "", err
 	}
 	if len(p.DetachSubnets) > 0 {
-		if _, err := call("elb.DetachLoadBalancerFromSubnets", func() (*elb.DetachLoadBalancerFromSubnetsOutput, error) {
+		if _, err := call(ctx, c.limits, "elb.DetachLoadBalancerFromSubnets", func() (*elb.DetachLoadBalancerFromSubnetsOutput, error) {
 			return c.elb.DetachLoadBalancerFromSubnets(ctx, &elb.DetachLoadBalancerFromSubnetsInput{LoadBalancerName: name, Subnets: p.DetachSubnets})
 		}); err != nil {
 			return "", err
 		}
 	}
 	if len(p.Revoke) > 0 {
-		if _, err := call("ec2.RevokeSecurityGroupIngress", func() (*ec2.RevokeSecurityGroupIngressOutput, error) {
+		if _, err := call(ctx, c.limits, "ec2.RevokeSecurityGroupIngress", func() (*ec2.RevokeSecurityGroupIngressOutput, error) {
 			return c.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(p.GroupID), IpPermissions: toPermissions(p.Revoke)})
 		}); err != nil && errorCode(err) != "InvalidPermission.NotFound" {
 			return "", err
@@ -135,7 +135,7 @@ func (c *Cloud) apply(ctx context.Context, m *Model, p *Plan, vpc string, before
 		for i, k := range p.RemoveTags {
 			keys[i] = elbtypes.TagKeyOnly{Key: aws.String(k)}
 		}
-		if _, err := call("elb.RemoveTags", func() (*elb.RemoveTagsOutput, error) {
+		if _, err := call(ctx, c.limits, "elb.RemoveTags", func() (*elb.RemoveTagsOutput, error) {
 			return c.elb.RemoveTags(ctx, &elb.RemoveTagsInput{LoadBalancerNames: []string{m.Name}, Tags: keys})
 		}); err != nil {
 			return "", err
@@ -153,7 +153,7 @@ func (c *Cloud) apply(ctx context.Context, m *Model, p *Plan, vpc string, before
 				tags[k] = p.GroupID
 			}
 		}
-		if _, err := call("elb.AddTags", func() (*elb.AddTagsOutput, error) {
+		if _, err := call(ctx, c.limits, "elb.AddTags", func() (*elb.AddTagsOutput, error) {
 			return c.elb.AddTags(ctx, &elb.AddTagsInput{LoadBalancerNames: []string{m.Name}, Tags: toTags(tags)})
 		}); err != nil {
 			return "", err
@@ -170,7 +170,7 @@ func (c *Cloud) createGroup(ctx context.Context, m *Model, vpc string) (string, 
 	for _, k := range slices.Sorted(maps.Keys(sg.Tags)) {
 		tags = append(tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(sg.Tags[k])})
 	}
-	out, err := call("ec2.CreateSecurityGroup", func() (*ec2.CreateSecurityGroupOutput, error) {
+	out, err := call(ctx, c.limits, "ec2.CreateSecurityGroup", func() (*ec2.CreateSecurityGroupOutput, error) {
 		return c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
 			GroupName: aws.String(sg.Name), Description: aws.String(sg.Description), VpcId: aws.String(vpc),
 			TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeSecurityGroup, Tags: tags}},
@@ -199,7 +199,7 @@ func (c *Cloud) authorize(ctx context.Context, group string, rules []Rule) error
 		return nil
 	}
 	one := func(rs []Rule) error {
-		_, err := call("ec2.AuthorizeSecurityGroupIngress", func() (*ec2.AuthorizeSecurityGroupIngressOutput, error) {
+		_, err := call(ctx, c.limits, "ec2.AuthorizeSecurityGroupIngress", func() (*ec2.AuthorizeSecurityGroupIngressOutput, error) {
 			return c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(group), IpPermissions: toPermissions(rs)})
 		})
 		return err
@@ -221,7 +221,7 @@ func (c *Cloud) authorize(ctx context.Context, group string, rules []Rule) error
 var errGroupInUse = errors.New("security group still in use, retrying")
 
 func (c *Cloud) deleteGroup(ctx context.Context, id string) error {
-	_, err := call("ec2.DeleteSecurityGroup", func() (*ec2.DeleteSecurityGroupOutput, error) {
+	_, err := call(ctx, c.limits, "ec2.DeleteSecurityGroup", func() (*ec2.DeleteSecurityGroupOutput, error) {
 		return c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
 	})
 	switch errorCode(err) {
@@ -237,7 +237,7 @@ func (c *Cloud) deleteListeners(ctx context.Context, name *string, ports []int32
 	if len(ports) == 0 {
 		return nil
 	}
-	_, err := call("elb.DeleteLoadBalancerListeners", func() (*elb.DeleteLoadBalancerListenersOutput, error) {
+	_, err := call(ctx, c.limits, "elb.DeleteLoadBalancerListeners", func() (*elb.DeleteLoadBalancerListenersOutput, error) {
 		return c.elb.DeleteLoadBalancerListeners(ctx, &elb.DeleteLoadBalancerListenersInput{LoadBalancerName: name, LoadBalancerPorts: ports})
 	})
 	return err
@@ -254,14 +254,14 @@ func (c *Cloud) applyPolicies(ctx context.Context, m *Model, p *Plan) error {
 			in.PolicyTypeName = aws.String("SSLNegotiationPolicyType")
 			in.PolicyAttributes = []elbtypes.PolicyAttribute{{AttributeName: aws.String("Reference-Security-Policy"), AttributeValue: aws.String(m.SSLNegotiationPolicy)}}
 		}
-		if _, err := call("elb.CreateLoadBalancerPolicy", func() (*elb.CreateLoadBalancerPolicyOutput, error) {
+		if _, err := call(ctx, c.limits, "elb.CreateLoadBalancerPolicy", func() (*elb.CreateLoadBalancerPolicyOutput, error) {
 			return c.elb.CreateLoadBalancerPolicy(ctx, in)
 		}); err != nil && errorCode(err) != "DuplicatePolicyName" {
 			return err
 		}
 	}
 	for _, port := range slices.Sorted(maps.Keys(p.BackendPolicies)) {
-		if _, err := call("elb.SetLoadBalancerPoliciesForBackendServer", func() (*elb.SetLoadBalancerPoliciesForBackendServerOutput, error) {
+		if _, err := call(ctx, c.limits, "elb.SetLoadBalancerPoliciesForBackendServer", func() (*elb.SetLoadBalancerPoliciesForBackendServerOutput, error) {
 			return c.elb.SetLoadBalancerPoliciesForBackendServer(ctx, &elb.SetLoadBalancerPoliciesForBackendServerInput{
 				LoadBalancerName: name, InstancePort: aws.Int32(port), PolicyNames: p.BackendPolicies[port]})
 		}); err != nil {
@@ -269,7 +269,7 @@ func (c *Cloud) applyPolicies(ctx context.Context, m *Model, p *Plan) error {
 		}
 	}
 	for _, port := range slices.Sorted(maps.Keys(p.ListenerPolicies)) {
-		if _, err := call("elb.SetLoadBalancerPoliciesOfListener", func() (*elb.SetLoadBalancerPoliciesOfListenerOutput, error) {
+		if _, err := call(ctx, c.limits, "elb.SetLoadBalancerPoliciesOfListener", func() (*elb.SetLoadBalancerPoliciesOfListenerOutput, error) {
 			return c.elb.SetLoadBalancerPoliciesOfListener(ctx, &elb.SetLoadBalancerPoliciesOfListenerInput{
 				LoadBalancerName: name, LoadBalancerPort: port, PolicyNames: p.ListenerPolicies[port]})
 		}); err != nil {
@@ -281,14 +281,14 @@ func (c *Cloud) applyPolicies(ctx context.Context, m *Model, p *Plan) error {
 
 func (c *Cloud) registerInstances(ctx context.Context, name string, register, deregister []string) error {
 	if len(register) > 0 {
-		if _, err := call("elb.RegisterInstancesWithLoadBalancer", func() (*elb.RegisterInstancesWithLoadBalancerOutput, error) {
+		if _, err := call(ctx, c.limits, "elb.RegisterInstancesWithLoadBalancer", func() (*elb.RegisterInstancesWithLoadBalancerOutput, error) {
 			return c.elb.RegisterInstancesWithLoadBalancer(ctx, &elb.RegisterInstancesWithLoadBalancerInput{LoadBalancerName: aws.String(name), Instances: toInstances(register)})
 		}); err != nil {
 			return err
 		}
 	}
 	if len(deregister) > 0 {
-		if _, err := call("elb.DeregisterInstancesFromLoadBalancer", func() (*elb.DeregisterInstancesFromLoadBalancerOutput, error) {
+		if _, err := call(ctx, c.limits, "elb.DeregisterInstancesFromLoadBalancer", func() (*elb.DeregisterInstancesFromLoadBalancerOutput, error) {
 			return c.elb.DeregisterInstancesFromLoadBalancer(ctx, &elb.DeregisterInstancesFromLoadBalancerInput{LoadBalancerName: aws.String(name), Instances: toInstances(deregister)})
 		}); err != nil {
 			return err

@@ -28,6 +28,11 @@ type Options struct {
 	ELBv2 elbv2API
 	// Now is the clock of the subnet cache; nil means time.Now.
 	Now func() time.Time
+	// Limits are the client-side rate limits and retries; zero fields take the defaults.
+	Limits Limits
+
+	// limits are set by NewFromConfig, which configured the clients with them.
+	limits *limits
 }
 
 // Cloud is the AWS provider. It implements cloudprovider.Interface (load balancers only)
@@ -38,6 +43,8 @@ type Cloud struct {
 	ec2   ec2API
 	elbv2 elbv2API
 	now   func() time.Time
+	// limits are shared by every call of this Cloud, whatever the Service.
+	limits *limits
 
 	mu      sync.Mutex
 	network *network
@@ -63,7 +70,10 @@ func New(o Options) *Cloud {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Cloud{cfg: o.Config, elb: o.ELB, ec2: o.EC2, elbv2: o.ELBv2, now: o.Now}
+	if o.limits == nil {
+		o.limits = newLimits(o.Limits)
+	}
+	return &Cloud{cfg: o.Config, elb: o.ELB, ec2: o.EC2, elbv2: o.ELBv2, now: o.Now, limits: o.limits}
 }
 
 // Initialize does nothing: the clients are built in NewFromConfig.
@@ -127,7 +137,7 @@ func (c *Cloud) vpcAndSubnets(ctx context.Context, cluster string) (*network, er
 		if id := c.cfg.Global.SubnetID; id != "" {
 			in = &ec2.DescribeSubnetsInput{SubnetIds: []string{id}}
 		}
-		out, err := call("ec2.DescribeSubnets", func() (*ec2.DescribeSubnetsOutput, error) { return c.ec2.DescribeSubnets(ctx, in) })
+		out, err := call(ctx, c.limits, "ec2.DescribeSubnets", func() (*ec2.DescribeSubnetsOutput, error) { return c.ec2.DescribeSubnets(ctx, in) })
 		if err != nil {
 			return nil, err
 		}
@@ -138,7 +148,7 @@ func (c *Cloud) vpcAndSubnets(ctx context.Context, cluster string) (*network, er
 	}
 	vpcFilter := []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpc}}}
 	var subnets []ec2types.Subnet
-	for p := ec2.NewDescribeSubnetsPaginator(meteredSubnets{c.ec2}, &ec2.DescribeSubnetsInput{Filters: vpcFilter}); p.HasMorePages(); {
+	for p := ec2.NewDescribeSubnetsPaginator(meteredSubnets{c.ec2, c.limits}, &ec2.DescribeSubnetsInput{Filters: vpcFilter}); p.HasMorePages(); {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, err
@@ -146,7 +156,7 @@ func (c *Cloud) vpcAndSubnets(ctx context.Context, cluster string) (*network, er
 		subnets = append(subnets, page.Subnets...)
 	}
 	var tables []ec2types.RouteTable
-	for p := ec2.NewDescribeRouteTablesPaginator(meteredRoutes{c.ec2}, &ec2.DescribeRouteTablesInput{Filters: vpcFilter}); p.HasMorePages(); {
+	for p := ec2.NewDescribeRouteTablesPaginator(meteredRoutes{c.ec2, c.limits}, &ec2.DescribeRouteTablesInput{Filters: vpcFilter}); p.HasMorePages(); {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, err
@@ -198,14 +208,20 @@ func isPublic(subnet string, tables []ec2types.RouteTable) bool {
 }
 
 // meteredSubnets and meteredRoutes let the SDK paginators report every page as a call.
-type meteredSubnets struct{ api ec2API }
-
-func (m meteredSubnets) DescribeSubnets(ctx context.Context, in *ec2.DescribeSubnetsInput, o ...func(*ec2.Options)) (*ec2.DescribeSubnetsOutput, error) {
-	return call("ec2.DescribeSubnets", func() (*ec2.DescribeSubnetsOutput, error) { return m.api.DescribeSubnets(ctx, in, o...) })
+type meteredSubnets struct {
+	api    ec2API
+	limits *limits
 }
 
-type meteredRoutes struct{ api ec2API }
+func (m meteredSubnets) DescribeSubnets(ctx context.Context, in *ec2.DescribeSubnetsInput, o ...func(*ec2.Options)) (*ec2.DescribeSubnetsOutput, error) {
+	return call(ctx, m.limits, "ec2.DescribeSubnets", func() (*ec2.DescribeSubnetsOutput, error) { return m.api.DescribeSubnets(ctx, in, o...) })
+}
+
+type meteredRoutes struct {
+	api    ec2API
+	limits *limits
+}
 
 func (m meteredRoutes) DescribeRouteTables(ctx context.Context, in *ec2.DescribeRouteTablesInput, o ...func(*ec2.Options)) (*ec2.DescribeRouteTablesOutput, error) {
-	return call("ec2.DescribeRouteTables", func() (*ec2.DescribeRouteTablesOutput, error) { return m.api.DescribeRouteTables(ctx, in, o...) })
+	return call(ctx, m.limits, "ec2.DescribeRouteTables", func() (*ec2.DescribeRouteTablesOutput, error) { return m.api.DescribeRouteTables(ctx, in, o...) })
 }

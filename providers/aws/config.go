@@ -205,20 +205,26 @@ func NewFromConfig(ctx context.Context, cc *CloudConfig) (*Cloud, error) {
 	if ac.Region == "" {
 		return nil, fmt.Errorf("aws: no region: set Region or Zone in [Global] of the cloud config, or AWS_REGION")
 	}
+	// One retryer and one token bucket per API for the life of the Cloud: the adaptive
+	// retryer only slows down if every call reports to the same instance.
+	ls := newLimits(Limits{})
 	ec2c := ec2.NewFromConfig(ac, func(o *ec2.Options) {
+		ls.ec2.configure(&o.Retryer, &o.APIOptions)
 		if u := cc.endpoint("ec2", ac.Region); u != "" {
 			o.BaseEndpoint = aws.String(u)
 		}
 	})
 	elbc := elb.NewFromConfig(ac, func(o *elb.Options) {
+		ls.elb.configure(&o.Retryer, &o.APIOptions)
 		if u := cc.endpoint("elasticloadbalancing", ac.Region); u != "" {
 			o.BaseEndpoint = aws.String(u)
 		}
 	})
 	elbv2c := elbv2.NewFromConfig(ac, func(o *elbv2.Options) {
+		ls.elbv2.configure(&o.Retryer, &o.APIOptions)
 		if u := cc.endpoint("elasticloadbalancing", ac.Region); u != "" {
 			o.BaseEndpoint = aws.String(u)
 		}
 	})
-	return New(Options{Config: cc, ELB: elbc, EC2: ec2c, ELBv2: elbv2c}), nil
+	return New(Options{Config: cc, ELB: elbc, EC2: ec2c, ELBv2: elbv2c, limits: ls}), nil
 }

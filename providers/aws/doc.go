@@ -39,4 +39,19 @@
 //
 // The VPC's subnets (for discovery) are cached per cluster for networkTTL; they are not a
 // per-Service cost.
+//
+// # Throttling
+//
+// Every call waits on a client-side token bucket of its API (ec2, elb, elbv2; DefaultQPS 20,
+// DefaultBurst 40), shared by all Services of one Cloud (retry.go). The SDK clients
+// NewFromConfig builds share one adaptive-mode retryer per API, so Throttling (ELB, ELBv2)
+// and RequestLimitExceeded (EC2) slow every later call of that API, not just the one that
+// was throttled; attempts are bounded (DefaultMaxAttempts 8, DefaultMaxBackoff 10s) and
+// counted, throttled ones apart, by Cloud.APIStats.
+//
+// # Offline plans
+//
+// DesiredModel (desired.go) runs Build or BuildNLB on a manifest with placeholders for what
+// only the cloud or the API server knows (discovered subnets, nodePorts, the UID), for
+// `cloudlb plan`.
 package aws

@@ -47,7 +47,7 @@ func (c *Cloud) describe(ctx context.Context, name string) (*Observed, error) {
 }
 
 func (c *Cloud) deleteLB(ctx context.Context, name string) error {
-	_, err := call("elb.DeleteLoadBalancer", func() (*elb.DeleteLoadBalancerOutput, error) {
+	_, err := call(ctx, c.limits, "elb.DeleteLoadBalancer", func() (*elb.DeleteLoadBalancerOutput, error) {
 		return c.elb.DeleteLoadBalancer(ctx, &elb.DeleteLoadBalancerInput{LoadBalancerName: &name})
 	})
 	return err

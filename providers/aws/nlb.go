@@ -51,7 +51,7 @@ type nlbObserved struct {
 }
 
 func (c *Cloud) observeNLB(ctx context.Context, name string) (*nlbObserved, error) {
-	out, err := call("elbv2.DescribeLoadBalancers", func() (*elbv2.DescribeLoadBalancersOutput, error) {
+	out, err := call(ctx, c.limits, "elbv2.DescribeLoadBalancers", func() (*elbv2.DescribeLoadBalancersOutput, error) {
 		return c.elbv2.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{name}})
 	})
 	if errorCode(err) == "LoadBalancerNotFound" || err == nil && len(out.LoadBalancers) == 0 {
@@ -74,7 +74,7 @@ func (c *Cloud) observeNLB(ctx context.Context, name string) (*nlbObserved, erro
 		}
 	}
 	slices.Sort(o.subnets)
-	tags, err := call("elbv2.DescribeTags", func() (*elbv2.DescribeTagsOutput, error) {
+	tags, err := call(ctx, c.limits, "elbv2.DescribeTags", func() (*elbv2.DescribeTagsOutput, error) {
 		return c.elbv2.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: []string{o.arn}})
 	})
 	if err != nil {
@@ -129,7 +129,7 @@ func (c *Cloud) ensureNLB(ctx context.Context, m *NLBModel, vpc string, beforeTa
 		if m.Internal {
 			in.Scheme = v2types.LoadBalancerSchemeEnumInternal
 		}
-		out, err := call("elbv2.CreateLoadBalancer", func() (*elbv2.CreateLoadBalancerOutput, error) { return c.elbv2.CreateLoadBalancer(ctx, in) })
+		out, err := call(ctx, c.limits, "elbv2.CreateLoadBalancer", func() (*elbv2.CreateLoadBalancerOutput, error) { return c.elbv2.CreateLoadBalancer(ctx, in) })
 		if err != nil {
 			return "", err
 		}
@@ -137,7 +137,7 @@ func (c *Cloud) ensureNLB(ctx context.Context, m *NLBModel, vpc string, beforeTa
 		o = &nlbObserved{name: m.Name, arn: aws.ToString(lb.LoadBalancerArn), dns: aws.ToString(lb.DNSName), subnets: slices.Clone(m.Subnets), mappings: m.subnetMappings(), tags: map[string]string{}}
 	}
 	if !slices.Equal(o.subnets, m.Subnets) {
-		if _, err := call("elbv2.SetSubnets", func() (*elbv2.SetSubnetsOutput, error) {
+		if _, err := call(ctx, c.limits, "elbv2.SetSubnets", func() (*elbv2.SetSubnetsOutput, error) {
 			return c.elbv2.SetSubnets(ctx, &elbv2.SetSubnetsInput{LoadBalancerArn: aws.String(o.arn), Subnets: m.Subnets})
 		}); err != nil {
 			return "", err
@@ -155,7 +155,7 @@ func (c *Cloud) ensureNLB(ctx context.Context, m *NLBModel, vpc string, beforeTa
 		return "", err
 	}
 	for _, arn := range stale {
-		if _, err := call("elbv2.DeleteTargetGroup", func() (*elbv2.DeleteTargetGroupOutput, error) {
+		if _, err := call(ctx, c.limits, "elbv2.DeleteTargetGroup", func() (*elbv2.DeleteTargetGroupOutput, error) {
 			return c.elbv2.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(arn)})
 		}); err != nil && errorCode(err) != "TargetGroupNotFound" {
 			return "", err
@@ -176,7 +176,7 @@ func (c *Cloud) ensureNLB(ctx context.Context, m *NLBModel, vpc string, beforeTa
 			tags[k] = v
 		}
 	}
-	if _, err := call("elbv2.AddTags", func() (*elbv2.AddTagsOutput, error) {
+	if _, err := call(ctx, c.limits, "elbv2.AddTags", func() (*elbv2.AddTagsOutput, error) {
 		return c.elbv2.AddTags(ctx, &elbv2.AddTagsInput{ResourceArns: []string{o.arn}, Tags: v2Tags(tags)})
 	}); err != nil {
 		return "", err
@@ -189,7 +189,7 @@ func (c *Cloud) ensureNLB(ctx context.Context, m *NLBModel, vpc string, beforeTa
 func (c *Cloud) ensureTargetGroups(ctx context.Context, m *NLBModel, vpc string) (map[string]string, error) {
 	arns := map[string]string{}
 	for _, tg := range m.TargetGroups {
-		out, err := call("elbv2.DescribeTargetGroups", func() (*elbv2.DescribeTargetGroupsOutput, error) {
+		out, err := call(ctx, c.limits, "elbv2.DescribeTargetGroups", func() (*elbv2.DescribeTargetGroupsOutput, error) {
 			return c.elbv2.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{tg.Name}})
 		})
 		if err != nil && errorCode(err) != "TargetGroupNotFound" {
@@ -206,7 +206,7 @@ func (c *Cloud) ensureTargetGroups(ctx context.Context, m *NLBModel, vpc string)
 			}
 			setHealthCheck(tg.HealthCheck, &in.HealthCheckProtocol, &in.HealthCheckPort, &in.HealthCheckPath, &in.HealthCheckIntervalSeconds,
 				&in.HealthCheckTimeoutSeconds, &in.HealthyThresholdCount, &in.UnhealthyThresholdCount)
-			created, err := call("elbv2.CreateTargetGroup", func() (*elbv2.CreateTargetGroupOutput, error) { return c.elbv2.CreateTargetGroup(ctx, in) })
+			created, err := call(ctx, c.limits, "elbv2.CreateTargetGroup", func() (*elbv2.CreateTargetGroupOutput, error) { return c.elbv2.CreateTargetGroup(ctx, in) })
 			if err != nil {
 				return nil, err
 			}
@@ -226,14 +226,14 @@ func (c *Cloud) ensureTargetGroups(ctx context.Context, m *NLBModel, vpc string)
 			in := &elbv2.ModifyTargetGroupInput{TargetGroupArn: aws.String(arn)}
 			setHealthCheck(tg.HealthCheck, &in.HealthCheckProtocol, &in.HealthCheckPort, &in.HealthCheckPath, &in.HealthCheckIntervalSeconds,
 				&in.HealthCheckTimeoutSeconds, &in.HealthyThresholdCount, &in.UnhealthyThresholdCount)
-			if _, err := call("elbv2.ModifyTargetGroup", func() (*elbv2.ModifyTargetGroupOutput, error) { return c.elbv2.ModifyTargetGroup(ctx, in) }); err != nil {
+			if _, err := call(ctx, c.limits, "elbv2.ModifyTargetGroup", func() (*elbv2.ModifyTargetGroupOutput, error) { return c.elbv2.ModifyTargetGroup(ctx, in) }); err != nil {
 				return nil, err
 			}
 		}
 		if err := c.syncTGAttributes(ctx, arn, tg.Attributes, true); err != nil {
 			return nil, err
 		}
-		health, err := call("elbv2.DescribeTargetHealth", func() (*elbv2.DescribeTargetHealthOutput, error) {
+		health, err := call(ctx, c.limits, "elbv2.DescribeTargetHealth", func() (*elbv2.DescribeTargetHealthOutput, error) {
 			return c.elbv2.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(arn)})
 		})
 		if err != nil {
@@ -261,7 +261,7 @@ func (c *Cloud) syncTGAttributes(ctx context.Context, arn string, want map[strin
 	}
 	have := map[string]string{}
 	if read {
-		out, err := call("elbv2.DescribeTargetGroupAttributes", func() (*elbv2.DescribeTargetGroupAttributesOutput, error) {
+		out, err := call(ctx, c.limits, "elbv2.DescribeTargetGroupAttributes", func() (*elbv2.DescribeTargetGroupAttributesOutput, error) {
 			return c.elbv2.DescribeTargetGroupAttributes(ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(arn)})
 		})
 		if err != nil {
@@ -280,7 +280,7 @@ func (c *Cloud) syncTGAttributes(ctx context.Context, arn string, want map[strin
 	if len(change) == 0 {
 		return nil
 	}
-	_, err := call("elbv2.ModifyTargetGroupAttributes", func() (*elbv2.ModifyTargetGroupAttributesOutput, error) {
+	_, err := call(ctx, c.limits, "elbv2.ModifyTargetGroupAttributes", func() (*elbv2.ModifyTargetGroupAttributesOutput, error) {
 		return c.elbv2.ModifyTargetGroupAttributes(ctx, &elbv2.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(arn), Attributes: change})
 	})
 	return err
@@ -315,14 +315,14 @@ func (c *Cloud) syncTargets(ctx context.Context, arn string, port int32, want, h
 		return out
 	}
 	if len(add) > 0 {
-		if _, err := call("elbv2.RegisterTargets", func() (*elbv2.RegisterTargetsOutput, error) {
+		if _, err := call(ctx, c.limits, "elbv2.RegisterTargets", func() (*elbv2.RegisterTargetsOutput, error) {
 			return c.elbv2.RegisterTargets(ctx, &elbv2.RegisterTargetsInput{TargetGroupArn: aws.String(arn), Targets: targets(add)})
 		}); err != nil {
 			return err
 		}
 	}
 	if len(remove) > 0 {
-		if _, err := call("elbv2.DeregisterTargets", func() (*elbv2.DeregisterTargetsOutput, error) {
+		if _, err := call(ctx, c.limits, "elbv2.DeregisterTargets", func() (*elbv2.DeregisterTargetsOutput, error) {
 			return c.elbv2.DeregisterTargets(ctx, &elbv2.DeregisterTargetsInput{TargetGroupArn: aws.String(arn), Targets: targets(remove)})
 		}); err != nil {
 			return err
@@ -334,7 +334,7 @@ func (c *Cloud) syncTargets(ctx context.Context, arn string, port int32, want, h
 // ensureListeners creates, modifies and deletes listeners; it returns the ARNs of target
 // groups that listeners no longer use, for deletion after.
 func (c *Cloud) ensureListeners(ctx context.Context, m *NLBModel, lbArn string, tgArns map[string]string) ([]string, error) {
-	out, err := call("elbv2.DescribeListeners", func() (*elbv2.DescribeListenersOutput, error) {
+	out, err := call(ctx, c.limits, "elbv2.DescribeListeners", func() (*elbv2.DescribeListenersOutput, error) {
 		return c.elbv2.DescribeListeners(ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: aws.String(lbArn)})
 	})
 	if err != nil {
@@ -363,7 +363,7 @@ func (c *Cloud) ensureListeners(ctx context.Context, m *NLBModel, lbArn string, 
 		cur, ok := have[l.Port]
 		delete(have, l.Port)
 		if !ok {
-			if _, err := call("elbv2.CreateListener", func() (*elbv2.CreateListenerOutput, error) {
+			if _, err := call(ctx, c.limits, "elbv2.CreateListener", func() (*elbv2.CreateListenerOutput, error) {
 				return c.elbv2.CreateListener(ctx, &elbv2.CreateListenerInput{LoadBalancerArn: aws.String(lbArn), Port: aws.Int32(l.Port),
 					Protocol: v2types.ProtocolEnum(l.Protocol), DefaultActions: action, Certificates: certs, SslPolicy: policy,
 					Tags: v2Tags(map[string]string{clusterTag(m.Cluster): tagOwned, tagServiceName: m.Service})})
@@ -375,7 +375,7 @@ func (c *Cloud) ensureListeners(ctx context.Context, m *NLBModel, lbArn string, 
 		if listenerMatches(cur, l, tgArns[l.TargetGroup]) {
 			continue
 		}
-		if _, err := call("elbv2.ModifyListener", func() (*elbv2.ModifyListenerOutput, error) {
+		if _, err := call(ctx, c.limits, "elbv2.ModifyListener", func() (*elbv2.ModifyListenerOutput, error) {
 			return c.elbv2.ModifyListener(ctx, &elbv2.ModifyListenerInput{ListenerArn: cur.ListenerArn, Port: aws.Int32(l.Port),
 				Protocol: v2types.ProtocolEnum(l.Protocol), DefaultActions: action, Certificates: certs, SslPolicy: policy})
 		}); err != nil {
@@ -383,7 +383,7 @@ func (c *Cloud) ensureListeners(ctx context.Context, m *NLBModel, lbArn string, 
 		}
 	}
 	for _, port := range slices.Sorted(maps.Keys(have)) {
-		if _, err := call("elbv2.DeleteListener", func() (*elbv2.DeleteListenerOutput, error) {
+		if _, err := call(ctx, c.limits, "elbv2.DeleteListener", func() (*elbv2.DeleteListenerOutput, error) {
 			return c.elbv2.DeleteListener(ctx, &elbv2.DeleteListenerInput{ListenerArn: have[port].ListenerArn})
 		}); err != nil && errorCode(err) != "ListenerNotFound" {
 			return nil, err
@@ -406,7 +406,7 @@ func listenerMatches(cur v2types.Listener, l NLBListener, tgArn string) bool {
 }
 
 func (c *Cloud) ensureNLBAttributes(ctx context.Context, m *NLBModel, arn string) error {
-	out, err := call("elbv2.DescribeLoadBalancerAttributes", func() (*elbv2.DescribeLoadBalancerAttributesOutput, error) {
+	out, err := call(ctx, c.limits, "elbv2.DescribeLoadBalancerAttributes", func() (*elbv2.DescribeLoadBalancerAttributesOutput, error) {
 		return c.elbv2.DescribeLoadBalancerAttributes(ctx, &elbv2.DescribeLoadBalancerAttributesInput{LoadBalancerArn: aws.String(arn)})
 	})
 	if err != nil {
@@ -432,7 +432,7 @@ func (c *Cloud) ensureNLBAttributes(ctx context.Context, m *NLBModel, arn string
 	if len(change) == 0 {
 		return nil
 	}
-	_, err = call("elbv2.ModifyLoadBalancerAttributes", func() (*elbv2.ModifyLoadBalancerAttributesOutput, error) {
+	_, err = call(ctx, c.limits, "elbv2.ModifyLoadBalancerAttributes", func() (*elbv2.ModifyLoadBalancerAttributesOutput, error) {
 		return c.elbv2.ModifyLoadBalancerAttributes(ctx, &elbv2.ModifyLoadBalancerAttributesInput{LoadBalancerArn: aws.String(arn), Attributes: change})
 	})
 	return err
@@ -442,19 +442,19 @@ func (c *Cloud) ensureNLBAttributes(ctx context.Context, m *NLBModel, arn string
 // in the node security groups it lists in its tags.
 func (c *Cloud) deleteNLB(ctx context.Context, o *nlbObserved) error {
 	arn := o.arn
-	out, err := call("elbv2.DescribeTargetGroups", func() (*elbv2.DescribeTargetGroupsOutput, error) {
+	out, err := call(ctx, c.limits, "elbv2.DescribeTargetGroups", func() (*elbv2.DescribeTargetGroupsOutput, error) {
 		return c.elbv2.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{LoadBalancerArn: aws.String(arn)})
 	})
 	if err != nil {
 		return err
 	}
-	if _, err := call("elbv2.DeleteLoadBalancer", func() (*elbv2.DeleteLoadBalancerOutput, error) {
+	if _, err := call(ctx, c.limits, "elbv2.DeleteLoadBalancer", func() (*elbv2.DeleteLoadBalancerOutput, error) {
 		return c.elbv2.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(arn)})
 	}); err != nil {
 		return err
 	}
 	for _, tg := range out.TargetGroups {
-		if _, err := call("elbv2.DeleteTargetGroup", func() (*elbv2.DeleteTargetGroupOutput, error) {
+		if _, err := call(ctx, c.limits, "elbv2.DeleteTargetGroup", func() (*elbv2.DeleteTargetGroupOutput, error) {
 			return c.elbv2.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: tg.TargetGroupArn})
 		}); err != nil && errorCode(err) != "TargetGroupNotFound" {
 			return err

@@ -134,7 +134,7 @@ func (c *Cloud) describeGroups(ctx context.Context, ids []string) (map[string][]
 	if len(ids) == 0 {
 		return out, nil
 	}
-	res, err := call("ec2.DescribeSecurityGroups", func() (*ec2.DescribeSecurityGroupsOutput, error) {
+	res, err := call(ctx, c.limits, "ec2.DescribeSecurityGroups", func() (*ec2.DescribeSecurityGroupsOutput, error) {
 		return c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: ids})
 	})
 	if errorCode(err) == "InvalidGroup.NotFound" && len(ids) > 1 {
@@ -164,7 +164,7 @@ func (c *Cloud) revoke(ctx context.Context, group string, rules []Rule) error {
 	if len(rules) == 0 {
 		return nil
 	}
-	_, err := call("ec2.RevokeSecurityGroupIngress", func() (*ec2.RevokeSecurityGroupIngressOutput, error) {
+	_, err := call(ctx, c.limits, "ec2.RevokeSecurityGroupIngress", func() (*ec2.RevokeSecurityGroupIngressOutput, error) {
 		return c.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(group), IpPermissions: toPermissions(rules)})
 	})
 	if errorCode(err) == "InvalidPermission.NotFound" {

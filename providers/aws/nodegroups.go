@@ -58,7 +58,7 @@ func (c *Cloud) ensureNodeRules(ctx context.Context, name, cluster, source strin
 		if _, ok := have[g]; ok {
 			continue
 		}
-		if _, err := call("ec2.AuthorizeSecurityGroupIngress", func() (*ec2.AuthorizeSecurityGroupIngressOutput, error) {
+		if _, err := call(ctx, c.limits, "ec2.AuthorizeSecurityGroupIngress", func() (*ec2.AuthorizeSecurityGroupIngressOutput, error) {
 			return c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(g), IpPermissions: fromGroup(source, name)})
 		}); err != nil && errorCode(err) != "InvalidPermission.Duplicate" {
 			return err
@@ -72,7 +72,7 @@ func (c *Cloud) ensureNodeRules(ctx context.Context, name, cluster, source strin
 			return err
 		}
 	}
-	_, err = call("elb.AddTags", func() (*elb.AddTagsOutput, error) {
+	_, err = call(ctx, c.limits, "elb.AddTags", func() (*elb.AddTagsOutput, error) {
 		return c.elb.AddTags(ctx, &elb.AddTagsInput{LoadBalancerNames: []string{name}, Tags: toTags(map[string]string{tagNodeRules: hash})})
 	})
 	return err
@@ -86,7 +86,7 @@ func (c *Cloud) nodeGroups(ctx context.Context, cluster string, instances []stri
 	if len(instances) == 0 {
 		return want, nil
 	}
-	out, err := call("ec2.DescribeInstances", func() (*ec2.DescribeInstancesOutput, error) {
+	out, err := call(ctx, c.limits, "ec2.DescribeInstances", func() (*ec2.DescribeInstancesOutput, error) {
 		return c.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: instances})
 	})
 	if err != nil {
@@ -108,7 +108,7 @@ func (c *Cloud) nodeGroups(ctx context.Context, cluster string, instances []stri
 	tagged := map[string]bool{}
 	if len(several) > 0 {
 		slices.Sort(several)
-		gs, err := call("ec2.DescribeSecurityGroups", func() (*ec2.DescribeSecurityGroupsOutput, error) {
+		gs, err := call(ctx, c.limits, "ec2.DescribeSecurityGroups", func() (*ec2.DescribeSecurityGroupsOutput, error) {
 			return c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: slices.Compact(several)})
 		})
 		if err != nil {
@@ -143,7 +143,7 @@ func (c *Cloud) nodeGroups(ctx context.Context, cluster string, instances []stri
 // groupsReferencing returns the groups with an ingress rule from source, true for those
 // tagged for some cluster (the ones we may revoke from).
 func (c *Cloud) groupsReferencing(ctx context.Context, source string) (map[string]bool, error) {
-	out, err := call("ec2.DescribeSecurityGroups", func() (*ec2.DescribeSecurityGroupsOutput, error) {
+	out, err := call(ctx, c.limits, "ec2.DescribeSecurityGroups", func() (*ec2.DescribeSecurityGroupsOutput, error) {
 		return c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
 			{Name: aws.String("ip-permission.group-id"), Values: []string{source}},
 		}})
@@ -166,7 +166,7 @@ func fromGroup(source, name string) []ec2types.IpPermission {
 }
 
 func (c *Cloud) revokeFrom(ctx context.Context, group, source string) error {
-	_, err := call("ec2.RevokeSecurityGroupIngress", func() (*ec2.RevokeSecurityGroupIngressOutput, error) {
+	_, err := call(ctx, c.limits, "ec2.RevokeSecurityGroupIngress", func() (*ec2.RevokeSecurityGroupIngressOutput, error) {
 		return c.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(group), IpPermissions: []ec2types.IpPermission{
 			{IpProtocol: aws.String("-1"), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(source)}}},
 		}})

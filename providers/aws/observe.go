@@ -49,7 +49,7 @@ func (c *Cloud) observe(ctx context.Context, name string) (*Observed, error) {
 }
 
 func (c *Cloud) observeLB(ctx context.Context, name string, withTags bool) (*Observed, error) {
-	out, err := call("elb.DescribeLoadBalancers", func() (*elb.DescribeLoadBalancersOutput, error) {
+	out, err := call(ctx, c.limits, "elb.DescribeLoadBalancers", func() (*elb.DescribeLoadBalancersOutput, error) {
 		return c.elb.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{LoadBalancerNames: []string{name}})
 	})
 	if errorCode(err) == "LoadBalancerNotFound" || err == nil && len(out.LoadBalancerDescriptions) == 0 {
@@ -62,7 +62,7 @@ func (c *Cloud) observeLB(ctx context.Context, name string, withTags bool) (*Obs
 	if !withTags {
 		return o, nil
 	}
-	tags, err := call("elb.DescribeTags", func() (*elb.DescribeTagsOutput, error) {
+	tags, err := call(ctx, c.limits, "elb.DescribeTags", func() (*elb.DescribeTagsOutput, error) {
 		return c.elb.DescribeTags(ctx, &elb.DescribeTagsInput{LoadBalancerNames: []string{name}})
 	})
 	if err != nil {
@@ -130,7 +130,7 @@ func fromDescription(d elbtypes.LoadBalancerDescription) *Observed {
 func (c *Cloud) observeDeep(ctx context.Context, o *Observed, name, vpc string) error {
 	o.Deep = true
 	if o.Exists {
-		out, err := call("elb.DescribeLoadBalancerAttributes", func() (*elb.DescribeLoadBalancerAttributesOutput, error) {
+		out, err := call(ctx, c.limits, "elb.DescribeLoadBalancerAttributes", func() (*elb.DescribeLoadBalancerAttributesOutput, error) {
 			return c.elb.DescribeLoadBalancerAttributes(ctx, &elb.DescribeLoadBalancerAttributesInput{LoadBalancerName: aws.String(name)})
 		})
 		if err != nil {
@@ -168,7 +168,7 @@ func fromAttributes(a *elbtypes.LoadBalancerAttributes) Attributes {
 
 // findGroup reads the security group called name in vpc; nil when there is none.
 func (c *Cloud) findGroup(ctx context.Context, name, vpc string) (*ObservedGroup, error) {
-	out, err := call("ec2.DescribeSecurityGroups", func() (*ec2.DescribeSecurityGroupsOutput, error) {
+	out, err := call(ctx, c.limits, "ec2.DescribeSecurityGroups", func() (*ec2.DescribeSecurityGroupsOutput, error) {
 		return c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
 			{Name: aws.String("group-name"), Values: []string{name}},
 			{Name: aws.String("vpc-id"), Values: []string{vpc}},

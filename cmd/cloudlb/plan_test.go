@@ -1,0 +1,148 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/cloudlb/cloudlb/providers/aws"
+)
+
+// planOutput is the part of the plan output the tests look at.
+type planOutput []struct {
+	File         string         `json:"file"`
+	Service      string         `json:"service"`
+	Type         string         `json:"type"`
+	Model        map[string]any `json:"model"`
+	Placeholders []string       `json:"placeholders"`
+}
+
+func TestPlanJSON(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, file, wantType string
+		wantKeys             []string
+		check                func(t *testing.T, m map[string]any)
+	}{
+		{
+			name: "TLS classic", file: "testdata/plan/tls-clb.yaml", wantType: "classic",
+			wantKeys: []string{"name", "listeners", "healthCheck", "attributes", "subnets", "instances", "managedSecurityGroup", "tags"},
+			check: func(t *testing.T, m map[string]any) {
+				ls := m["listeners"].([]any)
+				https := ls[1].(map[string]any)
+				if https["protocol"] != "HTTPS" || https["instanceProtocol"] != "HTTP" || !strings.HasPrefix(https["sslCertificateId"].(string), "arn:aws:acm:") {
+					t.Errorf("443 listener: %v", https)
+				}
+				if http := ls[0].(map[string]any); http["instancePort"] != float64(30080) {
+					t.Errorf("80 listener keeps its nodePort: %v", http)
+				}
+				if s := m["subnets"].([]any); len(s) != 1 || s[0] != aws.Unresolved {
+					t.Errorf("subnets %v, want [%s]", s, aws.Unresolved)
+				}
+				if n := len(m["instances"].([]any)); n != 2 {
+					t.Errorf("%d instances, want the 2 placeholder nodes", n)
+				}
+				if tags := m["tags"].(map[string]any); tags["kubernetes.io/cluster/prod"] != "owned" {
+					t.Errorf("tags %v, want the --cluster-name ownership tag", tags)
+				}
+			},
+		},
+		{
+			name: "NLB Local", file: "testdata/plan/nlb-local.yaml", wantType: "nlb",
+			wantKeys: []string{"name", "listeners", "targetGroups", "nodeRules", "subnets", "instances", "tags"},
+			check: func(t *testing.T, m map[string]any) {
+				hc := m["targetGroups"].([]any)[0].(map[string]any)["healthCheck"].(map[string]any)
+				if hc["protocol"] != "HTTP" || hc["path"] != "/healthz" {
+					t.Errorf("Local health check: %v", hc)
+				}
+				if m["internal"] != true {
+					t.Errorf("internal: %v", m["internal"])
+				}
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, out, errOut := runCLI(t, "", "plan", "--cloud", "aws", "-o", "json", "--cluster-name", "prod", "--nodes", "2", "-f", tc.file)
+			if code != exitOK {
+				t.Fatalf("exit %d, want 0\n%s", code, errOut)
+			}
+			var got planOutput
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, out)
+			}
+			if len(got) != 1 || got[0].Type != tc.wantType || got[0].File != tc.file {
+				t.Fatalf("got %+v", got)
+			}
+			for _, k := range tc.wantKeys {
+				if _, ok := got[0].Model[k]; !ok {
+					t.Errorf("model has no %q: %v", k, got[0].Model)
+				}
+			}
+			if len(got[0].Placeholders) == 0 {
+				t.Error("no placeholders listed for a manifest without UID or nodePorts")
+			}
+			tc.check(t, got[0].Model)
+		})
+	}
+}
+
+func TestPlanInvalidAnnotation(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runCLI(t, "", "plan", "-o", "json", "-f", "testdata/plan/invalid.yaml")
+	if code != exitInvalid {
+		t.Fatalf("exit %d, want %d\n%s", code, exitInvalid, errOut)
+	}
+	want := `testdata/plan/invalid.yaml: default/bad: service.beta.kubernetes.io/aws-load-balancer-healthcheck-interval: "3": must be between 5 and 300`
+	if !strings.Contains(errOut, want) {
+		t.Errorf("stderr %q does not contain %q", errOut, want)
+	}
+	// The valid Service of the same file is still planned.
+	var got planOutput
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != 1 || got[0].Service != "default/good" {
+		t.Errorf("stdout %s (%v), want the plan of default/good", out, err)
+	}
+}
+
+func TestPlanYAML(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runCLI(t, "", "plan", "-f", "testdata/plan")
+	if code != exitInvalid { // the directory holds invalid.yaml too
+		t.Fatalf("exit %d, want %d\n%s", code, exitInvalid, errOut)
+	}
+	var got planOutput
+	if err := yaml.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("not YAML: %v\n%s", err, out)
+	}
+	var services []string
+	for _, e := range got {
+		services = append(services, e.Service+"="+e.Type)
+	}
+	if want := "default/good=classic shop/api=nlb shop/web=classic"; strings.Join(services, " ") != want {
+		t.Errorf("planned %v, want %s", services, want)
+	}
+}
+
+func TestPlanUsage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"no input", []string{"plan"}, "no input"},
+		{"other cloud", []string{"plan", "--cloud", "gce", "-f", "testdata/plan/tls-clb.yaml"}, "only aws"},
+		{"bad output", []string{"plan", "-o", "text", "-f", "testdata/plan/tls-clb.yaml"}, "allowed: yaml, json"},
+		{"missing file", []string{"plan", "-f", "testdata/plan/nope.yaml"}, "no such file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, _, errOut := runCLI(t, "", tc.args...)
+			if code != exitUsage || !strings.Contains(errOut, tc.wantErr) {
+				t.Errorf("exit %d stderr %q, want %d and %q", code, errOut, exitUsage, tc.wantErr)
+			}
+		})
+	}
+}
