@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	cloudprovider "k8s.io/cloud-provider"
+
+	"github.com/cloudlb/cloudlb/providers"
 )
 
 // networkTTL is how long the VPC's subnets are cached. Subnet discovery is per cluster, not
@@ -38,6 +40,8 @@ type Options struct {
 // Cloud is the AWS provider. It implements cloudprovider.Interface (load balancers only)
 // and cloudprovider.LoadBalancer, and is safe for concurrent use.
 type Cloud struct {
+	providers.LoadBalancerOnly
+
 	cfg   *CloudConfig
 	elb   elbAPI
 	ec2   ec2API
@@ -76,26 +80,8 @@ func New(o Options) *Cloud {
 	return &Cloud{cfg: o.Config, elb: o.ELB, ec2: o.EC2, elbv2: o.ELBv2, now: o.Now, limits: o.limits}
 }
 
-// Initialize does nothing: the clients are built in NewFromConfig.
-func (c *Cloud) Initialize(cloudprovider.ControllerClientBuilder, <-chan struct{}) {}
-
 // LoadBalancer returns the cloud itself.
 func (c *Cloud) LoadBalancer() (cloudprovider.LoadBalancer, bool) { return c, true }
-
-// Instances is not supported: cloudlb only manages load balancers.
-func (c *Cloud) Instances() (cloudprovider.Instances, bool) { return nil, false }
-
-// InstancesV2 is not supported.
-func (c *Cloud) InstancesV2() (cloudprovider.InstancesV2, bool) { return nil, false }
-
-// Zones is not supported.
-func (c *Cloud) Zones() (cloudprovider.Zones, bool) { return nil, false }
-
-// Clusters is not supported.
-func (c *Cloud) Clusters() (cloudprovider.Clusters, bool) { return nil, false }
-
-// Routes is not supported.
-func (c *Cloud) Routes() (cloudprovider.Routes, bool) { return nil, false }
 
 // ProviderName is "aws".
 func (c *Cloud) ProviderName() string { return ProviderName }

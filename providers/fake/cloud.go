@@ -7,11 +7,15 @@ import (
 	"strings"
 
 	cloudprovider "k8s.io/cloud-provider"
+
+	"github.com/cloudlb/cloudlb/providers"
 )
 
 // Cloud is the fake cloud. It implements cloudprovider.Interface (load balancers only) and
 // cloudprovider.LoadBalancer, and is safe for concurrent use.
 type Cloud struct {
+	providers.LoadBalancerOnly
+
 	cfg                Config
 	external, internal netip.Prefix
 	store              store
@@ -61,26 +65,8 @@ func (c *Cloud) LoadBalancers() ([]LoadBalancer, error) {
 	return out, nil
 }
 
-// Initialize does nothing: the fake cloud needs no client and runs no goroutine.
-func (c *Cloud) Initialize(cloudprovider.ControllerClientBuilder, <-chan struct{}) {}
-
 // LoadBalancer returns the cloud itself.
 func (c *Cloud) LoadBalancer() (cloudprovider.LoadBalancer, bool) { return c, true }
-
-// Instances is not supported.
-func (c *Cloud) Instances() (cloudprovider.Instances, bool) { return nil, false }
-
-// InstancesV2 is not supported.
-func (c *Cloud) InstancesV2() (cloudprovider.InstancesV2, bool) { return nil, false }
-
-// Zones is not supported.
-func (c *Cloud) Zones() (cloudprovider.Zones, bool) { return nil, false }
-
-// Clusters is not supported.
-func (c *Cloud) Clusters() (cloudprovider.Clusters, bool) { return nil, false }
-
-// Routes is not supported.
-func (c *Cloud) Routes() (cloudprovider.Routes, bool) { return nil, false }
 
 // ProviderName returns ProviderName.
 func (c *Cloud) ProviderName() string { return ProviderName }
