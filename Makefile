@@ -10,7 +10,7 @@ FUZZTIME ?= 20s
 # KEEP=1 makes `make demo` leave the demo running (until Ctrl-C) to explore it with kubectl.
 KEEP ?=
 
-.PHONY: all build test test-unit test-integration check-fmt vet lint-examples bench generate demo testbin fuzz clean
+.PHONY: all build test test-unit test-integration test-localstack check-fmt vet lint-examples bench generate demo testbin fuzz clean
 
 all: build
 
@@ -28,6 +28,15 @@ test-unit:
 ## test-integration: tests against a real etcd and kube-apiserver (built by `make testbin`)
 test-integration: build testbin
 	$(GO) test -count=1 ./integration/...
+
+## test-localstack: the AWS contract suite against the endpoint in AWS_ENDPOINT_URL (LocalStack's
+## default is http://localhost:4566) instead of the in-process fakeaws; skips when it is unset
+test-localstack:
+	@if [ -z "$$AWS_ENDPOINT_URL" ]; then \
+		echo "test-localstack: skipped: AWS_ENDPOINT_URL is not set (for LocalStack: AWS_ENDPOINT_URL=http://localhost:4566 make test-localstack)"; \
+	else \
+		$(MAKE) testbin && CLOUDLB_AWS_ENDPOINT=$$AWS_ENDPOINT_URL $(GO) test -count=1 -v ./integration/awscontract/; \
+	fi
 
 check-fmt:
 	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
