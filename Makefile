@@ -65,7 +65,7 @@ generate:
 
 ## demo: the embedded demo: control plane, controller manager, fake cloud and examples/demo (KEEP=1 keeps it running)
 demo: build testbin
-	$(BIN)/cloudlb demo $(if $(KEEP),--keep)
+	$(BIN)/cloudlb demo $(if $(KEEP),--keep) $(if $(CLOUD),--cloud $(CLOUD))
 
 ## testbin: build the real kube-apiserver and etcd into bin/testbin (skipped when up to date)
 testbin:

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cloudlb/cloudlb/integration/controllermanager"
 	"github.com/cloudlb/cloudlb/integration/controlplane"
+	"github.com/cloudlb/cloudlb/integration/fakeaws"
 	"github.com/cloudlb/cloudlb/providers/fake"
 )
 
@@ -33,6 +34,8 @@ type demoOptions struct {
 	timeout time.Duration
 	// verbose copies the controller manager's log to stderr.
 	verbose bool
+	// cloud is the provider: fake, or aws against the in-process fakeaws.
+	cloud string
 }
 
 // runDemo runs the embedded demo: a real control plane, cloudlb-controller-manager with the
@@ -44,11 +47,16 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.keep, "keep", false, "keep the control plane and controller running until Ctrl-C, to explore with kubectl")
 	fs.DurationVar(&o.timeout, "timeout", 90*time.Second, "give up when the Services have not settled within this time from start")
 	fs.BoolVar(&o.verbose, "v", false, "copy the controller manager's log to stderr")
+	fs.StringVar(&o.cloud, "cloud", "fake", "cloud provider: fake, or aws (against an in-process fake AWS endpoint)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "cloudlb demo: unexpected arguments %q\n", fs.Args())
+		return exitUsage
+	}
+	if o.cloud != "fake" && o.cloud != "aws" {
+		fmt.Fprintf(stderr, "cloudlb demo: --cloud must be fake or aws, not %q\n", o.cloud)
 		return exitUsage
 	}
 	if o.timeout <= 0 {
@@ -73,7 +81,10 @@ type demoRun struct {
 	cp        *controlplane.ControlPlane
 	ccm       *controllermanager.Process
 	client    kubernetes.Interface
-	cloud     *fake.Cloud
+	cloud     demoCloud
+	aws       *fakeaws.Server // the fake AWS endpoint of --cloud aws
+	awsURL    string
+	awsBuilt  *fakeaws.Built
 }
 
 // demo runs the phases, prints the result and shuts everything down; the error says what went
@@ -103,7 +114,11 @@ func demo(ctx context.Context, o demoOptions, out, errOut io.Writer) (err error)
 		err = errors.Join(err, stopErr)
 	}()
 
-	fmt.Fprintf(out, "cloudlb demo: etcd, kube-apiserver and cloudlb-controller-manager with the fake cloud, on loopback.\n\n")
+	if o.cloud == "aws" {
+		fmt.Fprintf(out, "cloudlb demo: etcd, kube-apiserver, a fake AWS endpoint and cloudlb-controller-manager with the aws provider, on loopback.\n\n")
+	} else {
+		fmt.Fprintf(out, "cloudlb demo: etcd, kube-apiserver and cloudlb-controller-manager with the fake cloud, on loopback.\n\n")
+	}
 	setupCtx, cancel := context.WithTimeoutCause(ctx, o.timeout, fmt.Errorf("not settled within --timeout %s", o.timeout))
 	defer cancel()
 	snap, err := d.setUp(setupCtx, binDir, svcs, invalid)
@@ -142,19 +157,45 @@ func (d *demoRun) setUp(ctx context.Context, binDir string, svcs []*v1.Service, 
 	if err != nil {
 		return nil, err
 	}
+	var providerIDs map[string]string
+	if d.opts.cloud == "aws" {
+		err = d.phase("fake AWS endpoint (VPC, 4 subnets, 3 instances)", func() error {
+			srv := fakeaws.New(fakeaws.Options{Region: demoAWSRegion})
+			built, err := srv.ApplyTopology(demoAWSTopology())
+			if err != nil {
+				return err
+			}
+			url, err := srv.Start("127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			d.aws, d.awsURL, d.awsBuilt = srv, url, built
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		providerIDs = demoAWSProviderIDs(d.awsBuilt)
+	}
 	nodes := demoNodes()
 	err = d.phase(fmt.Sprintf("%d nodes (%s excluded from load balancers)", len(nodes), nodes[len(nodes)-1].Name), func() error {
-		return createNodes(ctx, d.client)
+		return createNodes(ctx, d.client, providerIDs)
 	})
 	if err != nil {
 		return nil, err
 	}
-	err = d.phase("cloudlb-controller-manager (--cloud-provider=fake)", func() error {
+	err = d.phase(fmt.Sprintf("cloudlb-controller-manager (--cloud-provider=%s)", d.opts.cloud), func() error {
 		opts := controllermanager.Options{
 			Kubeconfig:  d.cp.KubeconfigPath(),
 			CloudConfig: fake.Config{StatePath: d.statePath, Identity: "cloudlb-demo"},
 			LogPath:     filepath.Join(d.dir, "cloudlb-controller-manager.log"),
 			ExtraArgs:   []string{"--v=2"},
+		}
+		if d.opts.cloud == "aws" {
+			opts.CloudProvider = "aws"
+			opts.RawCloudConfig = demoAWSCloudConfig(d.awsBuilt)
+			opts.Env = demoAWSEnv(d.awsURL)
+			opts.ClusterName = demoAWSCluster
 		}
 		if d.opts.verbose {
 			opts.Stderr, opts.Stdout = d.err, d.err
@@ -164,6 +205,10 @@ func (d *demoRun) setUp(ctx context.Context, binDir string, svcs []*v1.Service, 
 			return err
 		}
 		d.ccm = ccm
+		if d.opts.cloud == "aws" {
+			d.cloud = newAWSDemoCloud(d.aws, d.awsBuilt)
+			return nil
+		}
 		d.cloud, err = fake.New(fake.Config{StatePath: d.statePath})
 		return err
 	})
@@ -225,7 +270,11 @@ func (d *demoRun) report(s demoSnapshot, invalid map[string]bool) error {
 			errs = append(errs, fmt.Errorf("%s: no InvalidAnnotation Event", key))
 		}
 	}
-	summary, err := backendSummary(s.LBs)
+	where := "the fake cloud"
+	if d.opts.cloud == "aws" {
+		where = "fake AWS (Classic ELB instances)"
+	}
+	summary, err := backendSummaryIn(where, s.LBs)
 	fmt.Fprintf(d.out, "%s\n\n", summary)
 	return errors.Join(append(errs, err)...)
 }
@@ -236,7 +285,11 @@ func (d *demoRun) keepRunning(ctx context.Context) {
 	fmt.Fprintf(d.out, "The demo keeps running. Explore it with:\n")
 	fmt.Fprintf(d.out, "  kubectl --kubeconfig %s get svc -A\n", kc)
 	fmt.Fprintf(d.out, "  kubectl --kubeconfig %s -n %s get events\n", kc, demoNamespace)
-	fmt.Fprintf(d.out, "  cat %s    # the fake cloud's load balancers\n", d.statePath)
+	if d.aws != nil {
+		fmt.Fprintf(d.out, "  AWS_ENDPOINT_URL=%s AWS_REGION=%s AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws elb describe-load-balancers\n", d.awsURL, demoAWSRegion)
+	} else {
+		fmt.Fprintf(d.out, "  cat %s    # the fake cloud's load balancers\n", d.statePath)
+	}
 	fmt.Fprintf(d.out, "  less %s\n", d.ccm.LogPath())
 	fmt.Fprintf(d.out, "Press Ctrl-C to stop.\n")
 	<-ctx.Done()
@@ -252,6 +305,9 @@ func (d *demoRun) shutdown() error {
 	}
 	if d.cp != nil {
 		errs = append(errs, d.cp.Stop())
+	}
+	if d.aws != nil {
+		errs = append(errs, d.aws.Close())
 	}
 	if err := os.RemoveAll(d.dir); err != nil {
 		errs = append(errs, fmt.Errorf("remove %s: %w", d.dir, err))

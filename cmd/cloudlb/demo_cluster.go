@@ -114,9 +114,12 @@ func checkTestbin(dir string) error {
 	return nil
 }
 
-// createNodes registers the demo Nodes.
-func createNodes(ctx context.Context, cs kubernetes.Interface) error {
+// createNodes registers the demo Nodes; providerIDs, if set, replace their providerIDs by name.
+func createNodes(ctx context.Context, cs kubernetes.Interface, providerIDs map[string]string) error {
 	for _, n := range demoNodes() {
+		if id, ok := providerIDs[n.Name]; ok {
+			n.Spec.ProviderID = id
+		}
 		if _, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("create node %s: %w", n.Name, err)
 		}
@@ -139,7 +142,7 @@ func applyServices(ctx context.Context, cs kubernetes.Interface, svcs []*v1.Serv
 }
 
 // takeSnapshot reads the demo namespace's Services and Events and the fake cloud's state.
-func takeSnapshot(ctx context.Context, cs kubernetes.Interface, cloud *fake.Cloud) (demoSnapshot, error) {
+func takeSnapshot(ctx context.Context, cs kubernetes.Interface, cloud demoCloud) (demoSnapshot, error) {
 	svcs, err := cs.CoreV1().Services(demoNamespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return demoSnapshot{}, fmt.Errorf("list services: %w", err)
@@ -150,14 +153,14 @@ func takeSnapshot(ctx context.Context, cs kubernetes.Interface, cloud *fake.Clou
 	}
 	lbs, err := cloud.LoadBalancers()
 	if err != nil {
-		return demoSnapshot{}, fmt.Errorf("read the fake cloud: %w", err)
+		return demoSnapshot{}, fmt.Errorf("read the cloud: %w", err)
 	}
 	return demoSnapshot{Services: svcs.Items, Events: events.Items, LBs: lbs}, nil
 }
 
 // waitConverged polls until nothing is pending or ctx ends; it returns the last snapshot and,
 // on timeout, an error listing what is still pending.
-func waitConverged(ctx context.Context, cs kubernetes.Interface, cloud *fake.Cloud, want []string, invalid map[string]bool) (demoSnapshot, error) {
+func waitConverged(ctx context.Context, cs kubernetes.Interface, cloud demoCloud, want []string, invalid map[string]bool) (demoSnapshot, error) {
 	var snap demoSnapshot
 	var pending []string
 	var lastErr error
@@ -186,7 +189,7 @@ func waitConverged(ctx context.Context, cs kubernetes.Interface, cloud *fake.Clo
 // on every Service with an ingress: the status patch lands before the Event, which is sent
 // asynchronously, and the table's LAST EVENT should not lag behind the INGRESS column. It
 // returns the newest snapshot; a missing Event is shown in the table, not treated as an error.
-func waitEnsuredEvents(ctx context.Context, cs kubernetes.Interface, cloud *fake.Cloud, snap demoSnapshot, grace time.Duration) demoSnapshot {
+func waitEnsuredEvents(ctx context.Context, cs kubernetes.Interface, cloud demoCloud, snap demoSnapshot, grace time.Duration) demoSnapshot {
 	_ = wait.PollUntilContextTimeout(ctx, demoPollInterval, grace, true, func(ctx context.Context) (bool, error) {
 		if missingEnsuredEvents(snap) == 0 {
 			return true, nil
@@ -202,6 +205,11 @@ func waitEnsuredEvents(ctx context.Context, cs kubernetes.Interface, cloud *fake
 // backendSummary says which nodes back the load balancers and confirms the excluded ones are
 // left out; it returns an error if an excluded node is a backend.
 func backendSummary(lbs []fake.LoadBalancer) (string, error) {
+	return backendSummaryIn("the fake cloud", lbs)
+}
+
+// backendSummaryIn is backendSummary naming the cloud.
+func backendSummaryIn(cloud string, lbs []fake.LoadBalancer) (string, error) {
 	var backends []string
 	for _, lb := range lbs {
 		backends = append(backends, lb.Nodes...)
@@ -222,6 +230,6 @@ func backendSummary(lbs []fake.LoadBalancer) (string, error) {
 	if len(backends) == 0 {
 		backends = []string{"(none)"}
 	}
-	return fmt.Sprintf("Backends in the fake cloud: %s; excluded by %s=true: %s",
-		strings.Join(backends, ", "), v1.LabelNodeExcludeBalancers, strings.Join(excluded, ", ")), errors.Join(errs...)
+	return fmt.Sprintf("Backends in %s: %s; excluded by %s=true: %s",
+		cloud, strings.Join(backends, ", "), v1.LabelNodeExcludeBalancers, strings.Join(excluded, ", ")), errors.Join(errs...)
 }

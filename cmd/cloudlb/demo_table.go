@@ -43,8 +43,14 @@ type demoRow struct {
 // demoRows builds one row per Service, sorted by namespace/name.
 func demoRows(s demoSnapshot) []demoRow {
 	lbs := make(map[string]fake.LoadBalancer, len(s.LBs))
+	byHost := map[string]fake.LoadBalancer{} // aws: the ingress hostname is the ELB's DNS name
 	for _, lb := range s.LBs {
-		lbs[lb.ServiceUID] = lb
+		if lb.ServiceUID != "" {
+			lbs[lb.ServiceUID] = lb
+		}
+		if lb.Hostname != "" {
+			byHost[lb.Hostname] = lb
+		}
 	}
 	last := lastEvents(s.Events)
 	rows := make([]demoRow, 0, len(s.Services))
@@ -55,7 +61,11 @@ func demoRows(s demoSnapshot) []demoRow {
 		if c := svc.Spec.LoadBalancerClass; c != nil {
 			row.Class = *c
 		}
-		if lb, ok := lbs[string(svc.UID)]; ok {
+		lb, ok := lbs[string(svc.UID)]
+		if !ok && len(svc.Status.LoadBalancer.Ingress) > 0 && svc.Status.LoadBalancer.Ingress[0].Hostname != "" {
+			lb, ok = byHost[svc.Status.LoadBalancer.Ingress[0].Hostname]
+		}
+		if ok {
 			row.Scheme = "external"
 			if lb.Internal {
 				row.Scheme = "internal"

@@ -53,6 +53,13 @@ type Options struct {
 	// (--cloud-provider=fake). Set StatePath to share the cloud with other processes or to read
 	// it back with fake.New(fake.Config{StatePath: ...}).LoadBalancers().
 	CloudConfig fake.Config
+	// CloudProvider is --cloud-provider; "" is the fake provider.
+	CloudProvider string
+	// RawCloudConfig, if set, is written verbatim as --cloud-config instead of CloudConfig
+	// (for another provider, such as the aws INI).
+	RawCloudConfig string
+	// Env is added to the process's environment (KEY=value), e.g. AWS_ENDPOINT_URL.
+	Env []string
 	// ClusterName is --cluster-name; "" keeps the binary's default ("kubernetes").
 	ClusterName string
 	// Controllers is --controllers; nil runs only the service controller ("service"), as the
@@ -109,7 +116,11 @@ func Start(ctx context.Context, opts Options) (_ *Process, err error) {
 		}
 	}()
 	cloudConfig := filepath.Join(dir, cloudConfigName)
-	if err := writeCloudConfig(cloudConfig, opts.CloudConfig); err != nil {
+	if opts.RawCloudConfig != "" {
+		if err := os.WriteFile(cloudConfig, []byte(opts.RawCloudConfig), 0o600); err != nil {
+			return nil, fmt.Errorf("start cloudlb-controller-manager: write the cloud config: %w", err)
+		}
+	} else if err := writeCloudConfig(cloudConfig, opts.CloudConfig); err != nil {
 		return nil, fmt.Errorf("start cloudlb-controller-manager: %w", err)
 	}
 	logPath := opts.LogPath
@@ -134,6 +145,7 @@ func Start(ctx context.Context, opts Options) (_ *Process, err error) {
 			Args:      args,
 			LogPath:   logPath,
 			AppendLog: true, // a caller's LogPath may collect several runs
+			Env:       opts.Env,
 			Stdout:    process.NewLineWriter(&outMu, opts.Stdout, prefix),
 			Stderr:    process.NewLineWriter(&outMu, opts.Stderr, prefix),
 		})
@@ -180,8 +192,12 @@ func buildArgs(opts Options, cloudConfig string, port int) []string {
 	if controllers == nil {
 		controllers = []string{"service"}
 	}
+	provider := opts.CloudProvider
+	if provider == "" {
+		provider = fake.ProviderName
+	}
 	args := []string{
-		"--cloud-provider=" + fake.ProviderName,
+		"--cloud-provider=" + provider,
 		"--cloud-config=" + cloudConfig,
 		"--kubeconfig=" + opts.Kubeconfig,
 		// Without these the secure port would look for in-cluster credentials to delegate

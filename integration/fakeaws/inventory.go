@@ -59,3 +59,25 @@ func (s *Server) Inventory() Inventory {
 	}
 	return inv
 }
+
+// ClassicLB is one Classic ELB with what a demo shows of it.
+type ClassicLB struct {
+	Name, DNSName, Scheme string
+	// Instances are the registered instance IDs.
+	Instances []string
+}
+
+// ClassicLoadBalancers returns the Classic ELBs in creation order.
+func (s *Server) ClassicLoadBalancers() []ClassicLB {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []ClassicLB
+	for _, lb := range s.elb.lbs.list() {
+		c := ClassicLB{Name: deref(lb.desc.LoadBalancerName), DNSName: deref(lb.desc.DNSName), Scheme: deref(lb.desc.Scheme)}
+		for _, i := range lb.desc.Instances {
+			c.Instances = append(c.Instances, deref(i.InstanceId))
+		}
+		out = append(out, c)
+	}
+	return out
+}

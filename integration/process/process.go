@@ -41,6 +41,8 @@ type Options struct {
 	// StopGrace is how long Stop waits after SIGTERM before it SIGKILLs the group; default
 	// DefaultStopGrace.
 	StopGrace time.Duration
+	// Env is added to this process's environment (KEY=value; a later entry wins).
+	Env []string
 }
 
 // Process is a running child in its own process group; release it with Stop.
@@ -76,6 +78,9 @@ func Start(opts Options) (*Process, error) {
 	}
 	cmd := exec.Command(opts.Path, opts.Args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if len(opts.Env) > 0 {
+		cmd.Env = append(os.Environ(), opts.Env...)
+	}
 	if opts.Stdout != nil {
 		cmd.Stdout = io.MultiWriter(logFile, opts.Stdout)
 	}
