@@ -282,24 +282,26 @@ func (c *core) report(svc *v1.Service, st *serviceState, err error) {
 		if errors.As(err, &invalid) {
 			reason, msg = ReasonInvalidAnnotation, invalidAnnotationMessage(invalid.Problems)
 		}
-		if msg == st.reported {
-			return
-		}
-		st.reported = msg
-		c.events.Event(svc, v1.EventTypeWarning, reason, msg)
+		c.reportOnce(svc, st, v1.EventTypeWarning, reason, msg)
 	case classWait:
 		c.setState(st, statePending)
 		msg := "Waiting for load balancer: " + unwrapOp(err).Error()
-		if msg == st.reported {
-			return
-		}
-		st.reported = msg
-		c.events.Event(svc, v1.EventTypeNormal, ReasonWaitingForLoadBalancer, msg)
+		c.reportOnce(svc, st, v1.EventTypeNormal, ReasonWaitingForLoadBalancer, msg)
 	case classTransient:
 		c.setState(st, stateFailed)
 		st.reported = ""
 		c.events.Event(svc, v1.EventTypeWarning, failureReason(op), failureMessage(op, err))
 	}
+}
+
+// reportOnce emits an Event unless it repeats the last user-error or wait message of the
+// Service, so retries and drift repair of an unchanged problem stay quiet.
+func (c *core) reportOnce(svc *v1.Service, st *serviceState, eventType, reason, msg string) {
+	if msg == st.reported {
+		return
+	}
+	st.reported = msg
+	c.events.Event(svc, eventType, reason, msg)
 }
 
 // ingressEqual compares ingress lists semantically, ignoring order (providers need not

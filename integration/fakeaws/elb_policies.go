@@ -150,10 +150,8 @@ func (s *Server) elbDescribePolicies(in *elb.DescribeLoadBalancerPoliciesInput) 
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range in.PolicyNames {
-		if s.policy(lb, name) == nil {
-			return nil, bad("PolicyNotFound", "There is no policy with name %s for load balancer %s", name, *lb.desc.LoadBalancerName)
-		}
+	if err := s.requirePolicies(lb, in.PolicyNames); err != nil {
+		return nil, err
 	}
 	for _, p := range lb.policies {
 		if len(in.PolicyNames) == 0 || contains(in.PolicyNames, *p.PolicyName) {
@@ -161,6 +159,16 @@ func (s *Server) elbDescribePolicies(in *elb.DescribeLoadBalancerPoliciesInput) 
 		}
 	}
 	return out, nil
+}
+
+// requirePolicies returns PolicyNotFound for the first name lb has no policy of.
+func (s *Server) requirePolicies(lb *classicLB, names []string) error {
+	for _, name := range names {
+		if s.policy(lb, name) == nil {
+			return bad("PolicyNotFound", "There is no policy with name %s for load balancer %s", name, *lb.desc.LoadBalancerName)
+		}
+	}
+	return nil
 }
 
 func (s *Server) policy(lb *classicLB, name string) *elbtypes.PolicyDescription {
@@ -177,10 +185,8 @@ func (s *Server) elbSetPoliciesOfListener(in *elb.SetLoadBalancerPoliciesOfListe
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range in.PolicyNames {
-		if s.policy(lb, name) == nil {
-			return nil, bad("PolicyNotFound", "There is no policy with name %s for load balancer %s", name, *lb.desc.LoadBalancerName)
-		}
+	if err := s.requirePolicies(lb, in.PolicyNames); err != nil {
+		return nil, err
 	}
 	for i, ld := range lb.desc.ListenerDescriptions {
 		if ld.Listener.LoadBalancerPort == in.LoadBalancerPort {
@@ -196,10 +202,8 @@ func (s *Server) elbSetPoliciesForBackend(in *elb.SetLoadBalancerPoliciesForBack
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range in.PolicyNames {
-		if s.policy(lb, name) == nil {
-			return nil, bad("PolicyNotFound", "There is no policy with name %s for load balancer %s", name, *lb.desc.LoadBalancerName)
-		}
+	if err := s.requirePolicies(lb, in.PolicyNames); err != nil {
+		return nil, err
 	}
 	port := deref(in.InstancePort)
 	kept := []elbtypes.BackendServerDescription{}
