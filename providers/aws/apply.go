@@ -101,7 +101,7 @@ func (c *Cloud) apply(ctx context.Context, m *Model, p *Plan, vpc string, before
 			return "", err
 		}
 	}
-	if err := c.registerInstances(ctx, m.Name, p.Register, p.Deregister); err != nil {
+	if _, err := c.registerInstances(ctx, m.Name, p.Register, p.Deregister); err != nil {
 		return "", err
 	}
 	// Deletes.
@@ -192,7 +192,8 @@ func (c *Cloud) createGroup(ctx context.Context, m *Model, vpc string) (string, 
 	return aws.ToString(out.GroupId), nil
 }
 
-// authorize adds rules; when a crash left some in place (InvalidPermission.Duplicate) it
+// authorize adds rules; when some are present already (InvalidPermission.Duplicate: left by
+// a crash, or the same rule under another description, which AWS counts as the same) it
 // adds them one by one, skipping those present.
 func (c *Cloud) authorize(ctx context.Context, group string, rules []Rule) error {
 	if len(rules) == 0 {
@@ -206,14 +207,21 @@ func (c *Cloud) authorize(ctx context.Context, group string, rules []Rule) error
 	}
 	err := one(rules)
 	if errorCode(err) != "InvalidPermission.Duplicate" || len(rules) == 1 {
-		return err
+		return ignoreDuplicate(err)
 	}
 	for _, r := range rules {
-		if err := one([]Rule{r}); err != nil && errorCode(err) != "InvalidPermission.Duplicate" {
+		if err := ignoreDuplicate(one([]Rule{r})); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func ignoreDuplicate(err error) error {
+	if errorCode(err) == "InvalidPermission.Duplicate" {
+		return nil
+	}
+	return err
 }
 
 // errGroupInUse is the transient error of a group still referenced while the load
@@ -279,22 +287,42 @@ func (c *Cloud) applyPolicies(ctx context.Context, m *Model, p *Plan) error {
 	return nil
 }
 
-func (c *Cloud) registerInstances(ctx context.Context, name string, register, deregister []string) error {
+// registerInstances registers and deregisters instances and records, in the cache, the
+// instances the load balancer reports afterwards; it returns that list (sorted), or nil when
+// it made no call.
+func (c *Cloud) registerInstances(ctx context.Context, name string, register, deregister []string) ([]string, error) {
+	var now []elbtypes.Instance
+	called := false
 	if len(register) > 0 {
-		if _, err := call(ctx, c.limits, "elb.RegisterInstancesWithLoadBalancer", func() (*elb.RegisterInstancesWithLoadBalancerOutput, error) {
+		out, err := call(ctx, c.limits, "elb.RegisterInstancesWithLoadBalancer", func() (*elb.RegisterInstancesWithLoadBalancerOutput, error) {
 			return c.elb.RegisterInstancesWithLoadBalancer(ctx, &elb.RegisterInstancesWithLoadBalancerInput{LoadBalancerName: aws.String(name), Instances: toInstances(register)})
-		}); err != nil {
-			return err
+		})
+		if err != nil {
+			c.classic.drop(name)
+			return nil, err
 		}
+		now, called = out.Instances, true
 	}
 	if len(deregister) > 0 {
-		if _, err := call(ctx, c.limits, "elb.DeregisterInstancesFromLoadBalancer", func() (*elb.DeregisterInstancesFromLoadBalancerOutput, error) {
+		out, err := call(ctx, c.limits, "elb.DeregisterInstancesFromLoadBalancer", func() (*elb.DeregisterInstancesFromLoadBalancerOutput, error) {
 			return c.elb.DeregisterInstancesFromLoadBalancer(ctx, &elb.DeregisterInstancesFromLoadBalancerInput{LoadBalancerName: aws.String(name), Instances: toInstances(deregister)})
-		}); err != nil {
-			return err
+		})
+		if err != nil {
+			c.classic.drop(name)
+			return nil, err
 		}
+		now, called = out.Instances, true
 	}
-	return nil
+	if !called {
+		return nil, nil
+	}
+	ids := make([]string, 0, len(now))
+	for _, i := range now {
+		ids = append(ids, aws.ToString(i.InstanceId))
+	}
+	slices.Sort(ids)
+	c.classic.update(name, func(s *classicState) { s.instances = ids })
+	return ids, nil
 }
 
 func toListeners(ls []Listener) []elbtypes.Listener {

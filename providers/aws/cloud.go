@@ -52,6 +52,11 @@ type Cloud struct {
 
 	mu      sync.Mutex
 	network *network
+
+	// classic remembers our Classic Load Balancers' instances and tags between syncs, and
+	// instances the security groups of the VPC's instances (see cache.go).
+	classic   classicCache
+	instances instanceGroups
 }
 
 // network is the cached VPC and its subnets.

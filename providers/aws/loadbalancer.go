@@ -47,6 +47,7 @@ func (c *Cloud) describe(ctx context.Context, name string) (*Observed, error) {
 }
 
 func (c *Cloud) deleteLB(ctx context.Context, name string) error {
+	c.classic.drop(name)
 	_, err := call(ctx, c.limits, "elb.DeleteLoadBalancer", func() (*elb.DeleteLoadBalancerOutput, error) {
 		return c.elb.DeleteLoadBalancer(ctx, &elb.DeleteLoadBalancerInput{LoadBalancerName: &name})
 	})
@@ -137,7 +138,8 @@ func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc 
 		source = p.GroupID // known unless the group is created below
 	}
 	if !p.Writes() {
-		if err := c.ensureNodeRules(ctx, m.Name, m.Cluster, source, m.Instances, o.Tags); err != nil {
+		c.classic.put(m.Name, o.Instances, o.Tags)
+		if err := c.ensureNodeRules(ctx, m.Name, m.Cluster, net.vpc, source, m.Instances, o.Tags); err != nil {
 			return nil, fmt.Errorf("ensuring node security group rules for %s: %w", m.Name, err)
 		}
 		return status(o.DNSName), nil
@@ -154,6 +156,7 @@ func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc 
 			return c.deleteNLB(ctx, old)
 		}
 	}
+	c.classic.drop(m.Name) // until apply has succeeded, the cache would be a guess
 	dns, err := c.apply(ctx, m, p, net.vpc, retireNLB)
 	if err != nil {
 		return nil, fmt.Errorf("ensuring load balancer %s: %w", m.Name, err)
@@ -161,7 +164,9 @@ func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc 
 	if m.ManagedSecurityGroup != nil {
 		source = p.GroupID
 	}
-	if err := c.ensureNodeRules(ctx, m.Name, m.Cluster, source, m.Instances, o.Tags); err != nil {
+	tags := appliedTags(o.Tags, m, p)
+	c.classic.put(m.Name, m.Instances, tags)
+	if err := c.ensureNodeRules(ctx, m.Name, m.Cluster, net.vpc, source, m.Instances, tags); err != nil {
 		return nil, fmt.Errorf("ensuring node security group rules for %s: %w", m.Name, err)
 	}
 	klog.FromContext(ctx).V(2).Info("Ensured AWS load balancer", "service", m.Service, "name", m.Name, "created", p.Create)
@@ -187,7 +192,11 @@ func (c *Cloud) build(ctx context.Context, clusterName string, svc *v1.Service, 
 	return m, net, err
 }
 
-// UpdateLoadBalancer registers and deregisters instances only, with two reads.
+// UpdateLoadBalancer registers and deregisters instances only. It starts from what the last
+// sync of this load balancer left (cached), so a node change costs one Register or
+// Deregister call per Service plus shared lookups; without a cached state it reads the load
+// balancer and its tags first. RegisterInstancesWithLoadBalancer answers with every instance
+// registered, so a cache gone stale is corrected by a second call.
 func (c *Cloud) UpdateLoadBalancer(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node) error {
 	cfg, err := config(svc)
 	if err != nil {
@@ -199,28 +208,47 @@ func (c *Cloud) UpdateLoadBalancer(ctx context.Context, clusterName string, svc 
 		return err
 	}
 	name, cluster := LoadBalancerName(svc), c.cluster(clusterName)
-	o, err := c.observe(ctx, name)
-	if err != nil {
-		return fmt.Errorf("updating load balancer %s: %w", name, err)
-	}
-	if !o.Exists {
-		return fmt.Errorf("updating load balancer %s: not found (EnsureLoadBalancer creates it)", name)
-	}
-	if !owned(o.Tags, cluster) {
-		return providers.NewUserError(cfg.Service, "load balancer %s exists without the tag %s=%s; it is not ours and is left untouched", name, clusterTag(cluster), tagOwned)
+	st, ok := c.classic.get(name)
+	if !ok {
+		o, err := c.observe(ctx, name)
+		if err != nil {
+			return fmt.Errorf("updating load balancer %s: %w", name, err)
+		}
+		if !o.Exists {
+			return fmt.Errorf("updating load balancer %s: not found (EnsureLoadBalancer creates it)", name)
+		}
+		if !owned(o.Tags, cluster) {
+			return providers.NewUserError(cfg.Service, "load balancer %s exists without the tag %s=%s; it is not ours and is left untouched", name, clusterTag(cluster), tagOwned)
+		}
+		c.classic.put(name, o.Instances, o.Tags)
+		st = classicState{instances: o.Instances, tags: o.Tags}
 	}
 	instances := buildInstances(nodes, cfg.AWS.TargetNodeLabels)
-	add, remove := setDiff(instances, o.Instances)
-	if err := c.registerInstances(ctx, name, add, remove); err != nil {
-		return fmt.Errorf("updating load balancer %s: %w", name, err)
+	add, remove := setDiff(instances, st.instances)
+	// Two rounds at most: the second corrects a stale cache with what the first reported.
+	for range 2 {
+		now, err := c.registerInstances(ctx, name, add, remove)
+		if err != nil {
+			return fmt.Errorf("updating load balancer %s: %w", name, err)
+		}
+		if now == nil {
+			break
+		}
+		if add, remove = setDiff(instances, now); len(add)+len(remove) == 0 {
+			break
+		}
 	}
-	source := o.Tags[tagSecurityGroup]
+	source := st.tags[tagSecurityGroup]
 	if len(cfg.AWS.SecurityGroups) > 0 {
 		source = sourceGroup(cfg.AWS.SecurityGroups)
 	} else if c.cfg.Global.ElbSecurityGroup != "" {
 		source = c.cfg.Global.ElbSecurityGroup
 	}
-	if err := c.ensureNodeRules(ctx, name, cluster, source, instances, o.Tags); err != nil {
+	net, err := c.vpcAndSubnets(ctx, cluster)
+	if err != nil {
+		return fmt.Errorf("updating load balancer %s: %w", name, err)
+	}
+	if err := c.ensureNodeRules(ctx, name, cluster, net.vpc, source, instances, st.tags); err != nil {
 		return fmt.Errorf("updating node security group rules for %s: %w", name, err)
 	}
 	return nil

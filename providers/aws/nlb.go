@@ -161,7 +161,7 @@ func (c *Cloud) ensureNLB(ctx context.Context, m *NLBModel, vpc string, beforeTa
 			return "", err
 		}
 	}
-	nodeGroups, err := c.ensureNLBNodeRules(ctx, m, o.tags)
+	nodeGroups, err := c.ensureNLBNodeRules(ctx, m, vpc, o.tags)
 	if err != nil {
 		return "", err
 	}

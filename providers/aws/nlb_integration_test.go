@@ -6,8 +6,11 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	v2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	v1 "k8s.io/api/core/v1"
 )
 
 func TestNLBLifecycle(t *testing.T) {
@@ -196,5 +199,48 @@ func TestNLBPinnedAddresses(t *testing.T) {
 	}
 	if inv := e.srv.Inventory(); len(inv.LoadBalancers) != 1 || len(inv.TargetGroups) != 2 {
 		t.Errorf("inventory after replacement: %+v", inv)
+	}
+}
+
+// TestNLBNodeRuleAlreadyPresent checks that an NLB whose client rule equals a rule the user
+// already has in the node group (same port and source, another description: AWS says
+// InvalidPermission.Duplicate) is created, and that deleting it leaves the user's rule.
+func TestNLBNodeRuleAlreadyPresent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	group := e.built.SecurityGroups["nodes"]
+	user := ec2types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(30080), ToPort: aws.Int32(30080),
+		IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0"), Description: aws.String("user: open 30080")}}}
+	if _, err := e.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(group), IpPermissions: []ec2types.IpPermission{user}}); err != nil {
+		t.Fatal(err)
+	}
+	// Two NLBs on the same node port: the second's only new rule is the first's client rule
+	// under its own description, so its single-rule authorize meets the duplicate.
+	var svcs []*v1.Service
+	for i := 7; i < 9; i++ {
+		svc := plain(i)
+		svc.Annotations = map[string]string{prefix + "type": "nlb"}
+		if _, err := e.cloud.EnsureLoadBalancer(ctx, cluster, svc, e.nodes); err != nil {
+			t.Fatalf("create %s with the rule already present: %v", svc.Name, err)
+		}
+		svcs = append(svcs, svc)
+	}
+	for _, svc := range svcs {
+		if err := e.cloud.EnsureLoadBalancerDeleted(ctx, cluster, svc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := e.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{group}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept bool
+	for _, p := range out.SecurityGroups[0].IpPermissions {
+		for _, r := range p.IpRanges {
+			kept = kept || aws.ToInt32(p.FromPort) == 30080 && aws.ToString(r.Description) == "user: open 30080"
+		}
+	}
+	if !kept {
+		t.Errorf("the user's rule is gone: %+v", out.SecurityGroups[0].IpPermissions)
 	}
 }

@@ -19,11 +19,11 @@ const tagNodeGroups = "cloudlb.io/node-groups"
 // m.NodeRules, and removes them from groups it used before; it returns the tag value listing
 // the groups now holding them. The MTU rules are shared by every NLB on a group and follow
 // the client rules left in it.
-func (c *Cloud) ensureNLBNodeRules(ctx context.Context, m *NLBModel, tags map[string]string) (string, error) {
+func (c *Cloud) ensureNLBNodeRules(ctx context.Context, m *NLBModel, vpc string, tags map[string]string) (string, error) {
 	if c.cfg.Global.DisableSecurityGroupIngress {
 		return "", nil
 	}
-	want, err := c.nodeGroups(ctx, m.Cluster, m.Instances)
+	want, err := c.nodeGroups(ctx, m.Cluster, vpc, m.Instances)
 	if err != nil {
 		return "", err
 	}

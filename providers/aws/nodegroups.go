@@ -15,13 +15,15 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 )
 
-// tagNodeRules holds nodeRulesHash of the last applied node security group rules, so node
-// rules are read only when the instances or the load balancer's group change.
+// tagNodeRules holds nodeRulesHash of the last applied node security group rules, so the
+// groups are read only when the load balancer's group or the set of node groups changes. A
+// node joining with the same group as the others (the common case) changes neither.
 const tagNodeRules = "cloudlb.io/node-rules-hash"
 
-// nodeRulesHash summarises what the node rules depend on.
-func nodeRulesHash(source string, instances []string) string {
-	sum := sha256.Sum256([]byte(source + "|" + strings.Join(instances, ",")))
+// nodeRulesHash summarises what the node rules depend on: the source group and the sorted
+// node groups that must let it in.
+func nodeRulesHash(source string, groups []string) string {
+	sum := sha256.Sum256([]byte(source + "|" + strings.Join(groups, ",")))
 	return hex.EncodeToString(sum[:8])
 }
 
@@ -36,19 +38,20 @@ func sourceGroup(groups []string) string {
 
 // ensureNodeRules lets the load balancer's group into each instance's security group (one
 // all-traffic rule per node group, as upstream), and removes that rule from cluster-tagged
-// groups no instance needs any more. It is skipped when the node-rules tag proves nothing
-// changed, and entirely when the cloud config sets DisableSecurityGroupIngress.
-func (c *Cloud) ensureNodeRules(ctx context.Context, name, cluster, source string, instances []string, tags map[string]string) error {
+// groups no instance needs any more. The instances' groups come from a cache shared by every
+// Service; the rules are read and written only when the node-rules tag says the groups
+// changed; nothing is done when the cloud config sets DisableSecurityGroupIngress.
+func (c *Cloud) ensureNodeRules(ctx context.Context, name, cluster, vpc, source string, instances []string, tags map[string]string) error {
 	if c.cfg.Global.DisableSecurityGroupIngress || source == "" {
 		return nil
 	}
-	hash := nodeRulesHash(source, instances)
-	if tags[tagNodeRules] == hash {
-		return nil
-	}
-	want, err := c.nodeGroups(ctx, cluster, instances)
+	want, err := c.nodeGroups(ctx, cluster, vpc, instances)
 	if err != nil {
 		return err
+	}
+	hash := nodeRulesHash(source, slices.Sorted(maps.Keys(want)))
+	if tags[tagNodeRules] == hash {
+		return nil
 	}
 	have, err := c.groupsReferencing(ctx, source)
 	if err != nil {
@@ -72,53 +75,36 @@ func (c *Cloud) ensureNodeRules(ctx context.Context, name, cluster, source strin
 			return err
 		}
 	}
-	_, err = call(ctx, c.limits, "elb.AddTags", func() (*elb.AddTagsOutput, error) {
+	if _, err := call(ctx, c.limits, "elb.AddTags", func() (*elb.AddTagsOutput, error) {
 		return c.elb.AddTags(ctx, &elb.AddTagsInput{LoadBalancerNames: []string{name}, Tags: toTags(map[string]string{tagNodeRules: hash})})
-	})
-	return err
+	}); err != nil {
+		return err
+	}
+	c.classic.update(name, func(s *classicState) { s.tags[tagNodeRules] = hash })
+	return nil
 }
 
 // nodeGroups returns the security group of each instance that gets the rule: its group
-// tagged for the cluster, else its only group. Instances do not carry their groups' tags, so
-// the groups are read only when some instance has several.
-func (c *Cloud) nodeGroups(ctx context.Context, cluster string, instances []string) (map[string]bool, error) {
+// tagged for the cluster, else its only group. The instances' groups and the groups' cluster
+// tags come from caches shared by every Service (see instanceGroupsOf).
+func (c *Cloud) nodeGroups(ctx context.Context, cluster, vpc string, instances []string) (map[string]bool, error) {
 	want := map[string]bool{}
 	if len(instances) == 0 {
 		return want, nil
 	}
-	out, err := call(ctx, c.limits, "ec2.DescribeInstances", func() (*ec2.DescribeInstancesOutput, error) {
-		return c.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: instances})
-	})
+	byInstance, err := c.instanceGroupsOf(ctx, vpc, instances)
 	if err != nil {
 		return nil, err
 	}
-	byInstance := map[string][]string{}
 	var several []string
-	for _, r := range out.Reservations {
-		for _, i := range r.Instances {
-			id := aws.ToString(i.InstanceId)
-			for _, g := range i.SecurityGroups {
-				byInstance[id] = append(byInstance[id], aws.ToString(g.GroupId))
-			}
-			if len(byInstance[id]) > 1 {
-				several = append(several, byInstance[id]...)
-			}
+	for _, groups := range byInstance {
+		if len(groups) > 1 {
+			several = append(several, groups...)
 		}
 	}
-	tagged := map[string]bool{}
-	if len(several) > 0 {
-		slices.Sort(several)
-		gs, err := call(ctx, c.limits, "ec2.DescribeSecurityGroups", func() (*ec2.DescribeSecurityGroupsOutput, error) {
-			return c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: slices.Compact(several)})
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, g := range gs.SecurityGroups {
-			if slices.ContainsFunc(g.Tags, func(t ec2types.Tag) bool { return aws.ToString(t.Key) == clusterTag(cluster) }) {
-				tagged[aws.ToString(g.GroupId)] = true
-			}
-		}
+	tagged, err := c.clusterTagged(ctx, cluster, several)
+	if err != nil {
+		return nil, err
 	}
 	for _, id := range slices.Sorted(maps.Keys(byInstance)) {
 		groups := byInstance[id]
