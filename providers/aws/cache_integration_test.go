@@ -11,6 +11,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -213,4 +214,95 @@ func TestUpdateAfterExternalDelete(t *testing.T) {
 	if got, want := e.instancesOf(t, name), ids(nodes); !slices.Equal(got, want) {
 		t.Errorf("instances after recreate = %v, want %v", got, want)
 	}
+}
+
+// TestNLBNodeChurnFastPath checks an NLB's node change: one Register (or Deregister) per
+// target group and the spec-hash tag, no reads; the next Ensure is a no-op; the targets are
+// right; and a provider with an empty cache (a restart) takes the full path to the same end.
+func TestNLBNodeChurnFastPath(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	svc := plain(4)
+	svc.Annotations = map[string]string{prefix + "type": "nlb"}
+	svc.Spec.Ports = append(svc.Spec.Ports, v1.ServicePort{Name: "alt", Protocol: v1.ProtocolTCP, Port: 8080, NodePort: 30081})
+	if _, err := e.cloud.EnsureLoadBalancer(ctx, cluster, svc, e.nodes); err != nil {
+		t.Fatal(err)
+	}
+	more := append(slices.Clone(e.nodes), e.node("node-b", "us-east-1b"))
+	steps := []struct {
+		name      string
+		cloud     *cloudaws.Cloud
+		nodes     []*v1.Node
+		op        string
+		maxReads  int
+		maxWrites int
+	}{
+		{"node added", e.cloud, more, "RegisterTargets", 0, 3},
+		{"node removed", e.cloud, e.nodes, "DeregisterTargets", 0, 3},
+		{"node added after a restart", e.restarted(t), more, "RegisterTargets", 20, 10},
+	}
+	for _, s := range steps {
+		e.srv.ResetCalls()
+		if err := s.cloud.UpdateLoadBalancer(ctx, cluster, svc, s.nodes); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		w, r, sum := e.counts()
+		if got := e.srv.CallCount(awsprovider.ServiceELBv2, s.op); got != 2 || w > s.maxWrites || r > s.maxReads {
+			t.Errorf("%s: %s = %d (want 2), %d writes, %d reads (%s)", s.name, s.op, got, w, r, sum)
+		}
+		e.srv.ResetCalls()
+		if _, err := s.cloud.EnsureLoadBalancer(ctx, cluster, svc, s.nodes); err != nil {
+			t.Fatal(err)
+		}
+		if w, r, sum := e.counts(); w != 0 || r > 2 {
+			t.Errorf("%s: the next Ensure made %d writes, %d reads (%s)", s.name, w, r, sum)
+		}
+		if got, want := e.targets(t, cloudaws.LoadBalancerName(svc)), ids(s.nodes); !slices.Equal(got, want) {
+			t.Errorf("%s: targets = %v, want %v in every group", s.name, got, want)
+		}
+	}
+}
+
+// restarted is a provider on the same clients with empty caches.
+func (e *env) restarted(t *testing.T) *cloudaws.Cloud {
+	t.Helper()
+	cc, err := cloudaws.ParseCloudConfig(strings.NewReader(fmt.Sprintf("[Global]\nZone = us-east-1a\nVPC = %s\n", e.built.VPC)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cloudaws.New(cloudaws.Options{Config: cc, ELB: e.elb, EC2: e.ec2, ELBv2: e.elbv2})
+}
+
+// targets returns the instances registered in the NLB's target groups, failing unless every
+// group holds the same ones.
+func (e *env) targets(t *testing.T, name string) []string {
+	t.Helper()
+	lbs, err := e.elbv2.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgs, err := e.elbv2.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{LoadBalancerArn: lbs.LoadBalancers[0].LoadBalancerArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first []string
+	for i, tg := range tgs.TargetGroups {
+		h, err := e.elbv2.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: tg.TargetGroupArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, d := range h.TargetHealthDescriptions {
+			if d.TargetHealth == nil || d.TargetHealth.State != "draining" {
+				got = append(got, aws.ToString(d.Target.Id))
+			}
+		}
+		slices.Sort(got)
+		if i == 0 {
+			first = got
+		} else if !slices.Equal(got, first) {
+			t.Errorf("target group %s holds %v, another %v", aws.ToString(tg.TargetGroupName), got, first)
+		}
+	}
+	return first
 }

@@ -53,9 +53,10 @@ type Cloud struct {
 	mu      sync.Mutex
 	network *network
 
-	// classic remembers our Classic Load Balancers' instances and tags between syncs, and
+	// classic and nlbs remember our load balancers' instances and tags between syncs, and
 	// instances the security groups of the VPC's instances (see cache.go).
 	classic   classicCache
+	nlbs      nlbCache
 	instances instanceGroups
 }
 

@@ -70,7 +70,9 @@ func config(svc *v1.Service) (*annotations.Config, error) {
 
 // ensureNLBService is EnsureLoadBalancer for aws-load-balancer-type: nlb. A Classic Load
 // Balancer of ours with the same name (a type change) is deleted once the NLB is in place.
-func (c *Cloud) ensureNLBService(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node, cfg *annotations.Config) (*v1.LoadBalancerStatus, error) {
+// With update set (a node change), a change of instances alone takes the fast path of
+// updateNLBTargets.
+func (c *Cloud) ensureNLBService(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node, cfg *annotations.Config, update bool) (*v1.LoadBalancerStatus, error) {
 	if c.elbv2 == nil {
 		return nil, providers.NewUserError(cfg.Service, "NLB Services need the Elastic Load Balancing v2 client, which this provider was built without")
 	}
@@ -85,6 +87,14 @@ func (c *Cloud) ensureNLBService(ctx context.Context, clusterName string, svc *v
 	}
 	if err != nil {
 		return nil, err
+	}
+	if update {
+		if done, err := c.updateNLBTargets(ctx, m, net.vpc); done || err != nil {
+			if err != nil {
+				return nil, fmt.Errorf("updating NLB %s targets: %w", m.Name, err)
+			}
+			return nil, nil
+		}
 	}
 	// A type change from CLB: once the NLB is in place the Classic Load Balancer goes, before
 	// the spec hash is written, so a failure here is retried.
@@ -104,7 +114,7 @@ func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc 
 		return nil, err
 	}
 	if cfg.AWS.Type == annotations.AWSTypeNLB {
-		return c.ensureNLBService(ctx, clusterName, svc, nodes, cfg)
+		return c.ensureNLBService(ctx, clusterName, svc, nodes, cfg, false)
 	}
 	m, net, err := c.build(ctx, clusterName, svc, nodes, cfg)
 	if err != nil {
@@ -204,7 +214,7 @@ func (c *Cloud) UpdateLoadBalancer(ctx context.Context, clusterName string, svc 
 	}
 	if cfg.AWS.Type == annotations.AWSTypeNLB {
 		// Targets are part of the NLB's spec hash: a full Ensure updates exactly them.
-		_, err := c.ensureNLBService(ctx, clusterName, svc, nodes, cfg)
+		_, err := c.ensureNLBService(ctx, clusterName, svc, nodes, cfg, true)
 		return err
 	}
 	name, cluster := LoadBalancerName(svc), c.cluster(clusterName)

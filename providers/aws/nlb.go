@@ -100,8 +100,10 @@ func (c *Cloud) ensureNLB(ctx context.Context, m *NLBModel, vpc string, beforeTa
 		return "", providers.NewUserError(m.Service, "load balancer %s already exists without the tag %s=%s; it is not ours and is left untouched", m.Name, clusterTag(m.Cluster), tagOwned)
 	}
 	if o != nil && o.tags[tagSpecHash] == m.Hash() {
+		c.nlbs.put(m.Name, nlbState{arn: o.arn, dns: o.dns, tags: o.tags, instances: m.Instances})
 		return o.dns, nil
 	}
+	c.nlbs.drop(m.Name) // until the full reconcile has succeeded
 	if o != nil && (o.internal != m.Internal || !maps.Equal(o.mappings, m.subnetMappings())) {
 		// Scheme and pinned addresses are fixed at creation: replace (the name is fixed by
 		// the Service UID, so the NLB is deleted first).
@@ -181,6 +183,9 @@ func (c *Cloud) ensureNLB(ctx context.Context, m *NLBModel, vpc string, beforeTa
 	}); err != nil {
 		return "", err
 	}
+	final := maps.Clone(o.tags)
+	maps.Copy(final, tags)
+	c.nlbs.put(m.Name, nlbState{arn: o.arn, dns: o.dns, tags: final, instances: m.Instances, targetGroups: tgArns})
 	return o.dns, nil
 }
 
@@ -441,6 +446,7 @@ func (c *Cloud) ensureNLBAttributes(ctx context.Context, m *NLBModel, arn string
 // deleteNLB deletes the NLB, then the target groups its listeners used, then its rules
 // in the node security groups it lists in its tags.
 func (c *Cloud) deleteNLB(ctx context.Context, o *nlbObserved) error {
+	c.nlbs.drop(o.name)
 	arn := o.arn
 	out, err := call(ctx, c.limits, "elbv2.DescribeTargetGroups", func() (*elbv2.DescribeTargetGroupsOutput, error) {
 		return c.elbv2.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{LoadBalancerArn: aws.String(arn)})

@@ -57,7 +57,10 @@ type env struct {
 }
 
 func newEnv() (*env, func(), error) {
-	srv := fakeaws.New(fakeaws.Options{Region: region})
+	// Every CLB lets its group into the node group and every NLB adds two rules there (client
+	// traffic and health check on its NodePort), for both providers: 150 Services need more
+	// than AWS's default 60 rules per group, so the quota is raised as a cluster this size would.
+	srv := fakeaws.New(fakeaws.Options{Region: region, RulesPerSecurityGroup: 1000})
 	hs := httptest.NewServer(srv.Handler())
 	owned := map[string]string{"kubernetes.io/cluster/" + cluster: "owned"}
 	subnetTags := map[string]string{"kubernetes.io/cluster/" + cluster: "owned", "kubernetes.io/role/elb": "1"}
@@ -167,7 +170,15 @@ func (e *env) upstream() (cloudprovider.LoadBalancer, error) {
 	return lb, nil
 }
 
+// nodePorts hands out a distinct NodePort per Service, as the API server does.
+var nodePorts = map[string]int32{}
+
 func service(prefix, name string, annotations map[string]string) *v1.Service {
+	port, ok := nodePorts[name]
+	if !ok {
+		port = 30080 + int32(len(nodePorts))
+		nodePorts[name] = port
+	}
 	if annotations == nil {
 		annotations = map[string]string{}
 	}
@@ -178,7 +189,7 @@ func service(prefix, name string, annotations map[string]string) *v1.Service {
 			Type:                  v1.ServiceTypeLoadBalancer,
 			SessionAffinity:       v1.ServiceAffinityNone,
 			ExternalTrafficPolicy: v1.ServiceExternalTrafficPolicyCluster,
-			Ports:                 []v1.ServicePort{{Name: "http", Protocol: v1.ProtocolTCP, Port: 80, NodePort: 30080}},
+			Ports:                 []v1.ServicePort{{Name: "http", Protocol: v1.ProtocolTCP, Port: 80, NodePort: port}},
 		},
 	}
 }
@@ -232,7 +243,25 @@ func sequence(ctx context.Context, e *env, lb cloudprovider.LoadBalancer, prefix
 	}); err != nil {
 		return nil, nil, err
 	}
+	manyNLB := make([]*v1.Service, services)
+	for i := range manyNLB {
+		manyNLB[i] = service(prefix, fmt.Sprintf("nlb%03d", i), map[string]string{lbType: "nlb"})
+		if err := ensure(manyNLB[i], three)(); err != nil {
+			return nil, nil, fmt.Errorf("setup %s: %w", manyNLB[i].Name, err)
+		}
+	}
+	if err := step(fmt.Sprintf("add a node, %d NLB Services", len(manyNLB)), func() error {
+		for _, s := range manyNLB {
+			if err := lb.UpdateLoadBalancer(ctx, cluster, s, four); err != nil {
+				return fmt.Errorf("%s: %w", s.Name, err)
+			}
+		}
+		return nil
+	}); err != nil {
+		return nil, nil, err
+	}
 	all := append([]*v1.Service{clb, nlb}, many...)
+	all = append(all, manyNLB...)
 	if err := step(fmt.Sprintf("delete all %d", len(all)), func() error {
 		for _, s := range all {
 			if err := lb.EnsureLoadBalancerDeleted(ctx, cluster, s); err != nil {

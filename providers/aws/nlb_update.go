@@ -1,0 +1,102 @@
+package aws
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+)
+
+// nlbState is what the last sync of one of our NLBs left: its ARN, DNS name, tags, the
+// instances its target groups hold, and the target groups' ARNs by name (empty after a
+// no-op sync, which does not read them). Like classicState it lets a node change skip the
+// reads; every EnsureLoadBalancer replaces it.
+type nlbState struct {
+	arn, dns     string
+	tags         map[string]string
+	instances    []string
+	targetGroups map[string]string
+}
+
+type nlbCache struct {
+	mu sync.Mutex
+	m  map[string]nlbState
+}
+
+func (c *nlbCache) get(name string) (nlbState, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.m[name]
+	s.tags, s.instances, s.targetGroups = maps.Clone(s.tags), slices.Clone(s.instances), maps.Clone(s.targetGroups)
+	return s, ok
+}
+
+func (c *nlbCache) put(name string, s nlbState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]nlbState{}
+	}
+	if old, ok := c.m[name]; ok && s.targetGroups == nil && old.arn == s.arn {
+		s.targetGroups = old.targetGroups // a no-op sync keeps what a full one learnt
+	}
+	c.m[name] = s
+}
+
+func (c *nlbCache) drop(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, name)
+}
+
+// updateNLBTargets is UpdateLoadBalancer's fast path for an NLB: when the cached state says
+// everything but the instances matches m, and the instances' security groups are the ones
+// holding the NLB's node rules, it registers and deregisters targets in each target group
+// and writes the new spec hash: one call per target group and change, plus the tag. It
+// returns false, having done nothing, when the full reconcile is needed.
+func (c *Cloud) updateNLBTargets(ctx context.Context, m *NLBModel, vpc string) (bool, error) {
+	st, ok := c.nlbs.get(m.Name)
+	if !ok || len(st.targetGroups) == 0 {
+		return false, nil
+	}
+	before := *m
+	before.Instances = st.instances
+	if before.Hash() != st.tags[tagSpecHash] {
+		return false, nil
+	}
+	for _, tg := range m.TargetGroups {
+		if st.targetGroups[tg.Name] == "" {
+			return false, nil
+		}
+	}
+	if !c.cfg.Global.DisableSecurityGroupIngress {
+		groups, err := c.nodeGroups(ctx, m.Cluster, vpc, m.Instances)
+		if err != nil {
+			return false, err
+		}
+		if strings.Join(slices.Sorted(maps.Keys(groups)), ",") != st.tags[tagNodeGroups] {
+			return false, nil
+		}
+	}
+	if slices.Equal(m.Instances, st.instances) {
+		return true, nil
+	}
+	c.nlbs.drop(m.Name) // until every write has succeeded
+	for _, tg := range m.TargetGroups {
+		if err := c.syncTargets(ctx, st.targetGroups[tg.Name], tg.Port, m.Instances, st.instances); err != nil {
+			return true, err
+		}
+	}
+	hash := m.Hash()
+	if _, err := call(ctx, c.limits, "elbv2.AddTags", func() (*elbv2.AddTagsOutput, error) {
+		return c.elbv2.AddTags(ctx, &elbv2.AddTagsInput{ResourceArns: []string{st.arn}, Tags: v2Tags(map[string]string{tagSpecHash: hash})})
+	}); err != nil {
+		return true, err
+	}
+	st.tags[tagSpecHash], st.instances = hash, slices.Clone(m.Instances)
+	c.nlbs.put(m.Name, st)
+	return true, nil
+}
