@@ -1,0 +1,465 @@
+// Package fakeazure is a stateful fake of the Azure Resource Manager network API
+// (Microsoft.Network) that the unmodified armnetwork/v9 clients talk to over HTTP:
+// loadBalancers (with frontendIPConfigurations, backendAddressPools with IP-based
+// loadBalancerBackendAddresses, probes and loadBalancingRules), publicIPAddresses,
+// networkSecurityGroups (securityRules) and virtualNetworks (subnets).
+//
+// It keeps ARM's wire semantics: etags (W/"<uuid>") renewed on every write and checked
+// against If-Match / If-None-Match (412 PreconditionFailed), long-running PUT and DELETE
+// answered with 201/200/202 and an Azure-AsyncOperation status resource polled to
+// InProgress then Succeeded (or Failed), the real error codes (ResourceNotFound,
+// InvalidResourceReference, PublicIPAddressCannotBeDeleted, InUseSubnetCannotBeDeleted,
+// SecurityRuleConflict, ...), server-filled fields and back references, paginated lists
+// with nextLink, and 429 with Retry-After on request. Resource groups are implicit: any
+// name works.
+//
+// Calls are counted by SDK client and method, "<Client>.<Method>" without "Client":
+// LoadBalancers.{CreateOrUpdate,Get,Delete,List,ListAll,UpdateTags}, the same for
+// PublicIPAddresses, SecurityGroups and VirtualNetworks; SecurityRules, Subnets and
+// LoadBalancerBackendAddressPools.{CreateOrUpdate,Get,Delete,List};
+// LoadBalancerFrontendIPConfigurations, LoadBalancerProbes, LoadBalancerLoadBalancingRules
+// and DefaultSecurityRules.{Get,List}; async status polls are AsyncOperation.Get. The
+// SDK's final GET after a long-running PUT counts as the resource's Get.
+//
+// armnetwork does not send If-Match by itself: callers set it per request (a pipeline
+// policy or runtime.WithHTTPHeader). Nested resources carry their parent's etag.
+package fakeazure
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configures a Server; the zero value is usable.
+type Options struct {
+	// SubscriptionID is the only subscription served; default 00000000-0000-0000-0000-000000000000.
+	SubscriptionID string
+	// Location is reported in async operation URLs; default westeurope.
+	Location string
+	// PageSize is the number of items per list page before a nextLink; default 100.
+	PageSize int
+	// Seed makes etags and GUIDs reproducible; 0 means 1.
+	Seed uint64
+}
+
+// Faults are injected before a call runs; a faulted call is counted and changes nothing.
+type Faults struct {
+	// ThrottleRate is the fraction of calls answered 429 SubscriptionRequestsThrottled.
+	ThrottleRate float64
+	// ServerErrorRate is the fraction of calls answered 500 InternalServerError.
+	ServerErrorRate float64
+	// RetryAfter is sent with 429 answers (Retry-After in whole seconds, rounded up, and
+	// retry-after-ms, which azcore prefers, when it is not a whole number of seconds).
+	RetryAfter time.Duration
+	// Latency is added to every call.
+	Latency time.Duration
+	// AsyncPolls is how many InProgress answers an async operation gives before its
+	// terminal status; 0 means 1, negative means none.
+	AsyncPolls int
+	// Calls limits throttling and server errors to these call keys (all when empty).
+	Calls []string
+}
+
+// Server is the fake ARM endpoint; it implements http.Handler. All state sits behind one mutex.
+type Server struct {
+	opts Options
+
+	mu        sync.Mutex
+	rng       *rand.Rand
+	faults    Faults
+	failNext  map[string][]*armError
+	failAsync map[string][]*armError
+	calls     map[string]int
+	writes    int
+	seq       uint64
+	res       map[string]*entry
+	ops       map[string]*operation
+	// active is the latest operation per resource key, for superseding.
+	active  map[string]*operation
+	httpSrv *http.Server
+}
+
+// entry is one stored top-level resource.
+type entry struct {
+	kind *kind
+	// id, rg and name keep the case of the request that created the resource.
+	id, rg, name string
+	seq          uint64
+	// obj is *armnetwork.LoadBalancer, *PublicIPAddress, *SecurityGroup or *VirtualNetwork.
+	obj any
+}
+
+// New returns a Server with no resources.
+func New(o Options) *Server {
+	if o.SubscriptionID == "" {
+		o.SubscriptionID = "00000000-0000-0000-0000-000000000000"
+	}
+	if o.Location == "" {
+		o.Location = "westeurope"
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = 100
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	return &Server{
+		opts:      o,
+		rng:       rand.New(rand.NewPCG(o.Seed, o.Seed^0x5bd1e995)),
+		failNext:  map[string][]*armError{},
+		failAsync: map[string][]*armError{},
+		calls:     map[string]int{},
+		res:       map[string]*entry{},
+		ops:       map[string]*operation{},
+		active:    map[string]*operation{},
+	}
+}
+
+// SubscriptionID is the subscription the server answers for.
+func (s *Server) SubscriptionID() string { return s.opts.SubscriptionID }
+
+// SetFaults replaces the injected faults; the zero Faults turns them off.
+func (s *Server) SetFaults(f Faults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = f
+}
+
+// FailNext makes the next call with this key (e.g. "LoadBalancers.CreateOrUpdate") fail
+// synchronously with the HTTP status and error code; it is counted and changes nothing.
+func (s *Server) FailNext(call string, status int, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext[call] = append(s.failNext[call], errf(status, code, "injected by fakeazure"))
+}
+
+// FailAsync makes the next long-running call with this key (a CreateOrUpdate or Delete)
+// be accepted and then end with an async operation status Failed carrying code. The write
+// is neither validated nor applied.
+func (s *Server) FailAsync(call, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failAsync[call] = append(s.failAsync[call], errf(http.StatusBadRequest, code, "injected by fakeazure"))
+}
+
+// Calls returns a copy of the call counters keyed "<Client>.<Method>", faulted calls included.
+func (s *Server) Calls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.calls))
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// ResetCalls zeroes the call counters and Writes.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = map[string]int{}
+	s.writes = 0
+}
+
+// Writes is the number of PUT, PATCH, DELETE and POST calls counted in Calls.
+func (s *Server) Writes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writes
+}
+
+// CallsSummary renders counters sorted, one "key N" per line.
+func CallsSummary(calls map[string]int) string {
+	keys := make([]string, 0, len(calls))
+	for k := range calls {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s %d\n", k, calls[k])
+	}
+	return b.String()
+}
+
+// Resource describes one stored top-level resource.
+type Resource struct {
+	ID, Type, Name, ResourceGroup string
+	Tags                          map[string]string
+}
+
+// Resources returns every top-level resource, sorted by ID.
+func (s *Server) Resources() []Resource {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Resource, 0, len(s.res))
+	for _, e := range s.res {
+		r := Resource{ID: e.id, Type: e.kind.typ(), Name: e.name, ResourceGroup: e.rg}
+		if tags := tagsOf(e.obj); len(tags) > 0 {
+			r.Tags = map[string]string{}
+			for k, v := range tags {
+				if v != nil {
+					r.Tags[k] = *v
+				}
+			}
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Get returns the stored ARM JSON of a resource, top-level or nested, by its ID
+// (case-insensitive, as in ARM).
+func (s *Server) Get(id string) (json.RawMessage, bool) {
+	rt, ok := parseID(id)
+	if !ok {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.res[key(rt.topID())]
+	if e == nil {
+		return nil, false
+	}
+	if rt.child == nil {
+		return mustJSON(e.obj), true
+	}
+	c, _ := findChild(e.obj, rt.child.coll, rt.childName)
+	if c == nil {
+		return nil, false
+	}
+	b, err := json.Marshal(c)
+	return b, err == nil
+}
+
+// response is what dispatch produces under the lock and ServeHTTP writes after it.
+type response struct {
+	status int
+	body   []byte
+	header map[string]string
+}
+
+func jsonResponse(status int, body []byte) *response {
+	return &response{status: status, body: body, header: map[string]string{}}
+}
+
+// ServeHTTP serves the ARM network API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	reqID := s.uuid()
+	s.mu.Unlock()
+	w.Header().Set("x-ms-request-id", reqID)
+	w.Header().Set("x-ms-correlation-request-id", reqID)
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+		writeError(w, errf(http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."))
+		return
+	}
+	rt, ok := parsePath(r.URL.Path)
+	if !ok {
+		writeError(w, errf(http.StatusNotFound, "InvalidResourceType", "The resource type for path '%s' could not be found in the namespace '%s'.", r.URL.Path, providerNS))
+		return
+	}
+	if r.URL.Query().Get("api-version") == "" {
+		writeError(w, badRequest("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests."))
+		return
+	}
+	if !eq(rt.sub, s.opts.SubscriptionID) {
+		writeError(w, errf(http.StatusNotFound, "SubscriptionNotFound", "The subscription '%s' could not be found.", rt.sub))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+	if err != nil {
+		writeError(w, badRequest("InvalidRequestContent", "reading the body: %v", err))
+		return
+	}
+	call := rt.call(r.Method)
+
+	s.mu.Lock()
+	s.calls[call]++
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		s.writes++
+	}
+	fault, latency, retryAfter := s.drawFault(call)
+	s.mu.Unlock()
+
+	if latency > 0 {
+		t := time.NewTimer(latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	if fault != nil {
+		if fault.Status == http.StatusTooManyRequests {
+			setRetryAfter(w.Header(), retryAfter)
+		}
+		writeError(w, fault)
+		return
+	}
+
+	s.mu.Lock()
+	res, aerr := s.dispatch(r, rt, body)
+	s.mu.Unlock()
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	for k, v := range res.header {
+		w.Header().Set(k, v)
+	}
+	if len(res.body) > 0 {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	}
+	w.WriteHeader(res.status)
+	_, _ = w.Write(res.body)
+}
+
+// setRetryAfter writes Retry-After in seconds (rounded up) and, for a fraction of a
+// second, retry-after-ms, which azcore reads first.
+func setRetryAfter(h http.Header, d time.Duration) {
+	secs := int((d + time.Second - 1) / time.Second)
+	h.Set("Retry-After", strconv.Itoa(secs))
+	if d%time.Second != 0 {
+		h.Set("retry-after-ms", strconv.FormatInt(d.Milliseconds(), 10))
+	}
+}
+
+// drawFault decides under s.mu whether this call fails.
+func (s *Server) drawFault(call string) (*armError, time.Duration, time.Duration) {
+	f := s.faults
+	if q := s.failNext[call]; len(q) > 0 {
+		s.failNext[call] = q[1:]
+		return q[0], f.Latency, f.RetryAfter
+	}
+	if len(f.Calls) > 0 && !slices.Contains(f.Calls, call) {
+		return nil, f.Latency, 0
+	}
+	if f.ThrottleRate > 0 && s.rng.Float64() < f.ThrottleRate {
+		return throttled(), f.Latency, f.RetryAfter
+	}
+	if f.ServerErrorRate > 0 && s.rng.Float64() < f.ServerErrorRate {
+		return serverError(), f.Latency, 0
+	}
+	return nil, f.Latency, 0
+}
+
+// dispatch runs one call under s.mu.
+func (s *Server) dispatch(r *http.Request, rt route, body []byte) (*response, *armError) {
+	if rt.opID != "" {
+		if r.Method != http.MethodGet {
+			return nil, errMethod(r.Method)
+		}
+		return s.pollOperation(r, rt)
+	}
+	switch r.Method {
+	case http.MethodGet:
+		switch {
+		case rt.name == "":
+			return s.listTop(r, rt)
+		case rt.child == nil:
+			return s.getTop(rt)
+		case rt.childName == "":
+			return s.listChildren(r, rt)
+		default:
+			return s.getChild(rt)
+		}
+	case http.MethodPut:
+		if rt.name == "" || (rt.child != nil && rt.childName == "") {
+			return nil, errMethod(r.Method)
+		}
+		if rt.child != nil {
+			return s.putChild(r, rt, body)
+		}
+		return s.putTop(r, rt, body)
+	case http.MethodDelete:
+		if rt.name == "" || (rt.child != nil && rt.childName == "") {
+			return nil, errMethod(r.Method)
+		}
+		if rt.child != nil {
+			return s.deleteChild(r, rt)
+		}
+		return s.deleteTop(r, rt)
+	case http.MethodPatch:
+		if rt.name == "" || rt.child != nil {
+			return nil, errMethod(r.Method)
+		}
+		return s.updateTags(rt, body)
+	}
+	return nil, errMethod(r.Method)
+}
+
+func errMethod(m string) *armError {
+	return errf(http.StatusMethodNotAllowed, "MethodNotAllowed", "The requested method %s is not allowed on this resource.", m)
+}
+
+// uuid returns a random UUID string from the seeded source.
+func (s *Server) uuid() string {
+	a, b := s.rng.Uint64(), s.rng.Uint64()
+	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xfff, (b>>48)&0x3fff|0x8000, b&0xffffffffffff)
+}
+
+// newEtag returns a fresh weak etag, W/"<uuid>", as the network resource provider sends.
+func (s *Server) newEtag() string { return `W/"` + s.uuid() + `"` }
+
+// baseURL is the scheme and host the client reached, for absolute URLs in answers.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// The armnetwork models always marshal; keep the answer well-formed if not.
+		return []byte(`{}`)
+	}
+	return b
+}
+
+// Start serves on addr (host:port, port 0 for any) until Close and returns the endpoint URL.
+func (s *Server) Start(addr string) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("fakeazure: listen %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.mu.Lock()
+	s.httpSrv = srv
+	s.mu.Unlock()
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Close stops a server started with Start.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	srv := s.httpSrv
+	s.httpSrv = nil
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		return fmt.Errorf("fakeazure: shutdown: %w", err)
+	}
+	return nil
+}
