@@ -78,13 +78,23 @@ func freeLoopbackPort(t *testing.T) int {
 // server's base URL.
 func startAgent(t *testing.T, node string, setup ...func(*nodeproxy.Agent)) string {
 	t.Helper()
+	return startAgentWith(t, node, nil, setup...)
+}
+
+// startAgentWith is startAgent with options changed by tune first.
+func startAgentWith(t *testing.T, node string, tune func(*nodeproxy.Options), setup ...func(*nodeproxy.Agent)) string {
+	t.Helper()
 	healthz := net.JoinHostPort("127.0.0.1", strconv.Itoa(freeLoopbackPort(t)))
-	agent, err := nodeproxy.New(nodeproxy.Options{
+	opts := nodeproxy.Options{
 		NodeName:           node,
 		HealthzBindAddress: healthz,
 		NodePortAddresses:  []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		SyncPeriod:         syncPeriod,
-	}, nodeproxy.Deps{Client: kubernetes.NewForConfigOrDie(agentRESTConfig())})
+	}
+	if tune != nil {
+		tune(&opts)
+	}
+	agent, err := nodeproxy.New(opts, nodeproxy.Deps{Client: kubernetes.NewForConfigOrDie(agentRESTConfig())})
 	if err != nil {
 		t.Fatalf("new agent: %v", err)
 	}

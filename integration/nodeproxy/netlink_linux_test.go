@@ -11,9 +11,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/cloudlb/cloudlb/nodeproxy"
 )
@@ -197,4 +201,70 @@ func TestLoadBalancerIPsInNetworkNamespace(t *testing.T) {
 	if _, _, got := linkState(t, ns, "br0"); !slices.Equal(got, []string{"10.9.0.1/24"}) {
 		t.Errorf("br0 addresses = %v, want untouched", got)
 	}
+}
+
+// TestAgentBindsLoadBalancerIPs runs the whole agent (informers, decision, actuator) with
+// --bind-load-balancer-ips and the netlink actuator in a network namespace of its own: the
+// Service's ingress IPs appear on the interface when the controller writes its status, move
+// when the status changes, and go when the Service is deleted.
+func TestAgentBindsLoadBalancerIPs(t *testing.T) {
+	ns, nh := testNetns(t)
+	const link = bridgedDummy
+	h, _ := dummyHandle(t, ns, nh)
+	client := newClient(t)
+	const node = "netlink-agent"
+	createNode(t, client, node)
+	namespace := createNamespace(t, client, "netlink")
+	startAgentWith(t, node, func(o *nodeproxy.Options) { o.BindLoadBalancerIPs = true }, func(agent *nodeproxy.Agent) {
+		act, err := nodeproxy.NewLoadBalancerIPsWithHandle(nodeproxy.LoadBalancerIPOptions{Interface: link}, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		agent.AddActuator(act)
+	})
+	waitAddrs := func(want ...string) {
+		t.Helper()
+		slices.Sort(want)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			_, _, got := linkState(t, ns, link)
+			if slices.Equal(got, want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("addresses on %s = %v, want %v", link, got, want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	setIngress := func(name string, ips ...string) {
+		t.Helper()
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			svc, err := client.CoreV1().Services(namespace).Get(t.Context(), name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			svc.Status.LoadBalancer.Ingress = nil
+			for _, ip := range ips {
+				svc.Status.LoadBalancer.Ingress = append(svc.Status.LoadBalancer.Ingress, v1.LoadBalancerIngress{IP: ip})
+			}
+			_, err = client.CoreV1().Services(namespace).UpdateStatus(t.Context(), svc, metav1.UpdateOptions{})
+			return err
+		})
+		if err != nil {
+			t.Fatalf("set the ingress of %s: %v", name, err)
+		}
+	}
+
+	createLocalService(t, client, namespace, "web", 0)
+	createLocalService(t, client, namespace, "api", 0)
+	setIngress("web", "203.0.113.30")
+	setIngress("api", "203.0.113.31", "2001:db8::31")
+	waitAddrs("203.0.113.30/32", "203.0.113.31/32", "2001:db8::31/128")
+	setIngress("web", "203.0.113.32")
+	waitAddrs("203.0.113.32/32", "203.0.113.31/32", "2001:db8::31/128")
+	if err := client.CoreV1().Services(namespace).Delete(t.Context(), "api", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitAddrs("203.0.113.32/32")
 }
