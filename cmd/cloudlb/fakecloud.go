@@ -21,30 +21,49 @@ type fakeAWSOptions struct {
 	seed     uint64
 }
 
+const fakecloudUsage = `usage: cloudlb fakecloud aws   [--listen 127.0.0.1:4566] [--topology FILE] [--region us-east-1]
+       cloudlb fakecloud azure [--listen 127.0.0.1:8086]
+       cloudlb fakecloud gce   [--listen 127.0.0.1:8085]`
+
 // runFakecloud serves a fake cloud on loopback until SIGINT or SIGTERM.
 func runFakecloud(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "aws" {
-		fmt.Fprintln(stderr, "usage: cloudlb fakecloud aws [--listen 127.0.0.1:4566] [--topology FILE] [--region us-east-1]")
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, fakecloudUsage)
 		return exitUsage
 	}
-	fs := flag.NewFlagSet("cloudlb fakecloud aws", flag.ContinueOnError)
+	cloud := args[0]
+	fs := flag.NewFlagSet("cloudlb fakecloud "+cloud, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o fakeAWSOptions
-	fs.StringVar(&o.listen, "listen", "127.0.0.1:4566", "address to serve EC2, ELB and ELBv2 on (LocalStack's port by default)")
-	fs.StringVar(&o.topology, "topology", "", "YAML file declaring a VPC, subnets, security groups and instances to build at start")
-	fs.StringVar(&o.region, "region", "us-east-1", "region used in ARNs, DNS names and zones")
-	fs.Uint64Var(&o.seed, "seed", 1, "seed of generated IDs")
+	var serve func(ctx context.Context) error
+	switch cloud {
+	case "aws":
+		fs.StringVar(&o.listen, "listen", "127.0.0.1:4566", "address to serve EC2, ELB and ELBv2 on (LocalStack's port by default)")
+		fs.StringVar(&o.topology, "topology", "", "YAML file declaring a VPC, subnets, security groups and instances to build at start")
+		fs.StringVar(&o.region, "region", "us-east-1", "region used in ARNs, DNS names and zones")
+		fs.Uint64Var(&o.seed, "seed", 1, "seed of generated IDs")
+		serve = func(ctx context.Context) error { return serveFakeAWS(ctx, o, stdout) }
+	case "azure":
+		fs.StringVar(&o.listen, "listen", "127.0.0.1:8086", "address to serve the ARM network API (Microsoft.Network) on")
+		serve = func(ctx context.Context) error { return serveFakeAzure(ctx, o.listen, stdout) }
+	case "gce":
+		fs.StringVar(&o.listen, "listen", "127.0.0.1:8085", "address to serve the Compute API (v1) on")
+		serve = func(ctx context.Context) error { return serveFakeGCE(ctx, o.listen, stdout) }
+	default:
+		fmt.Fprintln(stderr, fakecloudUsage)
+		return exitUsage
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return exitUsage
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "cloudlb fakecloud aws: unexpected arguments %q\n", fs.Args())
+		fmt.Fprintf(stderr, "cloudlb fakecloud %s: unexpected arguments %q\n", cloud, fs.Args())
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serveFakeAWS(ctx, o, stdout); err != nil {
-		fmt.Fprintf(stderr, "cloudlb fakecloud aws: %v\n", err)
+	if err := serve(ctx); err != nil {
+		fmt.Fprintf(stderr, "cloudlb fakecloud %s: %v\n", cloud, err)
 		return exitInvalid
 	}
 	return exitOK

@@ -22,7 +22,8 @@ func TestFakecloudUsageErrors(t *testing.T) {
 		wantErr string
 	}{
 		{"no cloud", []string{"fakecloud"}, "usage: cloudlb fakecloud aws"},
-		{"other cloud", []string{"fakecloud", "gce"}, "usage: cloudlb fakecloud aws"},
+		{"other cloud", []string{"fakecloud", "openstack"}, "usage: cloudlb fakecloud aws"},
+		{"extra args azure", []string{"fakecloud", "azure", "x"}, "unexpected arguments"},
 		{"extra args", []string{"fakecloud", "aws", "x"}, "unexpected arguments"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

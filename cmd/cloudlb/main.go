@@ -22,7 +22,7 @@ Usage:
   cloudlb plan [-f FILE|DIR|-]... [--cloud aws] [-o yaml|json] [--cluster-name NAME] [--nodes N]
   cloudlb annotations [--cloud aws|azure|gce] [-o table|json|markdown]
   cloudlb demo [--keep] [--timeout 90s] [-v]
-  cloudlb fakecloud aws [--listen 127.0.0.1:4566] [--topology FILE]
+  cloudlb fakecloud aws|azure|gce [--listen ADDR] [--topology FILE (aws)]
 
 Run "cloudlb <verb> -h" for the flags of one verb.
 `
