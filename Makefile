@@ -54,6 +54,7 @@ lint-examples:
 bench: testbin
 	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v '/integration/servicecontroller$$')
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime=1x ./integration/servicecontroller/
+	cd bench && $(GO) run ./cmd/sidebyside
 
 ## fuzz: fuzz annotations.Parse for FUZZTIME (the seed corpus also runs in test-unit)
 fuzz:
