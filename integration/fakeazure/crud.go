@@ -93,7 +93,7 @@ func (s *Server) putTop(r *http.Request, rt route, body []byte) (*response, *arm
 		status = http.StatusOK
 	}
 	if fail := s.takeAsyncFailure(rt.call(http.MethodPut)); fail != nil {
-		res := jsonResponse(status, body)
+		res := jsonResponse(status, updating(body))
 		res.header = s.acceptedHeaders(r, s.startOperation(key(p.id), fail), false)
 		return res, nil
 	}
@@ -181,7 +181,7 @@ func (s *Server) putChild(r *http.Request, rt route, body []byte) (*response, *a
 		status = http.StatusOK
 	}
 	if fail := s.takeAsyncFailure(rt.call(http.MethodPut)); fail != nil {
-		res := jsonResponse(status, body)
+		res := jsonResponse(status, updating(body))
 		res.header = s.acceptedHeaders(r, s.startOperation(key(e.id), fail), false)
 		return res, nil
 	}

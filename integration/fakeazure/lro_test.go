@@ -116,6 +116,15 @@ func TestAsyncOperationFailure(t *testing.T) {
 	_, err = c.Get(ctx(t), testRG, "pip", nil)
 	respErr(t, err, http.StatusNotFound, "ResourceNotFound")
 
+	// A client that sends the read-only provisioningState back must still see the failure:
+	// the accepted answer says Updating, so the poller waits for the operation.
+	e.srv.FailAsync("PublicIPAddresses.CreateOrUpdate", "AllocationFailed")
+	_, err = pollPut(t, func() (*runtime.Poller[armnetwork.PublicIPAddressesClientCreateOrUpdateResponse], error) {
+		return c.BeginCreateOrUpdate(ctx(t), testRG, "pip", armnetwork.PublicIPAddress{Location: ptr(testLocation),
+			Properties: &armnetwork.PublicIPAddressPropertiesFormat{ProvisioningState: ptr(armnetwork.ProvisioningStateSucceeded)}}, nil)
+	})
+	respErr(t, err, http.StatusOK, "AllocationFailed")
+
 	e.pip("pip", nil)
 	e.srv.FailAsync("PublicIPAddresses.Delete", "InternalServerError")
 	_, err = pollPut(t, func() (*runtime.Poller[armnetwork.PublicIPAddressesClientDeleteResponse], error) {

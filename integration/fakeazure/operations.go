@@ -138,3 +138,24 @@ func (s *Server) takeAsyncFailure(call string) *armError {
 	s.failAsync[call] = q[1:]
 	return q[0]
 }
+
+// updating is the body of a write answered before it is done: the request's resource with
+// provisioningState Updating, whatever the client sent, so the SDK's poller waits for the
+// operation instead of taking the echoed state as final.
+func updating(body []byte) []byte {
+	var m map[string]any
+	if json.Unmarshal(body, &m) != nil || m == nil {
+		return body
+	}
+	props, _ := m["properties"].(map[string]any)
+	if props == nil {
+		props = map[string]any{}
+		m["properties"] = props
+	}
+	props["provisioningState"] = "Updating"
+	b, err := json.Marshal(m)
+	if err != nil {
+		return body
+	}
+	return b
+}

@@ -1,0 +1,204 @@
+// Package azurecontract_test is the Azure contract suite: the real service controller, a
+// real kube-apiserver and the azure provider against fakeazure served in-process, through
+// the unmodified armnetwork clients.
+//
+// The subscription (virtual network, cluster NSG with a rule of the user, a public IP of
+// the user) is built once per package through the ARM API. Each test has its own
+// namespace, LoadBalancerClass and controller, so tests run in parallel on one control
+// plane. Nodes are cluster-wide: the tests that change Nodes, count calls or inject faults
+// do not call t.Parallel, so Go runs them before the parallel ones. After every test the
+// suite checks that the cloud holds nothing but what it built (leftovers).
+package azurecontract_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/cloudlb/cloudlb/integration/controlplane"
+	"github.com/cloudlb/cloudlb/integration/fakeazure"
+)
+
+const (
+	clusterName = "azurecontract"
+	sub         = "00000000-0000-0000-0000-0000000000cc"
+	rg          = "cluster-rg"
+	location    = "westeurope"
+	nsgName     = "cluster-nsg"
+	userRule    = "allow-ssh-from-office"
+	userPIP     = "user-ip"
+	prefix      = "service.beta.kubernetes.io/"
+)
+
+// suite is what every test shares.
+type suite struct {
+	cp   *controlplane.ControlPlane
+	fake *fakeazure.Server
+	url  string
+	f    *armnetwork.ClientFactory
+}
+
+var shared suite
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	cp, err := controlplane.Start(context.Background(), controlplane.Options{})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "FAIL: start control plane: %v\n", err)
+		return 1
+	}
+	shared.cp = cp
+	code := 1
+	if err := shared.setUp(context.Background()); err != nil {
+		fmt.Fprintf(os.Stderr, "FAIL: set up: %v\n", err)
+	} else if code = m.Run(); code == 0 {
+		if err := shared.leftovers(); err != nil {
+			fmt.Fprintf(os.Stderr, "FAIL: after every Service was deleted: %v\n", err)
+			code = 1
+		}
+	}
+	if err := cp.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "FAIL: %v\n", err)
+		code = 1
+	}
+	return code
+}
+
+var poll = &runtime.PollUntilDoneOptions{Frequency: 5 * time.Millisecond}
+
+// setUp builds the subscription through ARM and registers three ready Nodes.
+func (s *suite) setUp(ctx context.Context) error {
+	s.fake = fakeazure.New(fakeazure.Options{SubscriptionID: sub, Location: location})
+	// Never closed: the process ends with the package.
+	s.url = httptest.NewServer(s.fake).URL
+	f, err := armnetwork.NewClientFactory(sub, fakeazure.Credential(), fakeazure.ClientOptions(s.url))
+	if err != nil {
+		return err
+	}
+	s.f = f
+	vp, err := f.NewVirtualNetworksClient().BeginCreateOrUpdate(ctx, rg, "vnet", armnetwork.VirtualNetwork{
+		Location: to.Ptr(location),
+		Properties: &armnetwork.VirtualNetworkPropertiesFormat{
+			AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: to.SliceOfPtrs("10.240.0.0/12")},
+			Subnets:      []*armnetwork.Subnet{{Name: to.Ptr("nodes"), Properties: &armnetwork.SubnetPropertiesFormat{AddressPrefix: to.Ptr("10.240.0.0/16")}}},
+		},
+	}, nil)
+	if err == nil {
+		_, err = vp.PollUntilDone(ctx, poll)
+	}
+	if err != nil {
+		return fmt.Errorf("create the vnet: %w", err)
+	}
+	np, err := f.NewSecurityGroupsClient().BeginCreateOrUpdate(ctx, rg, nsgName, armnetwork.SecurityGroup{
+		Location: to.Ptr(location),
+		Properties: &armnetwork.SecurityGroupPropertiesFormat{SecurityRules: []*armnetwork.SecurityRule{{
+			Name: to.Ptr(userRule),
+			Properties: &armnetwork.SecurityRulePropertiesFormat{
+				Access: to.Ptr(armnetwork.SecurityRuleAccessAllow), Direction: to.Ptr(armnetwork.SecurityRuleDirectionInbound),
+				Priority: to.Ptr[int32](500), Protocol: to.Ptr(armnetwork.SecurityRuleProtocolTCP),
+				SourceAddressPrefix: to.Ptr("198.51.100.7/32"), SourcePortRange: to.Ptr("*"),
+				DestinationAddressPrefix: to.Ptr("*"), DestinationPortRange: to.Ptr("22"),
+			},
+		}}},
+	}, nil)
+	if err == nil {
+		_, err = np.PollUntilDone(ctx, poll)
+	}
+	if err != nil {
+		return fmt.Errorf("create the NSG: %w", err)
+	}
+	pp, err := f.NewPublicIPAddressesClient().BeginCreateOrUpdate(ctx, rg, userPIP, armnetwork.PublicIPAddress{
+		Location: to.Ptr(location), SKU: &armnetwork.PublicIPAddressSKU{Name: to.Ptr(armnetwork.PublicIPAddressSKUNameStandard)},
+		Tags:       map[string]*string{"owner": to.Ptr("me")},
+		Properties: &armnetwork.PublicIPAddressPropertiesFormat{PublicIPAllocationMethod: to.Ptr(armnetwork.IPAllocationMethodStatic)},
+	}, nil)
+	if err == nil {
+		_, err = pp.PollUntilDone(ctx, poll)
+	}
+	if err != nil {
+		return fmt.Errorf("create the user's public IP: %w", err)
+	}
+	cs, err := kubernetes.NewForConfig(restConfig())
+	if err != nil {
+		return err
+	}
+	for i := 1; i <= 3; i++ {
+		if err := createReadyNode(ctx, cs, fmt.Sprintf("node-%d", i), fmt.Sprintf("10.240.0.%d", 3+i)); err != nil {
+			return err
+		}
+	}
+	s.fake.ResetCalls()
+	return nil
+}
+
+// restConfig is the admin REST config without client-side rate limiting.
+func restConfig() *rest.Config {
+	cfg := shared.cp.RESTConfig()
+	cfg.QPS, cfg.Burst = -1, 0
+	return cfg
+}
+
+func createReadyNode(ctx context.Context, cs kubernetes.Interface, name, ip string) error {
+	out, err := cs.CoreV1().Nodes().Create(ctx, &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("create node %s: %w", name, err)
+	}
+	out.Status.Addresses = []v1.NodeAddress{{Type: v1.NodeInternalIP, Address: ip}, {Type: v1.NodeHostName, Address: name}}
+	out.Status.Conditions = []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue,
+		LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
+	if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, out, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("mark node %s ready: %w", name, err)
+	}
+	return nil
+}
+
+// leftovers reports what the fake holds beyond the subscription the suite built, and any
+// rule but the user's in the NSG.
+func (s *suite) leftovers() error {
+	var problems []string
+	for _, r := range s.fake.Resources() {
+		switch {
+		case strings.EqualFold(r.Type, "Microsoft.Network/virtualNetworks") && r.Name == "vnet":
+		case strings.EqualFold(r.Type, "Microsoft.Network/networkSecurityGroups") && r.Name == nsgName:
+		case strings.EqualFold(r.Type, "Microsoft.Network/publicIPAddresses") && r.Name == userPIP:
+			if len(r.Tags) != 1 || r.Tags["owner"] != "me" {
+				problems = append(problems, fmt.Sprintf("the user's public IP was re-tagged: %v", r.Tags))
+			}
+		default:
+			problems = append(problems, r.Type+" "+r.Name)
+		}
+	}
+	raw, ok := s.fake.Get(fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/networkSecurityGroups/%s", sub, rg, nsgName))
+	var nsg armnetwork.SecurityGroup
+	if !ok || json.Unmarshal(raw, &nsg) != nil {
+		problems = append(problems, "the cluster NSG is gone")
+	} else {
+		var names []string
+		for _, r := range nsg.Properties.SecurityRules {
+			names = append(names, *r.Name)
+		}
+		if !slices.Equal(names, []string{userRule}) {
+			problems = append(problems, fmt.Sprintf("NSG rules %v, want only the user's", names))
+		}
+	}
+	fmt.Printf("fakeazure after the suite: %d resources\n", len(s.fake.Resources()))
+	if len(problems) > 0 {
+		return fmt.Errorf("left behind:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return nil
+}

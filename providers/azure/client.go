@@ -1,0 +1,224 @@
+package azure
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"golang.org/x/time/rate"
+)
+
+// Client-side limits of one Cloud. ARM allows about 1,200 writes and 12,000 reads per hour
+// per subscription and principal, refilled continuously (a few per second), and answers 429
+// with Retry-After beyond that. 10 requests per second with a burst of 20 keeps one
+// controller under the write budget during node churn while other tools share it; the SDK
+// retries 429 and 5xx up to 6 times, honouring Retry-After, at most 30 s apart.
+const (
+	DefaultQPS        = 10
+	DefaultBurst      = 20
+	DefaultMaxRetries = 6
+	DefaultPoll       = 2 * time.Second
+	defaultRetryDelay = 1 * time.Second
+	defaultMaxDelay   = 30 * time.Second
+)
+
+// Limits configure rate limiting, retries and polling; zero fields take the defaults.
+type Limits struct {
+	QPS        float64
+	Burst      int
+	MaxRetries int32
+	// RetryDelay is the first retry's delay when the service sends no Retry-After.
+	RetryDelay time.Duration
+	// Poll is the interval between polls of a long-running operation without Retry-After.
+	Poll time.Duration
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.QPS <= 0 {
+		l.QPS = DefaultQPS
+	}
+	if l.Burst <= 0 {
+		l.Burst = DefaultBurst
+	}
+	if l.MaxRetries == 0 {
+		l.MaxRetries = DefaultMaxRetries
+	}
+	if l.RetryDelay <= 0 {
+		l.RetryDelay = defaultRetryDelay
+	}
+	if l.Poll <= 0 {
+		l.Poll = DefaultPoll
+	}
+	return l
+}
+
+// policyOptions are the pipeline settings shared by every client of one Cloud.
+type policyOptions struct {
+	base    *arm.ClientOptions
+	limits  Limits
+	limiter *rate.Limiter
+	poll    time.Duration
+	stats   *stats
+}
+
+// stats count the HTTP attempts of one Cloud, retries included.
+type stats struct {
+	attempts  atomic.Int64
+	throttled atomic.Int64
+}
+
+// arm returns the client options: the caller's (or the cloud's) endpoint, our retry
+// settings, the precondition policy per call and the rate limiter per attempt.
+func (o *policyOptions) arm() *arm.ClientOptions {
+	out := &arm.ClientOptions{}
+	if o.base != nil {
+		*out = *o.base
+	}
+	out.Retry.MaxRetries = o.limits.MaxRetries
+	if out.Retry.RetryDelay == 0 || out.Retry.RetryDelay > o.limits.RetryDelay {
+		out.Retry.RetryDelay = o.limits.RetryDelay
+	}
+	if out.Retry.MaxRetryDelay == 0 {
+		out.Retry.MaxRetryDelay = defaultMaxDelay
+	}
+	out.PerCallPolicies = append(append([]policy.Policy{}, out.PerCallPolicies...), conditionPolicy{})
+	out.PerRetryPolicies = append(append([]policy.Policy{}, out.PerRetryPolicies...), &limitPolicy{limiter: o.limiter, stats: o.stats})
+	return out
+}
+
+// limitPolicy waits for the shared token bucket before every attempt and counts attempts.
+type limitPolicy struct {
+	limiter *rate.Limiter
+	stats   *stats
+}
+
+func (p *limitPolicy) Do(req *policy.Request) (*http.Response, error) {
+	if err := p.limiter.Wait(req.Raw().Context()); err != nil {
+		return nil, fmt.Errorf("waiting for the client-side rate limit: %w", err)
+	}
+	resp, err := req.Next()
+	p.stats.attempts.Add(1)
+	if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+		p.stats.throttled.Add(1)
+	}
+	return resp, err
+}
+
+func newPolicyOptions(base *arm.ClientOptions, l Limits) *policyOptions {
+	l = l.withDefaults()
+	return &policyOptions{base: base, limits: l, limiter: rate.NewLimiter(rate.Limit(l.QPS), l.Burst), poll: l.Poll, stats: &stats{}}
+}
+
+// APIStats are the ARM attempts of one Cloud since it was built.
+type APIStats struct {
+	Attempts  int64
+	Throttled int64
+}
+
+// APIStats returns the HTTP attempts (retries included) and the throttled ones.
+func (c *Cloud) APIStats() APIStats {
+	if c.stats == nil {
+		return APIStats{}
+	}
+	return APIStats{Attempts: c.stats.attempts.Load(), Throttled: c.stats.throttled.Load()}
+}
+
+// cloudConfiguration maps the config's cloud name and endpoint override to azcore's.
+func (cc *CloudConfig) cloudConfiguration() (cloud.Configuration, error) {
+	var c cloud.Configuration
+	switch normalizeCloudName(cc.Cloud) {
+	case "", "azurepubliccloud", "azurecloud":
+		c = cloud.AzurePublic
+	case "azurechinacloud":
+		c = cloud.AzureChina
+	case "azureusgovernmentcloud", "azureusgovernment":
+		c = cloud.AzureGovernment
+	default:
+		if cc.ResourceManagerEndpoint == "" {
+			return c, fmt.Errorf("azure cloud config: cloud %q is not known: set resourceManagerEndpoint", cc.Cloud)
+		}
+		c = cloud.AzurePublic
+	}
+	if e := cc.ResourceManagerEndpoint; e != "" {
+		services := map[cloud.ServiceName]cloud.ServiceConfiguration{}
+		for k, v := range c.Services {
+			services[k] = v
+		}
+		rm := services[cloud.ResourceManager]
+		rm.Endpoint = e
+		services[cloud.ResourceManager] = rm
+		c.Services = services
+	}
+	return c, nil
+}
+
+func normalizeCloudName(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != '_' && c != '-' && c != ' ' {
+			out = append(out, c)
+		}
+	}
+	return string(out)
+}
+
+// staticCredential is the token of a local fake: a fixed string that is no secret, so a
+// plain-http endpoint never receives a real token.
+type staticCredential struct{}
+
+func (staticCredential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken{Token: "cloudlb-fake-token", ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+// NewFromConfig builds the provider with armnetwork clients. Credentials come from
+// azidentity.NewDefaultAzureCredential (environment, workload identity, managed identity,
+// Azure CLI); a plain-http loopback resourceManagerEndpoint (a local fake) gets a static
+// test credential instead.
+func NewFromConfig(cc *CloudConfig) (*Cloud, error) {
+	if err := cc.validateForCloud(); err != nil {
+		return nil, err
+	}
+	cfg, err := cc.cloudConfiguration()
+	if err != nil {
+		return nil, err
+	}
+	base := &arm.ClientOptions{ClientOptions: azcore.ClientOptions{Cloud: cfg}}
+	var cred azcore.TokenCredential
+	if cc.insecureLoopback() {
+		cred = staticCredential{}
+		base.InsecureAllowCredentialWithHTTP = true
+	} else {
+		opts := &azidentity.DefaultAzureCredentialOptions{ClientOptions: azcore.ClientOptions{Cloud: cfg}, TenantID: cc.TenantID}
+		if cred, err = azidentity.NewDefaultAzureCredential(opts); err != nil {
+			return nil, fmt.Errorf("azure: credentials: %w", err)
+		}
+	}
+	return NewWithCredential(cc, cred, base, Limits{})
+}
+
+// NewWithCredential builds the provider on the given credential and client options (the
+// endpoint, a transport); the provider adds its retry, rate limit and precondition policies.
+func NewWithCredential(cc *CloudConfig, cred azcore.TokenCredential, base *arm.ClientOptions, l Limits) (*Cloud, error) {
+	if err := cc.validateForCloud(); err != nil {
+		return nil, err
+	}
+	po := newPolicyOptions(base, l)
+	api, err := newARMNetwork(cc.SubscriptionID, cred, po)
+	if err != nil {
+		return nil, err
+	}
+	c := New(Options{Config: cc, Network: api})
+	c.stats = po.stats
+	return c, nil
+}

@@ -1,0 +1,209 @@
+package azure
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+
+	cloudprovider "k8s.io/cloud-provider"
+)
+
+// ProviderName is the name the provider registers under (--cloud-provider=azure).
+const ProviderName = "azure"
+
+// Probe modes of clusterServiceLoadBalancerHealthProbeMode.
+const (
+	ProbeModeServiceNodePort = "servicenodeport"
+	ProbeModeShared          = "shared"
+)
+
+// CloudConfig is the upstream azure.json, so users switch without rewriting it. Keys
+// cloudlb does not act on (credentials of the service principal, VM types, route tables,
+// rate limits, ...) are ignored as upstream ignores unknown keys.
+type CloudConfig struct {
+	Cloud          string `json:"cloud,omitempty"`
+	TenantID       string `json:"tenantId,omitempty"`
+	SubscriptionID string `json:"subscriptionId,omitempty"`
+	ResourceGroup  string `json:"resourceGroup,omitempty"`
+	Location       string `json:"location,omitempty"`
+
+	VNetName                   string `json:"vnetName,omitempty"`
+	VNetResourceGroup          string `json:"vnetResourceGroup,omitempty"`
+	SubnetName                 string `json:"subnetName,omitempty"`
+	SecurityGroupName          string `json:"securityGroupName,omitempty"`
+	SecurityGroupResourceGroup string `json:"securityGroupResourceGroup,omitempty"`
+
+	LoadBalancerSKU           string `json:"loadBalancerSku,omitempty"`
+	LoadBalancerResourceGroup string `json:"loadBalancerResourceGroup,omitempty"`
+	// LoadBalancerName is the base name of the load balancers; "" means the cluster name.
+	LoadBalancerName string `json:"loadBalancerName,omitempty"`
+	// ClusterName overrides the controller's --cluster-name for tags and names.
+	ClusterName         string `json:"clusterName,omitempty"`
+	DisableOutboundSNAT bool   `json:"disableOutboundSNAT,omitempty"`
+	// ExcludeMasterFromStandardLB keeps control-plane nodes out of the pool; nil means true.
+	ExcludeMasterFromStandardLB *bool `json:"excludeMasterFromStandardLB,omitempty"`
+
+	// ResourceManagerEndpoint overrides the cloud's ARM endpoint (Azure Stack, or the fake).
+	ResourceManagerEndpoint string `json:"resourceManagerEndpoint,omitempty"`
+
+	ClusterServiceLoadBalancerHealthProbeMode       string `json:"clusterServiceLoadBalancerHealthProbeMode,omitempty"`
+	ClusterServiceSharedLoadBalancerHealthProbePort int32  `json:"clusterServiceSharedLoadBalancerHealthProbePort,omitempty"`
+	ClusterServiceSharedLoadBalancerHealthProbePath string `json:"clusterServiceSharedLoadBalancerHealthProbePath,omitempty"`
+}
+
+// ParseCloudConfig reads azure.json, applies upstream's defaults and validates what cloudlb
+// relies on. A nil reader gives the defaults.
+func ParseCloudConfig(r io.Reader) (*CloudConfig, error) {
+	cc := &CloudConfig{}
+	if r != nil {
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return nil, fmt.Errorf("reading the azure cloud config: %w", err)
+		}
+		if len(bytes.TrimSpace(data)) > 0 {
+			if err := json.Unmarshal(data, cc); err != nil {
+				return nil, fmt.Errorf("azure cloud config: %w", err)
+			}
+		}
+	}
+	if err := cc.complete(); err != nil {
+		return nil, err
+	}
+	return cc, nil
+}
+
+// complete applies upstream's defaults and rejects what cloudlb cannot serve.
+func (cc *CloudConfig) complete() error {
+	switch strings.ToLower(cc.LoadBalancerSKU) {
+	case "", "standard":
+		cc.LoadBalancerSKU = "standard"
+	case "basic":
+		return errors.New(`azure cloud config: loadBalancerSku "basic" is not supported: cloudlb serves Standard load balancers only (Azure retired Basic load balancers); set "loadBalancerSku": "standard"`)
+	default:
+		return fmt.Errorf("azure cloud config: loadBalancerSku %q: want \"standard\"", cc.LoadBalancerSKU)
+	}
+	if cc.VNetResourceGroup == "" {
+		cc.VNetResourceGroup = cc.ResourceGroup
+	}
+	if cc.SecurityGroupResourceGroup == "" {
+		cc.SecurityGroupResourceGroup = cc.ResourceGroup
+	}
+	if cc.LoadBalancerResourceGroup == "" {
+		cc.LoadBalancerResourceGroup = cc.ResourceGroup
+	}
+	switch strings.ToLower(cc.ClusterServiceLoadBalancerHealthProbeMode) {
+	case "", ProbeModeServiceNodePort:
+		cc.ClusterServiceLoadBalancerHealthProbeMode = ProbeModeServiceNodePort
+	case ProbeModeShared:
+		cc.ClusterServiceLoadBalancerHealthProbeMode = ProbeModeShared
+	default:
+		return fmt.Errorf("azure cloud config: clusterServiceLoadBalancerHealthProbeMode %q: want %q or %q",
+			cc.ClusterServiceLoadBalancerHealthProbeMode, ProbeModeServiceNodePort, ProbeModeShared)
+	}
+	if cc.ClusterServiceSharedLoadBalancerHealthProbePort == 0 {
+		cc.ClusterServiceSharedLoadBalancerHealthProbePort = defaultSharedProbe
+	}
+	if p := cc.ClusterServiceSharedLoadBalancerHealthProbePort; p < 1 || p > 65535 {
+		return fmt.Errorf("azure cloud config: clusterServiceSharedLoadBalancerHealthProbePort %d: want 1-65535", p)
+	}
+	if cc.ClusterServiceSharedLoadBalancerHealthProbePath == "" {
+		cc.ClusterServiceSharedLoadBalancerHealthProbePath = defaultSharedPath
+	}
+	if e := cc.ResourceManagerEndpoint; e != "" {
+		u, err := url.Parse(e)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			return fmt.Errorf("azure cloud config: resourceManagerEndpoint %q: want an http(s) URL", e)
+		}
+		if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+			return fmt.Errorf("azure cloud config: resourceManagerEndpoint %q: plain http is allowed on loopback only (a local fake); use https", e)
+		}
+	}
+	return nil
+}
+
+// validateForCloud checks the keys every ARM call needs.
+func (cc *CloudConfig) validateForCloud() error {
+	var missing []string
+	for k, v := range map[string]string{"subscriptionId": cc.SubscriptionID, "resourceGroup": cc.ResourceGroup, "location": cc.Location,
+		"vnetName": cc.VNetName, "subnetName": cc.SubnetName} {
+		if v == "" {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return fmt.Errorf("azure cloud config: missing %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// insecureLoopback reports whether the ARM endpoint is plain http on loopback: a local
+// fake, which gets a static test credential so no real token is ever sent over http.
+func (cc *CloudConfig) insecureLoopback() bool {
+	u, err := url.Parse(cc.ResourceManagerEndpoint)
+	return err == nil && u.Scheme == "http" && isLoopback(u.Hostname())
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// settings are Build's cluster-wide inputs for the controller's cluster name.
+func (cc *CloudConfig) settings(clusterName string) Settings {
+	cluster := clusterName
+	if cc.ClusterName != "" {
+		cluster = cc.ClusterName
+	}
+	if cluster == "" {
+		cluster = "kubernetes"
+	}
+	base := cc.LoadBalancerName
+	if base == "" {
+		base = cluster
+	}
+	s := Settings{
+		SubscriptionID: cc.SubscriptionID, ResourceGroup: cc.ResourceGroup, LoadBalancerResourceGroup: cc.LoadBalancerResourceGroup,
+		Location: cc.Location, Cluster: cluster, LoadBalancerName: base,
+		VNetName: cc.VNetName, VNetResourceGroup: cc.VNetResourceGroup, SubnetName: cc.SubnetName,
+		SecurityGroupName: cc.SecurityGroupName, SecurityGroupResourceGroup: cc.SecurityGroupResourceGroup,
+		DisableOutboundSNAT: cc.DisableOutboundSNAT,
+		KeepControlPlane:    cc.ExcludeMasterFromStandardLB != nil && !*cc.ExcludeMasterFromStandardLB,
+	}
+	if cc.ClusterServiceLoadBalancerHealthProbeMode == ProbeModeShared {
+		s.SharedProbe = &SharedProbe{Port: cc.ClusterServiceSharedLoadBalancerHealthProbePort, Path: cc.ClusterServiceSharedLoadBalancerHealthProbePath}
+	}
+	return s
+}
+
+var registerOnce sync.Once
+
+// Register makes the provider available to cloudprovider.InitCloudProvider as "azure"; it
+// is safe to call more than once.
+func Register() {
+	registerOnce.Do(func() {
+		cloudprovider.RegisterCloudProvider(ProviderName, newFromReader)
+	})
+}
+
+func newFromReader(r io.Reader) (cloudprovider.Interface, error) {
+	cc, err := ParseCloudConfig(r)
+	if err != nil {
+		return nil, err
+	}
+	c, err := NewFromConfig(cc)
+	if err != nil {
+		return nil, err // not c: a nil *Cloud would be a non-nil Interface
+	}
+	return c, nil
+}

@@ -1,0 +1,116 @@
+package azure
+
+import (
+	"fmt"
+
+	v1 "k8s.io/api/core/v1"
+)
+
+// Unresolved stands, in an offline model, for a value only Azure knows (the address of a
+// public IP chosen by address, a dynamic private IP); `cloudlb plan` prints it where apply
+// would put the real one.
+const Unresolved = "<resolved at apply>"
+
+// Desired is the model Build makes for one Service, computed offline.
+type Desired struct {
+	// Service is "namespace/name".
+	Service string `json:"service"`
+	// Settings are the cluster-wide inputs the model was built with.
+	Settings Settings `json:"settings"`
+	Model    *Model   `json:"model"`
+	// Placeholders say which values of Model stand for something not known offline.
+	Placeholders []string `json:"placeholders,omitempty"`
+}
+
+// placeholderPortBase is where placeholder ports are counted down from: the top of the
+// default NodePort range.
+const placeholderPortBase = 32767
+
+// placeholderUID stands for the UID of a Service read from a manifest.
+const placeholderUID = "00000000-0000-0000-0000-000000000000"
+
+// DesiredModel returns the desired Azure resources of svc without any cloud call, for
+// `cloudlb plan --cloud azure`: the load balancer parts, the public IP and the NSG rules.
+// Ports Kubernetes has not allocated yet and a missing UID get placeholders, listed in
+// Placeholders. cc may be nil (upstream defaults, placeholder subscription). Errors are
+// those of EnsureLoadBalancer: *annotations.InvalidError, providers.UserError.
+func DesiredModel(svc *v1.Service, nodes []*v1.Node, cc *CloudConfig, clusterName string) (*Desired, error) {
+	if cc == nil {
+		cc, _ = ParseCloudConfig(nil)
+	}
+	cc = withPlaceholderConfig(cc)
+	svc, notes := withPlaceholders(svc)
+	cfg, err := config(svc)
+	if err != nil {
+		return nil, err
+	}
+	s := cc.settings(clusterName)
+	m, err := Build(Input{Service: svc, Nodes: nodes, Azure: cfg.Azure, Settings: s})
+	if err != nil {
+		return nil, err
+	}
+	if m.PublicIP != nil && m.PublicIP.Address != "" {
+		m.Frontend.PublicIPID = Unresolved
+		notes = append(notes, fmt.Sprintf("frontend.publicIPID: the public IP holding %s in resource group %s, looked up at apply", m.PublicIP.Address, m.PublicIP.ResourceGroup))
+	}
+	if m.Internal && m.Frontend.PrivateIP == "" {
+		notes = append(notes, "frontend: the private IP is allocated dynamically by Azure from the subnet")
+	}
+	if m.Security != nil {
+		notes = append(notes, "security rules with toFrontend also allow the frontend's address, known at apply; priorities are allocated at apply")
+	}
+	return &Desired{Service: serviceName(svc), Settings: s, Model: m, Placeholders: notes}, nil
+}
+
+// withPlaceholderConfig fills the config keys every ID needs with visible placeholders.
+func withPlaceholderConfig(cc *CloudConfig) *CloudConfig {
+	out := *cc
+	fill := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	fill(&out.SubscriptionID, "<subscriptionId>")
+	fill(&out.ResourceGroup, "<resourceGroup>")
+	fill(&out.Location, "<location>")
+	fill(&out.VNetName, "<vnetName>")
+	fill(&out.SubnetName, "<subnetName>")
+	fill(&out.VNetResourceGroup, out.ResourceGroup)
+	fill(&out.LoadBalancerResourceGroup, out.ResourceGroup)
+	fill(&out.SecurityGroupResourceGroup, out.ResourceGroup)
+	return &out
+}
+
+// withPlaceholders returns a copy of svc with placeholder nodePorts, healthCheckNodePort
+// (for Local) and UID where Kubernetes has not assigned them, and the notes naming them.
+func withPlaceholders(svc *v1.Service) (*v1.Service, []string) {
+	svc = svc.DeepCopy()
+	used := map[int32]bool{svc.Spec.HealthCheckNodePort: true}
+	for _, p := range svc.Spec.Ports {
+		used[p.NodePort] = true
+	}
+	next := int32(placeholderPortBase)
+	take := func() int32 {
+		for used[next] {
+			next--
+		}
+		used[next] = true
+		return next
+	}
+	var notes []string
+	if svc.UID == "" {
+		svc.UID = placeholderUID
+		notes = append(notes, fmt.Sprintf("names: %s stands for \"a\" + the Service UID Kubernetes assigns", ServicePrefix(svc)))
+	}
+	for i := range svc.Spec.Ports {
+		if svc.Spec.Ports[i].NodePort == 0 {
+			svc.Spec.Ports[i].NodePort = take()
+			notes = append(notes, fmt.Sprintf("spec.ports[%d].nodePort %d stands for the port Kubernetes allocates", i, svc.Spec.Ports[i].NodePort))
+		}
+	}
+	if svc.Spec.ExternalTrafficPolicy == v1.ServiceExternalTrafficPolicyLocal && svc.Spec.HealthCheckNodePort == 0 {
+		svc.Spec.HealthCheckNodePort = take()
+		notes = append(notes, fmt.Sprintf("spec.healthCheckNodePort %d stands for the port Kubernetes allocates", svc.Spec.HealthCheckNodePort))
+	}
+	return svc, notes
+}

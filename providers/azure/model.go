@@ -1,0 +1,134 @@
+package azure
+
+// Model is the desired state of one Service on Azure: its parts of the cluster's Standard
+// load balancer, its public IP and its rules in the cluster's network security group. It is
+// pure data built by Build; it marshals to stable JSON (the golden files pin it).
+type Model struct {
+	// Service is "namespace/name".
+	Service string `json:"service"`
+	// Prefix is "a<uid>": every LB part and security rule whose name starts with it is ours.
+	Prefix string `json:"prefix"`
+	// Cluster is the cluster name of the tags, the backend pool and managed public IP names.
+	Cluster string `json:"cluster"`
+	// Internal says the Service is on the internal load balancer.
+	Internal bool `json:"internal"`
+
+	LoadBalancer LoadBalancer `json:"loadBalancer"`
+	Frontend     Frontend     `json:"frontend"`
+	Rules        []Rule       `json:"rules"`
+	Probes       []Probe      `json:"probes,omitempty"`
+	Pool         Pool         `json:"pool"`
+	// PublicIP is the public frontend's address; nil for internal Services.
+	PublicIP *PublicIP `json:"publicIP,omitempty"`
+	// Security is the Service's part of the cluster NSG; nil when the cloud config names no NSG.
+	Security *Security `json:"security,omitempty"`
+	// AdditionalPublicIPs are reported in the status and allowed by the NSG rules.
+	AdditionalPublicIPs []string `json:"additionalPublicIPs,omitempty"`
+}
+
+// LoadBalancer is the cluster's load balancer that hosts the Service.
+type LoadBalancer struct {
+	Name          string `json:"name"`
+	ResourceGroup string `json:"resourceGroup"`
+	Location      string `json:"location"`
+	// Tags are set when cloudlb creates the load balancer; they mark it as the cluster's.
+	Tags map[string]string `json:"tags"`
+}
+
+// Frontend is the Service's frontend IP configuration.
+type Frontend struct {
+	Name string `json:"name"`
+	// PublicIPID is the public IP's ID; "" for internal Services and for a public IP chosen by
+	// address, which is looked up at apply.
+	PublicIPID string `json:"publicIPID,omitempty"`
+	// SubnetID is the internal frontend's subnet.
+	SubnetID string `json:"subnetID,omitempty"`
+	// PrivateIP is the static private address of an internal frontend; "" means Dynamic.
+	PrivateIP string `json:"privateIP,omitempty"`
+}
+
+// Rule is one load balancing rule.
+type Rule struct {
+	Name string `json:"name"`
+	// Protocol is Tcp, Udp or All (SCTP and HA ports).
+	Protocol     string `json:"protocol"`
+	FrontendPort int32  `json:"frontendPort"`
+	BackendPort  int32  `json:"backendPort"`
+	FloatingIP   bool   `json:"floatingIP"`
+	// TCPReset is enableTcpReset, set on Tcp and All rules only.
+	TCPReset            *bool  `json:"tcpReset,omitempty"`
+	IdleTimeoutMinutes  int32  `json:"idleTimeoutMinutes"`
+	LoadDistribution    string `json:"loadDistribution"`
+	DisableOutboundSNAT bool   `json:"disableOutboundSNAT,omitempty"`
+	// Probe names the rule's probe; "" for none.
+	Probe string `json:"probe,omitempty"`
+}
+
+// Probe is one health probe.
+type Probe struct {
+	Name string `json:"name"`
+	// Protocol is Tcp, Http or Https.
+	Protocol        string `json:"protocol"`
+	Port            int32  `json:"port"`
+	RequestPath     string `json:"requestPath,omitempty"`
+	IntervalSeconds int32  `json:"intervalSeconds"`
+	Threshold       int32  `json:"threshold"`
+	// Shared marks the cluster-wide shared probe, which other Services may use too.
+	Shared bool `json:"shared,omitempty"`
+}
+
+// Pool is the cluster's IP-based backend pool: every eligible node's InternalIP.
+type Pool struct {
+	Name           string        `json:"name"`
+	VirtualNetwork string        `json:"virtualNetwork"`
+	Addresses      []PoolAddress `json:"addresses"`
+}
+
+// PoolAddress is one node in the pool.
+type PoolAddress struct {
+	Name string `json:"name"`
+	IP   string `json:"ip"`
+}
+
+// PublicIP is the address of a public frontend.
+type PublicIP struct {
+	// Name is the public IP's name; "" when it is chosen by Address.
+	Name          string `json:"name,omitempty"`
+	ResourceGroup string `json:"resourceGroup"`
+	// Managed says cloudlb creates, tags and deletes it; other public IPs are the user's and
+	// are never modified.
+	Managed bool `json:"managed"`
+	// Address selects an existing public IP by address (loadBalancerIP, azure-load-balancer-ipv4).
+	Address string `json:"address,omitempty"`
+	// The rest applies to managed public IPs only.
+	Location string            `json:"location,omitempty"`
+	Tags     map[string]string `json:"tags,omitempty"`
+	// IPTags are set when the public IP is created.
+	IPTags map[string]string `json:"ipTags,omitempty"`
+	// DNSLabel: nil leaves the DNS settings alone, "" removes them.
+	DNSLabel *string `json:"dnsLabel,omitempty"`
+	PrefixID string  `json:"prefixID,omitempty"`
+}
+
+// Security is the Service's rules in the cluster's network security group.
+type Security struct {
+	Group         string         `json:"group"`
+	ResourceGroup string         `json:"resourceGroup"`
+	Rules         []SecurityRule `json:"rules"`
+}
+
+// SecurityRule is one inbound rule. Priorities are allocated at apply: allow rules take the
+// lowest free number from 500, deny rules the highest free one from 4096.
+type SecurityRule struct {
+	Name string `json:"name"`
+	// Access is Allow or Deny.
+	Access string `json:"access"`
+	// Protocol is Tcp, Udp or *.
+	Protocol string   `json:"protocol"`
+	Sources  []string `json:"sources"`
+	Ports    []string `json:"ports"`
+	// Destinations are fixed addresses (node IPs when floating IP is disabled, additional
+	// public IPs); ToFrontend adds the frontend's address, known at apply.
+	Destinations []string `json:"destinations,omitempty"`
+	ToFrontend   bool     `json:"toFrontend,omitempty"`
+}
