@@ -1,0 +1,415 @@
+package gce
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+
+	compute "cloud.google.com/go/compute/apiv1"
+	"cloud.google.com/go/compute/apiv1/computepb"
+)
+
+// write runs one write and waits for its operation, under the rate limit and retries.
+func (c *Cloud) write(ctx context.Context, op string, f func(context.Context) (*compute.Operation, error)) error {
+	return c.limits.do(ctx, op, func(ctx context.Context) error {
+		o, err := f(ctx)
+		return wait(ctx, o, err)
+	})
+}
+
+// insert is write where "already exists" is success: a retried insert whose first attempt
+// got through, or a crash between the insert and the next step.
+func (c *Cloud) insert(ctx context.Context, op string, f func(context.Context) (*compute.Operation, error)) error {
+	if err := c.write(ctx, op, f); err != nil && !isConflict(err) {
+		return err
+	}
+	return nil
+}
+
+// remove is write where "not found" is success.
+func (c *Cloud) remove(ctx context.Context, op string, f func(context.Context) (*compute.Operation, error)) error {
+	if err := c.write(ctx, op, f); err != nil && !isNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// apply makes the plan's writes in order (see Plan) and returns the load balancer's IP.
+// Every step is idempotent and the spec label is written last, so a crash anywhere leaves a
+// label that makes the next reconcile read and repair everything.
+func (c *Cloud) apply(ctx context.Context, m *Model, p *Plan, o *Observed) (string, error) {
+	if p.DeleteAddressFirst {
+		// The rules hold the address: they go first (they are re-created with the new one).
+		for _, name := range p.RecreateRules {
+			if err := c.deleteRule(ctx, m, name); err != nil {
+				return "", err
+			}
+		}
+		p.RecreateRules = nil
+	}
+	if err := c.applyAddress(ctx, m, p); err != nil {
+		return "", err
+	}
+	for _, f := range p.Firewalls {
+		if ip, err := netip.ParseAddr(p.IP); f.DestinationFromIP && err == nil && ip.Is4() {
+			f.Firewall.DestinationRanges = []string{ip.String() + "/32"}
+		}
+		if err := c.applyFirewall(ctx, m, f); err != nil {
+			return "", err
+		}
+	}
+	if h := p.HealthCheck; h != nil {
+		if err := c.applyHealthCheck(ctx, m, h); err != nil {
+			return "", err
+		}
+	}
+	if len(p.Groups) > 0 {
+		if err := c.applyGroups(ctx, m, p.Groups); err != nil {
+			return "", err
+		}
+	}
+	for _, name := range p.RecreateRules {
+		if err := c.deleteRule(ctx, m, name); err != nil {
+			return "", err
+		}
+	}
+	if err := c.applyTargetPool(ctx, m, p); err != nil {
+		return "", err
+	}
+	if b := p.BackendService; b != nil {
+		if err := c.applyBackendService(ctx, m, b); err != nil {
+			return "", err
+		}
+	}
+	for _, r := range p.CreateRules {
+		if err := c.createRule(ctx, m, r, p.IP); err != nil {
+			return "", err
+		}
+	}
+	for _, rp := range p.PatchRules {
+		res := &computepb.ForwardingRule{AllowGlobalAccess: ptr(rp.Rule.AllowGlobalAccess)}
+		if rp.Fingerprint != "" {
+			res.Fingerprint = ptr(rp.Fingerprint)
+		}
+		if err := c.write(ctx, "ForwardingRules.Patch", func(ctx context.Context) (*compute.Operation, error) {
+			return c.api.ForwardingRules.Patch(ctx, &computepb.PatchForwardingRuleRequest{Project: m.Project, Region: m.Region, ForwardingRule: rp.Rule.Name,
+				ForwardingRuleResource: res})
+		}); err != nil {
+			return "", err
+		}
+	}
+	for _, r := range p.SetTargets {
+		if err := c.write(ctx, "ForwardingRules.SetTarget", func(ctx context.Context) (*compute.Operation, error) {
+			return c.api.ForwardingRules.SetTarget(ctx, &computepb.SetTargetForwardingRuleRequest{Project: m.Project, Region: m.Region, ForwardingRule: r.Name,
+				TargetReferenceResource: &computepb.TargetReference{Target: ptr(c.regionURL(m, "targetPools", r.Target))}})
+		}); err != nil {
+			return "", err
+		}
+	}
+	if err := c.applyDeletes(ctx, m, p, o); err != nil {
+		return "", err
+	}
+	if p.SetSpec {
+		if err := c.setSpec(ctx, m); err != nil {
+			return "", err
+		}
+	}
+	ip := p.IP
+	if ip == "" {
+		r, err := c.observeRule(ctx, m, m.Name)
+		if err != nil {
+			return "", err
+		}
+		if r != nil {
+			ip = r.IP
+		}
+	}
+	return ip, nil
+}
+
+func (c *Cloud) regionURL(m *Model, collection, name string) string {
+	return "projects/" + m.Project + "/regions/" + m.Region + "/" + collection + "/" + name
+}
+
+func (c *Cloud) applyAddress(ctx context.Context, m *Model, p *Plan) error {
+	if p.DeleteAddressFirst {
+		if err := c.deleteAddress(ctx, m); err != nil {
+			return err
+		}
+	}
+	if !p.CreateAddress {
+		return nil
+	}
+	a := m.Address
+	res := &computepb.Address{Name: ptr(a.Name), Description: ptr(describe(m.Service, m.ClusterID)), AddressType: ptr(a.Type)}
+	if a.IP != "" {
+		res.Address = ptr(a.IP)
+	}
+	if a.NetworkTier != "" {
+		res.NetworkTier = ptr(a.NetworkTier)
+	}
+	if a.Subnetwork != "" {
+		res.Subnetwork = ptr(a.Subnetwork)
+	}
+	if a.Purpose != "" {
+		res.Purpose = ptr(a.Purpose)
+	}
+	if err := c.insert(ctx, "Addresses.Insert", func(ctx context.Context) (*compute.Operation, error) {
+		return c.api.Addresses.Insert(ctx, &computepb.InsertAddressRequest{Project: m.Project, Region: m.Region, AddressResource: res})
+	}); err != nil {
+		return fmt.Errorf("reserving address %s: %w", a.Name, err)
+	}
+	got, err := c.getAddress(ctx, m, a.Name)
+	if err != nil {
+		return err
+	}
+	if got == nil {
+		return fmt.Errorf("address %s not found after its creation", a.Name)
+	}
+	p.IP = got.IP
+	return nil
+}
+
+func (c *Cloud) deleteAddress(ctx context.Context, m *Model) error {
+	return c.remove(ctx, "Addresses.Delete", func(ctx context.Context) (*compute.Operation, error) {
+		return c.api.Addresses.Delete(ctx, &computepb.DeleteAddressRequest{Project: m.Project, Region: m.Region, Address: m.Name})
+	})
+}
+
+func (c *Cloud) applyFirewall(ctx context.Context, m *Model, f FirewallChange) error {
+	desc := describe(m.Service, m.ClusterID)
+	if f.Firewall.Shared {
+		desc = describe("", m.ClusterID)
+	}
+	res := &computepb.Firewall{
+		Name: ptr(f.Firewall.Name), Description: ptr(desc), Network: ptr(f.Firewall.Network), Direction: ptr("INGRESS"),
+		SourceRanges: f.Firewall.SourceRanges, TargetTags: f.Firewall.TargetTags, Priority: ptr(int32(1000)),
+		DestinationRanges: f.Firewall.DestinationRanges,
+	}
+	for _, a := range f.Firewall.Allowed {
+		res.Allowed = append(res.Allowed, &computepb.Allowed{IPProtocol: ptr(a.Protocol), Ports: a.Ports})
+	}
+	if f.Create {
+		return c.insert(ctx, "Firewalls.Insert", func(ctx context.Context) (*compute.Operation, error) {
+			return c.api.Firewalls.Insert(ctx, &computepb.InsertFirewallRequest{Project: m.Project, FirewallResource: res})
+		})
+	}
+	return c.write(ctx, "Firewalls.Patch", func(ctx context.Context) (*compute.Operation, error) {
+		return c.api.Firewalls.Patch(ctx, &computepb.PatchFirewallRequest{Project: m.Project, Firewall: f.Firewall.Name, FirewallResource: res})
+	})
+}
+
+func (c *Cloud) applyHealthCheck(ctx context.Context, m *Model, h *HealthCheckChange) error {
+	hc := h.HealthCheck
+	desc := describe(m.Service, m.ClusterID)
+	if hc.Shared {
+		desc = describe("", m.ClusterID)
+	}
+	if hc.Kind == HealthCheckLegacyHTTP {
+		res := &legacyHTTPHealthCheck{Name: hc.Name, Description: desc, Port: hc.Port, RequestPath: hc.RequestPath, CheckIntervalSec: hc.CheckIntervalSec,
+			TimeoutSec: hc.TimeoutSec, HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold}
+		if h.Create {
+			return c.insert(ctx, "HttpHealthChecks.Insert", func(ctx context.Context) (*compute.Operation, error) {
+				return nil, c.api.HTTPHealthChecks.Insert(ctx, m.Project, res)
+			})
+		}
+		return c.write(ctx, "HttpHealthChecks.Update", func(ctx context.Context) (*compute.Operation, error) {
+			return nil, c.api.HTTPHealthChecks.Update(ctx, m.Project, hc.Name, res)
+		})
+	}
+	res := &computepb.HealthCheck{Name: ptr(hc.Name), Description: ptr(desc), Type: ptr("HTTP"),
+		HttpHealthCheck:  &computepb.HTTPHealthCheck{Port: ptr(hc.Port), RequestPath: ptr(hc.RequestPath)},
+		CheckIntervalSec: ptr(hc.CheckIntervalSec), TimeoutSec: ptr(hc.TimeoutSec), HealthyThreshold: ptr(hc.HealthyThreshold), UnhealthyThreshold: ptr(hc.UnhealthyThreshold)}
+	if h.Create {
+		return c.insert(ctx, "RegionHealthChecks.Insert", func(ctx context.Context) (*compute.Operation, error) {
+			return c.api.RegionHealthChecks.Insert(ctx, &computepb.InsertRegionHealthCheckRequest{Project: m.Project, Region: m.Region, HealthCheckResource: res})
+		})
+	}
+	return c.write(ctx, "RegionHealthChecks.Update", func(ctx context.Context) (*compute.Operation, error) {
+		return c.api.RegionHealthChecks.Update(ctx, &computepb.UpdateRegionHealthCheckRequest{Project: m.Project, Region: m.Region, HealthCheck: hc.Name, HealthCheckResource: res})
+	})
+}
+
+func (c *Cloud) applyTargetPool(ctx context.Context, m *Model, p *Plan) error {
+	tp := m.TargetPool
+	if tp == nil {
+		return nil
+	}
+	hcURL := "projects/" + m.Project + "/global/httpHealthChecks/" + tp.HealthCheck
+	if p.RecreateTargetPool {
+		if err := c.deleteTargetPool(ctx, m); err != nil {
+			return err
+		}
+	}
+	if p.CreateTargetPool || p.RecreateTargetPool {
+		res := &computepb.TargetPool{Name: ptr(tp.Name), Description: ptr(describe(m.Service, m.ClusterID)), Instances: tp.Instances,
+			HealthChecks: []string{hcURL}, SessionAffinity: ptr(tp.SessionAffinity)}
+		return c.insert(ctx, "TargetPools.Insert", func(ctx context.Context) (*compute.Operation, error) {
+			return c.api.TargetPools.Insert(ctx, &computepb.InsertTargetPoolRequest{Project: m.Project, Region: m.Region, TargetPoolResource: res})
+		})
+	}
+	if len(p.AddInstances) > 0 {
+		refs := instanceRefs(p.AddInstances)
+		if err := c.write(ctx, "TargetPools.AddInstance", func(ctx context.Context) (*compute.Operation, error) {
+			return c.api.TargetPools.AddInstance(ctx, &computepb.AddInstanceTargetPoolRequest{Project: m.Project, Region: m.Region, TargetPool: tp.Name,
+				TargetPoolsAddInstanceRequestResource: &computepb.TargetPoolsAddInstanceRequest{Instances: refs}})
+		}); err != nil {
+			return err
+		}
+	}
+	if len(p.RemoveInstances) > 0 {
+		refs := instanceRefs(p.RemoveInstances)
+		if err := c.write(ctx, "TargetPools.RemoveInstance", func(ctx context.Context) (*compute.Operation, error) {
+			return c.api.TargetPools.RemoveInstance(ctx, &computepb.RemoveInstanceTargetPoolRequest{Project: m.Project, Region: m.Region, TargetPool: tp.Name,
+				TargetPoolsRemoveInstanceRequestResource: &computepb.TargetPoolsRemoveInstanceRequest{Instances: refs}})
+		}); err != nil {
+			return err
+		}
+	}
+	if old := p.SwapPoolHealthCheck; old != "" {
+		// A target pool holds at most one health check: remove the old one, then add the
+		// new one (in between, GCE treats every instance as healthy).
+		if old != "-" {
+			oldURL := "projects/" + m.Project + "/global/httpHealthChecks/" + old
+			if err := c.write(ctx, "TargetPools.RemoveHealthCheck", func(ctx context.Context) (*compute.Operation, error) {
+				return c.api.TargetPools.RemoveHealthCheck(ctx, &computepb.RemoveHealthCheckTargetPoolRequest{Project: m.Project, Region: m.Region, TargetPool: tp.Name,
+					TargetPoolsRemoveHealthCheckRequestResource: &computepb.TargetPoolsRemoveHealthCheckRequest{HealthChecks: []*computepb.HealthCheckReference{{HealthCheck: ptr(oldURL)}}}})
+			}); err != nil && !isNotFound(err) {
+				return err
+			}
+		}
+		if err := c.write(ctx, "TargetPools.AddHealthCheck", func(ctx context.Context) (*compute.Operation, error) {
+			return c.api.TargetPools.AddHealthCheck(ctx, &computepb.AddHealthCheckTargetPoolRequest{Project: m.Project, Region: m.Region, TargetPool: tp.Name,
+				TargetPoolsAddHealthCheckRequestResource: &computepb.TargetPoolsAddHealthCheckRequest{HealthChecks: []*computepb.HealthCheckReference{{HealthCheck: ptr(hcURL)}}}})
+		}); err != nil && !isConflict(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+func instanceRefs(urls []string) []*computepb.InstanceReference {
+	out := make([]*computepb.InstanceReference, 0, len(urls))
+	for _, u := range urls {
+		out = append(out, &computepb.InstanceReference{Instance: ptr(u)})
+	}
+	return out
+}
+
+func (c *Cloud) deleteTargetPool(ctx context.Context, m *Model) error {
+	return c.remove(ctx, "TargetPools.Delete", func(ctx context.Context) (*compute.Operation, error) {
+		return c.api.TargetPools.Delete(ctx, &computepb.DeleteTargetPoolRequest{Project: m.Project, Region: m.Region, TargetPool: m.Name})
+	})
+}
+
+func backendServiceResource(m *Model, b BackendSvc) *computepb.BackendService {
+	desc := describe(m.Service, m.ClusterID)
+	if b.Shared {
+		desc = describe("", m.ClusterID)
+	}
+	res := &computepb.BackendService{
+		Name: ptr(b.Name), Description: ptr(desc), Protocol: ptr(b.Protocol), LoadBalancingScheme: ptr(b.Scheme),
+		SessionAffinity: ptr(b.SessionAffinity), HealthChecks: []string{"projects/" + m.Project + "/regions/" + m.Region + "/healthChecks/" + b.HealthCheck},
+		ConnectionDraining: &computepb.ConnectionDraining{DrainingTimeoutSec: ptr(b.ConnectionDrainingSec)},
+		Backends:           []*computepb.Backend{},
+	}
+	if b.Network != "" {
+		res.Network = ptr(b.Network)
+	}
+	if b.LocalityLbPolicy != "" {
+		res.LocalityLbPolicy = ptr(b.LocalityLbPolicy)
+	}
+	if b.StrongSessionAffinity {
+		res.ConnectionTrackingPolicy = &computepb.BackendServiceConnectionTrackingPolicy{
+			EnableStrongAffinity: ptr(true), TrackingMode: ptr("PER_SESSION"), IdleTimeoutSec: ptr(b.ConnectionIdleTimeoutSec)}
+	}
+	for _, g := range b.Backends {
+		res.Backends = append(res.Backends, &computepb.Backend{Group: ptr(g), BalancingMode: ptr("CONNECTION")})
+	}
+	return res
+}
+
+func (c *Cloud) applyBackendService(ctx context.Context, m *Model, b *BackendServiceChange) error {
+	if b.BackendService.Shared {
+		c.shared.Lock()
+		defer c.shared.Unlock()
+	}
+	res := backendServiceResource(m, b.BackendService)
+	if b.Create {
+		return c.insert(ctx, "RegionBackendServices.Insert", func(ctx context.Context) (*compute.Operation, error) {
+			return c.api.BackendServices.Insert(ctx, &computepb.InsertRegionBackendServiceRequest{Project: m.Project, Region: m.Region, BackendServiceResource: res})
+		})
+	}
+	if b.Fingerprint != "" {
+		res.Fingerprint = ptr(b.Fingerprint)
+	}
+	return c.write(ctx, "RegionBackendServices.Patch", func(ctx context.Context) (*compute.Operation, error) {
+		return c.api.BackendServices.Patch(ctx, &computepb.PatchRegionBackendServiceRequest{Project: m.Project, Region: m.Region,
+			BackendService: b.BackendService.Name, BackendServiceResource: res})
+	})
+}
+
+func (c *Cloud) createRule(ctx context.Context, m *Model, r ForwardingRule, ip string) error {
+	res := &computepb.ForwardingRule{
+		Name: ptr(r.Name), Description: ptr(describe(m.Service, m.ClusterID)), IPProtocol: ptr(r.Protocol),
+		LoadBalancingScheme: ptr(r.Scheme), Labels: map[string]string{},
+	}
+	if ip != "" {
+		res.IPAddress = ptr(ip)
+	}
+	if r.PortRange != "" {
+		res.PortRange = ptr(r.PortRange)
+	}
+	res.Ports = r.Ports
+	if r.AllPorts {
+		res.AllPorts = ptr(true)
+	}
+	if r.Target != "" {
+		res.Target = ptr(c.regionURL(m, "targetPools", r.Target))
+	}
+	if r.BackendService != "" {
+		res.BackendService = ptr(c.regionURL(m, "backendServices", r.BackendService))
+	}
+	if r.NetworkTier != "" {
+		res.NetworkTier = ptr(r.NetworkTier)
+	}
+	if r.Network != "" {
+		res.Network = ptr(r.Network)
+	}
+	if r.Subnetwork != "" {
+		res.Subnetwork = ptr(r.Subnetwork)
+	}
+	if r.AllowGlobalAccess {
+		res.AllowGlobalAccess = ptr(true)
+	}
+	return c.insert(ctx, "ForwardingRules.Insert", func(ctx context.Context) (*compute.Operation, error) {
+		return c.api.ForwardingRules.Insert(ctx, &computepb.InsertForwardingRuleRequest{Project: m.Project, Region: m.Region, ForwardingRuleResource: res})
+	})
+}
+
+func (c *Cloud) deleteRule(ctx context.Context, m *Model, name string) error {
+	return c.remove(ctx, "ForwardingRules.Delete", func(ctx context.Context) (*compute.Operation, error) {
+		return c.api.ForwardingRules.Delete(ctx, &computepb.DeleteForwardingRuleRequest{Project: m.Project, Region: m.Region, ForwardingRule: name})
+	})
+}
+
+// setSpec writes the spec hash label on the first rule, with the rule's current label
+// fingerprint.
+func (c *Cloud) setSpec(ctx context.Context, m *Model) error {
+	r, err := c.observeRule(ctx, m, m.Name)
+	if err != nil {
+		return err
+	}
+	if r == nil {
+		return fmt.Errorf("forwarding rule %s not found after its creation", m.Name)
+	}
+	labels := map[string]string{}
+	for k, v := range r.Labels {
+		labels[k] = v
+	}
+	labels[specLabel] = m.SpecHash()
+	return c.write(ctx, "ForwardingRules.SetLabels", func(ctx context.Context) (*compute.Operation, error) {
+		return c.api.ForwardingRules.SetLabels(ctx, &computepb.SetLabelsForwardingRuleRequest{Project: m.Project, Region: m.Region, Resource: m.Name,
+			RegionSetLabelsRequestResource: &computepb.RegionSetLabelsRequest{Labels: labels, LabelFingerprint: ptr(r.LabelFingerprint)}})
+	})
+}

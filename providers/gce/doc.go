@@ -1,0 +1,61 @@
+// Package gce is the cloudlb provider for Google Compute Engine, registered as "gce":
+// external passthrough Network Load Balancers on a target pool (the default), internal
+// passthrough load balancers on a regional backend service (networking.gke.io/
+// load-balancer-type: Internal), and external ones on a regional backend service
+// (cloud.google.com/l4-rbs: enabled), which cloudlb serves itself rather than handing to
+// GKE's ingress-gce. Services of GKE-only loadBalancerClasses are answered with
+// cloudprovider.ImplementedElsewhere. The backend-service keys (connection draining,
+// weighted load balancing, strong session affinity) have no effect on target pools.
+//
+// It follows Build -> Observe -> Diff -> Apply: Build (build.go) turns a Service into a
+// desired Model without any cloud call; Observe (observe.go) reads only the objects the
+// Model names and those the Service used before; Diff (diff.go) is pure and prefers in-place
+// changes (firewall patch, health check update, target pool instances and health check,
+// backend service patch, forwarding rule patch/setTarget); only a new address, protocol,
+// ports, scheme, subnet or backend kind re-creates a forwarding rule. Apply (apply.go) is the
+// only code that writes, through cloud.google.com/go/compute/apiv1 REST clients (and plain
+// REST for the legacy httpHealthChecks target pools need, which apiv1 lacks).
+//
+// # Names and ownership
+//
+// Names are cloud-provider-gcp's (names.go): forwarding rule, address, target pool and
+// per-Service backend service <lb> ("a" + UID, 32 characters), firewall k8s-fw-<lb>, the
+// shared node health check k8s-<cluster-id>-node (10256 /healthz) for externalTrafficPolicy
+// Cluster or <lb> on healthCheckNodePort for Local, their firewalls, and the per-zone instance
+// groups k8s-ig--<cluster-id>. A Service with both TCP and UDP ports gets a second rule
+// <lb>-udp on the same address (SHARED_LOADBALANCER_VIP for internal ones); the annotations
+// package still refuses such Services. The traffic firewall and a per-Service health-check
+// firewall are limited to the load balancer's IP (destinationRanges), as upstream does. Descriptions carry {"kubernetes.io/service-name",
+// "kubernetes.io/cluster-id"} (shared objects: the cluster ID only); anything with our name
+// but another description is never changed or deleted and the Service gets a
+// providers.UserError.
+//
+// # Addresses
+//
+// The address <lb> is reserved on the first reconcile and kept for the Service's life, so
+// re-creating a rule never loses the IP; it is released on delete. spec.loadBalancerIP
+// naming an address the user reserved, or networking.gke.io/load-balancer-ip-addresses, uses
+// that reservation, which cloudlb never releases.
+//
+// # Cheap no-op reconciles
+//
+// Model.SpecHash (everything but instance membership) is written last, in the label
+// cloudlb-spec of the forwarding rule <lb> (its description cannot change after creation).
+// When the label matches and this process applied the same node set within cacheTTL, an
+// EnsureLoadBalancer costs one ForwardingRules.Get and no write. Otherwise everything is read
+// and repaired; node changes write one AddInstance/RemoveInstance per target pool, and the
+// shared instance groups are changed once per zone for all Services (the members applied are
+// cached, so the other Services read nothing).
+//
+// # Shared objects
+//
+// The node health check, its firewall, instance groups and shared backend services are
+// deleted only when GCE reports them unused (400 "being used by" leaves them), so the last
+// Service using them removes them; writes to them are serialised within the process.
+//
+// # Throttling
+//
+// Every call waits on one token bucket per Cloud (DefaultQPS, DefaultBurst) and is retried
+// on 403 rateLimitExceeded, 429, 5xx and operations that end in a server error, with jittered
+// exponential backoff, at most DefaultMaxAttempts times (retry.go).
+package gce

@@ -1,0 +1,190 @@
+package gce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	compute "cloud.google.com/go/compute/apiv1"
+	"cloud.google.com/go/compute/apiv1/computepb"
+	"github.com/googleapis/gax-go/v2/apierror"
+	"golang.org/x/time/rate"
+	"google.golang.org/api/googleapi"
+)
+
+// Client-side limits of one Cloud. Compute's default per-project limits are of the order of
+// 20 requests per second for reads and fewer for writes, with 403 rateLimitExceeded or 429
+// when exceeded. 10 QPS with a burst of 20 leaves room for other tools; attempts are bounded
+// (DefaultMaxAttempts, DefaultMaxBackoff) so a Service is requeued by the controller instead
+// of holding a worker for minutes.
+const (
+	DefaultQPS         = 10
+	DefaultBurst       = 20
+	DefaultMaxAttempts = 6
+	DefaultBaseBackoff = 200 * time.Millisecond
+	DefaultMaxBackoff  = 8 * time.Second
+)
+
+// Limits configure client-side rate limiting and retries; zero fields take the defaults.
+type Limits struct {
+	QPS         float64
+	Burst       int
+	MaxAttempts int
+	BaseBackoff time.Duration
+	MaxBackoff  time.Duration
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.QPS <= 0 {
+		l.QPS = DefaultQPS
+	}
+	if l.Burst <= 0 {
+		l.Burst = DefaultBurst
+	}
+	if l.MaxAttempts <= 0 {
+		l.MaxAttempts = DefaultMaxAttempts
+	}
+	if l.BaseBackoff <= 0 {
+		l.BaseBackoff = DefaultBaseBackoff
+	}
+	if l.MaxBackoff <= 0 {
+		l.MaxBackoff = DefaultMaxBackoff
+	}
+	return l
+}
+
+// limiter is the token bucket and retry policy every call of one Cloud shares.
+type limiter struct {
+	l         Limits
+	bucket    *rate.Limiter
+	attempts  atomic.Int64
+	throttled atomic.Int64
+}
+
+func newLimiter(l Limits) *limiter {
+	l = l.withDefaults()
+	return &limiter{l: l, bucket: rate.NewLimiter(rate.Limit(l.QPS), l.Burst)}
+}
+
+// APIStats are the Compute attempts since the Cloud was built.
+type APIStats struct {
+	Attempts  int64
+	Throttled int64
+}
+
+// APIStats returns the attempts and throttled attempts of every call of this Cloud.
+func (c *Cloud) APIStats() APIStats {
+	return APIStats{Attempts: c.limits.attempts.Load(), Throttled: c.limits.throttled.Load()}
+}
+
+// do runs f, a read or a write with its operation wait, under the rate limit, retrying
+// throttling and server errors (also those an operation reports) with jittered exponential
+// backoff, at most MaxAttempts times.
+func (lm *limiter) do(ctx context.Context, op string, f func(context.Context) error) error {
+	backoff := lm.l.BaseBackoff
+	for attempt := 1; ; attempt++ {
+		if err := lm.bucket.Wait(ctx); err != nil {
+			return fmt.Errorf("%s: waiting for the client-side rate limit: %w", op, err)
+		}
+		lm.attempts.Add(1)
+		err := f(ctx)
+		if err == nil {
+			return nil
+		}
+		throttled := isThrottle(err)
+		if throttled {
+			lm.throttled.Add(1)
+		}
+		if !throttled && !isServerError(err) || attempt >= lm.l.MaxAttempts {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		d := backoff/2 + rand.N(backoff/2+1)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%s: %w (after %v)", op, ctx.Err(), err)
+		case <-t.C:
+		}
+		backoff = min(backoff*2, lm.l.MaxBackoff)
+	}
+}
+
+// wait blocks until a Compute operation is done and turns an operation error into an error.
+func wait(ctx context.Context, op *compute.Operation, err error) error {
+	if err != nil {
+		return err
+	}
+	if op == nil {
+		return nil
+	}
+	if err := op.Wait(ctx); err != nil {
+		return err
+	}
+	return opError(op.Proto())
+}
+
+// opError reports an operation that finished with errors but no HTTP error code (which
+// Operation.Wait already turns into an error).
+func opError(p *computepb.Operation) error {
+	if p == nil || p.GetError() == nil || len(p.GetError().GetErrors()) == 0 {
+		return nil
+	}
+	e := p.GetError().GetErrors()[0]
+	code := int(p.GetHttpErrorStatusCode())
+	if code == 0 {
+		code = http.StatusInternalServerError
+	}
+	return &googleapi.Error{Code: code, Message: e.GetCode() + ": " + e.GetMessage()}
+}
+
+// httpCode is the HTTP status of a Compute error, 0 when err is not one.
+func httpCode(err error) int {
+	var ge *googleapi.Error
+	if errors.As(err, &ge) {
+		return ge.Code
+	}
+	var ae *apierror.APIError
+	if errors.As(err, &ae) {
+		return ae.HTTPCode()
+	}
+	return 0
+}
+
+func isNotFound(err error) bool { return httpCode(err) == http.StatusNotFound }
+func isConflict(err error) bool { return httpCode(err) == http.StatusConflict }
+
+// isInUse is GCE's 400 resourceInUseByAnotherResource: a shared object still referenced.
+func isInUse(err error) bool {
+	return httpCode(err) == http.StatusBadRequest && strings.Contains(err.Error(), "being used by")
+}
+
+// isThrottle is 429, or 403 with a rate-limit reason (Compute's usual throttling answer).
+func isThrottle(err error) bool {
+	switch httpCode(err) {
+	case http.StatusTooManyRequests:
+		return true
+	case http.StatusForbidden:
+		var ge *googleapi.Error
+		if errors.As(err, &ge) {
+			for _, e := range ge.Errors {
+				if strings.Contains(strings.ToLower(e.Reason), "ratelimitexceeded") {
+					return true
+				}
+			}
+		}
+		s := strings.ToLower(err.Error())
+		return strings.Contains(s, "ratelimitexceeded") || strings.Contains(s, "rate limit")
+	}
+	return false
+}
+
+func isServerError(err error) bool {
+	c := httpCode(err)
+	return c >= 500 && c <= 599
+}
