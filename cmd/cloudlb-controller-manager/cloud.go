@@ -13,18 +13,22 @@ import (
 
 	"github.com/cloudlb/cloudlb/annotations"
 	"github.com/cloudlb/cloudlb/providers/aws"
+	"github.com/cloudlb/cloudlb/providers/azure"
 	"github.com/cloudlb/cloudlb/providers/fake"
+	"github.com/cloudlb/cloudlb/providers/gce"
 )
 
 // registerProviders registers every cloud provider compiled into this binary with
 // k8s.io/cloud-provider and returns their names.
 //
-// To add a provider (aws, azure, gce): call its Register() here, append its name to the
-// returned list, and map the name to its annotations.Cloud in annotationCloudFor.
+// To add a provider: call its Register() here, append its name to the returned list, and
+// map the name to its annotations.Cloud in annotationCloudFor.
 func registerProviders() []string {
 	fake.Register()
 	aws.Register()
-	return []string{fake.ProviderName, aws.ProviderName}
+	azure.Register()
+	gce.Register()
+	return []string{fake.ProviderName, aws.ProviderName, azure.ProviderName, gce.ProviderName}
 }
 
 // annotationCloudFor returns the cloud whose annotations the service controller validates

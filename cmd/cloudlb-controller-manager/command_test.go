@@ -70,7 +70,7 @@ func TestCommandHelpListsFlags(t *testing.T) {
 	for _, want := range []string{
 		"Usage:\n  cloudlb-controller-manager",
 		"Cloudlb flags:",
-		"--cloud-provider string", "Registered providers: fake, aws.",
+		"--cloud-provider string", "Registered providers: fake, aws, azure, gce.",
 		"--leader-elect ", "--concurrent-service-syncs int32", "(default 10)",
 		"--load-balancer-class string", "--node-batch-window duration", "--drift-repair-period duration",
 	} {

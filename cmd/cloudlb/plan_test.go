@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -133,7 +134,7 @@ func TestPlanUsage(t *testing.T) {
 		wantErr string
 	}{
 		{"no input", []string{"plan"}, "no input"},
-		{"other cloud", []string{"plan", "--cloud", "gce", "-f", "testdata/plan/tls-clb.yaml"}, "only aws"},
+		{"other cloud", []string{"plan", "--cloud", "openstack", "-f", "testdata/plan/tls-clb.yaml"}, "allowed: aws, azure, gce"},
 		{"bad output", []string{"plan", "-o", "text", "-f", "testdata/plan/tls-clb.yaml"}, "allowed: yaml, json"},
 		{"missing file", []string{"plan", "-f", "testdata/plan/nope.yaml"}, "no such file"},
 	} {
@@ -142,6 +143,51 @@ func TestPlanUsage(t *testing.T) {
 			code, _, errOut := runCLI(t, "", tc.args...)
 			if code != exitUsage || !strings.Contains(errOut, tc.wantErr) {
 				t.Errorf("exit %d stderr %q, want %d and %q", code, errOut, exitUsage, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestPlanAzureAndGCE plans the docs' internal examples for the other two clouds and checks
+// the model's core fields, read back as generic JSON.
+func TestPlanAzureAndGCE(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		cloud, file string
+		check       func(m map[string]any) string
+	}{
+		{"azure", "../../examples/azure/internal.yaml", func(m map[string]any) string {
+			lb, _ := m["loadBalancer"].(map[string]any)
+			pool, _ := m["pool"].(map[string]any)
+			addrs, _ := pool["addresses"].([]any)
+			if m["internal"] != true || lb["name"] != "prod-internal" || len(addrs) != 2 {
+				return fmt.Sprintf("internal %v, lb %v, %d pool addresses; want true, prod-internal, 2", m["internal"], lb["name"], len(addrs))
+			}
+			return ""
+		}},
+		{"gce", "../../examples/gce/internal.yaml", func(m map[string]any) string {
+			frs, _ := m["forwardingRules"].([]any)
+			if m["scheme"] != "INTERNAL" || len(frs) == 0 {
+				return fmt.Sprintf("scheme %v, %d forwarding rules; want INTERNAL and at least one", m["scheme"], len(frs))
+			}
+			return ""
+		}},
+	} {
+		t.Run(tc.cloud, func(t *testing.T) {
+			t.Parallel()
+			code, out, errOut := runCLI(t, "", "plan", "--cloud", tc.cloud, "-o", "json", "--cluster-name", "prod", "--nodes", "2", "-f", tc.file)
+			if code != exitOK {
+				t.Fatalf("exit %d, want 0\n%s", code, errOut)
+			}
+			var got planOutput
+			if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != 1 {
+				t.Fatalf("not one plan (%v):\n%s", err, out)
+			}
+			if got[0].File != tc.file {
+				t.Errorf("file = %q, want %q", got[0].File, tc.file)
+			}
+			if msg := tc.check(got[0].Model); msg != "" {
+				t.Errorf("%s model: %s\n%s", tc.cloud, msg, out)
 			}
 		})
 	}
