@@ -19,6 +19,9 @@ type GCEConfig struct {
 	// Internal selects an internal passthrough Network Load Balancer (loadBalancingScheme
 	// INTERNAL, backend service); false an external one (target pool).
 	Internal bool
+	// RBS (cloud.google.com/l4-rbs: enabled) builds an external load balancer on a regional
+	// backend service instead of a target pool; always false when Internal.
+	RBS bool
 	// Frontend is the forwarding rule and its address.
 	Frontend GCEFrontend
 	// Backend is the backend service or target pool.
@@ -90,7 +93,7 @@ func GCELoadBalancerName(svc *v1.Service) string {
 
 func (p *parser) gce() *GCEConfig {
 	cfg := &GCEConfig{}
-	cfg.Internal, cfg.HandledElsewhere = p.gceScheme()
+	cfg.Internal, cfg.RBS, cfg.HandledElsewhere = p.gceScheme()
 	p.ctx.Variant = "external"
 	if cfg.Internal {
 		p.ctx.Variant = "internal"
@@ -99,14 +102,15 @@ func (p *parser) gce() *GCEConfig {
 		return cfg
 	}
 	cfg.Frontend = p.gceFrontend(cfg.Internal)
-	cfg.Backend = p.gceBackend(cfg.Internal)
+	cfg.Backend = p.gceBackend(cfg.Internal, cfg.RBS)
 	p.gceWrittenKeys(cfg.Internal)
 	p.gcePorts()
 	return cfg
 }
 
-// gceScheme decides internal or external, and whether GKE's own controllers serve the Service.
-func (p *parser) gceScheme() (internal bool, elsewhere string) {
+// gceScheme decides internal or external, backend service or target pool for external, and
+// whether GKE's own controllers serve the Service.
+func (p *parser) gceScheme() (internal, rbs bool, elsewhere string) {
 	internal = getOr[string](p, GCELoadBalancerType) == "Internal"
 	if class := p.svc.Spec.LoadBalancerClass; class != nil {
 		forced := ""
@@ -116,7 +120,7 @@ func (p *parser) gceScheme() (internal bool, elsewhere string) {
 		case c == GCEClassExternalLegacy:
 			forced = "External"
 		case strings.HasPrefix(c, gceClassGKEPrefix):
-			return strings.Contains(c, "internal"), fmt.Sprintf("spec.loadBalancerClass %q is served by GKE's ingress-gce L4 controller", c)
+			return strings.Contains(c, "internal"), false, fmt.Sprintf("spec.loadBalancerClass %q is served by GKE's ingress-gce L4 controller", c)
 		}
 		if forced != "" {
 			if v, ok := get[string](p, GCELoadBalancerType); ok && v != forced {
@@ -128,11 +132,11 @@ func (p *parser) gceScheme() (internal bool, elsewhere string) {
 	if _, ok := get[string](p, GCEL4RBS); ok {
 		if internal {
 			p.fieldWarn(GCEL4RBS, "", "ignored on internal load balancers")
-			return internal, ""
+			return internal, false, ""
 		}
-		return internal, "cloud.google.com/l4-rbs: enabled hands the Service to GKE's ingress-gce backend-service-based NetLB controller"
+		return internal, true, ""
 	}
-	return internal, ""
+	return internal, false, ""
 }
 
 // gceIgnoredOn warns that a key set on the Service does not apply to the load balancer kind.
@@ -186,7 +190,7 @@ func (p *parser) gceFrontend(internal bool) GCEFrontend {
 	return f
 }
 
-func (p *parser) gceBackend(internal bool) GCEBackend {
+func (p *parser) gceBackend(internal, rbs bool) GCEBackend {
 	var b GCEBackend
 	switch sa := p.svc.Spec.SessionAffinity; sa {
 	case "", v1.ServiceAffinityNone:
@@ -223,6 +227,16 @@ func (p *parser) gceBackend(internal bool) GCEBackend {
 
 	if s, ok := get[string](p, GCEConnectionDrainingTimeout); ok {
 		b.ConnectionDrainingTimeout, _ = gceParseDrainingTimeout(s)
+	}
+	if !internal && !rbs {
+		// A target pool has no connection draining, weights or strong affinity: those are
+		// backend service settings.
+		const why = " (a target pool has none; set cloud.google.com/l4-rbs: enabled for a backend service)"
+		p.gceIgnoredOn(GCEConnectionDrainingTimeout, "target-pool", why)
+		if b.WeightedLoadBalancing {
+			p.gceIgnoredOn(GCEWeightedLoadBalancing, "target-pool", why)
+		}
+		p.gceIgnoredOn(GCEStrongSessionAffinity, "target-pool", why)
 	}
 	return b
 }
@@ -264,22 +278,13 @@ func (p *parser) gceWrittenKeys(internal bool) {
 	}
 }
 
-// gcePorts reports ports GCE passthrough load balancers cannot serve.
+// gcePorts reports ports GCE passthrough load balancers cannot serve. TCP and UDP may be
+// mixed: the provider makes one forwarding rule per protocol on the same address.
 func (p *parser) gcePorts() {
-	seen := map[v1.Protocol]bool{}
 	for i, sp := range p.svc.Spec.Ports {
-		switch proto := sp.Protocol; proto {
-		case "", v1.ProtocolTCP:
-			seen[v1.ProtocolTCP] = true
-		case v1.ProtocolUDP:
-			seen[v1.ProtocolUDP] = true
-		case v1.ProtocolSCTP:
-			p.errorf(fmt.Sprintf("spec.ports[%d].protocol", i), string(proto), "TCP, UDP",
+		if sp.Protocol == v1.ProtocolSCTP {
+			p.errorf(fmt.Sprintf("spec.ports[%d].protocol", i), string(sp.Protocol), "TCP, UDP",
 				"GCE passthrough load balancers created by cloudlb forward only TCP and UDP")
 		}
-	}
-	if seen[v1.ProtocolTCP] && seen[v1.ProtocolUDP] {
-		p.errorf("spec.ports", "TCP,UDP", "one protocol per Service",
-			"mixed TCP and UDP ports are not supported (LoadBalancerMixedProtocolNotSupported): create one Service per protocol with the same selector; they can share a reserved static address")
 	}
 }

@@ -181,15 +181,15 @@ var (
 		Change:    InPlace,
 	}
 
-	// GCEL4RBS hands an external Service to GKE's backend-service-based NetLB controller.
+	// GCEL4RBS builds an external Service on a regional backend service.
 	GCEL4RBS = &Descriptor{
 		Key:       "cloud.google.com/l4-rbs",
 		Cloud:     GCE,
 		Type:      Enum,
 		Allowed:   []string{"enabled"},
-		Doc:       "enabled marks the Service as served by GKE's ingress-gce backend-service-based external NetLB controller; cloudlb leaves it alone. Adding or removing it on an existing load balancer is refused: recreate the Service.",
+		Doc:       "enabled builds the external passthrough load balancer on a regional backend service (backend-service-based NetLB: connection draining, weighted load balancing, strong affinity) instead of a target pool. Adding or removing it moves the forwarding rule to the other backend kind and keeps the address.",
 		AppliesTo: "external",
-		Change:    Rejected,
+		Change:    Replace,
 	}
 
 	// GCEL4LoggingConfigMap names a ConfigMap with load balancer logging settings.

@@ -182,8 +182,16 @@ func TestGCEHandledElsewhere(t *testing.T) {
 	}
 	gceRun(t, []gceCase{
 		{name: "rbs", ann: map[string]string{GCEL4RBS.Key: "enabled"}, mut: []func(*v1.Service){mixed},
-			check: elsewhere("cloud.google.com/l4-rbs", false)},
-		{name: "rbs any case", ann: map[string]string{GCEL4RBS.Key: "Enabled"}, check: elsewhere("ingress-gce", false)},
+			check: func(t *testing.T, c *GCEConfig) {
+				if !c.RBS || c.Internal || c.HandledElsewhere != "" {
+					t.Errorf("RBS = %v, Internal = %v, HandledElsewhere = %q; want an external backend-service Service served here", c.RBS, c.Internal, c.HandledElsewhere)
+				}
+			}},
+		{name: "rbs any case", ann: map[string]string{GCEL4RBS.Key: "Enabled"}, check: func(t *testing.T, c *GCEConfig) {
+			if !c.RBS {
+				t.Errorf("RBS = false for Enabled")
+			}
+		}},
 		{name: "rbs wrong value", ann: map[string]string{GCEL4RBS.Key: "true"},
 			check: func(t *testing.T, c *GCEConfig) {
 				if c.HandledElsewhere != "" {
@@ -193,7 +201,7 @@ func TestGCEHandledElsewhere(t *testing.T) {
 			want: []gceWant{gceErr(GCEL4RBS.Key, "not an accepted value")}},
 		{name: "rbs on internal is ignored", ann: gceInternal(map[string]string{GCEL4RBS.Key: "enabled"}),
 			check: func(t *testing.T, c *GCEConfig) {
-				if c.HandledElsewhere != "" || !c.Internal {
+				if c.HandledElsewhere != "" || !c.Internal || c.RBS {
 					t.Errorf("config = %+v", c)
 				}
 			},
@@ -333,7 +341,7 @@ func TestGCEAddresses(t *testing.T) {
 
 func TestGCEBackendFeatures(t *testing.T) {
 	t.Parallel()
-	weighted, strong := GCEWeightedLoadBalancing.Key, GCEStrongSessionAffinity.Key
+	weighted, strong, rbs := GCEWeightedLoadBalancing.Key, GCEStrongSessionAffinity.Key, GCEL4RBS.Key
 	clientIP := func(timeout int32) func(*v1.Service) {
 		return func(s *v1.Service) {
 			s.Spec.SessionAffinity = v1.ServiceAffinityClientIP
@@ -354,7 +362,7 @@ func TestGCEBackendFeatures(t *testing.T) {
 		{name: "client IP affinity", mut: []func(*v1.Service){clientIP(0)}, check: backend(GCEBackend{SessionAffinity: "CLIENT_IP"})},
 		{name: "unknown affinity", mut: []func(*v1.Service){func(s *v1.Service) { s.Spec.SessionAffinity = "Sticky" }},
 			check: backend(GCEBackend{}), want: []gceWant{gceErr("spec.sessionAffinity", "unknown session affinity")}},
-		{name: "weighted with Local", ann: map[string]string{weighted: "pods-per-node"}, mut: []func(*v1.Service){gceLocal},
+		{name: "weighted with Local", ann: map[string]string{weighted: "pods-per-node", rbs: "enabled"}, mut: []func(*v1.Service){gceLocal},
 			check: backend(GCEBackend{SessionAffinity: "NONE", WeightedLoadBalancing: true})},
 		{name: "weighted internal with Local", ann: gceInternal(map[string]string{weighted: "Pods-Per-Node"}), mut: []func(*v1.Service){gceLocal},
 			check: backend(GCEBackend{SessionAffinity: "NONE", WeightedLoadBalancing: true})},
@@ -362,20 +370,23 @@ func TestGCEBackendFeatures(t *testing.T) {
 			want: []gceWant{gceWarn(weighted, "no effect with externalTrafficPolicy Cluster")}},
 		{name: "weighted unknown mode", ann: map[string]string{weighted: "true"}, mut: []func(*v1.Service){gceLocal}, check: backend(none),
 			want: []gceWant{gceErr(weighted, "not an accepted value")}},
-		{name: "strong affinity, default timeout", ann: map[string]string{strong: "enabled"}, mut: []func(*v1.Service){clientIP(0)},
+		{name: "strong affinity, default timeout", ann: map[string]string{strong: "enabled", rbs: "enabled"}, mut: []func(*v1.Service){clientIP(0)},
 			check: backend(GCEBackend{SessionAffinity: "CLIENT_IP", StrongSessionAffinity: true, StrongSessionAffinityIdleTimeout: 3 * time.Hour})},
-		{name: "strong affinity, 60s", ann: map[string]string{strong: "enabled"}, mut: []func(*v1.Service){clientIP(60)},
+		{name: "strong affinity, 60s", ann: map[string]string{strong: "enabled", rbs: "enabled"}, mut: []func(*v1.Service){clientIP(60)},
 			check: backend(GCEBackend{SessionAffinity: "CLIENT_IP", StrongSessionAffinity: true, StrongSessionAffinityIdleTimeout: time.Minute})},
-		{name: "strong affinity, 16h", ann: map[string]string{strong: "enabled"}, mut: []func(*v1.Service){clientIP(57600)},
+		{name: "strong affinity, 16h", ann: map[string]string{strong: "enabled", rbs: "enabled"}, mut: []func(*v1.Service){clientIP(57600)},
 			check: backend(GCEBackend{SessionAffinity: "CLIENT_IP", StrongSessionAffinity: true, StrongSessionAffinityIdleTimeout: 16 * time.Hour})},
-		{name: "strong affinity, timeout too short", ann: map[string]string{strong: "enabled"}, mut: []func(*v1.Service){clientIP(59)},
+		{name: "strong affinity, timeout too short", ann: map[string]string{strong: "enabled", rbs: "enabled"}, mut: []func(*v1.Service){clientIP(59)},
 			check: backend(GCEBackend{SessionAffinity: "CLIENT_IP"}),
 			want:  []gceWant{gceErr("spec.sessionAffinityConfig.clientIP.timeoutSeconds", "60-57600 seconds")}},
-		{name: "strong affinity, timeout too long", ann: map[string]string{strong: "enabled"}, mut: []func(*v1.Service){clientIP(57601)},
+		{name: "strong affinity, timeout too long", ann: map[string]string{strong: "enabled", rbs: "enabled"}, mut: []func(*v1.Service){clientIP(57601)},
 			check: backend(GCEBackend{SessionAffinity: "CLIENT_IP"}),
 			want:  []gceWant{gceErr("spec.sessionAffinityConfig.clientIP.timeoutSeconds", "60-57600 seconds")}},
-		{name: "strong affinity needs ClientIP", ann: map[string]string{strong: "enabled"}, check: backend(none),
+		{name: "strong affinity needs ClientIP", ann: map[string]string{strong: "enabled", rbs: "enabled"}, check: backend(none),
 			want: []gceWant{gceErr(strong, "needs spec.sessionAffinity ClientIP")}},
+		{name: "strong affinity on a target pool", ann: map[string]string{strong: "enabled"}, mut: []func(*v1.Service){clientIP(0)},
+			check: backend(GCEBackend{SessionAffinity: "CLIENT_IP", StrongSessionAffinity: true, StrongSessionAffinityIdleTimeout: 10800 * time.Second}),
+			want: []gceWant{gceWarn(strong, "ignored on target-pool")}},
 		{name: "strong affinity on internal", ann: gceInternal(map[string]string{strong: "enabled"}), mut: []func(*v1.Service){clientIP(0)},
 			check: backend(GCEBackend{SessionAffinity: "CLIENT_IP"}), want: []gceWant{gceWarn(strong, "ignored on internal")}},
 		{name: "strong affinity wrong value", ann: map[string]string{strong: "true"}, check: backend(none),
@@ -431,10 +442,8 @@ func TestGCEPorts(t *testing.T) {
 	gceRun(t, []gceCase{
 		{name: "TCP only, default protocol", mut: []func(*v1.Service){addPort("https", 443, "")}},
 		{name: "UDP only", mut: []func(*v1.Service){func(s *v1.Service) { s.Spec.Ports[0].Protocol = v1.ProtocolUDP }}},
-		{name: "mixed", mut: []func(*v1.Service){addPort("dns", 53, v1.ProtocolUDP)},
-			want: []gceWant{gceErr("spec.ports", "one Service per protocol")}},
-		{name: "mixed internal", ann: gceInternal(nil), mut: []func(*v1.Service){addPort("dns", 53, v1.ProtocolUDP)},
-			want: []gceWant{gceErr("spec.ports", "LoadBalancerMixedProtocolNotSupported")}},
+		{name: "mixed: one forwarding rule per protocol", mut: []func(*v1.Service){addPort("dns", 53, v1.ProtocolUDP)}},
+		{name: "mixed internal", ann: gceInternal(nil), mut: []func(*v1.Service){addPort("dns", 53, v1.ProtocolUDP)}},
 		{name: "SCTP", mut: []func(*v1.Service){addPort("sctp", 9000, v1.ProtocolSCTP)},
 			want: []gceWant{gceErr("spec.ports[1].protocol", "only TCP and UDP")}},
 	})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -36,37 +35,17 @@ func (c *Cloud) GetLoadBalancer(ctx context.Context, clusterName string, svc *v1
 }
 
 // config parses the Service's annotations for GCE. Services GKE's controllers serve are
-// cloudprovider.ImplementedElsewhere, except cloud.google.com/l4-rbs: enabled, which cloudlb
-// serves itself with a backend-service based external load balancer (rbs true).
+// cloudprovider.ImplementedElsewhere; rbs reports cloud.google.com/l4-rbs: enabled, which
+// cloudlb serves itself with a backend-service based external load balancer.
 func config(svc *v1.Service) (cfg *annotations.Config, rbs bool, err error) {
 	cfg, problems := annotations.Parse(svc, annotations.GCE)
 	if err := problems.Err(cfg.Service); err != nil {
 		return nil, false, err
 	}
-	if cfg.GCE.HandledElsewhere == "" {
-		return cfg, false, nil
-	}
-	if !wantsRBS(svc) {
+	if cfg.GCE.HandledElsewhere != "" {
 		return nil, false, cloudprovider.ImplementedElsewhere
 	}
-	// The annotations package stops at the hand-off; parse the rest of the Service as the
-	// external load balancer it describes.
-	rest := svc.DeepCopy()
-	delete(rest.Annotations, annotations.GCEL4RBS.Key)
-	cfg, problems = annotations.Parse(rest, annotations.GCE)
-	if err := problems.Err(cfg.Service); err != nil {
-		return nil, false, err
-	}
-	return cfg, true, nil
-}
-
-// wantsRBS reports cloud.google.com/l4-rbs: enabled on a Service no GKE class claims.
-func wantsRBS(svc *v1.Service) bool {
-	if cl := svc.Spec.LoadBalancerClass; cl != nil && strings.HasPrefix(*cl, "networking.gke.io/l4-") &&
-		*cl != annotations.GCEClassExternalLegacy && *cl != annotations.GCEClassInternalLegacy {
-		return false
-	}
-	return svc.Annotations[annotations.GCEL4RBS.Key] == "enabled"
+	return cfg, cfg.GCE.RBS, nil
 }
 
 // build parses and builds the model, resolving the node tags (cached).
@@ -194,7 +173,7 @@ func (c *Cloud) UpdateLoadBalancer(ctx context.Context, clusterName string, svc 
 // partial create or delete left: every candidate name is looked up, errors do not stop the
 // other deletes, and shared objects go only when no other Service uses them.
 func (c *Cloud) EnsureLoadBalancerDeleted(ctx context.Context, clusterName string, svc *v1.Service) error {
-	if cfg, _ := annotations.Parse(svc, annotations.GCE); cfg.GCE != nil && cfg.GCE.HandledElsewhere != "" && !wantsRBS(svc) {
+	if cfg, _ := annotations.Parse(svc, annotations.GCE); cfg.GCE != nil && cfg.GCE.HandledElsewhere != "" {
 		return cloudprovider.ImplementedElsewhere
 	}
 	s := c.settings(clusterName)
