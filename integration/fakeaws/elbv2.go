@@ -48,6 +48,7 @@ var elbv2Handlers = map[string]handler{
 	"ModifyLoadBalancerAttributes":   queryOp((*Server).v2ModifyLBAttributes),
 	"SetSecurityGroups":              queryOp((*Server).v2SetSecurityGroups),
 	"SetSubnets":                     queryOp((*Server).v2SetSubnets),
+	"SetIpAddressType":               queryOp((*Server).v2SetIPAddressType),
 	"CreateTargetGroup":              queryOp((*Server).v2CreateTargetGroup),
 	"DescribeTargetGroups":           queryOp((*Server).v2DescribeTargetGroups),
 	"ModifyTargetGroup":              queryOp((*Server).v2ModifyTargetGroup),
@@ -124,13 +125,16 @@ func (s *Server) zones(subnets []string, mappings []elbv2types.SubnetMapping) (s
 	for _, m := range mappings {
 		sn, _ := s.ec2.subnets.get(*m.SubnetId)
 		az := elbv2types.AvailabilityZone{SubnetId: m.SubnetId, ZoneName: sn.AvailabilityZone, LoadBalancerAddresses: []elbv2types.LoadBalancerAddress{}}
-		if m.AllocationId != nil || m.PrivateIPv4Address != nil {
-			addr := elbv2types.LoadBalancerAddress{AllocationId: m.AllocationId, PrivateIPv4Address: m.PrivateIPv4Address}
+		if m.AllocationId != nil || m.PrivateIPv4Address != nil || m.IPv6Address != nil {
+			addr := elbv2types.LoadBalancerAddress{AllocationId: m.AllocationId, PrivateIPv4Address: m.PrivateIPv4Address, IPv6Address: m.IPv6Address}
 			if m.AllocationId != nil {
 				// The fake has no Elastic IP pool; it derives a stable public address.
 				addr.IpAddress = ptr(fmt.Sprintf("198.51.100.%d", 1+len(*m.AllocationId)*7%250))
 			}
 			az.LoadBalancerAddresses = append(az.LoadBalancerAddresses, addr)
+		}
+		if p := deref(m.SourceNatIpv6Prefix); p != "" {
+			az.SourceNatIpv6Prefixes = []string{s.natPrefix(*m.SubnetId, p)}
 		}
 		out = append(out, az)
 	}
@@ -160,6 +164,13 @@ func (s *Server) v2CreateLoadBalancer(in *elbv2.CreateLoadBalancerInput) (*elbv2
 	}
 	if scheme != elbv2types.LoadBalancerSchemeEnumInternetFacing && scheme != elbv2types.LoadBalancerSchemeEnumInternal {
 		return nil, errValidation("Invalid scheme %q", scheme)
+	}
+	ipType := in.IpAddressType
+	if ipType == "" {
+		ipType = elbv2types.IpAddressTypeIpv4
+	}
+	if err := checkIPv6Mappings(typ, ipType, in.EnablePrefixForIpv6SourceNat, in.SubnetMappings); err != nil {
+		return nil, err
 	}
 	vpc, azs, err := s.zones(in.Subnets, in.SubnetMappings)
 	if err != nil {
@@ -199,8 +210,16 @@ func (s *Server) v2CreateLoadBalancer(in *elbv2.CreateLoadBalancerInput) (*elbv2
 		IpAddressType:         elbv2types.IpAddressTypeIpv4,
 		SecurityGroups:        append([]string{}, in.SecurityGroups...),
 	}}
-	if in.IpAddressType != "" {
-		lb.lb.IpAddressType = in.IpAddressType
+	lb.lb.IpAddressType = ipType
+	if typ == elbv2types.LoadBalancerTypeEnumNetwork {
+		lb.lb.EnablePrefixForIpv6SourceNat = in.EnablePrefixForIpv6SourceNat
+		if lb.lb.EnablePrefixForIpv6SourceNat == "" {
+			lb.lb.EnablePrefixForIpv6SourceNat = elbv2types.EnablePrefixForIpv6SourceNatEnumOff
+		}
+		if len(in.SecurityGroups) > 0 {
+			// AWS evaluates the inbound rules on PrivateLink traffic unless told otherwise.
+			lb.lb.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic = ptr("on")
+		}
 	}
 	for _, kv := range [][2]string{
 		{"access_logs.s3.enabled", "false"}, {"access_logs.s3.bucket", ""}, {"access_logs.s3.prefix", ""},
@@ -208,6 +227,17 @@ func (s *Server) v2CreateLoadBalancer(in *elbv2.CreateLoadBalancerInput) (*elbv2
 		{"ipv6.deny_all_igw_traffic", "false"}, {"dns_record.client_routing_policy", "any_availability_zone"},
 	} {
 		lb.attrs = append(lb.attrs, kv)
+	}
+	if typ == elbv2types.LoadBalancerTypeEnumNetwork {
+		lb.attrs = append(lb.attrs, [2]string{"zonal_shift.config.enabled", "false"}, [2]string{"secondary_ips.auto_assigned.per_subnet", "0"})
+	}
+	if scheme == elbv2types.LoadBalancerSchemeEnumInternal {
+		// AWS denies internet-gateway IPv6 traffic to internal load balancers by default.
+		for i := range lb.attrs {
+			if lb.attrs[i][0] == "ipv6.deny_all_igw_traffic" {
+				lb.attrs[i][1] = "true"
+			}
+		}
 	}
 	s.elbv2.lbs.put(arn, lb)
 	s.elbv2.tags[arn] = append([]elbv2types.Tag{}, in.Tags...)
@@ -374,13 +404,34 @@ func (s *Server) v2SetSecurityGroups(in *elbv2.SetSecurityGroupsInput) (*elbv2.S
 	if err := s.checkGroups(in.SecurityGroups, deref(lb.lb.VpcId), "InvalidSecurityGroup"); err != nil {
 		return nil, err
 	}
+	enforce := in.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic
+	switch {
+	case enforce == "":
+	case lb.lb.Type != elbv2types.LoadBalancerTypeEnumNetwork:
+		return nil, bad("InvalidConfigurationRequest", "EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic applies to Network Load Balancers only")
+	case enforce != "on" && enforce != "off":
+		return nil, errValidation("EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic must be 'on' or 'off', not '%s'", enforce)
+	}
 	lb.lb.SecurityGroups = append([]string{}, in.SecurityGroups...)
-	return &elbv2.SetSecurityGroupsOutput{SecurityGroupIds: lb.lb.SecurityGroups}, nil
+	out := &elbv2.SetSecurityGroupsOutput{SecurityGroupIds: lb.lb.SecurityGroups}
+	if lb.lb.Type == elbv2types.LoadBalancerTypeEnumNetwork {
+		if enforce != "" {
+			lb.lb.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic = ptr(string(enforce))
+		}
+		if len(lb.lb.SecurityGroups) == 0 {
+			lb.lb.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic = nil
+		}
+		out.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic = elbv2types.EnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum(deref(lb.lb.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic))
+	}
+	return out, nil
 }
 
 func (s *Server) v2SetSubnets(in *elbv2.SetSubnetsInput) (*elbv2.SetSubnetsOutput, error) {
 	lb, err := s.v2lb(in.LoadBalancerArn)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkIPv6Mappings(lb.lb.Type, lb.lb.IpAddressType, lb.lb.EnablePrefixForIpv6SourceNat, in.SubnetMappings); err != nil {
 		return nil, err
 	}
 	vpc, azs, err := s.zones(in.Subnets, in.SubnetMappings)
@@ -399,6 +450,14 @@ func (s *Server) v2SetSubnets(in *elbv2.SetSubnetsInput) (*elbv2.SetSubnetsOutpu
 		for _, id := range subnetIDs(lb.lb.AvailabilityZones) {
 			if !have[id] {
 				return nil, bad("InvalidConfigurationRequest", "Subnet removal is not supported for Network Load Balancers. You must specify all existing subnets along with any new ones.")
+			}
+		}
+	}
+	// A subnet the load balancer keeps keeps its addresses unless a mapping says otherwise.
+	for i := range azs {
+		for _, old := range lb.lb.AvailabilityZones {
+			if deref(old.SubnetId) == deref(azs[i].SubnetId) && len(azs[i].LoadBalancerAddresses) == 0 && len(azs[i].SourceNatIpv6Prefixes) == 0 {
+				azs[i].LoadBalancerAddresses, azs[i].SourceNatIpv6Prefixes = old.LoadBalancerAddresses, old.SourceNatIpv6Prefixes
 			}
 		}
 	}

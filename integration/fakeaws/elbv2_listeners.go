@@ -114,6 +114,9 @@ func (s *Server) v2CreateListener(in *elbv2.CreateListenerInput) (*elbv2.CreateL
 	if err := checkListenerProtocol(lb, in.Protocol, in.Port, in.Certificates); err != nil {
 		return nil, err
 	}
+	if err := checkALPN(in.Protocol, in.AlpnPolicy); err != nil {
+		return nil, err
+	}
 	actions, err := s.checkActions(lb, in.DefaultActions)
 	if err != nil {
 		return nil, err
@@ -224,6 +227,12 @@ func (s *Server) v2ModifyListener(in *elbv2.ModifyListenerInput) (*elbv2.ModifyL
 		next.SslPolicy = ptr(defaultSSLPolicy)
 	}
 	if err := checkListenerProtocol(lb, next.Protocol, next.Port, next.Certificates); err != nil {
+		return nil, err
+	}
+	if next.Protocol != elbv2types.ProtocolEnumTls && in.AlpnPolicy == nil {
+		next.AlpnPolicy = nil // leaving TLS drops the policy
+	}
+	if err := checkALPN(next.Protocol, next.AlpnPolicy); err != nil {
 		return nil, err
 	}
 	if in.DefaultActions != nil {

@@ -23,7 +23,7 @@ import (
 // created load balancer.
 func (c *Cloud) apply(ctx context.Context, m *Model, p *Plan, vpc string, beforeTags func() error) (string, error) {
 	if p.CreateGroup {
-		id, err := c.createGroup(ctx, m, vpc)
+		id, err := c.createGroup(ctx, m.ManagedSecurityGroup, m.Cluster, m.Service, vpc)
 		if err != nil {
 			return "", err
 		}
@@ -122,6 +122,14 @@ func (c *Cloud) apply(ctx context.Context, m *Model, p *Plan, vpc string, before
 			return "", err
 		}
 	}
+	// beforeTags (retiring the NLB of a type change) runs before the managed group goes: an
+	// NLB in the Managed mode may still use it.
+	if beforeTags != nil {
+		if err := beforeTags(); err != nil {
+			return "", err
+		}
+		beforeTags = nil
+	}
 	if p.DeleteGroup {
 		if err := c.revokeAllFrom(ctx, p.GroupID); err != nil {
 			return "", err
@@ -162,10 +170,9 @@ func (c *Cloud) apply(ctx context.Context, m *Model, p *Plan, vpc string, before
 	return dns, nil
 }
 
-// createGroup creates the managed security group, or adopts it when a previous attempt
-// created it (only if it carries our cluster tag).
-func (c *Cloud) createGroup(ctx context.Context, m *Model, vpc string) (string, error) {
-	sg := m.ManagedSecurityGroup
+// createGroup creates the managed security group sg of service, or adopts it when a
+// previous attempt created it (only if it carries cluster's tag).
+func (c *Cloud) createGroup(ctx context.Context, sg *SecurityGroup, cluster, service, vpc string) (string, error) {
 	tags := make([]ec2types.Tag, 0, len(sg.Tags))
 	for _, k := range slices.Sorted(maps.Keys(sg.Tags)) {
 		tags = append(tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(sg.Tags[k])})
@@ -181,8 +188,8 @@ func (c *Cloud) createGroup(ctx context.Context, m *Model, vpc string) (string, 
 		if ferr != nil {
 			return "", ferr
 		}
-		if g == nil || !owned(g.Tags, m.Cluster) {
-			return "", providers.NewUserError(m.Service, "security group %s already exists and is not ours; it is left untouched", sg.Name)
+		if g == nil || !owned(g.Tags, cluster) {
+			return "", providers.NewUserError(service, "security group %s already exists and is not ours; it is left untouched", sg.Name)
 		}
 		return g.ID, nil
 	}
@@ -387,9 +394,14 @@ func toPermissions(rules []Rule) []ec2types.IpPermission {
 		if r.Description == "" {
 			desc = nil
 		}
-		if isIPv6(r.CIDR) {
+		switch {
+		case r.Group != "":
+			out[i].UserIdGroupPairs = append(out[i].UserIdGroupPairs, ec2types.UserIdGroupPair{GroupId: aws.String(r.Group), Description: desc})
+		case r.PrefixList != "":
+			out[i].PrefixListIds = append(out[i].PrefixListIds, ec2types.PrefixListId{PrefixListId: aws.String(r.PrefixList), Description: desc})
+		case isIPv6(r.CIDR):
 			out[i].Ipv6Ranges = append(out[i].Ipv6Ranges, ec2types.Ipv6Range{CidrIpv6: aws.String(r.CIDR), Description: desc})
-		} else {
+		default:
 			out[i].IpRanges = append(out[i].IpRanges, ec2types.IpRange{CidrIp: aws.String(r.CIDR), Description: desc})
 		}
 	}

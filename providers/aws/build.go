@@ -20,6 +20,9 @@ type Settings struct {
 	Cluster string
 	// ElbSecurityGroup is the cloud config's shared group that replaces the managed one.
 	ElbSecurityGroup string
+	// NLBManagedSecurityGroups gives each NLB a managed security group (cloud config
+	// NLBSecurityGroupMode = Managed); without it NLBs get none unless the Service lists some.
+	NLBManagedSecurityGroups bool
 }
 
 // Subnet is one subnet of the VPC, as discovery needs it.
@@ -49,7 +52,7 @@ func Build(in Input) (*Model, error) {
 	svc, cfg := in.Service, in.AWS
 	name := serviceName(svc)
 	m := &Model{
-		Name:     LoadBalancerName(svc),
+		Name:     nameOf(svc, cfg),
 		Service:  name,
 		Cluster:  in.Settings.Cluster,
 		Internal: cfg.Internal,
@@ -95,7 +98,7 @@ func Build(in Input) (*Model, error) {
 	case in.Settings.ElbSecurityGroup != "":
 		m.SecurityGroups = []string{in.Settings.ElbSecurityGroup}
 	default:
-		m.ManagedSecurityGroup = buildSecurityGroup(m, in.Core)
+		m.ManagedSecurityGroup = buildSecurityGroup(m, in.Core, cfg.EnableICMPForPathMTUDiscovery)
 	}
 	for _, g := range cfg.ExtraSecurityGroups {
 		if !slices.Contains(m.SecurityGroups, g) {
@@ -280,8 +283,9 @@ func instanceID(providerID string) string {
 }
 
 // buildSecurityGroup is the managed group: exactly the listener ports from each source
-// range, plus the ICMP "fragmentation needed" messages path MTU discovery depends on.
-func buildSecurityGroup(m *Model, core annotations.CoreConfig) *SecurityGroup {
+// range, plus, with icmp (enable-icmp-for-path-mtu-discovery, on by default), the ICMP
+// "fragmentation needed" messages path MTU discovery depends on.
+func buildSecurityGroup(m *Model, core annotations.CoreConfig, icmp bool) *SecurityGroup {
 	sg := &SecurityGroup{
 		Name:        securityGroupName(m.Name),
 		Description: fmt.Sprintf("Security group for Kubernetes ELB %s (%s)", m.Name, m.Service),
@@ -292,6 +296,9 @@ func buildSecurityGroup(m *Model, core annotations.CoreConfig) *SecurityGroup {
 		for _, l := range m.Listeners {
 			sg.Rules = append(sg.Rules, Rule{Protocol: "tcp", FromPort: l.Port, ToPort: l.Port, CIDR: cidr,
 				Description: fmt.Sprintf("cloudlb %s: listener %d", m.Service, l.Port)})
+		}
+		if !icmp {
+			continue
 		}
 		if src.Addr().Is4() {
 			sg.Rules = append(sg.Rules, Rule{Protocol: "icmp", FromPort: 3, ToPort: 4, CIDR: cidr,

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
@@ -104,6 +106,8 @@ func TestBuildGolden(t *testing.T) {
 		}), Settings{}},
 		{"security-groups", testService(map[string]string{ann + "security-groups": "sg-0a0a0a0a0a0a0a0a0,sg-0b0b0b0b0b0b0b0b0", ann + "extra-security-groups": "sg-0e0e0e0e0e0e0e0e0"}), Settings{}},
 		{"elb-security-group", testService(nil), Settings{ElbSecurityGroup: "sg-0c0c0c0c0c0c0c0c0"}},
+		{"name", testService(map[string]string{ann + "name": "shop-web"}), Settings{}},
+		{"no-icmp", testService(map[string]string{ann + "enable-icmp-for-path-mtu-discovery": "off"}), Settings{}},
 		{"internal", testService(map[string]string{ann + "internal": "true"}), Settings{}},
 		{"subnets", testService(map[string]string{ann + "subnets": "subnet-0123abcd,priv-c"}), Settings{}},
 		{"tags", testService(map[string]string{ann + "additional-resource-tags": "team=shop,cost-center=42,empty="}), Settings{}},
@@ -185,18 +189,51 @@ func TestInstanceID(t *testing.T) {
 
 func TestBuildNLBGolden(t *testing.T) {
 	t.Parallel()
+	managed := Settings{Cluster: "demo", NLBManagedSecurityGroups: true}
 	tests := []struct {
-		name string
-		svc  *v1.Service
+		name     string
+		svc      *v1.Service
+		settings Settings
 	}{
 		{"nlb", testService(map[string]string{ann + "type": "nlb", ann + "ssl-cert": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
 			ann + "ssl-ports": "443", ann + "ssl-negotiation-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06", ann + "cross-zone-load-balancing-enabled": "true",
-			ann + "proxy-protocol": "*", ann + "target-group-attributes": "preserve_client_ip.enabled=false,deregistration_delay.timeout_seconds=30"})},
+			ann + "proxy-protocol": "*", ann + "target-group-attributes": "preserve_client_ip.enabled=false,deregistration_delay.timeout_seconds=30"}), Settings{}},
 		{"nlb-udp-local", testService(map[string]string{ann + "type": "nlb"}, func(s *v1.Service) {
 			s.Spec.Ports = []v1.ServicePort{{Name: "dns", Protocol: v1.ProtocolUDP, Port: 53, NodePort: 30053}}
 			s.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyLocal
 			s.Spec.HealthCheckNodePort = 32001
-		})},
+		}), Settings{}},
+		// Managed group: listener ports from the source ranges and prefix lists, node rules
+		// from the group (its ID is known at apply), PrivateLink rules off.
+		{"nlb-managed-sg", testService(map[string]string{ann + "type": "nlb", ann + "security-group-prefix-lists": "pl-0a0a0a0a,pl-0b0b0b0b",
+			ann + "inbound-sg-rules-on-private-link-traffic": "off"}, func(s *v1.Service) {
+			s.Spec.LoadBalancerSourceRanges = []string{"10.0.0.0/8", "2001:db8::/32"}
+		}), managed},
+		// The user's groups: attached, no rule managed anywhere (manage-backend defaults off).
+		{"nlb-byo-sg", testService(map[string]string{ann + "type": "nlb", ann + "security-groups": "sg-0b0b0b0b0b0b0b0b0,sg-0a0a0a0a0a0a0a0a0"}), managed},
+		// The user's groups with node rules asked for: the first group is let in.
+		{"nlb-byo-sg-backend-rules", testService(map[string]string{ann + "type": "nlb", ann + "security-groups": "sg-0b0b0b0b0b0b0b0b0,sg-0a0a0a0a0a0a0a0a0",
+			ann + "manage-backend-security-group-rules": "true"}, func(s *v1.Service) {
+			s.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyLocal
+			s.Spec.HealthCheckNodePort = 32001
+		}), Settings{Cluster: "demo"}},
+		// One TCP_UDP listener for a port served over TCP and UDP, rules for both protocols.
+		{"nlb-tcp-udp", testService(map[string]string{ann + "type": "nlb", ann + "enable-tcp-udp-listener": "true"}, func(s *v1.Service) {
+			s.Spec.Ports = []v1.ServicePort{{Name: "dns", Protocol: v1.ProtocolTCP, Port: 53, NodePort: 30053}, {Name: "dns-udp", Protocol: v1.ProtocolUDP, Port: 53, NodePort: 30053},
+				{Name: "stats", Protocol: v1.ProtocolUDP, Port: 8125, NodePort: 30125}}
+		}), managed},
+		{"nlb-disable-sg", testService(map[string]string{ann + "type": "nlb", ann + "disable-nlb-sg": "true"}), managed},
+		// Dualstack: ::/0 joins the default source range, IPv6 pins, ALPN on the TLS listener.
+		{"nlb-dualstack", testService(map[string]string{
+			ann + "type":                              "nlb",
+			ann + "ip-address-type":                   "dualstack",
+			ann + "ipv6-addresses":                    "2600:1f18::10,2600:1f18::20",
+			ann + "enable-prefix-for-ipv6-source-nat": "on",
+			ann + "source-nat-ipv6-prefixes":          "auto_assigned,2600:1f18:0:1::/80",
+			ann + "ssl-cert":                          "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+			ann + "ssl-ports":                         "443",
+			ann + "alpn-policy":                       "HTTP2Preferred",
+		}), managed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,7 +242,9 @@ func TestBuildNLBGolden(t *testing.T) {
 			if err := problems.Err(cfg.Service); err != nil {
 				t.Fatal(err)
 			}
-			m, err := BuildNLB(Input{Service: tt.svc, Nodes: testNodes(), AWS: cfg.AWS, Core: cfg.Core, Settings: Settings{Cluster: "demo"}, Subnets: vpcSubnets})
+			settings := tt.settings
+			settings.Cluster = "demo"
+			m, err := BuildNLB(Input{Service: tt.svc, Nodes: testNodes(), AWS: cfg.AWS, Core: cfg.Core, Settings: settings, Subnets: vpcSubnets})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -224,6 +263,50 @@ func TestBuildNLBGolden(t *testing.T) {
 			}
 			if string(got) != string(want) {
 				t.Errorf("model differs from %s (go test -update rewrites it):\n%s", path, got)
+			}
+		})
+	}
+}
+
+// TestBuildNLBSecurityGroupErrors checks that keys acting on the NLB's groups are user errors
+// when it has none and nothing said so, and fine once it has some.
+func TestBuildNLBSecurityGroupErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		ann      map[string]string
+		settings Settings
+		wantErr  bool
+		// wantOff is whether PrivateLink traffic skips the groups' rules.
+		wantOff bool
+	}{
+		{"prefix lists without groups", map[string]string{ann + "security-group-prefix-lists": "pl-0a0a0a0a"}, Settings{}, true, false},
+		{"private link off without groups", map[string]string{ann + "inbound-sg-rules-on-private-link-traffic": "off"}, Settings{}, true, false},
+		{"prefix lists with managed group", map[string]string{ann + "security-group-prefix-lists": "pl-0a0a0a0a"}, Settings{NLBManagedSecurityGroups: true}, false, false},
+		{"private link off with own groups", map[string]string{ann + "inbound-sg-rules-on-private-link-traffic": "off", ann + "security-groups": "sg-0a0a0a0a0a0a0a0a0"}, Settings{}, false, true},
+		{"private link off with groups disabled", map[string]string{ann + "inbound-sg-rules-on-private-link-traffic": "off", ann + "disable-nlb-sg": "true"}, Settings{NLBManagedSecurityGroups: true}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := map[string]string{ann + "type": "nlb"}
+			maps.Copy(a, tt.ann)
+			svc := testService(a)
+			cfg, problems := annotations.Parse(svc, annotations.AWS)
+			if err := problems.Err(cfg.Service); err != nil {
+				t.Fatal(err)
+			}
+			tt.settings.Cluster = "demo"
+			m, err := BuildNLB(Input{Service: svc, Nodes: testNodes(), AWS: cfg.AWS, Core: cfg.Core, Settings: tt.settings, Subnets: vpcSubnets})
+			var ue *providers.UserError
+			if tt.wantErr != errors.As(err, &ue) || !tt.wantErr && err != nil {
+				t.Fatalf("err = %v, want user error %v", err, tt.wantErr)
+			}
+			if tt.wantErr && !strings.Contains(err.Error(), "NLBSecurityGroupMode") {
+				t.Errorf("error %q does not say how to fix it", err)
+			}
+			if !tt.wantErr && (m.PrivateLinkInboundRules == "off") != tt.wantOff {
+				t.Errorf("PrivateLinkInboundRules = %q, want off %v", m.PrivateLinkInboundRules, tt.wantOff)
 			}
 		})
 	}

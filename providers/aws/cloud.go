@@ -111,7 +111,8 @@ func (c *Cloud) cluster(clusterName string) string {
 
 // settings are Build's cluster-wide inputs.
 func (c *Cloud) settings(clusterName string) Settings {
-	return Settings{Cluster: c.cluster(clusterName), ElbSecurityGroup: c.cfg.Global.ElbSecurityGroup}
+	return Settings{Cluster: c.cluster(clusterName), ElbSecurityGroup: c.cfg.Global.ElbSecurityGroup,
+		NLBManagedSecurityGroups: strings.EqualFold(c.cfg.Global.NLBSecurityGroupMode, nlbSecurityGroupModeManaged)}
 }
 
 // vpcAndSubnets returns the cluster's VPC and its subnets, cached for networkTTL. The VPC

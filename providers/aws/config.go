@@ -11,14 +11,20 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	cloudprovider "k8s.io/cloud-provider"
 )
 
 // ProviderName is the name the provider registers under (--cloud-provider=aws).
 const ProviderName = "aws"
+
+// nlbSecurityGroupModeManaged is upstream's NLBSecurityGroupMode value that gives each NLB a
+// managed security group.
+const nlbSecurityGroupModeManaged = "Managed"
 
 // CloudConfig is the upstream cloud-provider-aws INI file, so users switch without
 // rewriting it. Keys we read but do not act on yet are kept for compatibility.
@@ -95,6 +101,9 @@ func ParseCloudConfig(r io.Reader) (*CloudConfig, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("reading the aws cloud config: %w", err)
+	}
+	if m := cfg.Global.NLBSecurityGroupMode; m != "" && !strings.EqualFold(m, nlbSecurityGroupModeManaged) {
+		return nil, fmt.Errorf("aws cloud config: NLBSecurityGroupMode = %q: the only mode is %s (leave it unset for NLBs without security groups)", m, nlbSecurityGroupModeManaged)
 	}
 	for n, o := range cfg.ServiceOverrides {
 		if o.Service == "" || o.Region == "" || o.URL == "" {
@@ -192,7 +201,8 @@ func newFromReader(r io.Reader) (cloudprovider.Interface, error) {
 
 // NewFromConfig builds the provider with SDK clients from the default credential chain
 // (AWS_ENDPOINT_URL and AWS_REGION are honoured by the SDK), the config's region and its
-// endpoint overrides. RoleARN is not assumed yet: use the default chain's web identity.
+// endpoint overrides. With RoleARN, every call uses that role's credentials, obtained with
+// sts:AssumeRole from the default chain's (and renewed before they expire), as upstream.
 func NewFromConfig(ctx context.Context, cc *CloudConfig) (*Cloud, error) {
 	var opts []func(*awsconfig.LoadOptions) error
 	if r := cc.region(); r != "" {
@@ -204,6 +214,16 @@ func NewFromConfig(ctx context.Context, cc *CloudConfig) (*Cloud, error) {
 	}
 	if ac.Region == "" {
 		return nil, fmt.Errorf("aws: no region: set Region or Zone in [Global] of the cloud config, or AWS_REGION")
+	}
+	if arn := cc.Global.RoleARN; arn != "" {
+		stsc := sts.NewFromConfig(ac, func(o *sts.Options) {
+			if u := cc.endpoint("sts", ac.Region); u != "" {
+				o.BaseEndpoint = aws.String(u)
+			}
+		})
+		ac.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsc, arn, func(o *stscreds.AssumeRoleOptions) {
+			o.RoleSessionName = "cloudlb"
+		}))
 	}
 	// One retryer and one token bucket per API for the life of the Cloud: the adaptive
 	// retryer only slows down if every call reports to the same instance.

@@ -50,6 +50,12 @@ URL = https://elb.example
 	if c.cluster("ignored") != "prod" || !c.HasClusterID() {
 		t.Errorf("cluster = %q", c.cluster("ignored"))
 	}
+	if s := c.settings("x"); !s.NLBManagedSecurityGroups {
+		t.Errorf("settings = %+v, want NLB managed security groups", s)
+	}
+	if s := New(Options{}).settings("x"); s.NLBManagedSecurityGroups {
+		t.Errorf("zero config settings = %+v, want no NLB managed security groups", s)
+	}
 }
 
 func TestParseCloudConfigErrors(t *testing.T) {
@@ -62,6 +68,7 @@ func TestParseCloudConfigErrors(t *testing.T) {
 		"override partial": "[ServiceOverride \"1\"]\nService = ec2\n",
 		"override key":     "[ServiceOverride \"1\"]\nServise = ec2\n",
 		"outside section":  "Zone = a\n",
+		"nlb sg mode":      "[Global]\nNLBSecurityGroupMode = Unmanaged\n",
 	} {
 		if _, err := ParseCloudConfig(strings.NewReader(in)); err == nil {
 			t.Errorf("%s: no error", name)

@@ -72,6 +72,11 @@ func Diff(m *Model, o *Observed) (*Plan, error) {
 			"load balancer %s already exists without the tag %s=%s; it is not ours and is left untouched: delete or rename it, or re-create the Service to get a new name",
 			m.Name, clusterTag(m.Cluster), tagOwned)
 	}
+	if o.Exists {
+		if err := ownedBy(o.Tags, m.Service, m.Name); err != nil {
+			return nil, err
+		}
+	}
 	if o.Exists && o.Internal != m.Internal {
 		return nil, providers.NewUserError(m.Service,
 			"the scheme of load balancer %s cannot change in place (internal=%t, wanted %t); it must be replaced",
@@ -182,8 +187,11 @@ func diffGroup(p *Plan, m *Model, o *Observed) {
 
 // foreignGroup is the user error for a group with the managed group's name that is not ours.
 func foreignGroup(m *Model, o *Observed) error {
-	if m.ManagedSecurityGroup == nil || o.ManagedSG == nil || owned(o.ManagedSG.Tags, m.Cluster) {
+	if m.ManagedSecurityGroup == nil || o.ManagedSG == nil {
 		return nil
+	}
+	if owned(o.ManagedSG.Tags, m.Cluster) {
+		return ownedBy(o.ManagedSG.Tags, m.Service, m.ManagedSecurityGroup.Name)
 	}
 	return providers.NewUserError(m.Service,
 		"security group %s (%s) already exists without the tag %s=%s; it is not ours and is left untouched: delete it, or name your groups with aws-load-balancer-security-groups",

@@ -11,11 +11,15 @@
 //
 // # Ownership
 //
-// Load balancers, target groups and the managed security group k8s-elb-<name> carry
+// Load balancers, target groups and the managed security group k8s-elb-<name> (of a Classic
+// Load Balancer, or of an NLB in the Managed security group mode) carry
 // kubernetes.io/cluster/<cluster>=owned and kubernetes.io/service-name=<ns>/<name>. One with
 // our name but without our cluster tag is never modified or deleted: the Service gets a
-// providers.UserError. The cluster is the cloud config's KubernetesClusterID (as upstream),
-// else the controller's --cluster-name.
+// providers.UserError; so is one whose service-name tag names another Service (possible
+// with aws-load-balancer-name, which replaces the a<uid> name). AWS cannot rename a load
+// balancer, so a change of aws-load-balancer-name once the status shows the load balancer is
+// a user error too; deletion follows the name the status shows. The cluster is the cloud
+// config's KubernetesClusterID (as upstream), else the controller's --cluster-name.
 //
 // # Cheap no-op reconciles
 //
@@ -32,6 +36,29 @@
 //
 // NLB: the tag holds NLBModel.Hash, which covers the whole model including targets, so an
 // unchanged Service costs the same two reads and any change reads and repairs every part.
+//
+// # NLB security groups
+//
+// An NLB has no security group unless the cloud config sets NLBSecurityGroupMode = Managed
+// (as upstream, so existing NLBs keep their shape): then it gets the managed group
+// k8s-elb-<name> (owned and service-name tags; each listener port from the source ranges
+// and aws-load-balancer-security-group-prefix-lists, ICMP fragmentation-needed), and the
+// node rules let that group in on the NodePorts and health-check ports instead of the
+// source CIDRs. aws-load-balancer-security-groups attaches the Service's own groups instead
+// (no rule is managed in them; node rules only with manage-backend-security-group-rules:
+// true, from the first group); aws-load-balancer-disable-nlb-sg: true creates the NLB with
+// none; manage-backend-security-group-rules: false leaves the node groups alone. AWS cannot
+// give groups to an NLB created without any, nor take the last one away, so that change
+// replaces the NLB, like a scheme change. The managed group has the Classic managed group's
+// name: a type change hands it over, and deletion removes it after the node rules that
+// refer to it.
+//
+// Also fixed at creation, hence replacements: pinned IPv4 and IPv6 addresses and IPv6 source
+// NAT prefixes. ip-address-type (SetIpAddressType), the ALPN policy of TLS listeners
+// (ModifyListener) and the PrivateLink setting (SetSecurityGroups) change in place. A
+// target-group attribute dropped from the annotations goes back to AWS's default; an
+// additional tag dropped is removed (the keys we set are listed in
+// cloudlb.io/additional-tag-keys, as on a Classic Load Balancer).
 //
 // The node security group rules (the load balancer's group let into each instance's group,
 // unless DisableSecurityGroupIngress) are keyed by the tag cloudlb.io/node-rules-hash over

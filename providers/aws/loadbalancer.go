@@ -20,21 +20,24 @@ import (
 // portPendingDelay is how long to wait for the health check NodePort to be allocated.
 const portPendingDelay = 5 * time.Second
 
-// GetLoadBalancerName returns the load balancer's name, upstream's "a<uid>" cut to 32.
+// GetLoadBalancerName returns the load balancer's name: aws-load-balancer-name, else
+// upstream's "a<uid>" cut to 32.
 func (c *Cloud) GetLoadBalancerName(_ context.Context, _ string, svc *v1.Service) string {
-	return LoadBalancerName(svc)
+	return parsedName(svc)
 }
 
 // GetLoadBalancer reports whether the Service's load balancer exists, with one read.
 func (c *Cloud) GetLoadBalancer(ctx context.Context, _ string, svc *v1.Service) (*v1.LoadBalancerStatus, bool, error) {
-	if cfg, _ := annotations.Parse(svc, annotations.AWS); cfg.AWS != nil && cfg.AWS.Type == annotations.AWSTypeNLB && c.elbv2 != nil {
-		o, err := c.observeNLB(ctx, LoadBalancerName(svc))
+	cfg, _ := annotations.Parse(svc, annotations.AWS)
+	name := nameOf(svc, cfg.AWS)
+	if cfg.AWS != nil && cfg.AWS.Type == annotations.AWSTypeNLB && c.elbv2 != nil {
+		o, err := c.observeNLB(ctx, name)
 		if err != nil || o == nil {
 			return nil, false, err
 		}
 		return status(o.dns), true, nil
 	}
-	o, err := c.describe(ctx, LoadBalancerName(svc))
+	o, err := c.describe(ctx, name)
 	if err != nil || !o.Exists {
 		return nil, false, err
 	}
@@ -64,6 +67,9 @@ func config(svc *v1.Service) (*annotations.Config, error) {
 	switch cfg.AWS.Type {
 	case annotations.AWSTypeExternal:
 		return nil, cloudprovider.ImplementedElsewhere
+	}
+	if err := checkName(svc, nameOf(svc, cfg.AWS)); err != nil {
+		return nil, err
 	}
 	return cfg, nil
 }
@@ -98,7 +104,10 @@ func (c *Cloud) ensureNLBService(ctx context.Context, clusterName string, svc *v
 	}
 	// A type change from CLB: once the NLB is in place the Classic Load Balancer goes, before
 	// the spec hash is written, so a failure here is retried.
-	retireClassic := func() error { return c.deleteClassic(ctx, svc, m.Cluster, net.vpc) }
+	// A managed NLB group has the Classic one's name: the NLB took it over, so it stays.
+	retireClassic := func() error {
+		return c.deleteClassic(ctx, svc, m.Name, m.Cluster, net.vpc, m.ManagedSecurityGroup != nil)
+	}
 	dns, err := c.ensureNLB(ctx, m, net.vpc, retireClassic)
 	if err != nil {
 		return nil, fmt.Errorf("ensuring NLB %s: %w", m.Name, err)
@@ -124,7 +133,7 @@ func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc 
 	if err != nil {
 		return nil, fmt.Errorf("ensuring load balancer %s: %w", m.Name, err)
 	}
-	if o.Exists && owned(o.Tags, m.Cluster) && o.Internal != m.Internal {
+	if o.Exists && owned(o.Tags, m.Cluster) && ownedBy(o.Tags, m.Service, m.Name) == nil && o.Internal != m.Internal {
 		// The scheme cannot change in place, and the name is fixed by the Service UID, so
 		// the replacement is delete then create: the Service has no load balancer in between.
 		// The managed security group is kept and reused.
@@ -160,10 +169,10 @@ func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc 
 		// before the spec hash is written, so a failure here is retried.
 		retireNLB = func() error {
 			old, err := c.observeNLB(ctx, m.Name)
-			if err != nil || old == nil || !owned(old.tags, m.Cluster) {
+			if err != nil || old == nil || !owned(old.tags, m.Cluster) || ownedBy(old.tags, m.Service, m.Name) != nil {
 				return err
 			}
-			return c.deleteNLB(ctx, old)
+			return c.deleteNLB(ctx, old, false) // the Classic annotations cannot say
 		}
 	}
 	c.classic.drop(m.Name) // until apply has succeeded, the cache would be a guess
@@ -217,7 +226,7 @@ func (c *Cloud) UpdateLoadBalancer(ctx context.Context, clusterName string, svc 
 		_, err := c.ensureNLBService(ctx, clusterName, svc, nodes, cfg, true)
 		return err
 	}
-	name, cluster := LoadBalancerName(svc), c.cluster(clusterName)
+	name, cluster := nameOf(svc, cfg.AWS), c.cluster(clusterName)
 	st, ok := c.classic.get(name)
 	if !ok {
 		o, err := c.observe(ctx, name)
@@ -229,6 +238,9 @@ func (c *Cloud) UpdateLoadBalancer(ctx context.Context, clusterName string, svc 
 		}
 		if !owned(o.Tags, cluster) {
 			return providers.NewUserError(cfg.Service, "load balancer %s exists without the tag %s=%s; it is not ours and is left untouched", name, clusterTag(cluster), tagOwned)
+		}
+		if err := ownedBy(o.Tags, cfg.Service, name); err != nil {
+			return err
 		}
 		c.classic.put(name, o.Instances, o.Tags)
 		st = classicState{instances: o.Instances, tags: o.Tags}
@@ -273,34 +285,50 @@ func (c *Cloud) EnsureLoadBalancerDeleted(ctx context.Context, clusterName strin
 	if cfg.AWS != nil && cfg.AWS.Type == annotations.AWSTypeExternal {
 		return cloudprovider.ImplementedElsewhere
 	}
+	name, err := deletionName(svc)
+	if err != nil {
+		return err
+	}
 	cluster := c.cluster(clusterName)
 	if c.elbv2 != nil {
-		o, err := c.observeNLB(ctx, LoadBalancerName(svc))
+		o, err := c.observeNLB(ctx, name)
 		if err != nil {
-			return fmt.Errorf("deleting NLB %s: %w", LoadBalancerName(svc), err)
+			return fmt.Errorf("deleting NLB %s: %w", name, err)
 		}
 		if o != nil && !owned(o.tags, cluster) {
-			return providers.NewUserError(serviceName(svc), "NLB %s exists without the tag %s=%s; it is not ours and is not deleted", LoadBalancerName(svc), clusterTag(cluster), tagOwned)
+			return providers.NewUserError(serviceName(svc), "NLB %s exists without the tag %s=%s; it is not ours and is not deleted", name, clusterTag(cluster), tagOwned)
+		}
+		if o != nil && ownedBy(o.tags, serviceName(svc), name) != nil {
+			// Another Service's NLB of that name (an NLB and a Classic Load Balancer may
+			// share one): not ours to delete.
+			o = nil
 		}
 		if o != nil {
-			if err := c.deleteNLB(ctx, o); err != nil {
-				return fmt.Errorf("deleting NLB %s: %w", LoadBalancerName(svc), err)
+			// Deletion protection asked for by the annotations holds; once dropped from
+			// them (a Service being deleted can still be edited) it is turned off here.
+			unprotect := cfg.AWS == nil || cfg.AWS.LBAttributes[attrDeletionProtection] != "true"
+			if err := c.deleteNLB(ctx, o, unprotect); err != nil {
+				return fmt.Errorf("deleting NLB %s: %w", name, err)
 			}
 		}
 	}
 	net, err := c.vpcAndSubnets(ctx, cluster)
 	if err != nil {
-		return fmt.Errorf("deleting load balancer %s: %w", LoadBalancerName(svc), err)
+		return fmt.Errorf("deleting load balancer %s: %w", name, err)
 	}
-	return c.deleteClassic(ctx, svc, cluster, net.vpc)
+	return c.deleteClassic(ctx, svc, name, cluster, net.vpc, false)
 }
 
-// deleteClassic deletes the Classic Load Balancer, then its managed security group.
-func (c *Cloud) deleteClassic(ctx context.Context, svc *v1.Service, cluster, vpc string) error {
-	name := LoadBalancerName(svc)
+// deleteClassic deletes the Classic Load Balancer, then its managed security group (also
+// the managed group of an NLB, which has the same name), unless keepGroup: then only the
+// Classic Load Balancer's rules in the node groups go.
+func (c *Cloud) deleteClassic(ctx context.Context, svc *v1.Service, name, cluster, vpc string, keepGroup bool) error {
 	o, err := c.observe(ctx, name)
 	if err != nil {
 		return fmt.Errorf("deleting load balancer %s: %w", name, err)
+	}
+	if o.Exists && ownedBy(o.Tags, serviceName(svc), name) != nil {
+		return nil // another Service's (see EnsureLoadBalancerDeleted), with its group
 	}
 	if o.Exists {
 		if !owned(o.Tags, cluster) {
@@ -314,8 +342,14 @@ func (c *Cloud) deleteClassic(ctx context.Context, svc *v1.Service, cluster, vpc
 	if err != nil || g == nil {
 		return err
 	}
-	if !owned(g.Tags, cluster) {
+	if !owned(g.Tags, cluster) || ownedBy(g.Tags, serviceName(svc), name) != nil {
 		klog.FromContext(ctx).Info("Leaving a security group that is not ours", "service", serviceName(svc), "group", g.ID)
+		return nil
+	}
+	if keepGroup {
+		if err := c.revokeClassicFrom(ctx, g.ID); err != nil {
+			return fmt.Errorf("deleting load balancer %s: %w", name, err)
+		}
 		return nil
 	}
 	// Node groups that let it in must forget it first, or the delete never succeeds.

@@ -99,18 +99,25 @@ type SecurityGroup struct {
 	Rules []Rule `json:"rules"`
 }
 
-// Rule is one ingress rule with one source CIDR (IPv4 or IPv6).
+// Rule is one ingress rule with one source: a CIDR (IPv4 or IPv6), or, on the NLB path, a
+// security group (Group) or a managed prefix list (PrefixList), CIDR then being empty.
 type Rule struct {
 	Protocol    string `json:"protocol"`
 	FromPort    int32  `json:"fromPort"`
 	ToPort      int32  `json:"toPort"`
 	CIDR        string `json:"cidr"`
+	Group       string `json:"group,omitempty"`
+	PrefixList  string `json:"prefixList,omitempty"`
 	Description string `json:"description,omitempty"`
 }
 
 // key identifies a rule the way EC2 does: the description is not part of it.
 func (r Rule) key() string {
-	b, _ := json.Marshal([]any{r.Protocol, r.FromPort, r.ToPort, r.CIDR})
+	src := []any{r.Protocol, r.FromPort, r.ToPort, r.CIDR}
+	if r.Group != "" || r.PrefixList != "" {
+		src = append(src, r.Group, r.PrefixList)
+	}
+	b, _ := json.Marshal(src)
 	return string(b)
 }
 

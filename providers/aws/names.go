@@ -4,6 +4,9 @@ import (
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/cloudlb/cloudlb/annotations"
+	"github.com/cloudlb/cloudlb/providers"
 )
 
 // Tag keys cloudlb writes. The first two decide ownership; the cloudlb.io ones are
@@ -52,3 +55,72 @@ func owned(tags map[string]string, cluster string) bool {
 
 // serviceName is "namespace/name".
 func serviceName(svc *v1.Service) string { return svc.Namespace + "/" + svc.Name }
+
+// nameOf is the Service's load balancer name: aws-load-balancer-name, else LoadBalancerName.
+func nameOf(svc *v1.Service, cfg *annotations.AWSConfig) string {
+	if cfg != nil && cfg.Name != "" {
+		return cfg.Name
+	}
+	return LoadBalancerName(svc)
+}
+
+// parsedName is nameOf with the annotations parsed here (invalid ones give the default).
+func parsedName(svc *v1.Service) string {
+	cfg, _ := annotations.Parse(svc, annotations.AWS)
+	return nameOf(svc, cfg.AWS)
+}
+
+// statusHost is the ELB hostname the Service's status shows, "" when none.
+func statusHost(svc *v1.Service) string {
+	for _, in := range svc.Status.LoadBalancer.Ingress {
+		if strings.Contains(in.Hostname, ".elb.") {
+			return in.Hostname
+		}
+	}
+	return ""
+}
+
+// hostOf reports whether an ELB hostname is the one of a load balancer called name: its
+// first label is the name (after "internal-" for an internal one), a dash and an ID
+// without dashes.
+func hostOf(host, name string) bool {
+	label, _, _ := strings.Cut(strings.TrimPrefix(strings.ToLower(host), "internal-"), ".")
+	i := strings.LastIndex(label, "-")
+	return i > 0 && label[:i] == strings.ToLower(name)
+}
+
+// checkName rejects a change of aws-load-balancer-name once the load balancer exists (the
+// status shows its hostname): AWS cannot rename one, and creating one under the new name
+// would leave the old one behind.
+func checkName(svc *v1.Service, name string) error {
+	if host := statusHost(svc); host != "" && !hostOf(host, name) {
+		return providers.NewUserError(serviceName(svc), "%s cannot change once the load balancer exists: it is %s, not %s; restore the annotation as it was, or delete and re-create the Service",
+			annotations.AWSName.Key, host, name)
+	}
+	return nil
+}
+
+// deletionName is the name of the load balancer to delete: the annotated one, or the
+// default one when the status shows the load balancer still has it (the annotation was
+// added afterwards). A status showing a third name is a user error: deleting under the
+// annotated name would leave the real one behind.
+func deletionName(svc *v1.Service) (string, error) {
+	name := parsedName(svc)
+	host := statusHost(svc)
+	if host == "" || hostOf(host, name) {
+		return name, nil
+	}
+	if def := LoadBalancerName(svc); hostOf(host, def) {
+		return def, nil
+	}
+	return "", checkName(svc, name)
+}
+
+// ownedBy is the user error for a load balancer of ours that another Service of the
+// cluster uses (possible with aws-load-balancer-name), nil otherwise.
+func ownedBy(tags map[string]string, service, name string) error {
+	if other := tags[tagServiceName]; other != "" && other != service {
+		return providers.NewUserError(service, "load balancer %s belongs to Service %s; choose another %s", name, other, annotations.AWSName.Key)
+	}
+	return nil
+}

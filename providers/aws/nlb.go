@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	v2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"k8s.io/klog/v2"
 
 	"github.com/cloudlb/cloudlb/providers"
 )
@@ -36,6 +38,9 @@ type elbv2API interface {
 	ModifyListener(context.Context, *elbv2.ModifyListenerInput, ...func(*elbv2.Options)) (*elbv2.ModifyListenerOutput, error)
 	DeleteListener(context.Context, *elbv2.DeleteListenerInput, ...func(*elbv2.Options)) (*elbv2.DeleteListenerOutput, error)
 	AddTags(context.Context, *elbv2.AddTagsInput, ...func(*elbv2.Options)) (*elbv2.AddTagsOutput, error)
+	RemoveTags(context.Context, *elbv2.RemoveTagsInput, ...func(*elbv2.Options)) (*elbv2.RemoveTagsOutput, error)
+	SetSecurityGroups(context.Context, *elbv2.SetSecurityGroupsInput, ...func(*elbv2.Options)) (*elbv2.SetSecurityGroupsOutput, error)
+	SetIpAddressType(context.Context, *elbv2.SetIpAddressTypeInput, ...func(*elbv2.Options)) (*elbv2.SetIpAddressTypeOutput, error)
 }
 
 var _ elbv2API = (*elbv2.Client)(nil)
@@ -45,9 +50,16 @@ type nlbObserved struct {
 	name, arn, dns string
 	internal       bool
 	subnets        []string
-	// mappings are the pinned addresses per subnet (allocation ID, private IPv4).
-	mappings map[string][2]string
-	tags     map[string]string
+	// mappings are the pinned addresses per subnet; natPrefixes says whether source NAT
+	// prefixes for IPv6 are enabled.
+	mappings    map[string]subnetPin
+	natPrefixes bool
+	ipType      string
+	// groups are the NLB's security groups; enforce is its PrivateLink setting ("" when it
+	// has no group).
+	groups  []string
+	enforce string
+	tags    map[string]string
 }
 
 func (c *Cloud) observeNLB(ctx context.Context, name string) (*nlbObserved, error) {
@@ -61,16 +73,26 @@ func (c *Cloud) observeNLB(ctx context.Context, name string) (*nlbObserved, erro
 		return nil, err
 	}
 	lb := out.LoadBalancers[0]
-	o := &nlbObserved{name: name, arn: aws.ToString(lb.LoadBalancerArn), dns: aws.ToString(lb.DNSName), internal: lb.Scheme == v2types.LoadBalancerSchemeEnumInternal, tags: map[string]string{}}
+	o := &nlbObserved{name: name, arn: aws.ToString(lb.LoadBalancerArn), dns: aws.ToString(lb.DNSName), internal: lb.Scheme == v2types.LoadBalancerSchemeEnumInternal,
+		natPrefixes: lb.EnablePrefixForIpv6SourceNat == v2types.EnablePrefixForIpv6SourceNatEnumOn, ipType: string(lb.IpAddressType),
+		groups: slices.Clone(lb.SecurityGroups), enforce: aws.ToString(lb.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic), tags: map[string]string{}}
 	for _, az := range lb.AvailabilityZones {
-		o.subnets = append(o.subnets, aws.ToString(az.SubnetId))
+		sn := aws.ToString(az.SubnetId)
+		o.subnets = append(o.subnets, sn)
+		var pin subnetPin
 		for _, a := range az.LoadBalancerAddresses {
-			if a.AllocationId != nil || a.PrivateIPv4Address != nil {
-				if o.mappings == nil {
-					o.mappings = map[string][2]string{}
-				}
-				o.mappings[aws.ToString(az.SubnetId)] = [2]string{aws.ToString(a.AllocationId), aws.ToString(a.PrivateIPv4Address)}
+			pin.Allocation = cmp.Or(pin.Allocation, aws.ToString(a.AllocationId))
+			pin.PrivateIPv4 = cmp.Or(pin.PrivateIPv4, aws.ToString(a.PrivateIPv4Address))
+			pin.IPv6 = cmp.Or(pin.IPv6, aws.ToString(a.IPv6Address))
+		}
+		if len(az.SourceNatIpv6Prefixes) > 0 {
+			pin.NATPrefix = az.SourceNatIpv6Prefixes[0]
+		}
+		if pin != (subnetPin{}) {
+			if o.mappings == nil {
+				o.mappings = map[string]subnetPin{}
 			}
+			o.mappings[sn] = pin
 		}
 	}
 	slices.Sort(o.subnets)
@@ -99,44 +121,45 @@ func (c *Cloud) ensureNLB(ctx context.Context, m *NLBModel, vpc string, beforeTa
 	if o != nil && !owned(o.tags, m.Cluster) {
 		return "", providers.NewUserError(m.Service, "load balancer %s already exists without the tag %s=%s; it is not ours and is left untouched", m.Name, clusterTag(m.Cluster), tagOwned)
 	}
+	if o != nil {
+		if err := ownedBy(o.tags, m.Service, m.Name); err != nil {
+			return "", err
+		}
+	}
 	if o != nil && o.tags[tagSpecHash] == m.Hash() {
 		c.nlbs.put(m.Name, nlbState{arn: o.arn, dns: o.dns, tags: o.tags, instances: m.Instances})
 		return o.dns, nil
 	}
 	c.nlbs.drop(m.Name) // until the full reconcile has succeeded
-	if o != nil && (o.internal != m.Internal || !maps.Equal(o.mappings, m.subnetMappings())) {
-		// Scheme and pinned addresses are fixed at creation: replace (the name is fixed by
-		// the Service UID, so the NLB is deleted first).
-		if err := c.deleteNLB(ctx, o); err != nil {
+	existed := o != nil
+	groups, err := c.ensureNLBGroups(ctx, m, vpc)
+	if err != nil {
+		return "", err
+	}
+	if o != nil && nlbMustReplace(m, o) {
+		klog.FromContext(ctx).Info("Replacing NLB to change what AWS fixes at creation", "service", m.Service, "name", m.Name)
+		// Scheme, pinned addresses, IPv6 source NAT and having security groups at all are
+		// fixed at creation: replace (the name is fixed by the Service UID, so the NLB is
+		// deleted first; a managed group is kept for the new one).
+		if err := c.deleteNLB(ctx, o, m.Attributes[attrDeletionProtection] != "true"); err != nil {
 			return "", err
 		}
 		o = nil
 	}
 	if o == nil {
-		in := &elbv2.CreateLoadBalancerInput{Name: aws.String(m.Name), Type: v2types.LoadBalancerTypeEnumNetwork, Tags: v2Tags(m.Tags)}
-		if pins := m.subnetMappings(); pins != nil {
-			for _, sn := range m.Subnets {
-				sm := v2types.SubnetMapping{SubnetId: aws.String(sn)}
-				if v := pins[sn][0]; v != "" {
-					sm.AllocationId = aws.String(v)
-				}
-				if v := pins[sn][1]; v != "" {
-					sm.PrivateIPv4Address = aws.String(v)
-				}
-				in.SubnetMappings = append(in.SubnetMappings, sm)
-			}
-		} else {
-			in.Subnets = m.Subnets
-		}
-		if m.Internal {
-			in.Scheme = v2types.LoadBalancerSchemeEnumInternal
-		}
-		out, err := call(ctx, c.limits, "elbv2.CreateLoadBalancer", func() (*elbv2.CreateLoadBalancerOutput, error) { return c.elbv2.CreateLoadBalancer(ctx, in) })
-		if err != nil {
+		if o, err = c.createNLB(ctx, m, groups); err != nil {
 			return "", err
 		}
-		lb := out.LoadBalancers[0]
-		o = &nlbObserved{name: m.Name, arn: aws.ToString(lb.LoadBalancerArn), dns: aws.ToString(lb.DNSName), subnets: slices.Clone(m.Subnets), mappings: m.subnetMappings(), tags: map[string]string{}}
+	}
+	if err := c.setNLBGroups(ctx, m, o, groups); err != nil {
+		return "", err
+	}
+	if want := cmp.Or(m.IPAddressType, string(v2types.IpAddressTypeIpv4)); cmp.Or(o.ipType, string(v2types.IpAddressTypeIpv4)) != want {
+		if _, err := call(ctx, c.limits, "elbv2.SetIpAddressType", func() (*elbv2.SetIpAddressTypeOutput, error) {
+			return c.elbv2.SetIpAddressType(ctx, &elbv2.SetIpAddressTypeInput{LoadBalancerArn: aws.String(o.arn), IpAddressType: v2types.IpAddressType(want)})
+		}); err != nil {
+			return "", err
+		}
 	}
 	if !slices.Equal(o.subnets, m.Subnets) {
 		if _, err := call(ctx, c.limits, "elbv2.SetSubnets", func() (*elbv2.SetSubnetsOutput, error) {
@@ -163,7 +186,11 @@ func (c *Cloud) ensureNLB(ctx context.Context, m *NLBModel, vpc string, beforeTa
 			return "", err
 		}
 	}
-	nodeGroups, err := c.ensureNLBNodeRules(ctx, m, vpc, o.tags)
+	resolved := *m
+	if len(groups) > 0 && m.ManagedSecurityGroup != nil {
+		resolved.NodeRules = withGroupID(m.NodeRules, groups[0])
+	}
+	nodeGroups, err := c.ensureNLBNodeRules(ctx, &resolved, vpc, o.tags)
 	if err != nil {
 		return "", err
 	}
@@ -172,19 +199,16 @@ func (c *Cloud) ensureNLB(ctx context.Context, m *NLBModel, vpc string, beforeTa
 			return "", err
 		}
 	}
-	tags := map[string]string{tagSpecHash: m.Hash(), tagNodeGroups: nodeGroups}
-	for k, v := range m.Tags {
-		if o.tags[k] != v {
-			tags[k] = v
+	if existed && m.ManagedSecurityGroup == nil {
+		// A managed group the NLB used before (or kept through a replacement) goes.
+		if err := c.dropNLBGroup(ctx, m, vpc); err != nil {
+			return "", err
 		}
 	}
-	if _, err := call(ctx, c.limits, "elbv2.AddTags", func() (*elbv2.AddTagsOutput, error) {
-		return c.elbv2.AddTags(ctx, &elbv2.AddTagsInput{ResourceArns: []string{o.arn}, Tags: v2Tags(tags)})
-	}); err != nil {
+	final, err := c.tagNLB(ctx, m, o, nodeGroups)
+	if err != nil {
 		return "", err
 	}
-	final := maps.Clone(o.tags)
-	maps.Copy(final, tags)
 	c.nlbs.put(m.Name, nlbState{arn: o.arn, dns: o.dns, tags: final, instances: m.Instances, targetGroups: tgArns})
 	return o.dns, nil
 }
@@ -210,7 +234,7 @@ func (c *Cloud) ensureTargetGroups(ctx context.Context, m *NLBModel, vpc string)
 				TargetType: v2types.TargetTypeEnumInstance, Tags: v2Tags(map[string]string{clusterTag(m.Cluster): tagOwned, tagServiceName: m.Service}),
 			}
 			setHealthCheck(tg.HealthCheck, &in.HealthCheckProtocol, &in.HealthCheckPort, &in.HealthCheckPath, &in.HealthCheckIntervalSeconds,
-				&in.HealthCheckTimeoutSeconds, &in.HealthyThresholdCount, &in.UnhealthyThresholdCount)
+				&in.HealthCheckTimeoutSeconds, &in.HealthyThresholdCount, &in.UnhealthyThresholdCount, &in.Matcher)
 			created, err := call(ctx, c.limits, "elbv2.CreateTargetGroup", func() (*elbv2.CreateTargetGroupOutput, error) { return c.elbv2.CreateTargetGroup(ctx, in) })
 			if err != nil {
 				return nil, err
@@ -230,7 +254,7 @@ func (c *Cloud) ensureTargetGroups(ctx context.Context, m *NLBModel, vpc string)
 		if healthCheckOf(cur) != tg.HealthCheck {
 			in := &elbv2.ModifyTargetGroupInput{TargetGroupArn: aws.String(arn)}
 			setHealthCheck(tg.HealthCheck, &in.HealthCheckProtocol, &in.HealthCheckPort, &in.HealthCheckPath, &in.HealthCheckIntervalSeconds,
-				&in.HealthCheckTimeoutSeconds, &in.HealthyThresholdCount, &in.UnhealthyThresholdCount)
+				&in.HealthCheckTimeoutSeconds, &in.HealthyThresholdCount, &in.UnhealthyThresholdCount, &in.Matcher)
 			if _, err := call(ctx, c.limits, "elbv2.ModifyTargetGroup", func() (*elbv2.ModifyTargetGroupOutput, error) { return c.elbv2.ModifyTargetGroup(ctx, in) }); err != nil {
 				return nil, err
 			}
@@ -261,7 +285,7 @@ func (c *Cloud) ensureTargetGroups(ctx context.Context, m *NLBModel, vpc string)
 // syncTGAttributes sets the wanted attributes that differ; read says whether to read them
 // first (a group just created has AWS's defaults).
 func (c *Cloud) syncTGAttributes(ctx context.Context, arn string, want map[string]string, read bool) error {
-	if len(want) == 0 {
+	if len(want) == 0 && !read {
 		return nil
 	}
 	have := map[string]string{}
@@ -282,6 +306,14 @@ func (c *Cloud) syncTGAttributes(ctx context.Context, arn string, want map[strin
 			change = append(change, v2types.TargetGroupAttribute{Key: aws.String(k), Value: aws.String(want[k])})
 		}
 	}
+	// A known attribute no longer wanted goes back to AWS's default.
+	for _, k := range slices.Sorted(maps.Keys(tgAttributeDefaults)) {
+		if _, wanted := want[k]; !wanted {
+			if v, ok := have[k]; ok && v != tgAttributeDefaults[k] {
+				change = append(change, v2types.TargetGroupAttribute{Key: aws.String(k), Value: aws.String(tgAttributeDefaults[k])})
+			}
+		}
+	}
 	if len(change) == 0 {
 		return nil
 	}
@@ -291,23 +323,33 @@ func (c *Cloud) syncTGAttributes(ctx context.Context, arn string, want map[strin
 	return err
 }
 
-func setHealthCheck(hc NLBHealthCheck, proto *v2types.ProtocolEnum, port, path **string, interval, timeout, healthy, unhealthy **int32) {
+func setHealthCheck(hc NLBHealthCheck, proto *v2types.ProtocolEnum, port, path **string, interval, timeout, healthy, unhealthy **int32, matcher **v2types.Matcher) {
 	*proto = v2types.ProtocolEnum(hc.Protocol)
 	*port = aws.String(hc.Port)
 	if hc.Path != "" {
 		*path = aws.String(hc.Path)
+	}
+	if isHTTP(hc.Protocol) {
+		*matcher = &v2types.Matcher{HttpCode: aws.String(cmp.Or(hc.SuccessCodes, defaultSuccessCodes))}
 	}
 	*interval, *timeout = aws.Int32(hc.Interval), aws.Int32(hc.Timeout)
 	*healthy, *unhealthy = aws.Int32(hc.HealthyThreshold), aws.Int32(hc.UnhealthyThreshold)
 }
 
 func healthCheckOf(tg *v2types.TargetGroup) NLBHealthCheck {
-	return NLBHealthCheck{
+	hc := NLBHealthCheck{
 		Protocol: string(tg.HealthCheckProtocol), Port: aws.ToString(tg.HealthCheckPort), Path: aws.ToString(tg.HealthCheckPath),
 		Interval: aws.ToInt32(tg.HealthCheckIntervalSeconds), Timeout: aws.ToInt32(tg.HealthCheckTimeoutSeconds),
 		HealthyThreshold: aws.ToInt32(tg.HealthyThresholdCount), UnhealthyThreshold: aws.ToInt32(tg.UnhealthyThresholdCount),
 	}
+	if isHTTP(hc.Protocol) && tg.Matcher != nil && aws.ToString(tg.Matcher.HttpCode) != defaultSuccessCodes {
+		hc.SuccessCodes = aws.ToString(tg.Matcher.HttpCode)
+	}
+	return hc
 }
+
+// isHTTP reports whether a health check protocol has a path and a matcher.
+func isHTTP(proto string) bool { return proto == "HTTP" || proto == "HTTPS" }
 
 // syncTargets registers the missing instances, then deregisters the extra ones.
 func (c *Cloud) syncTargets(ctx context.Context, arn string, port int32, want, have []string) error {
@@ -365,12 +407,16 @@ func (c *Cloud) ensureListeners(ctx context.Context, m *NLBModel, lbArn string, 
 		if l.SSLPolicy != "" {
 			policy = aws.String(l.SSLPolicy)
 		}
+		var alpn []string // sent on TLS listeners only, and on creation only when chosen
+		if l.Protocol == "TLS" {
+			alpn = []string{cmp.Or(l.ALPNPolicy, alpnNone)}
+		}
 		cur, ok := have[l.Port]
 		delete(have, l.Port)
 		if !ok {
 			if _, err := call(ctx, c.limits, "elbv2.CreateListener", func() (*elbv2.CreateListenerOutput, error) {
 				return c.elbv2.CreateListener(ctx, &elbv2.CreateListenerInput{LoadBalancerArn: aws.String(lbArn), Port: aws.Int32(l.Port),
-					Protocol: v2types.ProtocolEnum(l.Protocol), DefaultActions: action, Certificates: certs, SslPolicy: policy,
+					Protocol: v2types.ProtocolEnum(l.Protocol), DefaultActions: action, Certificates: certs, SslPolicy: policy, AlpnPolicy: createALPN(l),
 					Tags: v2Tags(map[string]string{clusterTag(m.Cluster): tagOwned, tagServiceName: m.Service})})
 			}); err != nil {
 				return nil, err
@@ -382,7 +428,7 @@ func (c *Cloud) ensureListeners(ctx context.Context, m *NLBModel, lbArn string, 
 		}
 		if _, err := call(ctx, c.limits, "elbv2.ModifyListener", func() (*elbv2.ModifyListenerOutput, error) {
 			return c.elbv2.ModifyListener(ctx, &elbv2.ModifyListenerInput{ListenerArn: cur.ListenerArn, Port: aws.Int32(l.Port),
-				Protocol: v2types.ProtocolEnum(l.Protocol), DefaultActions: action, Certificates: certs, SslPolicy: policy})
+				Protocol: v2types.ProtocolEnum(l.Protocol), DefaultActions: action, Certificates: certs, SslPolicy: policy, AlpnPolicy: alpn})
 		}); err != nil {
 			return nil, err
 		}
@@ -407,7 +453,10 @@ func listenerMatches(cur v2types.Listener, l NLBListener, tgArn string) bool {
 		cert = aws.ToString(cur.Certificates[0].CertificateArn)
 	}
 	// AWS fills in a default policy on TLS listeners; only a policy we asked for is compared.
-	return cert == l.Certificate && (l.SSLPolicy == "" || aws.ToString(cur.SslPolicy) == l.SSLPolicy)
+	if cert != l.Certificate || l.SSLPolicy != "" && aws.ToString(cur.SslPolicy) != l.SSLPolicy {
+		return false
+	}
+	return l.Protocol != "TLS" || alpnOf(cur) == cmp.Or(l.ALPNPolicy, alpnNone)
 }
 
 func (c *Cloud) ensureNLBAttributes(ctx context.Context, m *NLBModel, arn string) error {
@@ -428,6 +477,12 @@ func (c *Cloud) ensureNLBAttributes(ctx context.Context, m *NLBModel, arn string
 	for _, a := range out.Attributes {
 		have[aws.ToString(a.Key)] = aws.ToString(a.Value)
 	}
+	for k, def := range lbAttributeDefaults(m.Internal) {
+		if _, ok := have[k]; ok {
+			want[k] = def // a known attribute not (or no longer) asked for: AWS's default
+		}
+	}
+	maps.Copy(want, m.Attributes)
 	var change []v2types.LoadBalancerAttribute
 	for _, k := range slices.Sorted(maps.Keys(want)) {
 		if have[k] != want[k] {
@@ -444,8 +499,10 @@ func (c *Cloud) ensureNLBAttributes(ctx context.Context, m *NLBModel, arn string
 }
 
 // deleteNLB deletes the NLB, then the target groups its listeners used, then its rules
-// in the node security groups it lists in its tags.
-func (c *Cloud) deleteNLB(ctx context.Context, o *nlbObserved) error {
+// in the node security groups it lists in its tags. With unprotect, deletion protection
+// (on when AWS refuses with OperationNotPermitted) is turned off first; without, that
+// refusal is a user error.
+func (c *Cloud) deleteNLB(ctx context.Context, o *nlbObserved, unprotect bool) error {
 	c.nlbs.drop(o.name)
 	arn := o.arn
 	out, err := call(ctx, c.limits, "elbv2.DescribeTargetGroups", func() (*elbv2.DescribeTargetGroupsOutput, error) {
@@ -454,9 +511,7 @@ func (c *Cloud) deleteNLB(ctx context.Context, o *nlbObserved) error {
 	if err != nil {
 		return err
 	}
-	if _, err := call(ctx, c.limits, "elbv2.DeleteLoadBalancer", func() (*elbv2.DeleteLoadBalancerOutput, error) {
-		return c.elbv2.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(arn)})
-	}); err != nil {
+	if err := c.deleteNLBOnly(ctx, o, unprotect); err != nil {
 		return err
 	}
 	for _, tg := range out.TargetGroups {

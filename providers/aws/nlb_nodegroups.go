@@ -109,7 +109,7 @@ func nodeRulePlan(existing, want []Rule, name string) (add, remove []Rule) {
 	}
 	mtu := map[string]bool{}
 	for _, r := range final {
-		if strings.HasPrefix(r.Description, ruleClient) && !strings.Contains(r.CIDR, ":") {
+		if strings.HasPrefix(r.Description, ruleClient) && r.CIDR != "" && !strings.Contains(r.CIDR, ":") {
 			mtu[r.CIDR] = true
 		}
 	}
@@ -154,7 +154,7 @@ func (c *Cloud) describeGroups(ctx context.Context, ids []string) (map[string][]
 		return nil, err
 	}
 	for _, g := range res.SecurityGroups {
-		out[aws.ToString(g.GroupId)] = groupRules(g)
+		out[aws.ToString(g.GroupId)] = allRules(g)
 	}
 	return out, nil
 }

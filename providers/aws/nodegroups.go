@@ -162,17 +162,3 @@ func (c *Cloud) revokeFrom(ctx context.Context, group, source string) error {
 	}
 	return err
 }
-
-// revokeAllFrom removes every rule that lets source in, before source is deleted.
-func (c *Cloud) revokeAllFrom(ctx context.Context, source string) error {
-	have, err := c.groupsReferencing(ctx, source)
-	if err != nil {
-		return err
-	}
-	for _, g := range slices.Sorted(maps.Keys(have)) {
-		if err := c.revokeFrom(ctx, g, source); err != nil {
-			return err
-		}
-	}
-	return nil
-}

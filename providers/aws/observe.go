@@ -138,7 +138,9 @@ func (c *Cloud) observeDeep(ctx context.Context, o *Observed, name, vpc string) 
 		}
 		o.Attributes = fromAttributes(out.LoadBalancerAttributes)
 	}
-	g, err := c.findGroup(ctx, securityGroupName(name), vpc)
+	// Every rule counts, so one left by an NLB that had the group (prefix lists, groups)
+	// is removed too.
+	g, err := c.findGroupWith(ctx, securityGroupName(name), vpc, allRules)
 	if err != nil {
 		return err
 	}
@@ -166,8 +168,14 @@ func fromAttributes(a *elbtypes.LoadBalancerAttributes) Attributes {
 	return out.normalize()
 }
 
-// findGroup reads the security group called name in vpc; nil when there is none.
+// findGroup reads the security group called name in vpc, with its CIDR rules; nil when there
+// is none.
 func (c *Cloud) findGroup(ctx context.Context, name, vpc string) (*ObservedGroup, error) {
+	return c.findGroupWith(ctx, name, vpc, groupRules)
+}
+
+// findGroupWith is findGroup with the rules rules reads.
+func (c *Cloud) findGroupWith(ctx context.Context, name, vpc string, rules func(ec2types.SecurityGroup) []Rule) (*ObservedGroup, error) {
 	out, err := call(ctx, c.limits, "ec2.DescribeSecurityGroups", func() (*ec2.DescribeSecurityGroupsOutput, error) {
 		return c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
 			{Name: aws.String("group-name"), Values: []string{name}},
@@ -185,7 +193,7 @@ func (c *Cloud) findGroup(ctx context.Context, name, vpc string) (*ObservedGroup
 	for _, t := range sg.Tags {
 		g.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
-	g.Rules = groupRules(sg)
+	g.Rules = rules(sg)
 	slices.SortFunc(g.Rules, func(a, b Rule) int { return strings.Compare(a.key(), b.key()) })
 	return g, nil
 }
@@ -206,5 +214,26 @@ func groupRules(sg ec2types.SecurityGroup) []Rule {
 			rules = append(rules, x)
 		}
 	}
+	return rules
+}
+
+// allRules are groupRules plus the rules whose source is a security group or a prefix list:
+// the NLB path manages those too.
+func allRules(sg ec2types.SecurityGroup) []Rule {
+	rules := groupRules(sg)
+	for _, p := range sg.IpPermissions {
+		base := Rule{Protocol: strings.ToLower(aws.ToString(p.IpProtocol)), FromPort: aws.ToInt32(p.FromPort), ToPort: aws.ToInt32(p.ToPort)}
+		for _, r := range p.UserIdGroupPairs {
+			x := base
+			x.Group, x.Description = aws.ToString(r.GroupId), aws.ToString(r.Description)
+			rules = append(rules, x)
+		}
+		for _, r := range p.PrefixListIds {
+			x := base
+			x.PrefixList, x.Description = aws.ToString(r.PrefixListId), aws.ToString(r.Description)
+			rules = append(rules, x)
+		}
+	}
+	slices.SortFunc(rules, func(a, b Rule) int { return strings.Compare(a.key(), b.key()) })
 	return rules
 }

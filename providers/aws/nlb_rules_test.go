@@ -1,0 +1,115 @@
+package aws
+
+import (
+	"testing"
+
+	v1 "k8s.io/api/core/v1"
+)
+
+func TestPinsMatch(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		have, want map[string]subnetPin
+		match      bool
+	}{
+		{"nothing pinned", nil, nil, true},
+		{"AWS-assigned addresses are not pins", map[string]subnetPin{"s1": {PrivateIPv4: "10.0.1.5", IPv6: "2600::5"}}, nil, true},
+		{"same allocation", map[string]subnetPin{"s1": {Allocation: "eipalloc-1"}}, map[string]subnetPin{"s1": {Allocation: "eipalloc-1"}}, true},
+		{"other allocation", map[string]subnetPin{"s1": {Allocation: "eipalloc-1"}}, map[string]subnetPin{"s1": {Allocation: "eipalloc-2"}}, false},
+		{"pin missing", nil, map[string]subnetPin{"s1": {IPv6: "2600::10"}}, false},
+		{"assigned prefix matches auto_assigned", map[string]subnetPin{"s1": {NATPrefix: "2600:1:2:3::/80"}}, map[string]subnetPin{"s1": {NATPrefix: autoAssigned}}, true},
+		{"no prefix for auto_assigned", nil, map[string]subnetPin{"s1": {NATPrefix: autoAssigned}}, false},
+		{"other prefix", map[string]subnetPin{"s1": {NATPrefix: "2600:1:2:3::/80"}}, map[string]subnetPin{"s1": {NATPrefix: "2600:1:2:4::/80"}}, false},
+	}
+	for _, tt := range tests {
+		if got := pinsMatch(tt.have, tt.want); got != tt.match {
+			t.Errorf("%s: pinsMatch = %v, want %v", tt.name, got, tt.match)
+		}
+	}
+}
+
+func TestNLBMustReplace(t *testing.T) {
+	t.Parallel()
+	base := func() (*NLBModel, *nlbObserved) {
+		return &NLBModel{Subnets: []string{"s1"}}, &nlbObserved{}
+	}
+	tests := []struct {
+		name    string
+		mutate  func(*NLBModel, *nlbObserved)
+		replace bool
+	}{
+		{"same", func(*NLBModel, *nlbObserved) {}, false},
+		{"scheme", func(m *NLBModel, _ *nlbObserved) { m.Internal = true }, true},
+		{"groups where there were none", func(m *NLBModel, _ *nlbObserved) { m.SecurityGroups = []string{"sg-1"} }, true},
+		{"no group any more", func(_ *NLBModel, o *nlbObserved) { o.groups = []string{"sg-1"} }, true},
+		{"other groups", func(m *NLBModel, o *nlbObserved) { m.SecurityGroups, o.groups = []string{"sg-2"}, []string{"sg-1"} }, false},
+		{"source NAT prefixes", func(m *NLBModel, _ *nlbObserved) { m.PrefixForIPv6SourceNAT = true }, true},
+		{"dualstack alone is in place", func(m *NLBModel, _ *nlbObserved) { m.IPAddressType = "dualstack" }, false},
+		{"pinned IPv6", func(m *NLBModel, _ *nlbObserved) { m.IPv6Addresses = []string{"2600::1"} }, true},
+	}
+	for _, tt := range tests {
+		m, o := base()
+		tt.mutate(m, o)
+		if got := nlbMustReplace(m, o); got != tt.replace {
+			t.Errorf("%s: replace = %v, want %v", tt.name, got, tt.replace)
+		}
+	}
+}
+
+func TestExactRules(t *testing.T) {
+	t.Parallel()
+	a := Rule{Protocol: "tcp", FromPort: 80, ToPort: 80, CIDR: "10.0.0.0/8"}
+	b := Rule{Protocol: "tcp", FromPort: 80, ToPort: 80, PrefixList: "pl-1"}
+	c := Rule{Protocol: "tcp", FromPort: 80, ToPort: 80, Group: "sg-1"}
+	renamed := a
+	renamed.Description = "someone else's words"
+	add, remove := exactRules([]Rule{renamed, c}, []Rule{a, b})
+	if len(add) != 1 || add[0] != b || len(remove) != 1 || remove[0] != c {
+		t.Errorf("add %v remove %v, want add the prefix list and remove the group rule (descriptions do not count)", add, remove)
+	}
+	if b.key() == c.key() || a.key() == b.key() {
+		t.Error("rules with different sources share a key")
+	}
+}
+
+func TestNameChecks(t *testing.T) {
+	t.Parallel()
+	svc := testService(nil)
+	def := LoadBalancerName(svc)
+	withHost := func(host string) *v1.Service {
+		s := svc.DeepCopy()
+		s.Status.LoadBalancer.Ingress = []v1.LoadBalancerIngress{{Hostname: host}}
+		return s
+	}
+	tests := []struct {
+		name    string
+		svc     *v1.Service
+		lbName  string
+		wantErr bool
+	}{
+		{"no status", svc, "custom", false},
+		{"classic host", withHost("custom-123.us-east-1.elb.amazonaws.com"), "custom", false},
+		{"internal host", withHost("internal-Custom-123.us-east-1.elb.amazonaws.com"), "custom", false},
+		{"nlb host", withHost(def + "-0123456789abcdef.elb.us-east-1.amazonaws.com"), def, false},
+		{"renamed", withHost("custom-123.us-east-1.elb.amazonaws.com"), "custom2", true},
+		{"prefix of the old name", withHost("custom-web-123.us-east-1.elb.amazonaws.com"), "custom-we", true},
+		{"old name longer", withHost("custom-web-123.us-east-1.elb.amazonaws.com"), "custom", true},
+		{"not an ELB hostname", withHost("lb.example.com"), "custom", false},
+	}
+	for _, tt := range tests {
+		if err := checkName(tt.svc, tt.lbName); (err != nil) != tt.wantErr {
+			t.Errorf("%s: checkName = %v, want error %v", tt.name, err, tt.wantErr)
+		}
+	}
+	// Deletion falls back to the default name the status shows.
+	late := withHost(def + "-1.us-east-1.elb.amazonaws.com")
+	late.Annotations = map[string]string{ann + "name": "late"}
+	if name, err := deletionName(late); err != nil || name != def {
+		t.Errorf("deletionName = %q, %v; want %s", name, err, def)
+	}
+	late.Status.LoadBalancer.Ingress[0].Hostname = "third-1.us-east-1.elb.amazonaws.com"
+	if _, err := deletionName(late); err == nil {
+		t.Error("deletionName found no error with a third name in the status")
+	}
+}
