@@ -205,7 +205,7 @@ var (
 	AWSSecurityGroups = &Descriptor{
 		Key: awsPrefix + "security-groups", Cloud: AWS, Type: List, Format: idFormat("sg-"),
 		Validate:  awsValidateUnique,
-		Doc:       "Security groups to attach instead of the managed one; cloudlb manages no rules in them.",
+		Doc:       "Security groups to attach instead of the managed one; cloudlb manages no rules in them. Changed in place, except that an NLB going from no groups to some, or back, is replaced (AWS cannot add or remove all of an NLB's groups).",
 		AppliesTo: "CLB, NLB", Change: InPlace,
 	}
 	AWSExtraSecurityGroups = &Descriptor{

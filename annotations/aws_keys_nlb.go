@@ -40,8 +40,8 @@ var (
 	AWSIPv6Addresses = &Descriptor{
 		Key: awsPrefix + "ipv6-addresses", Cloud: AWS, Type: List, Format: FormatIPv6,
 		Validate:  awsValidateUnique,
-		Doc:       "IPv6 addresses, one per subnet in subnet order, for a dualstack NLB.",
-		AppliesTo: "NLB, dualstack", Change: Rejected,
+		Doc:       "IPv6 addresses, one per subnet in subnet order, for a dualstack NLB; fixed at creation, so a change replaces the NLB.",
+		AppliesTo: "NLB, dualstack", Change: Replace,
 	}
 	AWSEnablePrefixForIPv6SourceNAT = &Descriptor{
 		Key: awsPrefix + "enable-prefix-for-ipv6-source-nat", Cloud: AWS, Type: Enum,
@@ -49,13 +49,13 @@ var (
 		Defaults:     []Default{{Always, "off"}},
 		ValueAliases: map[string]string{"true": "on", "false": "off"},
 		Doc:          "Uses an IPv6 /80 prefix per subnet for source NAT, needed by UDP listeners on a dualstack NLB.",
-		AppliesTo:    "NLB, dualstack", Change: Rejected,
+		AppliesTo:    "NLB, dualstack", Change: Replace,
 	}
 	AWSSourceNATIPv6Prefixes = &Descriptor{
 		Key: awsPrefix + "source-nat-ipv6-prefixes", Cloud: AWS, Type: List, Format: awsFormatSourceNATPrefix,
 		Validate:  awsValidateUnique,
-		Doc:       "Source-NAT IPv6 prefixes, one per subnet in subnet order: a /80 from the subnet's IPv6 CIDR or auto_assigned.",
-		AppliesTo: "NLB, dualstack", Change: Rejected,
+		Doc:       "Source-NAT IPv6 prefixes, one per subnet in subnet order: a /80 from the subnet's IPv6 CIDR or auto_assigned; fixed at creation, so a change replaces the NLB.",
+		AppliesTo: "NLB, dualstack", Change: Replace,
 	}
 	AWSHealthCheckSuccessCodes = &Descriptor{
 		Key: awsPrefix + "healthcheck-success-codes", Cloud: AWS, Type: String, Format: awsFormatSuccessCodes,
@@ -111,8 +111,8 @@ var (
 	AWSDisableNLBSecurityGroups = &Descriptor{
 		Key: awsPrefix + "disable-nlb-sg", Cloud: AWS, Type: Bool,
 		Defaults:  []Default{{Always, "false"}},
-		Doc:       "Creates the NLB without security groups; AWS cannot add or remove all of them later.",
-		AppliesTo: "NLB", Change: Rejected,
+		Doc:       "Creates the NLB without security groups; AWS cannot add or remove all of them later, so a change replaces the NLB.",
+		AppliesTo: "NLB", Change: Replace,
 	}
 	AWSEnableTCPUDPListener = &Descriptor{
 		Key: awsPrefix + "enable-tcp-udp-listener", Cloud: AWS, Type: Bool,
