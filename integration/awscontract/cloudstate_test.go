@@ -174,7 +174,8 @@ func waitClassic(t *testing.T, service string, ok func(*classicLB) error) *class
 	return lb
 }
 
-// waitNLB waits until the NLB of service exists and ok reports nil.
+// waitNLB waits until the NLB of service exists with its listeners and target groups (a poll
+// may catch one half-created) and ok reports nil.
 func waitNLB(t *testing.T, service string, ok func(*networkLB) error) *networkLB {
 	t.Helper()
 	var lb *networkLB
@@ -186,6 +187,8 @@ func waitNLB(t *testing.T, service string, ok func(*networkLB) error) *networkLB
 			return false, err.Error()
 		case lb == nil:
 			return false, "no load balancer tagged " + service
+		case len(lb.listeners) == 0 || len(lb.groups) == 0:
+			return false, fmt.Sprintf("%d listeners, %d target groups: not complete yet", len(lb.listeners), len(lb.groups))
 		}
 		if err := ok(lb); err != nil {
 			return false, err.Error()
