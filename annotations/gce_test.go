@@ -386,7 +386,7 @@ func TestGCEBackendFeatures(t *testing.T) {
 			want: []gceWant{gceErr(strong, "needs spec.sessionAffinity ClientIP")}},
 		{name: "strong affinity on a target pool", ann: map[string]string{strong: "enabled"}, mut: []func(*v1.Service){clientIP(0)},
 			check: backend(GCEBackend{SessionAffinity: "CLIENT_IP", StrongSessionAffinity: true, StrongSessionAffinityIdleTimeout: 10800 * time.Second}),
-			want: []gceWant{gceWarn(strong, "ignored on target-pool")}},
+			want:  []gceWant{gceWarn(strong, "ignored on target-pool")}},
 		{name: "strong affinity on internal", ann: gceInternal(map[string]string{strong: "enabled"}), mut: []func(*v1.Service){clientIP(0)},
 			check: backend(GCEBackend{SessionAffinity: "CLIENT_IP"}), want: []gceWant{gceWarn(strong, "ignored on internal")}},
 		{name: "strong affinity wrong value", ann: map[string]string{strong: "true"}, check: backend(none),
