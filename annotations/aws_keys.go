@@ -30,8 +30,8 @@ var (
 	AWSLoadBalancerType = &Descriptor{
 		Key: awsPrefix + "type", Cloud: AWS, Type: Enum,
 		Allowed:   []string{awsTypeNLB, awsTypeExternal, awsTypeNLBIP},
-		Doc:       "Selects the load balancer kind: absent means a Classic Load Balancer, nlb a Network Load Balancer, external or nlb-ip hands the Service to aws-load-balancer-controller.",
-		AppliesTo: "CLB, NLB", Change: Rejected,
+		Doc:       "Selects the load balancer kind: absent means a Classic Load Balancer, nlb a Network Load Balancer, external or nlb-ip hands the Service to aws-load-balancer-controller. Changing between Classic and NLB migrates: the new load balancer is created, the status moves to it, then the old one is deleted.",
+		AppliesTo: "CLB, NLB", Change: Replace,
 	}
 	AWSInternal = &Descriptor{
 		Key: awsPrefix + "internal", Cloud: AWS, Type: Bool,
