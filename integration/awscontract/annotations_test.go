@@ -337,9 +337,9 @@ func TestEveryAnnotationChanged(t *testing.T) {
 			if c.spec != nil {
 				c.spec(svc)
 			}
-			svc = tn.create(svc)
+			svc = tn.Create(svc)
 			c.was(t, key(svc))
-			tn.update(svc.Name, func(s *v1.Service) { s.Annotations = maps.Clone(c.after) })
+			tn.Update(svc.Name, func(s *v1.Service) { s.Annotations = maps.Clone(c.after) })
 			c.now(t, key(svc))
 		})
 	}

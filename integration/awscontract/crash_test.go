@@ -117,14 +117,14 @@ func TestKilledBetweenWrites(t *testing.T) {
 			// The writes of an uninterrupted creation.
 			waitSettled(t, fake, 0)
 			fake.ResetCalls()
-			probe := tn.create(tc.svc(tc.name + "-all"))
-			tn.waitIngress(probe.Name)
+			probe := tn.Create(tc.svc(tc.name + "-all"))
+			tn.WaitIngress(probe.Name, nil)
 			tc.check(t, key(probe))
 			writes := waitSettled(t, fake, 1).writes
 			t.Logf("%s: %d writes to create", tc.name, writes)
 			for k := 1; k < writes; k++ {
 				tripped := shared.gate.arm(k)
-				svc := tn.create(tc.svc(fmt.Sprintf("%s-%d", tc.name, k)))
+				svc := tn.Create(tc.svc(fmt.Sprintf("%s-%d", tc.name, k)))
 				waitFor(t, fmt.Sprintf("write %d of %s to be refused", k+1, svc.Name), func() (bool, string) {
 					select {
 					case <-tripped:
@@ -133,9 +133,9 @@ func TestKilledBetweenWrites(t *testing.T) {
 						return false, "not yet"
 					}
 				})
-				tn.restart() // stops the cut-off controller before the gate opens
+				tn.Restart() // stops the cut-off controller before the gate opens
 				shared.gate.disarm()
-				tn.waitIngress(svc.Name)
+				tn.WaitIngress(svc.Name, nil)
 				tc.check(t, key(svc))
 			}
 		})

@@ -1,223 +1,38 @@
 package awscontract_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	v1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/util/retry"
-	"k8s.io/klog/v2"
-	"k8s.io/klog/v2/ktesting"
+	cloudprovider "k8s.io/cloud-provider"
 
 	"github.com/cloudlb/cloudlb/annotations"
-	"github.com/cloudlb/cloudlb/integration/controlplane"
+	"github.com/cloudlb/cloudlb/integration/contract"
 	cloudaws "github.com/cloudlb/cloudlb/providers/aws"
-	"github.com/cloudlb/cloudlb/servicecontroller"
 )
 
-// tenant is one test's slice of the cluster: a namespace, a LoadBalancerClass and the
-// controller serving it.
-type tenant struct {
-	t     *testing.T
-	cs    kubernetes.Interface
-	ns    string
-	class string
-	ctl   *controller
-}
-
-// newTenant creates the namespace and starts the controller. Its Services are deleted (and
-// their load balancers awaited gone) when the test ends, before the controller stops.
-func newTenant(t *testing.T) *tenant {
+// newTenant is a contract.Tenant whose controllers run the aws provider against the suite's
+// endpoint (see integration/contract for the Service helpers).
+func newTenant(t *testing.T) *contract.Tenant {
 	t.Helper()
-	cs, err := kubernetes.NewForConfig(cp(shared.cp))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tn := &tenant{t: t, cs: cs, ns: controlplane.CreateNamespace(t, cs, "aws")}
-	tn.class = classFor(tn.ns, t.Name())
-	tn.ctl = tn.start()
-	// One cleanup, so that the Services are deleted by whichever controller runs last.
-	t.Cleanup(func() {
-		tn.deleteAll()
-		tn.ctl.stop()
-	})
-	return tn
-}
-
-func classFor(ns, test string) string {
-	name := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
-			return r
-		}
-		return '.'
-	}, ns+"."+strings.ToLower(test))
-	return "cloudlb.test/" + strings.TrimRight(name[:min(len(name), 63)], ".-")
-}
-
-// controller is a servicecontroller running in-process over a fresh aws provider, as after a
-// process start.
-type controller struct {
-	factory informers.SharedInformerFactory
-	cancel  context.CancelFunc
-	done    chan struct{}
-	once    sync.Once
-}
-
-// start runs a new controller for the tenant's class; the old one, if any, must be stopped.
-// tune adjusts the controller's options.
-func (tn *tenant) start(tune ...func(*servicecontroller.Options)) *controller {
-	t := tn.t
-	cc, err := cloudaws.ParseCloudConfig(strings.NewReader(fmt.Sprintf("[Global]\nZone = %sa\nVPC = %s\n", region, shared.net.vpc)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := clientConfig(shared.endpoint, 0)
-	cloud := cloudaws.New(cloudaws.Options{Config: cc, ELB: elb.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg), ELBv2: elbv2.NewFromConfig(cfg)})
-	factory := informers.NewSharedInformerFactory(tn.cs, 0)
-	opts := servicecontroller.Options{
-		ClusterName:       clusterName,
-		LoadBalancerClass: tn.class,
-		AnnotationCloud:   annotations.AWS,
-		MinRetryDelay:     100 * time.Millisecond,
-		MaxRetryDelay:     2 * time.Second,
-		NodeBatchWindow:   200 * time.Millisecond,
-	}
-	for _, f := range tune {
-		f(&opts)
-	}
-	c, err := servicecontroller.New(opts, cloud, tn.cs, factory.Core().V1().Services(), factory.Core().V1().Nodes())
-	if err != nil {
-		t.Fatalf("new controller: %v", err)
-	}
-	logger := ktesting.NewLogger(t, ktesting.NewConfig(ktesting.Verbosity(2)))
-	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), logger))
-	rc := &controller{factory: factory, cancel: cancel, done: make(chan struct{})}
-	factory.Start(ctx.Done())
-	go func() {
-		defer close(rc.done)
-		c.Run(ctx)
-	}()
-	return rc
-}
-
-// restart stops the tenant's controller and starts a new one over a new provider, as a
-// process restart would.
-func (tn *tenant) restart(tune ...func(*servicecontroller.Options)) {
-	tn.ctl.stop()
-	tn.ctl = tn.start(tune...)
-}
-
-func (rc *controller) stop() {
-	rc.once.Do(func() {
-		rc.cancel()
-		<-rc.done
-		rc.factory.Shutdown()
+	return contract.NewTenant(t, contract.Config{
+		REST: cp(shared.cp), NamespacePrefix: "aws", ClusterName: clusterName, AnnotationCloud: annotations.AWS,
+		NewCloud: func(t *testing.T) cloudprovider.LoadBalancer {
+			cc, err := cloudaws.ParseCloudConfig(strings.NewReader(fmt.Sprintf("[Global]\nZone = %sa\nVPC = %s\n", region, shared.net.vpc)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := clientConfig(shared.endpoint, 0)
+			return cloudaws.New(cloudaws.Options{Config: cc, ELB: elb.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg), ELBv2: elbv2.NewFromConfig(cfg)})
+		},
 	})
 }
 
-// deleteAll deletes the tenant's Services and waits until the controller released them.
-func (tn *tenant) deleteAll() {
-	t := tn.t
-	ctx := context.Background()
-	list, err := tn.cs.CoreV1().Services(tn.ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Errorf("list services: %v", err)
-		return
-	}
-	for _, s := range list.Items {
-		if err := tn.cs.CoreV1().Services(tn.ns).Delete(ctx, s.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			t.Errorf("delete %s: %v", s.Name, err)
-		}
-	}
-	for _, s := range list.Items {
-		tn.waitGone(s.Name)
-	}
-}
-
-func (tn *tenant) waitGone(name string) {
-	waitFor(tn.t, tn.ns+"/"+name+" to be gone", func() (bool, string) {
-		s, err := tn.cs.CoreV1().Services(tn.ns).Get(context.Background(), name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return true, ""
-		}
-		if err != nil {
-			return false, err.Error()
-		}
-		return false, fmt.Sprintf("finalizers %v", s.Finalizers)
-	})
-}
-
-// create creates svc in the tenant's namespace with its class.
-func (tn *tenant) create(svc *v1.Service) *v1.Service {
-	tn.t.Helper()
-	svc = svc.DeepCopy()
-	svc.Namespace = tn.ns
-	svc.Spec.LoadBalancerClass = &tn.class
-	out, err := tn.cs.CoreV1().Services(tn.ns).Create(tn.t.Context(), svc, metav1.CreateOptions{})
-	if err != nil {
-		tn.t.Fatalf("create service %s: %v", svc.Name, err)
-	}
-	return out
-}
-
-// update applies mutate to the current Service, retrying on conflicts.
-func (tn *tenant) update(name string, mutate func(*v1.Service)) *v1.Service {
-	tn.t.Helper()
-	var out *v1.Service
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		s, err := tn.cs.CoreV1().Services(tn.ns).Get(tn.t.Context(), name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		mutate(s)
-		out, err = tn.cs.CoreV1().Services(tn.ns).Update(tn.t.Context(), s, metav1.UpdateOptions{})
-		return err
-	})
-	if err != nil {
-		tn.t.Fatalf("update service %s: %v", name, err)
-	}
-	return out
-}
-
-// waitIngress waits until the Service reports an ingress hostname and returns the Service.
-func (tn *tenant) waitIngress(name string) *v1.Service {
-	tn.t.Helper()
-	var svc *v1.Service
-	waitFor(tn.t, "ingress of "+tn.ns+"/"+name, func() (bool, string) {
-		var err error
-		svc, err = tn.cs.CoreV1().Services(tn.ns).Get(tn.t.Context(), name, metav1.GetOptions{})
-		if err != nil {
-			return false, err.Error()
-		}
-		ing := svc.Status.LoadBalancer.Ingress
-		return len(ing) > 0 && ing[0].Hostname != "", fmt.Sprintf("status %+v", svc.Status.LoadBalancer)
-	})
-	return svc
-}
-
-// waitFor polls cond until done, failing t after waitTimeout with the last state.
-func waitFor(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		done, state := cond()
-		if done {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s; last state: %s", waitTimeout, what, state)
-		}
-		time.Sleep(pollInterval)
-	}
-}
+var (
+	newService = contract.NewService
+	waitFor    = contract.WaitFor
+)

@@ -16,27 +16,10 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/cloudlb/cloudlb/integration/fakeaws"
 	"github.com/cloudlb/cloudlb/servicecontroller"
 )
-
-// newService is a LoadBalancer Service with one TCP port 80 and the given annotations.
-func newService(name string, ann map[string]string, opts ...func(*v1.Service)) *v1.Service {
-	svc := &v1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: ann},
-		Spec: v1.ServiceSpec{
-			Type:     v1.ServiceTypeLoadBalancer,
-			Selector: map[string]string{"app": name},
-			Ports:    []v1.ServicePort{{Name: "http", Protocol: v1.ProtocolTCP, Port: 80, TargetPort: intstr.FromInt32(8080)}},
-		},
-	}
-	for _, o := range opts {
-		o(svc)
-	}
-	return svc
-}
 
 func nlb() map[string]string { return map[string]string{prefix + "type": "nlb"} }
 
@@ -64,17 +47,17 @@ func waitSettled(t *testing.T, fake *fakeaws.Server, minReads int) counts {
 func TestNoOpResync(t *testing.T) {
 	fake := requireFake(t, "counts calls")
 	tn := newTenant(t)
-	clb := tn.create(newService("clb", map[string]string{prefix + "healthcheck-interval": "15"}))
-	nl := tn.create(newService("nlb", nlb()))
-	tn.waitIngress(clb.Name)
-	tn.waitIngress(nl.Name)
+	clb := tn.Create(newService("clb", map[string]string{prefix + "healthcheck-interval": "15"}))
+	nl := tn.Create(newService("nlb", nlb()))
+	tn.WaitIngress(clb.Name, nil)
+	tn.WaitIngress(nl.Name, nil)
 	waitClassic(t, key(clb), func(*classicLB) error { return nil })
 	waitNLB(t, key(nl), func(lb *networkLB) error { return want("targets", len(lb.groups[0].targets), 3) })
 	const services = 2
 	waitSettled(t, fake, 0)
 
 	fake.ResetCalls()
-	tn.restart()
+	tn.Restart()
 	c := waitSettled(t, fake, services)
 	t.Logf("restart resync of %d Services: %d writes, %d ELB reads, %d EC2 reads\n%s", services, c.writes, c.reads, c.ec2Reads, c.summary)
 	if c.writes != 0 || c.reads > 2*services {
@@ -89,11 +72,11 @@ func TestNoOpResync(t *testing.T) {
 	const period, passes = 400 * time.Millisecond, 3
 	fake.ResetCalls()
 	began := time.Now()
-	tn.restart(func(o *servicecontroller.Options) { o.DriftRepairPeriod = period })
+	tn.Restart(func(o *servicecontroller.Options) { o.DriftRepairPeriod = period })
 	waitFor(t, fmt.Sprintf("%d drift-repair passes", passes), func() (bool, string) {
 		return time.Since(began) >= passes*period, ""
 	})
-	tn.ctl.stop()
+	tn.Stop()
 	elapsed := time.Since(began)
 	c = countCalls(fake.Calls())
 	// The initial resync plus one pass per period started.
@@ -105,26 +88,26 @@ func TestNoOpResync(t *testing.T) {
 	if c.reads > 2*services*maxPasses {
 		t.Errorf("drift repair: %d ELB reads over at most %d passes, want <= %d\n%s", c.reads, maxPasses, 2*services*maxPasses, c.summary)
 	}
-	tn.ctl = tn.start() // for the cleanup's deletions
+	tn.Restart() // for the cleanup's deletions
 }
 
 // TestAnnotationChanges changes annotations of existing load balancers; the cloud follows.
 func TestAnnotationChanges(t *testing.T) {
 	t.Parallel()
 	tn := newTenant(t)
-	svc := tn.create(newService("web", map[string]string{
+	svc := tn.Create(newService("web", map[string]string{
 		prefix + "healthcheck-interval":              "10",
 		prefix + "connection-idle-timeout":           "60",
 		prefix + "additional-resource-tags":          "team=a,stage=dev",
 		prefix + "cross-zone-load-balancing-enabled": "false",
 	}, func(s *v1.Service) { s.Spec.LoadBalancerSourceRanges = []string{"10.0.0.0/8"} }))
-	nl := tn.create(newService("udp", map[string]string{
+	nl := tn.Create(newService("udp", map[string]string{
 		prefix + "type":                     "nlb",
 		prefix + "healthcheck-interval":     "10",
 		prefix + "additional-resource-tags": "team=a",
 	}))
-	tn.waitIngress(svc.Name)
-	tn.waitIngress(nl.Name)
+	tn.WaitIngress(svc.Name, nil)
+	tn.WaitIngress(nl.Name, nil)
 	waitClassic(t, key(svc), func(lb *classicLB) error {
 		return firstErr(
 			want("interval", aws.ToInt32(lb.desc.HealthCheck.Interval), int32(10)),
@@ -139,14 +122,14 @@ func TestAnnotationChanges(t *testing.T) {
 			want("tag team", lb.tags["team"], "a"))
 	})
 
-	tn.update(svc.Name, func(s *v1.Service) {
+	tn.Update(svc.Name, func(s *v1.Service) {
 		s.Annotations[prefix+"healthcheck-interval"] = "30"
 		s.Annotations[prefix+"connection-idle-timeout"] = "300"
 		s.Annotations[prefix+"additional-resource-tags"] = "team=b,owner=ops"
 		s.Annotations[prefix+"cross-zone-load-balancing-enabled"] = "true"
 		s.Spec.LoadBalancerSourceRanges = []string{"192.168.0.0/16", "172.16.0.0/12"}
 	})
-	tn.update(nl.Name, func(s *v1.Service) {
+	tn.Update(nl.Name, func(s *v1.Service) {
 		s.Annotations[prefix+"healthcheck-interval"] = "30"
 		s.Annotations[prefix+"additional-resource-tags"] = "team=b"
 	})
@@ -194,10 +177,10 @@ func sourceRanges(t *testing.T, lb *classicLB, cidrs ...string) error {
 func TestTrafficPolicy(t *testing.T) {
 	t.Parallel()
 	tn := newTenant(t)
-	clb := tn.create(newService("clb", nil))
-	nl := tn.create(newService("nlb", nlb(), func(s *v1.Service) { s.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyLocal }))
-	clb = tn.waitIngress(clb.Name)
-	nl = tn.waitIngress(nl.Name)
+	clb := tn.Create(newService("clb", nil))
+	nl := tn.Create(newService("nlb", nlb(), func(s *v1.Service) { s.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyLocal }))
+	clb = tn.WaitIngress(clb.Name, nil)
+	nl = tn.WaitIngress(nl.Name, nil)
 	np := clb.Spec.Ports[0].NodePort
 	waitClassic(t, key(clb), func(lb *classicLB) error {
 		return want("target", aws.ToString(lb.desc.HealthCheck.Target), fmt.Sprintf("TCP:%d", np))
@@ -206,8 +189,8 @@ func TestTrafficPolicy(t *testing.T) {
 		return want("health check", nlbCheck(lb), fmt.Sprintf("HTTP:%d/healthz", nl.Spec.HealthCheckNodePort))
 	})
 
-	clb = tn.update(clb.Name, func(s *v1.Service) { s.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyLocal })
-	nl = tn.update(nl.Name, func(s *v1.Service) { s.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyCluster })
+	clb = tn.Update(clb.Name, func(s *v1.Service) { s.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyLocal })
+	nl = tn.Update(nl.Name, func(s *v1.Service) { s.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyCluster })
 	if clb.Spec.HealthCheckNodePort == 0 {
 		t.Fatal("the apiserver allocated no healthCheckNodePort")
 	}
@@ -246,7 +229,7 @@ func TestNodeChurn(t *testing.T) {
 		t.Helper()
 		// Not t.Context(): this also runs in the cleanup, after it is canceled.
 		ctx := context.Background()
-		n, err := tn.cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		n, err := tn.CS.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -255,20 +238,20 @@ func TestNodeChurn(t *testing.T) {
 		} else {
 			n.Labels[pool] = value
 		}
-		if _, err := tn.cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		if _, err := tn.CS.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Registered first, so it runs after the Services' cleanup: the nodes are shared.
 	t.Cleanup(func() {
-		_ = tn.cs.CoreV1().Nodes().Delete(context.Background(), "spare", metav1.DeleteOptions{})
+		_ = tn.CS.CoreV1().Nodes().Delete(context.Background(), "spare", metav1.DeleteOptions{})
 		label("node-a", "")
 	})
 	label("node-a", "blue")
-	clb := tn.create(newService("all", nil))
-	nl := tn.create(newService("blue", map[string]string{prefix + "type": "nlb", prefix + "target-node-labels": pool + "=blue"}))
-	tn.waitIngress(clb.Name)
-	tn.waitIngress(nl.Name)
+	clb := tn.Create(newService("all", nil))
+	nl := tn.Create(newService("blue", map[string]string{prefix + "type": "nlb", prefix + "target-node-labels": pool + "=blue"}))
+	tn.WaitIngress(clb.Name, nil)
+	tn.WaitIngress(nl.Name, nil)
 	expect := func(step string, all, blue []string) {
 		t.Helper()
 		waitClassic(t, key(clb), func(lb *classicLB) error {
@@ -281,7 +264,7 @@ func TestNodeChurn(t *testing.T) {
 	expect("created", []string{"node-a", "node-b", "node-c"}, []string{"node-a"})
 
 	spare := shared.net.instances[3]
-	if err := createReadyNode(t.Context(), tn.cs, &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: spare.name, Labels: map[string]string{pool: "blue"}},
+	if err := createReadyNode(t.Context(), tn.CS, &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: spare.name, Labels: map[string]string{pool: "blue"}},
 		Spec: v1.NodeSpec{ProviderID: spare.providerID()}}); err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +274,7 @@ func TestNodeChurn(t *testing.T) {
 	expect("label changed", []string{"node-a", "node-b", "node-c", "spare"}, []string{"spare"})
 
 	label("node-a", "blue")
-	if err := tn.cs.CoreV1().Nodes().Delete(t.Context(), spare.name, metav1.DeleteOptions{}); err != nil {
+	if err := tn.CS.CoreV1().Nodes().Delete(t.Context(), spare.name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	expect("node removed", []string{"node-a", "node-b", "node-c"}, []string{"node-a"})
@@ -305,12 +288,12 @@ func TestThrottling(t *testing.T) {
 	fake.SetFaults(fakeaws.Faults{ThrottleRate: 0.3})
 	t.Cleanup(func() { fake.SetFaults(fakeaws.Faults{}) })
 	fake.ResetCalls()
-	clb := tn.create(newService("clb", map[string]string{prefix + "connection-idle-timeout": "90"}, func(s *v1.Service) {
+	clb := tn.Create(newService("clb", map[string]string{prefix + "connection-idle-timeout": "90"}, func(s *v1.Service) {
 		s.Spec.LoadBalancerSourceRanges = []string{"10.1.0.0/16"}
 	}))
-	nl := tn.create(newService("nlb", nlb()))
-	tn.waitIngress(clb.Name)
-	tn.waitIngress(nl.Name)
+	nl := tn.Create(newService("nlb", nlb()))
+	tn.WaitIngress(clb.Name, nil)
+	tn.WaitIngress(nl.Name, nil)
 	waitClassic(t, key(clb), func(lb *classicLB) error {
 		return firstErr(
 			want("idle", aws.ToInt32(lb.attrs.ConnectionSettings.IdleTimeout), int32(90)),
@@ -318,7 +301,7 @@ func TestThrottling(t *testing.T) {
 			sourceRanges(t, lb, "10.1.0.0/16"))
 	})
 	waitNLB(t, key(nl), func(lb *networkLB) error { return want("targets", len(lb.groups[0].targets), 3) })
-	tn.deleteAll()
+	tn.DeleteAll()
 	c := countCalls(fake.Calls())
 	t.Logf("converged and deleted under 30%% throttling: %d writes, %d ELB reads, %d EC2 reads (throttled calls included)\n%s", c.writes, c.reads, c.ec2Reads, c.summary)
 	fake.SetFaults(fakeaws.Faults{})
@@ -330,11 +313,11 @@ func TestThrottling(t *testing.T) {
 func TestDeletion(t *testing.T) {
 	t.Parallel()
 	tn := newTenant(t)
-	clb := tn.create(newService("clb", nil, func(s *v1.Service) { s.Spec.LoadBalancerSourceRanges = []string{"10.2.0.0/16"} }))
-	nl := tn.create(newService("nlb", nlb()))
-	tn.waitIngress(clb.Name)
-	tn.waitIngress(nl.Name)
-	tn.deleteAll()
+	clb := tn.Create(newService("clb", nil, func(s *v1.Service) { s.Spec.LoadBalancerSourceRanges = []string{"10.2.0.0/16"} }))
+	nl := tn.Create(newService("nlb", nlb()))
+	tn.WaitIngress(clb.Name, nil)
+	tn.WaitIngress(nl.Name, nil)
+	tn.DeleteAll()
 	assertNothingLeft(t, key(clb), key(nl))
 }
 

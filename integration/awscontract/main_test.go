@@ -228,9 +228,3 @@ func isNotFound(err error) bool {
 	c := ae.ErrorCode()
 	return strings.Contains(c, "NotFound")
 }
-
-// waitTimeout bounds every wait of the suite; the throttled test needs the longest.
-const (
-	waitTimeout  = 40 * time.Second
-	pollInterval = 50 * time.Millisecond
-)

@@ -127,9 +127,9 @@ func TestSeedExamples(t *testing.T) {
 			t.Errorf("%s has no expectations in TestSeedExamples", f)
 			continue
 		}
-		svc := tn.create(loadSeed(t, filepath.Base(f)))
+		svc := tn.Create(loadSeed(t, filepath.Base(f)))
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			got := tn.waitIngress(svc.Name)
+			got := tn.WaitIngress(svc.Name, nil)
 			check(t, got, got.Status.LoadBalancer.Ingress[0].Hostname)
 		})
 	}
