@@ -3,6 +3,7 @@ package azurecontract_test
 import (
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -125,14 +126,22 @@ func TestNodeChurn(t *testing.T) {
 	})
 }
 
-// TestThrottled creates a Service while ARM answers 30% of calls with 429 and Retry-After.
+// TestThrottled creates a Service while ARM answers 30% of calls with 429 and Retry-After:
+// the controller gets there, with exactly the resources of an unthrottled creation.
 func TestThrottled(t *testing.T) {
+	throttled := shared.wire.answers(http.StatusTooManyRequests)
 	shared.fake.SetFaults(fakeazure.Faults{ThrottleRate: 0.3, RetryAfter: 50 * time.Millisecond})
 	t.Cleanup(func() { shared.fake.SetFaults(fakeazure.Faults{}) })
 	tn := newTenant(t)
 	svc := tn.create(newService("web", nil))
 	tn.waitIngress(svc.Name, anyIP)
+	tn.waitCheck(svc.Name, "the cloud to converge", all(has(public(1)), internetTo()))
 	shared.fake.SetFaults(fakeazure.Faults{})
+	if n := shared.wire.answers(http.StatusTooManyRequests) - throttled; n == 0 {
+		t.Error("ARM never answered 429: the test throttled nothing")
+	} else {
+		t.Logf("%d calls answered 429", n)
+	}
 }
 
 // TestLifecycle creates a public Service, changes it, moves it to the internal load

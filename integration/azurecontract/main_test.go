@@ -2,12 +2,19 @@
 // real kube-apiserver and the azure provider against fakeazure served in-process, through
 // the unmodified armnetwork clients.
 //
-// The subscription (virtual network, cluster NSG with a rule of the user, a public IP of
-// the user) is built once per package through the ARM API. Each test has its own
+// The subscription (virtual network with two subnets, cluster NSG with a rule of the user,
+// three public IPs of the user) is built once per package through the ARM API. Each test has its own
 // namespace, LoadBalancerClass and controller, so tests run in parallel on one control
-// plane. Nodes are cluster-wide: the tests that change Nodes, count calls or inject faults
-// do not call t.Parallel, so Go runs them before the parallel ones. After every test the
-// suite checks that the cloud holds nothing but what it built (leftovers).
+// plane. Nodes are cluster-wide: the tests that change Nodes, count calls, inject faults or
+// cut off and race writes (the wire between the clients and the fake) do not call
+// t.Parallel, so Go runs them before the parallel ones. After every test the suite checks
+// that the cloud holds nothing but what it built (leftovers).
+//
+// What it covers: every examples/azure manifest (TestSeedExamples), a change of every Azure
+// annotation key after creation (TestEveryAnnotationChanged, kept complete by
+// TestAnnotationCasesCoverTheRegistry), the controller killed between any two writes
+// (TestKilledBetweenWrites), 412 races with another writer (TestConcurrentWriterRaces), 429
+// throttling (TestThrottled), no-op resyncs, node churn and the lifecycle.
 package azurecontract_test
 
 import (
@@ -41,13 +48,21 @@ const (
 	nsgName     = "cluster-nsg"
 	userRule    = "allow-ssh-from-office"
 	userPIP     = "user-ip"
-	prefix      = "service.beta.kubernetes.io/"
+	// seedPIP is the user's static public IP the docs' loadBalancerIP example names by address.
+	seedPIP = "user-ip-seed"
+	// casePIP is the user's public IP the azure-pip-name case switches to.
+	casePIP = "user-ip-case"
+	// appsSubnet is the second subnet of the vnet, for azure-load-balancer-internal-subnet.
+	appsSubnet = "apps-subnet"
+	prefix     = "service.beta.kubernetes.io/"
 )
 
 // suite is what every test shares.
 type suite struct {
 	cp   *controlplane.ControlPlane
 	fake *fakeazure.Server
+	// wire sits between the clients and the fake: it cuts writes off and races them.
+	wire *wire
 	url  string
 	f    *armnetwork.ClientFactory
 }
@@ -79,13 +94,17 @@ func run(m *testing.M) int {
 	return code
 }
 
+// userPIPs are the user's public IPs, which cloudlb must never change or delete.
+var userPIPs = []string{userPIP, seedPIP, casePIP}
+
 var poll = &runtime.PollUntilDoneOptions{Frequency: 5 * time.Millisecond}
 
 // setUp builds the subscription through ARM and registers three ready Nodes.
 func (s *suite) setUp(ctx context.Context) error {
 	s.fake = fakeazure.New(fakeazure.Options{SubscriptionID: sub, Location: location})
 	// Never closed: the process ends with the package.
-	s.url = httptest.NewServer(s.fake).URL
+	s.wire = &wire{next: s.fake}
+	s.url = httptest.NewServer(s.wire).URL
 	f, err := armnetwork.NewClientFactory(sub, fakeazure.Credential(), fakeazure.ClientOptions(s.url))
 	if err != nil {
 		return err
@@ -95,7 +114,10 @@ func (s *suite) setUp(ctx context.Context) error {
 		Location: to.Ptr(location),
 		Properties: &armnetwork.VirtualNetworkPropertiesFormat{
 			AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: to.SliceOfPtrs("10.240.0.0/12")},
-			Subnets:      []*armnetwork.Subnet{{Name: to.Ptr("nodes"), Properties: &armnetwork.SubnetPropertiesFormat{AddressPrefix: to.Ptr("10.240.0.0/16")}}},
+			Subnets: []*armnetwork.Subnet{
+				{Name: to.Ptr("nodes"), Properties: &armnetwork.SubnetPropertiesFormat{AddressPrefix: to.Ptr("10.240.0.0/16")}},
+				{Name: to.Ptr(appsSubnet), Properties: &armnetwork.SubnetPropertiesFormat{AddressPrefix: to.Ptr("10.241.0.0/24")}},
+			},
 		},
 	}, nil)
 	if err == nil {
@@ -122,16 +144,18 @@ func (s *suite) setUp(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create the NSG: %w", err)
 	}
-	pp, err := f.NewPublicIPAddressesClient().BeginCreateOrUpdate(ctx, rg, userPIP, armnetwork.PublicIPAddress{
-		Location: to.Ptr(location), SKU: &armnetwork.PublicIPAddressSKU{Name: to.Ptr(armnetwork.PublicIPAddressSKUNameStandard)},
-		Tags:       map[string]*string{"owner": to.Ptr("me")},
-		Properties: &armnetwork.PublicIPAddressPropertiesFormat{PublicIPAllocationMethod: to.Ptr(armnetwork.IPAllocationMethodStatic)},
-	}, nil)
-	if err == nil {
-		_, err = pp.PollUntilDone(ctx, poll)
-	}
-	if err != nil {
-		return fmt.Errorf("create the user's public IP: %w", err)
+	for _, name := range userPIPs {
+		pp, err := f.NewPublicIPAddressesClient().BeginCreateOrUpdate(ctx, rg, name, armnetwork.PublicIPAddress{
+			Location: to.Ptr(location), SKU: &armnetwork.PublicIPAddressSKU{Name: to.Ptr(armnetwork.PublicIPAddressSKUNameStandard)},
+			Tags:       map[string]*string{"owner": to.Ptr("me")},
+			Properties: &armnetwork.PublicIPAddressPropertiesFormat{PublicIPAllocationMethod: to.Ptr(armnetwork.IPAllocationMethodStatic)},
+		}, nil)
+		if err == nil {
+			_, err = pp.PollUntilDone(ctx, poll)
+		}
+		if err != nil {
+			return fmt.Errorf("create the user's public IP %s: %w", name, err)
+		}
 	}
 	cs, err := kubernetes.NewForConfig(restConfig())
 	if err != nil {
@@ -175,9 +199,9 @@ func (s *suite) leftovers() error {
 		switch {
 		case strings.EqualFold(r.Type, "Microsoft.Network/virtualNetworks") && r.Name == "vnet":
 		case strings.EqualFold(r.Type, "Microsoft.Network/networkSecurityGroups") && r.Name == nsgName:
-		case strings.EqualFold(r.Type, "Microsoft.Network/publicIPAddresses") && r.Name == userPIP:
+		case strings.EqualFold(r.Type, "Microsoft.Network/publicIPAddresses") && slices.Contains(userPIPs, r.Name):
 			if len(r.Tags) != 1 || r.Tags["owner"] != "me" {
-				problems = append(problems, fmt.Sprintf("the user's public IP was re-tagged: %v", r.Tags))
+				problems = append(problems, fmt.Sprintf("the user's public IP %s was re-tagged: %v", r.Name, r.Tags))
 			}
 		default:
 			problems = append(problems, r.Type+" "+r.Name)

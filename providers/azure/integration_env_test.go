@@ -34,7 +34,7 @@ const (
 // env is a fakeazure with the cluster's topology (created through armnetwork like a
 // user's subscription), the provider built on it and the cluster's nodes.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *fakeazure.Server
 	url   string
 	f     *armnetwork.ClientFactory
@@ -45,14 +45,14 @@ type env struct {
 
 var poll = &runtime.PollUntilDoneOptions{Frequency: 5 * time.Millisecond}
 
-func testCtx(t *testing.T) context.Context {
+func testCtx(t testing.TB) context.Context {
 	t.Helper()
 	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return c
 }
 
-func newEnv(t *testing.T, extraConfig string) *env {
+func newEnv(t testing.TB, extraConfig string) *env {
 	t.Helper()
 	srv := fakeazure.New(fakeazure.Options{SubscriptionID: sub, Location: "westeurope"})
 	hs := httptest.NewServer(srv)

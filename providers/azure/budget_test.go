@@ -1,0 +1,173 @@
+package azure_test
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	v1 "k8s.io/api/core/v1"
+)
+
+// budgetServices is how many Services the call budget measures.
+const budgetServices = 50
+
+// phase is one step of the call budget and the calls fakeazure counted during it.
+type phase struct {
+	name  string
+	calls map[string]int
+}
+
+// kind classifies a fakeazure call key: "poll" (async operation status), "read" or "write".
+func kind(call string) string {
+	switch {
+	case strings.HasPrefix(call, "AsyncOperation."):
+		return "poll"
+	case strings.HasSuffix(call, ".Get"), strings.HasSuffix(call, ".List"), strings.HasSuffix(call, ".ListAll"):
+		return "read"
+	}
+	return "write"
+}
+
+func (p phase) total(k string) int {
+	n := 0
+	for c, v := range p.calls {
+		if kind(c) == k {
+			n += v
+		}
+	}
+	return n
+}
+
+// measureBudget runs, against fakeazure, what the service controller asks of the provider
+// for budgetServices public Services (ports 80 and 443): create them one by one
+// (EnsureLoadBalancer), sync them again unchanged (EnsureLoadBalancer, the periodic drift
+// repair), the same after a controller restart (a new Cloud), add a node (UpdateLoadBalancer
+// for each), and delete them (EnsureLoadBalancerDeleted).
+func measureBudget(tb testing.TB) []phase {
+	e := newEnv(tb, "")
+	var svcs []*v1.Service
+	for i := range budgetServices {
+		svcs = append(svcs, service(fmt.Sprintf("svc-%02d", i), uid(1000+i), nil))
+	}
+	var out []phase
+	run := func(name string, each func(*v1.Service)) {
+		e.srv.ResetCalls()
+		for _, s := range svcs {
+			each(s)
+		}
+		out = append(out, phase{name, e.srv.Calls()})
+	}
+	ensure := func(s *v1.Service) { e.ensure(s) }
+	run("create", ensure)
+	run("no-op sync", ensure)
+	e.cloud = e.newCloud()
+	run("no-op after restart", ensure)
+	e.nodes = append(e.nodes, node("node-4", "10.240.0.20"))
+	run("node add", func(s *v1.Service) {
+		if err := e.cloud.UpdateLoadBalancer(testCtx(tb), cluster, s, e.nodes); err != nil {
+			tb.Fatalf("UpdateLoadBalancer(%s): %v", s.Name, err)
+		}
+	})
+	run("delete", e.remove)
+	if got := e.srv.Resources(); len(got) != 3 {
+		tb.Errorf("after deleting every Service the fake holds %d resources, want the vnet, the NSG and the user's public IP: %v", len(got), got)
+	}
+	return out
+}
+
+// budgetTable renders the phases as a Markdown table: one row per call key, one column
+// per phase, then totals and per-Service figures.
+func budgetTable(phases []phase) string {
+	keys := map[string]bool{}
+	for _, p := range phases {
+		for k := range p.calls {
+			keys[k] = true
+		}
+	}
+	sorted := slices.SortedFunc(maps.Keys(keys), func(a, b string) int {
+		order := map[string]int{"read": 0, "write": 1, "poll": 2}
+		if d := order[kind(a)] - order[kind(b)]; d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	var b strings.Builder
+	b.WriteString("| call (kind) |")
+	for _, p := range phases {
+		fmt.Fprintf(&b, " %s |", p.name)
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---:|", len(phases)) + "\n")
+	for _, k := range sorted {
+		fmt.Fprintf(&b, "| %s (%s) |", k, kind(k))
+		for _, p := range phases {
+			fmt.Fprintf(&b, " %d |", p.calls[k])
+		}
+		b.WriteString("\n")
+	}
+	for _, k := range []string{"read", "write", "poll"} {
+		fmt.Fprintf(&b, "| **%ss** |", k)
+		for _, p := range phases {
+			fmt.Fprintf(&b, " %d |", p.total(k))
+		}
+		b.WriteString("\n")
+	}
+	for _, k := range []string{"read", "write"} {
+		fmt.Fprintf(&b, "| %ss per Service |", k)
+		for _, p := range phases {
+			fmt.Fprintf(&b, " %.2f |", float64(p.total(k))/budgetServices)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// TestCallBudget prints the calls by operation for 50 Services (go test -run TestCallBudget
+// -v ./providers/azure/) and holds the provider to its budget.
+func TestCallBudget(t *testing.T) {
+	t.Parallel()
+	phases := measureBudget(t)
+	t.Logf("ARM calls for %d public Services against fakeazure:\n%s", budgetServices, budgetTable(phases))
+	by := map[string]phase{}
+	for _, p := range phases {
+		by[p.name] = p
+	}
+	for _, c := range []struct {
+		phase               string
+		maxReads, maxWrites int // for all Services
+	}{
+		// A public IP, the load balancer and the NSG: one write each per Service. Reads:
+		// each of the three before its write and once more after it (the SDK's final GET of
+		// a long-running PUT), the other load balancer and the public IP list (where the
+		// Service was before is not known yet).
+		{"create", 8 * budgetServices, 3 * budgetServices},
+		// The public IP, the load balancer and the NSG read, nothing written.
+		{"no-op sync", 3 * budgetServices, 0},
+		// Also the other load balancer and the public IP list, once per Service.
+		{"no-op after restart", 5 * budgetServices, 0},
+		// One pool write for all Services (and its final GET), one read each.
+		{"node add", budgetServices + 1, 1},
+		// The NSG, the load balancer (the last one deletes it) and the public IP.
+		{"delete", 6 * budgetServices, 3 * budgetServices},
+	} {
+		p := by[c.phase]
+		if r, w := p.total("read"), p.total("write"); r > c.maxReads || w > c.maxWrites {
+			t.Errorf("%s: %d reads and %d writes for %d Services, want <= %d and <= %d", c.phase, r, w, budgetServices, c.maxReads, c.maxWrites)
+		}
+	}
+}
+
+// BenchmarkCallBudget reports the ARM calls per Service of each phase as custom metrics
+// (reads/svc and writes/svc per phase), so make bench records them.
+func BenchmarkCallBudget(b *testing.B) {
+	var phases []phase
+	for b.Loop() {
+		phases = measureBudget(b)
+	}
+	for _, p := range phases {
+		name := strings.ReplaceAll(p.name, " ", "-")
+		b.ReportMetric(float64(p.total("read"))/budgetServices, name+"-reads/svc")
+		b.ReportMetric(float64(p.total("write"))/budgetServices, name+"-writes/svc")
+	}
+}
