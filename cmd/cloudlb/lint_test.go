@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -116,7 +117,9 @@ func TestAnnotationsVerb(t *testing.T) {
 }
 
 // TestExamplesAreClean keeps examples/ free of errors and warnings for their own cloud and for
-// every-key-against-its-cloud checking.
+// every-key-against-its-cloud checking. The one exception: a docs-*.yaml copy of a
+// Kubernetes docs example may use a field Kubernetes deprecated (spec.loadBalancerIP), and
+// lint must say so.
 func TestExamplesAreClean(t *testing.T) {
 	t.Parallel()
 	for _, dir := range []string{"core", "aws", "azure", "gce"} {
@@ -125,11 +128,21 @@ func TestExamplesAreClean(t *testing.T) {
 			args = append(args, "--cloud", dir)
 		}
 		code, out, errOut := runCLI(t, "", args...)
-		if code != exitOK || out != "" {
+		if code != exitOK {
 			t.Errorf("%v: exit %d\n%s%s", args, code, out, errOut)
 		}
-		if !strings.Contains(errOut, " 0 errors, 0 warnings") || strings.HasPrefix(errOut, "0 ") {
-			t.Errorf("%v: %s", args, errOut)
+		allowed := 0
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			switch {
+			case line == "":
+			case strings.Contains(line, "/docs-") && strings.Contains(line, "spec.loadBalancerIP") && strings.Contains(line, "warning: deprecated by Kubernetes"):
+				allowed++
+			default:
+				t.Errorf("%v: %s", args, line)
+			}
+		}
+		if want := fmt.Sprintf(" 0 errors, %d warnings", allowed); !strings.Contains(errOut, want) || strings.HasPrefix(errOut, "0 ") {
+			t.Errorf("%v: %s, want%s", args, errOut, want)
 		}
 	}
 }
