@@ -492,3 +492,28 @@ func TestAzurePLS(t *testing.T) {
 		{name: "PLS name rules", ann: pls("azure-pls-name", "my pls"), errs: []string{"azure-pls-name"}},
 	})
 }
+
+// TestAzureNotImplementedWarns checks that valid keys of features the Azure provider does not
+// build (IPv6 frontends, multiple Standard load balancers) warn instead of passing silently.
+func TestAzureNotImplementedWarns(t *testing.T) {
+	t.Parallel()
+	for key, value := range map[string]string{
+		AzureLoadBalancerIPv6.Key: "fd00::6",
+		AzurePIPNameIPv6.Key:      "pip-v6",
+		AzureConfigurations.Key:   "lb1",
+	} {
+		svc := &v1.Service{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "svc", Annotations: map[string]string{key: value}},
+			Spec: v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer, IPFamilies: []v1.IPFamily{v1.IPv4Protocol, v1.IPv6Protocol},
+				Ports: []v1.ServicePort{{Name: "http", Port: 80, Protocol: v1.ProtocolTCP}}},
+		}
+		_, problems := Parse(svc, Azure)
+		found := false
+		for _, p := range problems {
+			found = found || p.Key == key && p.Severity == Warning && strings.Contains(p.Reason, "not implemented")
+		}
+		if !found || problems.HasErrors() {
+			t.Errorf("%s: problems %v, want one not-implemented warning and no error", key, problems)
+		}
+	}
+}
