@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cloudlb/cloudlb/annotations"
+	"github.com/cloudlb/cloudlb/integration/contract"
 	"github.com/cloudlb/cloudlb/providers/azure"
 )
 
@@ -360,19 +361,19 @@ func TestEveryAnnotationChanged(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			tn := newTenant(t)
-			svc := tn.create(newService(c.name, maps.Clone(c.before)))
-			tn.waitCheck(svc.Name, "before the change", c.was)
-			tn.update(svc.Name, func(s *v1.Service) { s.Annotations = maps.Clone(c.after) })
-			tn.waitCheck(svc.Name, "after the change", c.now)
+			svc := tn.Create(newService(c.name, maps.Clone(c.before)))
+			waitCheck(tn, svc.Name, "before the change", c.was)
+			tn.Update(svc.Name, func(s *v1.Service) { s.Annotations = maps.Clone(c.after) })
+			waitCheck(tn, svc.Name, "after the change", c.now)
 		})
 	}
 }
 
 // waitCheck polls check with the Service as the API server has it.
-func (tn *tenant) waitCheck(name, what string, check cloudCheck) {
-	tn.t.Helper()
-	waitCloud(tn.t, what, func() error {
-		svc, err := tn.cs.CoreV1().Services(tn.ns).Get(tn.t.Context(), name, metav1.GetOptions{})
+func waitCheck(tn *contract.Tenant, name, what string, check cloudCheck) {
+	tn.T.Helper()
+	waitCloud(tn.T, what, func() error {
+		svc, err := tn.CS.CoreV1().Services(tn.NS).Get(tn.T.Context(), name, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}

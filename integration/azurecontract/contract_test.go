@@ -44,15 +44,15 @@ func managedPIP(svc *v1.Service) string { return clusterName + "-" + azure.Servi
 // first pass after a start also looks once at the other load balancer and the public IPs).
 func TestNoOpResync(t *testing.T) {
 	tn := newTenant(t)
-	pub := tn.create(newService("web", nil))
-	in := tn.create(newService("api", map[string]string{prefix + "azure-load-balancer-internal": "true"}))
-	tn.waitIngress(pub.Name, anyIP)
-	tn.waitIngress(in.Name, anyIP)
+	pub := tn.Create(newService("web", nil))
+	in := tn.Create(newService("api", map[string]string{prefix + "azure-load-balancer-internal": "true"}))
+	waitIngress(tn, pub.Name, anyIP)
+	waitIngress(tn, in.Name, anyIP)
 	waitSettled(t, 0)
 	const services = 2
 
 	shared.fake.ResetCalls()
-	tn.restart()
+	tn.Restart()
 	c := waitSettled(t, services)
 	t.Logf("restart resync of %d Services: %d writes, %d reads\n%s", services, c.writes, c.reads, c.summary)
 	if c.writes != 0 || c.reads > 5*services {
@@ -62,9 +62,9 @@ func TestNoOpResync(t *testing.T) {
 	const period, passes = 400 * time.Millisecond, 3
 	shared.fake.ResetCalls()
 	began := time.Now()
-	tn.restart(func(o *servicecontroller.Options) { o.DriftRepairPeriod = period })
+	tn.Restart(func(o *servicecontroller.Options) { o.DriftRepairPeriod = period })
 	waitFor(t, fmt.Sprintf("%d drift-repair passes", passes), func() (bool, string) { return time.Since(began) >= passes*period, "" })
-	tn.ctl.stop()
+	tn.Stop()
 	elapsed := time.Since(began)
 	c = countCalls(shared.fake.Calls())
 	maxPasses := int(elapsed/period) + 1
@@ -75,7 +75,7 @@ func TestNoOpResync(t *testing.T) {
 	if limit := 5*services + 3*services*maxPasses; c.reads > limit {
 		t.Errorf("drift repair: %d reads over at most %d passes, want <= %d\n%s", c.reads, maxPasses, limit, c.summary)
 	}
-	tn.ctl = tn.start() // for the cleanup's deletions
+	tn.Restart() // for the cleanup's deletions
 }
 
 // TestNodeChurn adds and removes a Node under three Services of one load balancer: the
@@ -83,10 +83,10 @@ func TestNoOpResync(t *testing.T) {
 func TestNodeChurn(t *testing.T) {
 	tn := newTenant(t)
 	for _, n := range []string{"a", "b", "c"} {
-		tn.create(newService(n, nil))
+		tn.Create(newService(n, nil))
 	}
 	for _, n := range []string{"a", "b", "c"} {
-		tn.waitIngress(n, anyIP)
+		waitIngress(tn, n, anyIP)
 	}
 	waitSettled(t, 0)
 	poolIPs := func() []string {
@@ -106,7 +106,7 @@ func TestNodeChurn(t *testing.T) {
 		t.Fatalf("pool %v", got)
 	}
 	shared.fake.ResetCalls()
-	if err := createReadyNode(t.Context(), tn.cs, "node-4", "10.240.0.20"); err != nil {
+	if err := createReadyNode(t.Context(), tn.CS, "node-4", "10.240.0.20"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "node-4 in the pool", func() (bool, string) {
@@ -117,7 +117,7 @@ func TestNodeChurn(t *testing.T) {
 	if n := shared.fake.Calls()["LoadBalancers.CreateOrUpdate"]; n != 1 || c.writes != 1 {
 		t.Errorf("adding a node under 3 Services: %d load balancer writes, %d writes in all, want 1\n%s", n, c.writes, c.summary)
 	}
-	if err := tn.cs.CoreV1().Nodes().Delete(t.Context(), "node-4", metav1.DeleteOptions{}); err != nil {
+	if err := tn.CS.CoreV1().Nodes().Delete(t.Context(), "node-4", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "node-4 out of the pool", func() (bool, string) {
@@ -133,9 +133,9 @@ func TestThrottled(t *testing.T) {
 	shared.fake.SetFaults(fakeazure.Faults{ThrottleRate: 0.3, RetryAfter: 50 * time.Millisecond})
 	t.Cleanup(func() { shared.fake.SetFaults(fakeazure.Faults{}) })
 	tn := newTenant(t)
-	svc := tn.create(newService("web", nil))
-	tn.waitIngress(svc.Name, anyIP)
-	tn.waitCheck(svc.Name, "the cloud to converge", all(has(public(1)), internetTo()))
+	svc := tn.Create(newService("web", nil))
+	waitIngress(tn, svc.Name, anyIP)
+	waitCheck(tn, svc.Name, "the cloud to converge", all(has(public(1)), internetTo()))
 	shared.fake.SetFaults(fakeazure.Faults{})
 	if n := shared.wire.answers(http.StatusTooManyRequests) - throttled; n == 0 {
 		t.Error("ARM never answered 429: the test throttled nothing")
@@ -149,9 +149,9 @@ func TestThrottled(t *testing.T) {
 func TestLifecycle(t *testing.T) {
 	t.Parallel()
 	tn := newTenant(t)
-	svc := tn.create(newService("web", nil, func(s *v1.Service) { s.Spec.LoadBalancerSourceRanges = []string{"203.0.113.0/24"} }))
+	svc := tn.Create(newService("web", nil, func(s *v1.Service) { s.Spec.LoadBalancerSourceRanges = []string{"203.0.113.0/24"} }))
 	var pip armnetwork.PublicIPAddress
-	st := tn.waitIngress(svc.Name, func(ip string) bool {
+	st := waitIngress(tn, svc.Name, func(ip string) bool {
 		return read("publicIPAddresses", managedPIP(svc), &pip) && *pip.Properties.IPAddress == ip
 	})
 	ip := st.Status.LoadBalancer.Ingress[0].IP
@@ -169,7 +169,7 @@ func TestLifecycle(t *testing.T) {
 		return false, fmt.Sprintf("%d rules", len(nsg.Properties.SecurityRules))
 	})
 
-	tn.update(svc.Name, func(s *v1.Service) { s.Annotations[prefix+"azure-load-balancer-tcp-idle-timeout"] = "15" })
+	tn.Update(svc.Name, func(s *v1.Service) { s.Annotations[prefix+"azure-load-balancer-tcp-idle-timeout"] = "15" })
 	waitFor(t, "idle timeout 15", func() (bool, string) {
 		lb, f := frontendOf(clusterName, svc)
 		if f == nil {
@@ -179,8 +179,8 @@ func TestLifecycle(t *testing.T) {
 		return r != nil && *r.IdleTimeoutInMinutes == 15, "rule not updated"
 	})
 
-	tn.update(svc.Name, func(s *v1.Service) { s.Annotations[prefix+"azure-load-balancer-internal"] = "true" })
-	tn.waitIngress(svc.Name, func(ip string) bool { return strings.HasPrefix(ip, "10.240.") })
+	tn.Update(svc.Name, func(s *v1.Service) { s.Annotations[prefix+"azure-load-balancer-internal"] = "true" })
+	waitIngress(tn, svc.Name, func(ip string) bool { return strings.HasPrefix(ip, "10.240.") })
 	waitFor(t, "the public frontend and the managed public IP gone", func() (bool, string) {
 		_, f := frontendOf(clusterName, svc)
 		var p armnetwork.PublicIPAddress
@@ -201,8 +201,8 @@ func TestUserPublicIP(t *testing.T) {
 	if !read("publicIPAddresses", userPIP, &p) {
 		t.Fatal("no user public IP")
 	}
-	svc := tn.create(newService("byo", map[string]string{prefix + "azure-pip-name": userPIP}))
-	tn.waitIngress(svc.Name, func(ip string) bool { return ip == *p.Properties.IPAddress })
+	svc := tn.Create(newService("byo", map[string]string{prefix + "azure-pip-name": userPIP}))
+	waitIngress(tn, svc.Name, func(ip string) bool { return ip == *p.Properties.IPAddress })
 	var again armnetwork.PublicIPAddress
 	if read("publicIPAddresses", managedPIP(svc), &again) {
 		t.Error("a managed public IP was created for a Service using the user's")

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cloudlb/cloudlb/integration/contract"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -13,11 +14,11 @@ import (
 type crashCase struct {
 	name string
 	// prepare creates the Service and waits until the cloud has it, nothing cut off.
-	prepare func(tn *tenant, name string) *v1.Service
+	prepare func(tn *contract.Tenant, name string) *v1.Service
 	// act makes the change and returns the Service as written.
-	act func(tn *tenant, svc *v1.Service) *v1.Service
+	act func(tn *contract.Tenant, svc *v1.Service) *v1.Service
 	// check waits for the cloud to hold exactly what the change leads to.
-	check func(tn *tenant, svc *v1.Service)
+	check func(tn *contract.Tenant, svc *v1.Service)
 }
 
 func crashCases() []crashCase {
@@ -26,36 +27,36 @@ func crashCases() []crashCase {
 	spec := func(name string) *v1.Service {
 		return newService(name, with("azure-pip-tags", "team=a"), func(s *v1.Service) { s.Spec.LoadBalancerSourceRanges = []string{"203.0.113.0/24"} })
 	}
-	converged := func(tn *tenant, svc *v1.Service, kinds map[string]int) {
-		tn.t.Helper()
-		tn.waitIngress(svc.Name, anyIP)
-		tn.waitCheck(svc.Name, "the cloud to converge", has(kinds))
+	converged := func(tn *contract.Tenant, svc *v1.Service, kinds map[string]int) {
+		tn.T.Helper()
+		waitIngress(tn, svc.Name, anyIP)
+		waitCheck(tn, svc.Name, "the cloud to converge", has(kinds))
 	}
 	return []crashCase{
 		{
 			name:    "create-public",
-			prepare: func(_ *tenant, name string) *v1.Service { return spec(name) }, // act creates it
-			act:     func(tn *tenant, svc *v1.Service) *v1.Service { return tn.create(svc) },
-			check: func(tn *tenant, svc *v1.Service) {
+			prepare: func(_ *contract.Tenant, name string) *v1.Service { return spec(name) }, // act creates it
+			act:     func(tn *contract.Tenant, svc *v1.Service) *v1.Service { return tn.Create(svc) },
+			check: func(tn *contract.Tenant, svc *v1.Service) {
 				converged(tn, svc, public(1))
-				tn.waitCheck(svc.Name, "the public IP's tags and the NSG rule", all(
+				waitCheck(tn, svc.Name, "the public IP's tags and the NSG rule", all(
 					pipIs(func(p *armPIP) error { return want("team", deref(p.Tags["team"]), "a") }),
 					nsgIs("-TCP-SourceRanges Allow Tcp 203.0.113.0/24 -> $IP:443,80")))
 			},
 		},
 		{
 			name: "move-to-internal",
-			prepare: func(tn *tenant, name string) *v1.Service {
-				svc := tn.create(spec(name))
+			prepare: func(tn *contract.Tenant, name string) *v1.Service {
+				svc := tn.Create(spec(name))
 				converged(tn, svc, public(1))
 				return svc
 			},
-			act: func(tn *tenant, svc *v1.Service) *v1.Service {
-				return tn.update(svc.Name, func(s *v1.Service) { s.Annotations[prefix+"azure-load-balancer-internal"] = "true" })
+			act: func(tn *contract.Tenant, svc *v1.Service) *v1.Service {
+				return tn.Update(svc.Name, func(s *v1.Service) { s.Annotations[prefix+"azure-load-balancer-internal"] = "true" })
 			},
-			check: func(tn *tenant, svc *v1.Service) {
+			check: func(tn *contract.Tenant, svc *v1.Service) {
 				// Source ranges on an internal Service keep an NSG rule.
-				tn.waitCheck(svc.Name, "the Service on the internal load balancer only", all(
+				waitCheck(tn, svc.Name, "the Service on the internal load balancer only", all(
 					has(map[string]int{"frontend@" + internalLB: 1, "rule@" + internalLB: 2, "probe@" + internalLB: 2, "nsg rule": 1}),
 					func(s *v1.Service) error {
 						return want("ingress is private", strings.HasPrefix(ingress(s), "10.240."), true)
@@ -65,21 +66,21 @@ func crashCases() []crashCase {
 		},
 		{
 			name: "delete",
-			prepare: func(tn *tenant, name string) *v1.Service {
-				svc := tn.create(spec(name))
+			prepare: func(tn *contract.Tenant, name string) *v1.Service {
+				svc := tn.Create(spec(name))
 				converged(tn, svc, public(1))
 				return svc
 			},
-			act: func(tn *tenant, svc *v1.Service) *v1.Service {
-				if err := tn.cs.CoreV1().Services(tn.ns).Delete(tn.t.Context(), svc.Name, metav1.DeleteOptions{}); err != nil {
-					tn.t.Fatal(err)
+			act: func(tn *contract.Tenant, svc *v1.Service) *v1.Service {
+				if err := tn.CS.CoreV1().Services(tn.NS).Delete(tn.T.Context(), svc.Name, metav1.DeleteOptions{}); err != nil {
+					tn.T.Fatal(err)
 				}
 				return svc
 			},
-			check: func(tn *tenant, svc *v1.Service) {
-				tn.waitGone(svc.Name)
+			check: func(tn *contract.Tenant, svc *v1.Service) {
+				tn.WaitGone(svc.Name)
 				if err := ownedIs(svc, map[string]int{}); err != nil {
-					tn.t.Error(err)
+					tn.T.Error(err)
 				}
 			},
 		},
@@ -120,7 +121,7 @@ func TestKilledBetweenWrites(t *testing.T) {
 						return false, "not yet"
 					}
 				})
-				tn.restart() // stops the cut-off controller before the wire lets writes through
+				tn.Restart() // stops the cut-off controller before the wire lets writes through
 				shared.wire.disarm()
 				tc.check(tn, svc)
 			}

@@ -20,8 +20,8 @@ const raceRule = "racer-allow-monitoring"
 // survives.
 func TestConcurrentWriterRaces(t *testing.T) {
 	tn := newTenant(t)
-	first := tn.create(newService("first", nil))
-	tn.waitCheck(first.Name, "the first Service", has(public(1)))
+	first := tn.Create(newService("first", nil))
+	waitCheck(tn, first.Name, "the first Service", has(public(1)))
 	waitSettled(t, 0)
 	ctx := context.Background()
 
@@ -29,11 +29,11 @@ func TestConcurrentWriterRaces(t *testing.T) {
 		before := shared.wire.answers(http.StatusPreconditionFailed)
 		raced := make(chan error, 1)
 		shared.wire.race("/loadBalancers/"+publicLB, func() { raced <- tagLB(ctx, "racer", "was-here") })
-		svc := tn.create(newService("second", nil))
+		svc := tn.Create(newService("second", nil))
 		if err := <-raced; err != nil {
 			t.Fatalf("the other writer: %v", err)
 		}
-		tn.waitCheck(svc.Name, "the second Service", all(has(public(1)), internetTo()))
+		waitCheck(tn, svc.Name, "the second Service", all(has(public(1)), internetTo()))
 		if err := firstErr(ownedIs(first, public(1)), want("the other writer's tag", deref(readLB(publicLB).Tags["racer"]), "was-here")); err != nil {
 			t.Error(err)
 		}
@@ -51,11 +51,11 @@ func TestConcurrentWriterRaces(t *testing.T) {
 				t.Errorf("removing %s: %v", raceRule, err)
 			}
 		})
-		svc := tn.create(newService("third", nil))
+		svc := tn.Create(newService("third", nil))
 		if err := <-raced; err != nil {
 			t.Fatalf("the other writer: %v", err)
 		}
-		tn.waitCheck(svc.Name, "the third Service", all(has(public(1)), internetTo()))
+		waitCheck(tn, svc.Name, "the third Service", all(has(public(1)), internetTo()))
 		rules := nsgRules()
 		if rules[raceRule] == nil || rules[userRule] == nil {
 			t.Errorf("the other writers' rules are gone: %v", keys(rules))

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/cloudlb/cloudlb/integration/contract"
 	"github.com/cloudlb/cloudlb/providers/azure"
 )
 
@@ -45,7 +46,7 @@ func loadSeed(t *testing.T, file string) *v1.Service {
 
 // seedCase checks one applied example.
 type seedCase struct {
-	check func(t *testing.T, tn *tenant, svc *v1.Service)
+	check func(t *testing.T, tn *contract.Tenant, svc *v1.Service)
 }
 
 // TestSeedExamples applies every examples/azure manifest through the controller and checks
@@ -54,9 +55,9 @@ type seedCase struct {
 func TestSeedExamples(t *testing.T) {
 	t.Parallel()
 	cases := map[string]seedCase{
-		"docs-internal.yaml": {check: func(t *testing.T, tn *tenant, svc *v1.Service) {
+		"docs-internal.yaml": {check: func(t *testing.T, tn *contract.Tenant, svc *v1.Service) {
 			p := azure.ServicePrefix(svc)
-			ip := tn.waitIngress(svc.Name, func(ip string) bool { return strings.HasPrefix(ip, "10.240.") }).Status.LoadBalancer.Ingress[0].IP
+			ip := waitIngress(tn, svc.Name, func(ip string) bool { return strings.HasPrefix(ip, "10.240.") }).Status.LoadBalancer.Ingress[0].IP
 			waitCloud(t, "the internal frontend and its rule", func() error {
 				lb := readLB(internalLB)
 				f := findFrontend(lb, p)
@@ -77,11 +78,11 @@ func TestSeedExamples(t *testing.T) {
 				)
 			})
 		}},
-		"docs-static-public-ip.yaml": {check: func(t *testing.T, tn *tenant, svc *v1.Service) {
+		"docs-static-public-ip.yaml": {check: func(t *testing.T, tn *contract.Tenant, svc *v1.Service) {
 			p := azure.ServicePrefix(svc)
 			user := readPIP(rg, seedPIP)
 			ip := *user.Properties.IPAddress
-			tn.waitIngress(svc.Name, func(got string) bool { return got == ip })
+			waitIngress(tn, svc.Name, func(got string) bool { return got == ip })
 			waitCloud(t, "the frontend on the user's public IP", func() error {
 				f := findFrontend(readLB(publicLB), p)
 				if f == nil || f.PublicIPAddress == nil {
@@ -94,9 +95,9 @@ func TestSeedExamples(t *testing.T) {
 				)
 			})
 		}},
-		"internal.yaml": {check: func(t *testing.T, tn *tenant, svc *v1.Service) {
+		"internal.yaml": {check: func(t *testing.T, tn *contract.Tenant, svc *v1.Service) {
 			p := azure.ServicePrefix(svc)
-			tn.waitIngress(svc.Name, func(ip string) bool { return ip == "10.241.0.25" })
+			waitIngress(tn, svc.Name, func(ip string) bool { return ip == "10.241.0.25" })
 			waitCloud(t, "the static frontend in apps-subnet and its HA-ports rule", func() error {
 				lb := readLB(internalLB)
 				f := findFrontend(lb, p+"-"+appsSubnet)
@@ -115,19 +116,19 @@ func TestSeedExamples(t *testing.T) {
 				)
 			})
 		}},
-		"private-link.yaml": {check: func(t *testing.T, tn *tenant, svc *v1.Service) {
-			tn.waitEvent(svc.Name, v1.EventTypeWarning, "azure-pls-create")
+		"private-link.yaml": {check: func(t *testing.T, tn *contract.Tenant, svc *v1.Service) {
+			waitEvent(tn, svc.Name, v1.EventTypeWarning, "azure-pls-create")
 			if err := ownedIs(svc, map[string]int{}); err != nil {
 				t.Error(err)
 			}
-			got, err := tn.cs.CoreV1().Services(tn.ns).Get(t.Context(), svc.Name, metav1.GetOptions{})
+			got, err := tn.CS.CoreV1().Services(tn.NS).Get(t.Context(), svc.Name, metav1.GetOptions{})
 			if err != nil || len(got.Status.LoadBalancer.Ingress) != 0 {
 				t.Errorf("a refused Service has ingress %v (err %v)", got.Status.LoadBalancer.Ingress, err)
 			}
 		}},
-		"probes.yaml": {check: func(t *testing.T, tn *tenant, svc *v1.Service) {
+		"probes.yaml": {check: func(t *testing.T, tn *contract.Tenant, svc *v1.Service) {
 			p := azure.ServicePrefix(svc)
-			ip := tn.waitIngress(svc.Name, anyIP).Status.LoadBalancer.Ingress[0].IP
+			ip := waitIngress(tn, svc.Name, anyIP).Status.LoadBalancer.Ingress[0].IP
 			np := map[int32]int32{}
 			for _, sp := range svc.Spec.Ports {
 				np[sp.Port] = sp.NodePort
@@ -151,8 +152,8 @@ func TestSeedExamples(t *testing.T) {
 				)
 			})
 		}},
-		"public-ip-dns.yaml": {check: func(t *testing.T, tn *tenant, svc *v1.Service) {
-			ip := tn.waitIngress(svc.Name, anyIP).Status.LoadBalancer.Ingress[0].IP
+		"public-ip-dns.yaml": {check: func(t *testing.T, tn *contract.Tenant, svc *v1.Service) {
+			ip := waitIngress(tn, svc.Name, anyIP).Status.LoadBalancer.Ingress[0].IP
 			waitCloud(t, "the managed public IP and the NSG rules", func() error {
 				pip := readPIP(rg, managedPIP(svc))
 				if pip == nil {
@@ -191,20 +192,20 @@ func TestSeedExamples(t *testing.T) {
 		seed := loadSeed(t, name)
 		// Two examples share a name: the file name keeps them apart.
 		seed.Name = strings.TrimSuffix(name, ".yaml")
-		svc := tn.create(seed)
+		svc := tn.Create(seed)
 		t.Run(name, func(t *testing.T) {
 			sub := *tn // fails the subtest, not its parent
-			sub.t = t
+			sub.T = t
 			c.check(t, &sub, svc)
 		})
 	}
 }
 
 // waitEvent waits for an Event of type typ on the Service whose message contains text.
-func (tn *tenant) waitEvent(name, typ, text string) {
-	tn.t.Helper()
-	waitFor(tn.t, fmt.Sprintf("a %s Event on %s mentioning %q", typ, name, text), func() (bool, string) {
-		evs, err := tn.cs.CoreV1().Events(tn.ns).List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + name})
+func waitEvent(tn *contract.Tenant, name, typ, text string) {
+	tn.T.Helper()
+	waitFor(tn.T, fmt.Sprintf("a %s Event on %s mentioning %q", typ, name, text), func() (bool, string) {
+		evs, err := tn.CS.CoreV1().Events(tn.NS).List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + name})
 		if err != nil {
 			return false, err.Error()
 		}

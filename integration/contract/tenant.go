@@ -208,7 +208,8 @@ func (tn *Tenant) Create(svc *v1.Service) *v1.Service {
 	return out
 }
 
-// Update applies mutate to the current Service, retrying on conflicts.
+// Update applies mutate to the current Service (its Annotations never nil), retrying on
+// conflicts.
 func (tn *Tenant) Update(name string, mutate func(*v1.Service)) *v1.Service {
 	tn.T.Helper()
 	var out *v1.Service
@@ -216,6 +217,9 @@ func (tn *Tenant) Update(name string, mutate func(*v1.Service)) *v1.Service {
 		s, err := tn.CS.CoreV1().Services(tn.NS).Get(tn.T.Context(), name, metav1.GetOptions{})
 		if err != nil {
 			return err
+		}
+		if s.Annotations == nil {
+			s.Annotations = map[string]string{}
 		}
 		mutate(s)
 		out, err = tn.CS.CoreV1().Services(tn.NS).Update(tn.T.Context(), s, metav1.UpdateOptions{})
