@@ -52,6 +52,9 @@ func checkAddress(s *Server, c *call, o, _ *object) error {
 		if a.Subnetwork != nil {
 			return errInvalidField("resource.subnetwork", a.GetSubnetwork(), "An EXTERNAL address cannot have a subnetwork.")
 		}
+		if a.GetPurpose() != "" {
+			return errInvalidField("resource.purpose", a.GetPurpose(), "fakegce serves no purpose for EXTERNAL addresses.")
+		}
 	case "INTERNAL":
 		internal = true
 		if err := s.defaultSubnet(o.scope, &a.Network, &a.Subnetwork); err != nil {
@@ -59,6 +62,12 @@ func checkAddress(s *Server, c *call, o, _ *object) error {
 		}
 		a.Network = nil
 		a.NetworkTier = proto.String("PREMIUM")
+		if a.Purpose == nil {
+			a.Purpose = proto.String(purposeEndpoint)
+		}
+		if p := a.GetPurpose(); p != purposeEndpoint && p != purposeSharedVIP {
+			return errInvalidField("resource.purpose", p, "fakegce serves GCE_ENDPOINT and SHARED_LOADBALANCER_VIP internal addresses.")
+		}
 	default:
 		return errInvalidField("resource.addressType", a.GetAddressType(), "Must be EXTERNAL or INTERNAL.")
 	}

@@ -187,15 +187,15 @@ func (s *Server) forwardingRuleIP(o *object, fr *computepb.ForwardingRule) (stri
 	}
 	if a := s.addressByIP(o.scope, want); a != nil {
 		am := a.msg.(*computepb.Address)
-		if len(am.Users) > 0 {
-			return "", opIPInUse(want, am.Users[0])
-		}
 		if (am.GetAddressType() == "INTERNAL") != internal {
 			return "", errInvalidField("resource.IPAddress", want, "The address type does not match the forwarding rule's loadBalancingScheme.")
 		}
 		if !internal && am.GetNetworkTier() != fr.GetNetworkTier() {
 			return "", errInvalidField("resource.IPAddress", want,
 				fmt.Sprintf("The address's network tier %s does not match the forwarding rule's %s.", am.GetNetworkTier(), fr.GetNetworkTier()))
+		}
+		if user := s.sharingConflict(am, fr); user != "" {
+			return "", opIPInUse(want, user)
 		}
 		return want, nil
 	}

@@ -12,7 +12,10 @@
 // returned operation is DONE, and a failed write carries operation.error.errors[] plus
 // httpErrorStatusCode as GCE does. The fake enforces the rules the provider relies on
 // (duplicate names, missing references, resources in use, stale fingerprints, patchable
-// fields), counts calls per "<Resource>.<Method>" and injects faults on request.
+// fields, a backend service's protocol fixed while rules use it, several forwarding rules on
+// one reserved address only with distinct protocol/ports and, for internal addresses, purpose
+// SHARED_LOADBALANCER_VIP), counts calls per "<Resource>.<Method>" and injects faults on
+// request.
 package fakegce
 
 import (

@@ -5,83 +5,52 @@ import (
 	"fmt"
 	"maps"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/util/retry"
-	"k8s.io/klog/v2"
-	"k8s.io/klog/v2/ktesting"
+	cloudprovider "k8s.io/cloud-provider"
 
 	"github.com/cloudlb/cloudlb/annotations"
-	"github.com/cloudlb/cloudlb/integration/controlplane"
+	"github.com/cloudlb/cloudlb/integration/contract"
 	cloudgce "github.com/cloudlb/cloudlb/providers/gce"
-	"github.com/cloudlb/cloudlb/servicecontroller"
 )
 
-// tenant is one test's slice of the cluster: a namespace, a LoadBalancerClass and the
-// controller serving it.
+// tenant is a contract.Tenant (one test's namespace, LoadBalancerClass and in-process
+// controller; see integration/contract) whose controllers run the gce provider, with the
+// helpers the suite's tests use.
 type tenant struct {
-	t     *testing.T
-	cs    kubernetes.Interface
-	ns    string
-	class string
-	ctl   *controller
+	*contract.Tenant
+	t  *testing.T
+	cs kubernetes.Interface
+	ns string
 }
 
-// newTenant creates the namespace and starts the controller. Its Services are deleted (and
-// their load balancers awaited gone) when the test ends, before the controller stops.
-func newTenant(t *testing.T) *tenant {
+// newTenant is a tenant whose providers talk to the shared fake.
+func newTenant(t *testing.T) *tenant { t.Helper(); return newTenantAt(t, shared.endpoint) }
+
+// newTenantAt is a tenant whose providers talk to endpoint (a writeGate in front of the fake
+// for TestKilledBetweenWrites).
+func newTenantAt(t *testing.T, endpoint string) *tenant {
 	t.Helper()
-	cs, err := kubernetes.NewForConfig(cp(shared.cp))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tn := &tenant{t: t, cs: cs, ns: controlplane.CreateNamespace(t, cs, "gce")}
-	tn.class = classFor(tn.ns, t.Name())
-	tn.ctl = tn.start()
-	t.Cleanup(func() {
-		tn.deleteAll()
-		tn.ctl.stop()
+	ct := contract.NewTenant(t, contract.Config{
+		REST: cp(shared.cp), NamespacePrefix: "gce", ClusterName: clusterName, AnnotationCloud: annotations.GCE,
+		NewCloud: func(t *testing.T) cloudprovider.LoadBalancer { return newCloud(t, endpoint) },
 	})
-	return tn
-}
-
-func classFor(ns, test string) string {
-	name := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
-			return r
-		}
-		return '.'
-	}, ns+"."+strings.ToLower(test))
-	return "cloudlb.test/" + strings.TrimRight(name[:min(len(name), 63)], ".-")
-}
-
-// controller is a servicecontroller running in-process over a fresh gce provider, as after
-// a process start.
-type controller struct {
-	factory informers.SharedInformerFactory
-	cancel  context.CancelFunc
-	done    chan struct{}
-	once    sync.Once
+	return &tenant{Tenant: ct, t: t, cs: ct.CS, ns: ct.NS}
 }
 
 // gceConf is the gce.conf the provider is built from: the fake's endpoint on loopback http,
 // so no credentials are used.
-func gceConf() string {
+func gceConf(endpoint string) string {
 	return fmt.Sprintf("[global]\nproject-id = %s\nlocal-zone = %s-a\nnode-tags = %s\ncluster-id = %s\nsubnetwork-name = default\napi-endpoint = %s\n",
-		project, region, nodeTag, clusterID, shared.endpoint)
+		project, region, nodeTag, clusterID, endpoint)
 }
 
-func (tn *tenant) start(tune ...func(*servicecontroller.Options)) *controller {
-	t := tn.t
-	cc, err := cloudgce.ParseCloudConfig(strings.NewReader(gceConf()))
+// newCloud is a fresh gce provider, as after a process start.
+func newCloud(t *testing.T, endpoint string) *cloudgce.Cloud {
+	cc, err := cloudgce.ParseCloudConfig(strings.NewReader(gceConf(endpoint)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,158 +58,38 @@ func (tn *tenant) start(tune ...func(*servicecontroller.Options)) *controller {
 	if err != nil {
 		t.Fatal(err)
 	}
-	factory := informers.NewSharedInformerFactory(tn.cs, 0)
-	opts := servicecontroller.Options{
-		ClusterName:       clusterName,
-		LoadBalancerClass: tn.class,
-		AnnotationCloud:   annotations.GCE,
-		MinRetryDelay:     100 * time.Millisecond,
-		MaxRetryDelay:     2 * time.Second,
-		NodeBatchWindow:   200 * time.Millisecond,
-	}
-	for _, f := range tune {
-		f(&opts)
-	}
-	c, err := servicecontroller.New(opts, cloud, tn.cs, factory.Core().V1().Services(), factory.Core().V1().Nodes())
-	if err != nil {
-		t.Fatalf("new controller: %v", err)
-	}
-	logger := ktesting.NewLogger(t, ktesting.NewConfig(ktesting.Verbosity(2)))
-	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), logger))
-	rc := &controller{factory: factory, cancel: cancel, done: make(chan struct{})}
-	factory.Start(ctx.Done())
-	go func() {
-		defer close(rc.done)
-		c.Run(ctx)
-	}()
-	return rc
+	// The fake answers at once: a real project's 10 QPS would make the suite wait on the
+	// token bucket. Throttling is what TestThrottled injects.
+	cloud.SetLimits(cloudgce.Limits{QPS: 2000, Burst: 2000, BaseBackoff: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond})
+	return cloud
 }
 
-// restart stops the tenant's controller and starts a new one over a new provider.
-func (tn *tenant) restart(tune ...func(*servicecontroller.Options)) {
-	tn.ctl.stop()
-	tn.ctl = tn.start(tune...)
-}
+var (
+	newService = contract.NewService
+	waitFor    = contract.WaitFor
+)
 
-func (rc *controller) stop() {
-	rc.once.Do(func() {
-		rc.cancel()
-		<-rc.done
-		rc.factory.Shutdown()
-	})
-}
-
-// deleteAll deletes the tenant's Services and waits until the controller released them.
-func (tn *tenant) deleteAll() {
-	t := tn.t
-	ctx := context.Background()
-	list, err := tn.cs.CoreV1().Services(tn.ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Errorf("list services: %v", err)
-		return
-	}
-	for _, s := range list.Items {
-		if err := tn.cs.CoreV1().Services(tn.ns).Delete(ctx, s.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			t.Errorf("delete %s: %v", s.Name, err)
-		}
-	}
-	for _, s := range list.Items {
-		tn.waitGone(s.Name)
-	}
-}
-
-func (tn *tenant) waitGone(name string) {
-	waitFor(tn.t, tn.ns+"/"+name+" to be gone", func() (bool, string) {
-		s, err := tn.cs.CoreV1().Services(tn.ns).Get(context.Background(), name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return true, ""
-		}
-		if err != nil {
-			return false, err.Error()
-		}
-		return false, fmt.Sprintf("finalizers %v", s.Finalizers)
-	})
-}
-
-// newService is a LoadBalancer Service with one TCP port 80 and the given annotations.
-func newService(name string, ann map[string]string, opts ...func(*v1.Service)) *v1.Service {
-	svc := &v1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: ann},
-		Spec: v1.ServiceSpec{
-			Type:     v1.ServiceTypeLoadBalancer,
-			Selector: map[string]string{"app": name},
-			Ports:    []v1.ServicePort{{Name: "http", Protocol: v1.ProtocolTCP, Port: 80, TargetPort: intstr.FromInt32(8080)}},
-		},
-	}
-	for _, o := range opts {
-		o(svc)
-	}
-	return svc
-}
-
-// create creates svc in the tenant's namespace with its class.
 func (tn *tenant) create(svc *v1.Service) *v1.Service {
 	tn.t.Helper()
-	svc = svc.DeepCopy()
-	svc.Namespace = tn.ns
-	svc.Spec.LoadBalancerClass = &tn.class
-	out, err := tn.cs.CoreV1().Services(tn.ns).Create(tn.t.Context(), svc, metav1.CreateOptions{})
-	if err != nil {
-		tn.t.Fatalf("create service %s: %v", svc.Name, err)
-	}
-	return out
+	return tn.Create(svc)
 }
 
-// update applies mutate to the current Service, retrying on conflicts.
 func (tn *tenant) update(name string, mutate func(*v1.Service)) *v1.Service {
 	tn.t.Helper()
-	var out *v1.Service
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		s, err := tn.cs.CoreV1().Services(tn.ns).Get(tn.t.Context(), name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		mutate(s)
-		out, err = tn.cs.CoreV1().Services(tn.ns).Update(tn.t.Context(), s, metav1.UpdateOptions{})
-		return err
-	})
-	if err != nil {
-		tn.t.Fatalf("update service %s: %v", name, err)
-	}
-	return out
+	return tn.Update(name, mutate)
 }
 
 // waitIngress waits until the Service reports an ingress IP and returns the Service.
 func (tn *tenant) waitIngress(name string) *v1.Service {
 	tn.t.Helper()
-	var svc *v1.Service
-	waitFor(tn.t, "ingress of "+tn.ns+"/"+name, func() (bool, string) {
-		var err error
-		svc, err = tn.cs.CoreV1().Services(tn.ns).Get(tn.t.Context(), name, metav1.GetOptions{})
-		if err != nil {
-			return false, err.Error()
-		}
-		ing := svc.Status.LoadBalancer.Ingress
-		return len(ing) > 0 && ing[0].IP != "", fmt.Sprintf("status %+v", svc.Status.LoadBalancer)
-	})
-	return svc
+	return tn.WaitIngress(name, func(i v1.LoadBalancerIngress) bool { return i.IP != "" })
 }
 
-// waitFor polls cond until done, failing t after waitTimeout with the last state.
-func waitFor(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		done, state := cond()
-		if done {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s; last state: %s", waitTimeout, what, state)
-		}
-		time.Sleep(pollInterval)
-	}
-}
+func (tn *tenant) restart() { tn.Restart() }
+
+func (tn *tenant) deleteAll() { tn.DeleteAll() }
+
+func (tn *tenant) waitGone(name string) { tn.WaitGone(name) }
 
 // quiet is how long the fake must see no call for the controllers to count as settled.
 const quiet = time.Second

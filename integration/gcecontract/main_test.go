@@ -14,7 +14,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -130,9 +129,3 @@ func createReadyNode(ctx context.Context, cs kubernetes.Interface, name, zone st
 	}
 	return nil
 }
-
-// waitTimeout bounds every wait of the suite.
-const (
-	waitTimeout  = 40 * time.Second
-	pollInterval = 50 * time.Millisecond
-)

@@ -1,6 +1,7 @@
 package gce
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/netip"
@@ -142,8 +143,8 @@ func (c *Cloud) applyAddress(ctx context.Context, m *Model, p *Plan) error {
 	}
 	a := m.Address
 	res := &computepb.Address{Name: ptr(a.Name), Description: ptr(describe(m.Service, m.ClusterID)), AddressType: ptr(a.Type)}
-	if a.IP != "" {
-		res.Address = ptr(a.IP)
+	if ip := cmp.Or(a.IP, p.IP); ip != "" {
+		res.Address = ptr(ip)
 	}
 	if a.NetworkTier != "" {
 		res.NetworkTier = ptr(a.NetworkTier)

@@ -3,6 +3,7 @@ package gce
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	v1 "k8s.io/api/core/v1"
 	cloudproviderapi "k8s.io/cloud-provider/api"
@@ -33,7 +34,9 @@ const placeholderHealthCheckPort = 32767
 // DesiredModel returns the desired load balancer of svc without any cloud call, for `cloudlb
 // plan --cloud gce`. Values only the cloud or the API server knows become placeholders listed
 // in Placeholders: the UID (and so the names), healthCheckNodePort, and the firewall target
-// tags when gce.conf has no node-tags. cc may be nil. Errors are those of EnsureLoadBalancer:
+// tags when gce.conf has no node-tags. Nodes whose provider ID names no project or a
+// placeholder one ("gce://<project>/...", as plan makes them) get the model's project, so every
+// path of the model names one project. cc may be nil. Errors are those of EnsureLoadBalancer:
 // *annotations.InvalidError, providers.UserError, cloudprovider.ImplementedElsewhere.
 func DesiredModel(svc *v1.Service, nodes []*v1.Node, cc *CloudConfig, clusterName string) (*Desired, error) {
 	if cc == nil {
@@ -66,6 +69,7 @@ func DesiredModel(svc *v1.Service, nodes []*v1.Node, cc *CloudConfig, clusterNam
 		notes = append(notes, "subnetwork: none set (subnetwork-name in gce.conf); GCE uses the network's subnetwork in the region")
 	}
 	settings := New(Options{Config: &cfgCopy}).settings(clusterName)
+	nodes = placeholderProjects(nodes, settings.Project)
 	tags := cc.Global.NodeTags
 	if len(tags) == 0 {
 		tags = []string{Unresolved}
@@ -82,4 +86,20 @@ func DesiredModel(svc *v1.Service, nodes []*v1.Node, cc *CloudConfig, clusterNam
 		notes = append(notes, "address: the IP is allocated by GCE when the address is reserved")
 	}
 	return &Desired{Service: serviceName(svc), Scheme: m.Scheme, Backend: m.Backend, Model: m, Placeholders: notes}, nil
+}
+
+// placeholderProjects returns nodes whose provider IDs name no project ("gce:///zone/name")
+// or a placeholder ("gce://<project>/zone/name") with project instead, so that the offline
+// model's instance URLs name the same project as the rest of the model.
+func placeholderProjects(nodes []*v1.Node, project string) []*v1.Node {
+	out := make([]*v1.Node, 0, len(nodes))
+	for _, n := range nodes {
+		rest, ok := strings.CutPrefix(n.Spec.ProviderID, "gce://")
+		if p, tail, found := strings.Cut(rest, "/"); ok && found && (p == "" || strings.HasPrefix(p, "<")) {
+			n = n.DeepCopy()
+			n.Spec.ProviderID = "gce://" + project + "/" + tail
+		}
+		out = append(out, n)
+	}
+	return out
 }

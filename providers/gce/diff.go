@@ -185,14 +185,42 @@ func diffAddress(p *Plan, m *Model, o *Observed) error {
 			p.IP = a.IP
 			return nil
 		}
-		if want.IP != "" && a.IP != want.IP || a.Type != want.Type || a.NetworkTier != want.NetworkTier || a.Subnetwork != want.Subnetwork ||
-			want.Purpose != "" && a.Purpose != want.Purpose {
+		if want.IP != "" && a.IP != want.IP || a.Type != want.Type || a.NetworkTier != want.NetworkTier || a.Subnetwork != want.Subnetwork {
 			p.DeleteAddressFirst, p.CreateAddress, p.IP = true, true, want.IP
+			return nil
+		}
+		if want.Purpose != "" && a.Purpose != want.Purpose {
+			// An internal Service gaining a second protocol: its address must become a
+			// shared VIP, which GCE cannot patch; it is reserved again with the same IP.
+			p.DeleteAddressFirst, p.CreateAddress, p.IP = true, true, a.IP
 			return nil
 		}
 		p.IP = a.IP
 	}
 	return nil
+}
+
+// keepNetworkTier returns m with the tier of the Service's own external address when the
+// desired tier differs, and a UserError saying so. GCE cannot move an address between tiers
+// and a new address would change the IP, so cloudlb refuses the change (the registry's
+// "rejected"): the load balancer keeps its tier, and everything else (node churn included)
+// is still applied. It is pure; Diff alone would re-reserve the address.
+func keepNetworkTier(m *Model, o *Observed) (*Model, error) {
+	a, want := o.Address, m.Address
+	if a == nil || !a.Owned || want.UserOwned || want.IP != "" && o.UserAddress != nil ||
+		a.Type != SchemeExternal || want.Type != SchemeExternal || a.NetworkTier == want.NetworkTier {
+		return m, nil
+	}
+	err := providers.NewUserError(m.Service,
+		"annotation cloud.google.com/network-tier: the load balancer's address %s (%s) is %s and GCE cannot move an address to %s; the change is refused and the load balancer keeps %s: recreate the Service to change the tier",
+		a.Name, a.IP, a.NetworkTier, want.NetworkTier, a.NetworkTier)
+	kept := *m
+	kept.Address.NetworkTier = a.NetworkTier
+	kept.ForwardingRules = slices.Clone(m.ForwardingRules)
+	for i := range kept.ForwardingRules {
+		kept.ForwardingRules[i].NetworkTier = a.NetworkTier
+	}
+	return &kept, err
 }
 
 func diffFirewalls(p *Plan, m *Model, o *Observed) {
@@ -295,6 +323,25 @@ func sameBackendService(a, b BackendSvc) bool {
 }
 
 func diffRules(p *Plan, m *Model, o *Observed) {
+	// GCE refuses a backend service's new protocol (TCP to UNSPECIFIED when UDP ports are
+	// added, and back) while forwarding rules use it: its rules go before the patch.
+	protoChange := false
+	if b := m.BackendService; b != nil {
+		if ob, ok := o.BackendServices[b.Name]; ok && ob.Protocol != b.Protocol {
+			protoChange = true
+		}
+	}
+	want := map[string]bool{}
+	for _, r := range m.ForwardingRules {
+		want[r.Name] = true
+	}
+	if protoChange {
+		for _, name := range sortedKeys(o.Rules) {
+			if !want[name] && o.Rules[name].Rule.BackendService == m.BackendService.Name {
+				p.RecreateRules = append(p.RecreateRules, name) // deleted early, not created again
+			}
+		}
+	}
 	for _, r := range m.ForwardingRules {
 		or, ok := o.Rules[r.Name]
 		if !ok {
@@ -305,7 +352,7 @@ func diffRules(p *Plan, m *Model, o *Observed) {
 		recreate := p.IP != "" && or.IP != p.IP || p.CreateAddress || got.Protocol != r.Protocol || got.PortRange != r.PortRange ||
 			!slices.Equal(got.Ports, r.Ports) || got.AllPorts != r.AllPorts || got.Scheme != r.Scheme || got.NetworkTier != r.NetworkTier ||
 			got.Network != r.Network || got.Subnetwork != r.Subnetwork || got.BackendService != r.BackendService ||
-			(got.Target == "") != (r.Target == "") || p.RecreateTargetPool
+			(got.Target == "") != (r.Target == "") || p.RecreateTargetPool || protoChange && got.BackendService == r.BackendService
 		if recreate {
 			p.RecreateRules = append(p.RecreateRules, r.Name)
 			p.CreateRules = append(p.CreateRules, r)
@@ -327,7 +374,7 @@ func diffStale(p *Plan, m *Model, o *Observed) {
 		want[r.Name] = true
 	}
 	for name := range o.Rules {
-		if !want[name] {
+		if !want[name] && !slices.Contains(p.RecreateRules, name) {
 			p.DeleteRules = append(p.DeleteRules, name)
 		}
 	}
@@ -404,4 +451,13 @@ func setDiff(want, have []string) (add, remove []string) {
 	slices.Sort(add)
 	slices.Sort(remove)
 	return slices.Compact(add), slices.Compact(remove)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }

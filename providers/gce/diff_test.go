@@ -140,6 +140,26 @@ func TestDiff(t *testing.T) {
 				t.Errorf("delete rules %v", p.DeleteRules)
 			}
 		}},
+		{"internal gaining UDP: shared VIP on the same IP, rules around the backend protocol change", ilb, testService(map[string]string{annType: "Internal"}, withUDP), nil,
+			func(t *testing.T, p *Plan) {
+				lb := LoadBalancerName(ilb)
+				if !p.DeleteAddressFirst || !p.CreateAddress || p.IP != "198.51.100.1" {
+					t.Errorf("address: delete first %v create %v IP %q, want re-reserved with 198.51.100.1", p.DeleteAddressFirst, p.CreateAddress, p.IP)
+				}
+				if p.BackendService == nil || p.BackendService.BackendService.Protocol != "UNSPECIFIED" || !slices.Equal(p.RecreateRules, []string{lb}) || len(p.CreateRules) != 2 {
+					t.Errorf("backend %+v recreate %v create %v", p.BackendService, p.RecreateRules, p.CreateRules)
+				}
+			}},
+		{"internal losing UDP: the UDP rule goes before the backend protocol change", testService(map[string]string{annType: "Internal"}, withUDP), ilb, nil,
+			func(t *testing.T, p *Plan) {
+				lb := LoadBalancerName(ilb)
+				if !slices.Equal(p.RecreateRules, []string{udpRuleName(lb), lb}) || len(p.CreateRules) != 1 || len(p.DeleteRules) != 0 {
+					t.Errorf("recreate %v create %v delete %v", p.RecreateRules, p.CreateRules, p.DeleteRules)
+				}
+				if p.CreateAddress || p.BackendService == nil || p.BackendService.BackendService.Protocol != "TCP" {
+					t.Errorf("address create %v backend %+v", p.CreateAddress, p.BackendService)
+				}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,8 +23,10 @@
 // shared node health check k8s-<cluster-id>-node (10256 /healthz) for externalTrafficPolicy
 // Cluster or <lb> on healthCheckNodePort for Local, their firewalls, and the per-zone instance
 // groups k8s-ig--<cluster-id>. A Service with both TCP and UDP ports gets a second rule
-// <lb>-udp on the same address (SHARED_LOADBALANCER_VIP for internal ones); the annotations
-// package still refuses such Services. The traffic firewall and a per-Service health-check
+// <lb>-udp on the same address (SHARED_LOADBALANCER_VIP for internal ones; an internal
+// address gaining the second protocol is reserved again with its IP). A backend service's
+// protocol (TCP, UDP, UNSPECIFIED for both) cannot change while rules use it, so such a change
+// re-creates its rules around the patch. The traffic firewall and a per-Service health-check
 // firewall are limited to the load balancer's IP (destinationRanges), as upstream does. Descriptions carry {"kubernetes.io/service-name",
 // "kubernetes.io/cluster-id"} (shared objects: the cluster ID only); anything with our name
 // but another description is never changed or deleted and the Service gets a
@@ -35,7 +37,9 @@
 // The address <lb> is reserved on the first reconcile and kept for the Service's life, so
 // re-creating a rule never loses the IP; it is released on delete. spec.loadBalancerIP
 // naming an address the user reserved, or networking.gke.io/load-balancer-ip-addresses, uses
-// that reservation, which cloudlb never releases.
+// that reservation, which cloudlb never releases. The network tier of cloudlb's own address is
+// fixed (GCE cannot move an address between tiers): a changed cloud.google.com/network-tier
+// is reported as a providers.UserError while the rest of the Service is still applied.
 //
 // # Cheap no-op reconciles
 //
@@ -44,8 +48,9 @@
 // When the label matches and this process applied the same node set within cacheTTL, an
 // EnsureLoadBalancer costs one ForwardingRules.Get and no write. Otherwise everything is read
 // and repaired; node changes write one AddInstance/RemoveInstance per target pool, and the
-// shared instance groups are changed once per zone for all Services (the members applied are
-// cached, so the other Services read nothing).
+// shared instance groups are changed once per zone for all Services (the members applied or
+// read are cached, so the other Services read nothing; a failed write drops the cache, since
+// another controller may have changed the groups).
 //
 // # Shared objects
 //

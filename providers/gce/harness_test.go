@@ -18,13 +18,14 @@ import (
 // env is one fake Compute endpoint and a provider built from a gce.conf pointing at it,
 // with the real apiv1 REST clients.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	fake  *fakegce.Server
 	cloud *Cloud
 	nodes []*v1.Node
+	conf  *CloudConfig
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	fake := fakegce.New(fakegce.Options{Project: testProject, Region: testRegion})
 	srv := httptest.NewServer(fake)
@@ -35,17 +36,23 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewFromConfig(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Fast, bounded retries: the fault tests inject throttling.
-	c.limits = newLimiter(Limits{QPS: 10000, Burst: 10000, BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
-	e := &env{t: t, fake: fake, cloud: c}
+	e := &env{t: t, fake: fake, conf: cfg}
+	e.cloud = e.newCloud()
 	for _, n := range []struct{ name, zone string }{{"n1", "us-central1-a"}, {"n2", "us-central1-a"}, {"n3", "us-central1-b"}} {
 		e.addNode(n.name, n.zone)
 	}
 	return e
+}
+
+// newCloud is a provider over the env's fake as after a process start (empty caches).
+func (e *env) newCloud() *Cloud {
+	c, err := NewFromConfig(e.t.Context(), e.conf)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	// Fast, bounded retries: the fault tests inject throttling.
+	c.SetLimits(Limits{QPS: 10000, Burst: 10000, BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
+	return c
 }
 
 func (e *env) addNode(name, zone string) {

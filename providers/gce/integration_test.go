@@ -11,7 +11,6 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
-	"github.com/cloudlb/cloudlb/annotations"
 	"github.com/cloudlb/cloudlb/integration/fakegce"
 	"github.com/cloudlb/cloudlb/providers"
 )
@@ -497,50 +496,6 @@ func TestZoneWithoutNodesLeavesTheBackends(t *testing.T) {
 	}
 }
 
-// TestMixedProtocolRules applies a model with TCP and UDP ports (the annotation layer
-// rejects such Services today, so the model is built directly): two rules on one address.
-func TestMixedProtocolRules(t *testing.T) {
-	t.Parallel()
-	for _, ann := range []map[string]string{nil, {annType: "Internal"}} {
-		e := newEnv(t)
-		s := svc("mixed", ann, func(s *v1.Service) {
-			s.Spec.Ports = append(s.Spec.Ports, v1.ServicePort{Name: "dns", Protocol: v1.ProtocolUDP, Port: 53, NodePort: 30053})
-		})
-		cfg, _ := annotations.Parse(s, annotations.GCE)
-		m, err := Build(Input{Service: s, Nodes: e.nodes, GCE: cfg.GCE, Core: cfg.Core, Settings: e.cloud.settings(""), NodeTags: []string{"gke-demo-node"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.cloud.ensure(e.ctx(), m); err != nil {
-			if strings.Contains(err.Error(), "IP_IN_USE_BY_ANOTHER_RESOURCE") {
-				// GCE lets rules of different protocols share a static external address, and
-				// internal rules share a SHARED_LOADBALANCER_VIP one; fakegce does not yet.
-				t.Skipf("%s: fakegce refuses a second rule on the address: %v", m.Scheme, err)
-			}
-			t.Fatal(err)
-		}
-		tcp, err := e.cloud.observeRule(e.ctx(), m, m.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		udp, err := e.cloud.observeRule(e.ctx(), m, udpRuleName(m.Name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tcp == nil || udp == nil || tcp.IP != udp.IP || tcp.Rule.Protocol != "TCP" || udp.Rule.Protocol != "UDP" {
-			t.Fatalf("%s: rules %+v %+v, want TCP and UDP on one IP", m.Scheme, tcp, udp)
-		}
-		e.fake.ResetCalls()
-		if _, err := e.cloud.ensure(e.ctx(), m); err != nil || e.fake.Writes() != 0 {
-			t.Errorf("%s: second ensure: %v, calls %v", m.Scheme, err, e.fake.Calls())
-		}
-		e.delete(s)
-		if n := e.names(); len(n) != 0 {
-			t.Errorf("%s: left after delete: %v", m.Scheme, n)
-		}
-	}
-}
-
 func TestNodeTagsFromInstances(t *testing.T) {
 	t.Parallel()
 	fake := fakegce.New(fakegce.Options{Project: testProject, Region: testRegion})
@@ -592,4 +547,34 @@ func TestLeftoverSharedHealthCheckAfterPartialDelete(t *testing.T) {
 	if n := e.names(); len(n) != 0 {
 		t.Errorf("left after delete: %v", n)
 	}
+}
+
+// TestStaleGroupCacheRecovers: another controller (a previous leader) deleted the shared
+// instance groups this process has cached; the first reconcile may fail on them, the next
+// reads them again and re-creates them.
+func TestStaleGroupCacheRecovers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ilb := map[string]string{annType: "Internal"}
+	first, second := svc("ilb-1", ilb), svc("ilb-2", ilb)
+	e.ensure(first)
+	other := e.newCloud()
+	if err := other.EnsureLoadBalancerDeleted(e.ctx(), "ignored", first); err != nil {
+		t.Fatal(err)
+	}
+	if e.has("instanceGroup", "k8s-ig--demo") {
+		t.Fatal("the other controller left the unused groups")
+	}
+	_, err := e.cloud.EnsureLoadBalancer(e.ctx(), "ignored", second, e.nodes)
+	if err != nil {
+		t.Logf("first attempt with the stale cache: %v", err)
+		_, err = e.cloud.EnsureLoadBalancer(e.ctx(), "ignored", second, e.nodes)
+	}
+	if err != nil {
+		t.Fatalf("second attempt: %v", err)
+	}
+	if got := e.fake.Members("us-central1-a", "k8s-ig--demo"); len(got) != 2 {
+		t.Errorf("zone a members = %v", got)
+	}
+	e.delete(second)
 }

@@ -98,6 +98,9 @@ func (c *Cloud) ensure(ctx context.Context, m *Model) (string, error) {
 			return primary.IP, nil
 		}
 		if ok, err := c.ensureMembership(ctx, m); err != nil || ok {
+			if err != nil {
+				c.forgetGroups(m)
+			}
 			return primary.IP, err
 		}
 	}
@@ -105,22 +108,25 @@ func (c *Cloud) ensure(ctx context.Context, m *Model) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// A refused change is reported after the rest of the Service is applied.
+	m, refused := keepNetworkTier(m, o)
 	p, err := Diff(m, o)
 	if err != nil {
 		return "", err
 	}
 	if !p.Writes() {
 		c.setMembership(m.Name, m.MembershipHash())
-		return p.IP, nil
+		return p.IP, refused
 	}
 	ip, err := c.apply(ctx, m, p, o)
 	if err != nil {
 		c.setMembership(m.Name, "")
+		c.forgetGroups(m)
 		return "", err
 	}
 	c.setMembership(m.Name, m.MembershipHash())
 	klog.FromContext(ctx).V(2).Info("Ensured GCE load balancer", "service", m.Service, "name", m.Name, "scheme", m.Scheme, "backend", m.Backend)
-	return ip, nil
+	return ip, refused
 }
 
 // ensureMembership is the reconcile of a Service whose spec is applied (its label matches):

@@ -455,6 +455,13 @@ func (c *Cloud) observeGroup(ctx context.Context, m *Model, g InstanceGroup) (Ob
 		return ObservedGroup{}, err
 	}
 	slices.Sort(og.Instances)
+	if og.Owned {
+		// The group is the cluster's: what it holds now serves every other internal
+		// Service's reconcile until cacheTTL, as members this process applied do.
+		c.mu.Lock()
+		c.groups[key] = cachedGroup{instances: slices.Clone(og.Instances), at: c.now()}
+		c.mu.Unlock()
+	}
 	return og, nil
 }
 

@@ -82,6 +82,11 @@ func (c *Cloud) APIStats() APIStats {
 	return APIStats{Attempts: c.limits.attempts.Load(), Throttled: c.limits.throttled.Load()}
 }
 
+// SetLimits replaces the client-side rate limits and retries (zero fields take the
+// defaults). Call it before the Cloud serves: contract tests and benchmarks against a fake
+// raise the limits so that the token bucket does not dominate their run time.
+func (c *Cloud) SetLimits(l Limits) { c.limits = newLimiter(l) }
+
 // do runs f, a read or a write with its operation wait, under the rate limit, retrying
 // throttling and server errors (also those an operation reports) with jittered exponential
 // backoff, at most MaxAttempts times.

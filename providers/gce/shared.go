@@ -134,6 +134,18 @@ func (c *Cloud) deleteFirewall(ctx context.Context, m *Model, name string) error
 	})
 }
 
+// forgetGroups drops the cached members of the model's instance groups so the next
+// reconcile reads them. After a failed write the cache may be stale: another controller (a
+// previous leader during a handover) or a person may have changed or deleted a group, and a
+// backend service naming a deleted group fails until the group is read and created again.
+func (c *Cloud) forgetGroups(m *Model) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, g := range m.InstanceGroups {
+		delete(c.groups, m.Project+"/"+g.Zone+"/"+g.Name)
+	}
+}
+
 // applyGroups creates the zones' instance groups and changes their members, under the
 // shared lock: they serve every internal Service. A change planned from members another
 // Service has applied since is planned again from what that Service applied, so concurrent
