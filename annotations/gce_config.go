@@ -183,9 +183,14 @@ func (p *parser) gceFrontend(internal bool) GCEFrontend {
 			p.errorf("spec.loadBalancerIP", s, "an IPv4 address", "external (target pool) load balancers are IPv4 only")
 		case len(f.IPAddressNames) > 0:
 			p.warnf("spec.loadBalancerIP", s, "", "ignored: %s takes precedence", GCEIPAddressNames.Key)
+		case !a.Is4():
+			p.errorf("spec.loadBalancerIP", s, "an IPv4 address", "cloudlb's GCE load balancers are IPv4 only for now (IPv6 forwarding rules are not implemented yet)")
 		default:
 			f.LoadBalancerIP = a
 		}
+	}
+	if len(f.IPAddressNames) == 2 && !p.invalid(GCEIPAddressNames) {
+		p.fieldWarn(GCEIPAddressNames, "", "the second (IPv6) address %q is ignored: IPv6 forwarding rules are not implemented yet", f.IPAddressNames[1])
 	}
 	return f
 }
@@ -262,8 +267,8 @@ func (p *parser) gceStrongAffinity() (bool, time.Duration) {
 	return true, time.Duration(timeout) * time.Second
 }
 
-// gceWrittenKeys warns about provider-written keys whose value cloudlb would not write: a
-// user set them by hand (or they are stale), and they will be overwritten.
+// gceWrittenKeys warns about the keys the upstream provider writes when their value is not
+// the name cloudlb's resource has: set by hand, or stale; cloudlb ignores them either way.
 func (p *parser) gceWrittenKeys(internal bool) {
 	name := GCELoadBalancerName(p.svc)
 	for _, k := range []struct {
@@ -274,7 +279,7 @@ func (p *parser) gceWrittenKeys(internal bool) {
 		if !ok || k.applies && (v == name || k.d == GCEBackendServiceName && gceSharedBackendRE.MatchString(v)) {
 			continue
 		}
-		p.fieldWarn(k.d, "", "informational only, has no effect: cloudlb writes this key itself and overwrites or removes the value")
+		p.fieldWarn(k.d, "", "informational only, has no effect: the upstream GCE provider writes this key; cloudlb neither reads nor writes it")
 	}
 }
 

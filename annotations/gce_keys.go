@@ -211,7 +211,7 @@ var (
 		Key:       "networking.gke.io/backend-service",
 		Cloud:     GCE,
 		Type:      String,
-		Doc:       "Written by the provider: name of the internal load balancer's backend service. Informational; a value set by hand is overwritten.",
+		Doc:       "Written by the upstream GCE provider: name of the internal load balancer's backend service. Informational: cloudlb neither reads nor writes it (its name is the load balancer's, a<uid>, or the shared backend's).",
 		AppliesTo: "internal",
 		Change:    NoChange,
 	}
@@ -221,7 +221,7 @@ var (
 		Key:       "networking.gke.io/target-pool",
 		Cloud:     GCE,
 		Type:      String,
-		Doc:       "Written by the provider: name of the external load balancer's target pool. Informational; a value set by hand is overwritten.",
+		Doc:       "Written by the upstream GCE provider: name of the external load balancer's target pool. Informational: cloudlb neither reads nor writes it (the pool is named a<uid>).",
 		AppliesTo: "external",
 		Change:    NoChange,
 	}

@@ -317,7 +317,8 @@ func TestGCEAddresses(t *testing.T) {
 	}
 	lbIP := func(ip string) func(*v1.Service) { return func(s *v1.Service) { s.Spec.LoadBalancerIP = ip } }
 	gceRun(t, []gceCase{
-		{name: "two names", ann: map[string]string{key: " web-v4 , web-v6"}, check: addr("", "web-v4", "web-v6")},
+		{name: "two names", ann: map[string]string{key: " web-v4 , web-v6"}, check: addr("", "web-v4", "web-v6"),
+			want: []gceWant{gceWarn(key, "IPv6 forwarding rules are not implemented yet")}},
 		{name: "one name", ann: map[string]string{key: "web-v4"}, check: addr("", "web-v4")},
 		{name: "three names", ann: map[string]string{key: "a,b,c"}, check: addr(""),
 			want: []gceWant{gceErr(key, "3 names given, at most 2")}},
@@ -330,7 +331,8 @@ func TestGCEAddresses(t *testing.T) {
 		{name: "external IPv4", mut: []func(*v1.Service){lbIP("203.0.113.7")}, check: addr("203.0.113.7")},
 		{name: "external IPv6 rejected", mut: []func(*v1.Service){lbIP("2001:db8::1")}, check: addr(""),
 			want: []gceWant{gceErr("spec.loadBalancerIP", "IPv4 only")}},
-		{name: "internal IPv6", ann: gceInternal(nil), mut: []func(*v1.Service){lbIP("fd00::10")}, check: addr("fd00::10")},
+		{name: "internal IPv6", ann: gceInternal(nil), mut: []func(*v1.Service){lbIP("fd00::10")}, check: addr(""),
+			want: []gceWant{gceErr("spec.loadBalancerIP", "IPv4 only for now")}},
 		{name: "internal IPv4", ann: gceInternal(nil), mut: []func(*v1.Service){lbIP("10.0.0.10")}, check: addr("10.0.0.10")},
 		{name: "not an IP", mut: []func(*v1.Service){lbIP("my-address")}, check: addr(""),
 			want: []gceWant{gceErr("spec.loadBalancerIP", "not an IP address")}},
