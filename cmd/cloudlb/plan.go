@@ -192,7 +192,7 @@ func placeholderNodes(cloud string, n int) []*v1.Node {
 		case "azure":
 			id = "azure:///subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/<resource-group>/providers/Microsoft.Compute/virtualMachines/" + name
 		case "gce":
-			id = "gce://<project>/us-central1-a/" + name
+			id = "gce://<project-id>/us-central1-a/" + name
 		}
 		nodes = append(nodes, &v1.Node{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
