@@ -1,12 +1,8 @@
 package aws
 
 import (
-	"encoding/json"
 	"errors"
-	"flag"
 	"maps"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,10 +11,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/cloudlb/cloudlb/annotations"
+	"github.com/cloudlb/cloudlb/internal/golden"
 	"github.com/cloudlb/cloudlb/providers"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 const ann = "service.beta.kubernetes.io/aws-load-balancer-"
 
@@ -120,25 +115,7 @@ func TestBuildGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := json.MarshalIndent(m, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			path := filepath.Join("testdata", tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("model differs from %s (go test -update rewrites it):\n%s", path, got)
-			}
+			golden.JSON(t, tt.name, m)
 		})
 	}
 }
@@ -248,22 +225,7 @@ func TestBuildNLBGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, _ := json.MarshalIndent(m, "", "  ")
-			got = append(got, '\n')
-			path := filepath.Join("testdata", tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("model differs from %s (go test -update rewrites it):\n%s", path, got)
-			}
+			golden.JSON(t, tt.name, m)
 		})
 	}
 }

@@ -1,11 +1,7 @@
 package gce
 
 import (
-	"encoding/json"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
@@ -13,10 +9,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/cloudlb/cloudlb/annotations"
+	"github.com/cloudlb/cloudlb/internal/golden"
 	"github.com/cloudlb/cloudlb/providers"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 const (
 	testProject = "test-project"
@@ -131,25 +126,7 @@ func TestBuildGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := json.MarshalIndent(m, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			path := filepath.Join("testdata", tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("model differs from %s (go test -update rewrites it):\n%s", path, got)
-			}
+			golden.JSON(t, tt.name, m)
 		})
 	}
 }
