@@ -184,6 +184,36 @@ func annotationCases() []annotationCase {
 			},
 		},
 		{
+			name: "pls-create", keys: []string{"azure-pls-create", "azure-pls-ip-configuration-subnet"},
+			before: in(), after: in("azure-pls-create", "true", "azure-pls-ip-configuration-subnet", plsSubnet),
+			was: has(internalParts),
+			now: all(has(withPLS(internalParts)), plsIs("", "pls-", "nat=[Dynamic dyn "+plsSubnet+" true] fqdns=[] proxy=false visibility=[] autoApproval=[]")),
+		},
+		{
+			name: "pls-settings",
+			keys: []string{"azure-pls-ip-configuration-ip-address-count", "azure-pls-ip-configuration-ip-address", "azure-pls-fqdns",
+				"azure-pls-proxy-protocol", "azure-pls-visibility", "azure-pls-auto-approval"},
+			before: in("azure-pls-create", "true", "azure-pls-ip-configuration-subnet", plsSubnet),
+			after: in("azure-pls-create", "true", "azure-pls-ip-configuration-subnet", plsSubnet,
+				"azure-pls-ip-configuration-ip-address-count", "2", "azure-pls-ip-configuration-ip-address", "10.242.0.40",
+				"azure-pls-fqdns", "api.partner.example", "azure-pls-proxy-protocol", "true",
+				"azure-pls-visibility", plsPartner+" "+plsOther, "azure-pls-auto-approval", plsPartner),
+			was: plsIs("", "pls-", "nat=[Dynamic dyn "+plsSubnet+" true] fqdns=[] proxy=false visibility=[] autoApproval=[]"),
+			now: all(has(withPLS(internalParts)), plsIs("", "pls-", "nat=[Static 10.242.0.40 "+plsSubnet+" true; Dynamic dyn "+plsSubnet+" false] "+
+				"fqdns=[api.partner.example] proxy=true visibility=["+plsPartner+" "+plsOther+"] autoApproval=["+plsPartner+"]")),
+		},
+		{
+			// The name and resource group are fixed once created (a change is refused, see
+			// providers/azure TestPrivateLinkServiceLifecycle); removing azure-pls-create
+			// deletes the Private Link Service they named, and the frontend stays.
+			name: "pls-name-removed", keys: []string{"azure-pls-name", "azure-pls-resource-group"},
+			before: in("azure-pls-create", "true", "azure-pls-name", "partner-pls", "azure-pls-resource-group", "pls-rg",
+				"azure-pls-ip-configuration-subnet", plsSubnet),
+			after: in(),
+			was:   all(has(withPLS(internalParts)), plsIs("pls-rg", "partner-pls", "nat=[Dynamic dyn "+plsSubnet+" true] fqdns=[] proxy=false visibility=[] autoApproval=[]")),
+			now:   has(internalParts),
+		},
+		{
 			name: "additional-public-ips", keys: []string{"azure-additional-public-ips"},
 			before: with("azure-additional-public-ips", "20.9.9.9"), after: with("azure-additional-public-ips", "20.9.9.9,20.9.9.10"),
 			was: all(func(svc *v1.Service) error { return want("ingress count", len(svc.Status.LoadBalancer.Ingress), 2) },
@@ -342,6 +372,35 @@ func dnsLabel(p *armPIP, label string) error {
 	return want("DNS label", deref(p.Properties.DNSSettings.DomainNameLabel), label)
 }
 
+// Subscriptions of the Private Link Service cases.
+const (
+	plsPartner = "11111111-2222-3333-4444-555555555555"
+	plsOther   = "66666666-7777-8888-9999-000000000000"
+)
+
+// withPLS is parts plus the Service's Private Link Service.
+func withPLS(parts map[string]int) map[string]int {
+	out := maps.Clone(parts)
+	out["private link service"] = 1
+	return out
+}
+
+// plsIs checks the Service's Private Link Service: named name (a name ending in "-" gets
+// the frontend name appended), in group (rg when ""), on the Service's frontend, with the
+// rest of plsState equal to state.
+func plsIs(group, name, state string) cloudCheck {
+	return func(svc *v1.Service) error {
+		p := azure.ServicePrefix(svc)
+		if strings.HasSuffix(name, "-") {
+			name += p
+		}
+		if group == "" {
+			group = rg
+		}
+		return want("private link service "+name, plsState(readPLS(group, name)), "frontend="+p+" "+state)
+	}
+}
+
 // joinedPorts renders ports as the NSG rule's sorted port strings.
 func joinedPorts(ports ...int32) string {
 	var s []string
@@ -386,20 +445,10 @@ var coveredElsewhere = map[string]string{
 	"azure-load-balancer-mode": "Basic-SKU VM set selection: cloudlb creates Standard load balancers only, where the key has no effect (upstream ignores it on Standard too)",
 	"azure-load-balancer-configurations": "not supported: multiple Standard load balancer configurations (multipleStandardLoadBalancerConfigurations) are not implemented; " +
 		"every Service goes on <cluster> or <cluster>-internal",
-	"azure-load-balancer-ipv6":                    "not supported: IPv6 frontends are not implemented (dual-stack Services get their IPv4 frontend, IPv6-only ones are refused)",
-	"azure-pip-name-ipv6":                         "not supported: IPv6 frontends are not implemented",
-	"azure-pip-prefix-id-ipv6":                    "not supported: IPv6 frontends are not implemented",
-	"azure-pip-ip-tags":                           "fixed at creation (Azure cannot change the ipTags of a public IP): providers/azure TestPublicIPChoices",
-	"azure-pls-create":                            "not supported: refused with a UserError, TestSeedExamples/private-link.yaml and providers/azure TestRefusals",
-	"azure-pls-name":                              "not supported: Private Link Services are refused (azure-pls-create)",
-	"azure-pls-resource-group":                    "not supported: Private Link Services are refused (azure-pls-create)",
-	"azure-pls-ip-configuration-subnet":           "not supported: Private Link Services are refused (azure-pls-create)",
-	"azure-pls-ip-configuration-ip-address-count": "not supported: Private Link Services are refused (azure-pls-create)",
-	"azure-pls-ip-configuration-ip-address":       "not supported: Private Link Services are refused (azure-pls-create)",
-	"azure-pls-fqdns":                             "not supported: Private Link Services are refused (azure-pls-create)",
-	"azure-pls-proxy-protocol":                    "not supported: Private Link Services are refused (azure-pls-create)",
-	"azure-pls-visibility":                        "not supported: Private Link Services are refused (azure-pls-create)",
-	"azure-pls-auto-approval":                     "not supported: Private Link Services are refused (azure-pls-create)",
+	"azure-load-balancer-ipv6": "dual-stack only (the contract suite's control plane is single-stack): providers/azure TestDualStackInternal (static IPv6 frontend); IPv6-only Services are refused",
+	"azure-pip-name-ipv6":      "dual-stack only (the contract suite's control plane is single-stack): providers/azure TestDualStackPublic",
+	"azure-pip-prefix-id-ipv6": "dual-stack only (the contract suite's control plane is single-stack): providers/azure TestDualStackPublic",
+	"azure-pip-ip-tags":        "fixed at creation (Azure cannot change the ipTags of a public IP): providers/azure TestPublicIPChoices",
 }
 
 // TestAnnotationCasesCoverTheRegistry fails when an Azure key of the registry has neither a

@@ -59,6 +59,56 @@ func readLB(name string) *armnetwork.LoadBalancer {
 	return &lb
 }
 
+// readPLS is a Private Link Service in resource group group, or nil.
+func readPLS(group, name string) *armnetwork.PrivateLinkService {
+	raw, ok := shared.fake.Get(fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/privateLinkServices/%s", sub, group, name))
+	var p armnetwork.PrivateLinkService
+	if !ok || json.Unmarshal(raw, &p) != nil {
+		return nil
+	}
+	return &p
+}
+
+// plsState renders a Private Link Service as "frontend=<name> nat=[<method> <address> <subnet> primary...]
+// fqdns=... proxy=... visibility=... autoApproval=...", addresses of Dynamic
+// configurations as "dyn" when they are in the subnet.
+func plsState(p *armnetwork.PrivateLinkService) string {
+	if p == nil || p.Properties == nil {
+		return "none"
+	}
+	pr := p.Properties
+	var fes, nat []string
+	for _, f := range pr.LoadBalancerFrontendIPConfigurations {
+		id := deref(f.ID)
+		fes = append(fes, id[strings.LastIndex(id, "/")+1:])
+	}
+	for _, c := range pr.IPConfigurations {
+		cp := c.Properties
+		sn := deref(cp.Subnet.ID)
+		addr := deref(cp.PrivateIPAddress)
+		if deref(cp.PrivateIPAllocationMethod) == "Dynamic" && strings.HasPrefix(addr, "10.242.0.") {
+			addr = "dyn"
+		}
+		nat = append(nat, fmt.Sprintf("%s %s %s %v", deref(cp.PrivateIPAllocationMethod), addr, sn[strings.LastIndex(sn, "/")+1:], deref(cp.Primary)))
+	}
+	list := func(ps []*string) string {
+		var out []string
+		for _, s := range ps {
+			out = append(out, deref(s))
+		}
+		return strings.Join(out, " ")
+	}
+	var vis, auto string
+	if pr.Visibility != nil {
+		vis = list(pr.Visibility.Subscriptions)
+	}
+	if pr.AutoApproval != nil {
+		auto = list(pr.AutoApproval.Subscriptions)
+	}
+	return fmt.Sprintf("frontend=%s nat=[%s] fqdns=[%s] proxy=%v visibility=[%s] autoApproval=[%s]",
+		strings.Join(fes, ","), strings.Join(nat, "; "), list(pr.Fqdns), deref(pr.EnableProxyProtocol), vis, auto)
+}
+
 // readPIP is a public IP in resource group group, or nil.
 func readPIP(group, name string) *armnetwork.PublicIPAddress {
 	raw, ok := shared.fake.Get(fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/publicIPAddresses/%s", sub, group, name))
@@ -187,8 +237,8 @@ func joined(one *string, many []*string) string {
 }
 
 // owned counts what the cloud holds for the Service, by kind: frontends, rules and probes
-// per load balancer ("frontend@<lb>"), NSG rules, and managed public IPs in any resource
-// group (tagged with the Service).
+// per load balancer ("frontend@<lb>"), NSG rules, and managed public IPs and Private Link
+// Services in any resource group (tagged with the Service).
 func owned(svc *v1.Service) map[string]int {
 	p := strings.ToLower(azure.ServicePrefix(svc))
 	out := map[string]int{}
@@ -213,6 +263,9 @@ func owned(svc *v1.Service) map[string]int {
 	for _, r := range shared.fake.Resources() {
 		if strings.EqualFold(r.Type, "Microsoft.Network/publicIPAddresses") && slices.Contains(strings.Split(r.Tags["k8s-azure-service"], ","), key) {
 			out["managed public IP"]++
+		}
+		if strings.EqualFold(r.Type, "Microsoft.Network/privateLinkServices") && r.Tags["k8s-azure-owner-service"] == key {
+			out["private link service"]++
 		}
 	}
 	return out

@@ -54,7 +54,9 @@ const (
 	casePIP = "user-ip-case"
 	// appsSubnet is the second subnet of the vnet, for azure-load-balancer-internal-subnet.
 	appsSubnet = "apps-subnet"
-	prefix     = "service.beta.kubernetes.io/"
+	// plsSubnet holds the NAT addresses of Private Link Services (examples/azure/private-link.yaml).
+	plsSubnet = "pls-subnet"
+	prefix    = "service.beta.kubernetes.io/"
 )
 
 // suite is what every test shares.
@@ -117,6 +119,7 @@ func (s *suite) setUp(ctx context.Context) error {
 			Subnets: []*armnetwork.Subnet{
 				{Name: to.Ptr("nodes"), Properties: &armnetwork.SubnetPropertiesFormat{AddressPrefix: to.Ptr("10.240.0.0/16")}},
 				{Name: to.Ptr(appsSubnet), Properties: &armnetwork.SubnetPropertiesFormat{AddressPrefix: to.Ptr("10.241.0.0/24")}},
+				{Name: to.Ptr(plsSubnet), Properties: &armnetwork.SubnetPropertiesFormat{AddressPrefix: to.Ptr("10.242.0.0/24")}},
 			},
 		},
 	}, nil)

@@ -117,14 +117,21 @@ func TestSeedExamples(t *testing.T) {
 			})
 		}},
 		"private-link.yaml": {check: func(t *testing.T, tn *contract.Tenant, svc *v1.Service) {
-			waitEvent(tn, svc.Name, v1.EventTypeWarning, "azure-pls-create")
-			if err := ownedIs(svc, map[string]int{}); err != nil {
-				t.Error(err)
-			}
-			got, err := tn.CS.CoreV1().Services(tn.NS).Get(t.Context(), svc.Name, metav1.GetOptions{})
-			if err != nil || len(got.Status.LoadBalancer.Ingress) != 0 {
-				t.Errorf("a refused Service has ingress %v (err %v)", got.Status.LoadBalancer.Ingress, err)
-			}
+			p := azure.ServicePrefix(svc)
+			waitIngress(tn, svc.Name, func(ip string) bool { return strings.HasPrefix(ip, "10.240.") })
+			const partner = "11111111-2222-3333-4444-555555555555"
+			waitCloud(t, "the Private Link Service on the internal frontend", func() error {
+				pls := readPLS(rg, "partner-api-pls")
+				if pls == nil {
+					return fmt.Errorf("no private link service partner-api-pls")
+				}
+				return firstErr(
+					want("private link service", plsState(pls), "frontend="+p+" nat=[Static 10.242.0.10 "+plsSubnet+" true; Static 10.242.0.11 "+plsSubnet+" false] "+
+						"fqdns=[] proxy=false visibility=["+partner+"] autoApproval=["+partner+"]"),
+					want("tags", deref(pls.Tags["k8s-azure-cluster-name"])+" "+deref(pls.Tags["k8s-azure-owner-service"]), clusterName+" "+svc.Namespace+"/"+svc.Name),
+					ownedIs(svc, map[string]int{"frontend@" + internalLB: 1, "rule@" + internalLB: 1, "probe@" + internalLB: 1, "private link service": 1}),
+				)
+			})
 		}},
 		"probes.yaml": {check: func(t *testing.T, tn *contract.Tenant, svc *v1.Service) {
 			p := azure.ServicePrefix(svc)

@@ -23,11 +23,13 @@ type impl struct {
 func implOf(k *kind) impl {
 	switch k {
 	case kindLB:
-		return impl{decode: decodeAs[lbT], put: putLB, checkDelete: func(*Server, *entry) *armError { return nil }}
+		return impl{decode: decodeAs[lbT], put: putLB, checkDelete: deleteLBCheck}
 	case kindPIP:
 		return impl{decode: decodeAs[pipT], put: putPIP, checkDelete: deletePIPCheck}
 	case kindNSG:
 		return impl{decode: decodeAs[nsgT], put: putNSG, checkDelete: deleteNSGCheck}
+	case kindPLS:
+		return impl{decode: decodeAs[plsT], put: putPLS, checkDelete: func(*Server, *entry) *armError { return nil }}
 	default:
 		return impl{decode: decodeAs[vnetT], put: putVNet, checkDelete: deleteVNetCheck}
 	}

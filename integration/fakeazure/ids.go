@@ -52,7 +52,8 @@ var (
 	kindVNet = &kind{coll: "virtualNetworks", client: "VirtualNetworks", children: []*childKind{
 		{coll: "subnets", client: "Subnets", writable: true},
 	}}
-	kinds = []*kind{kindLB, kindPIP, kindNSG, kindVNet}
+	kindPLS = &kind{coll: "privateLinkServices", client: "PrivateLinkServices"}
+	kinds   = []*kind{kindLB, kindPIP, kindNSG, kindVNet, kindPLS}
 )
 
 func kindOf(coll string) *kind {

@@ -29,6 +29,24 @@ func subnetPrefix(sn *armnetwork.Subnet) netip.Prefix {
 	return pr.Masked()
 }
 
+// subnetPrefixFor is the subnet's prefix of the family (a dual-stack subnet lists an IPv4
+// and an IPv6 prefix in addressPrefixes); the zero Prefix when it has none.
+func subnetPrefixFor(sn *armnetwork.Subnet, v6 bool) netip.Prefix {
+	if sn == nil || sn.Properties == nil {
+		return netip.Prefix{}
+	}
+	all := sn.Properties.AddressPrefixes
+	if sn.Properties.AddressPrefix != nil {
+		all = append([]*string{sn.Properties.AddressPrefix}, all...)
+	}
+	for _, a := range all {
+		if pr, err := netip.ParsePrefix(str(a)); err == nil && pr.Addr().Is6() == v6 {
+			return pr.Masked()
+		}
+	}
+	return netip.Prefix{}
+}
+
 // nextFreeIP returns the lowest usable address of a subnet not in taken. Azure reserves
 // the first four addresses and the last one of every IPv4 subnet.
 func nextFreeIP(p netip.Prefix, taken map[netip.Addr]string) (netip.Addr, bool) {

@@ -40,6 +40,16 @@ func (s *Server) relink(written *entry) {
 					subnetRefs[k] = append(subnetRefs[k], str(f.ID))
 				}
 			}
+		case *plsT:
+			if o.Properties == nil {
+				continue
+			}
+			for _, c := range o.Properties.IPConfigurations {
+				if c.Properties != nil && c.Properties.Subnet != nil {
+					k := key(str(c.Properties.Subnet.ID))
+					subnetRefs[k] = append(subnetRefs[k], str(c.ID))
+				}
+			}
 		case *vnetT:
 			if o.Properties == nil {
 				continue

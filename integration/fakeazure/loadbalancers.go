@@ -36,6 +36,9 @@ func putLB(s *Server, p putCtx, obj, old any) *armError {
 	if err := checkLBNames(p.id, pr); err != nil {
 		return err
 	}
+	if err := s.checkFrontendsKept(p.id, prev, pr.FrontendIPConfigurations); err != nil {
+		return err
+	}
 	fips, err := s.lbFrontends(lb, pr.FrontendIPConfigurations, prev)
 	if err != nil {
 		return err
@@ -134,7 +137,13 @@ func (s *Server) lbFrontends(lb *lbT, fs []*armnetwork.FrontendIPConfiguration, 
 				return nil, errBadReference(sid, id)
 			}
 			fp.Subnet = &armnetwork.Subnet{ID: sn.ID}
-			fp.PrivateIPAddressVersion = ptr(armnetwork.IPVersionIPv4)
+			v6 := fp.PrivateIPAddressVersion != nil && *fp.PrivateIPAddressVersion == armnetwork.IPVersionIPv6
+			if v6 && !subnetPrefixFor(sn, true).IsValid() {
+				return nil, badRequest("InvalidRequestFormat", "Frontend IP configuration %s asks for an IPv6 address but subnet %s has no IPv6 address prefix.", id, str(sn.ID))
+			}
+			if !v6 {
+				fp.PrivateIPAddressVersion = ptr(armnetwork.IPVersionIPv4)
+			}
 			sk := key(str(sn.ID))
 			if taken[sk] == nil {
 				taken[sk] = s.privateIPsInUse(sk, lbID)
@@ -162,7 +171,8 @@ func (s *Server) lbFrontends(lb *lbT, fs []*armnetwork.FrontendIPConfiguration, 
 	}
 	for _, f := range dynamic {
 		sn, _ := s.lookupSubnet(str(f.Properties.Subnet.ID))
-		ip, ok := nextFreeIP(subnetPrefix(sn), taken[key(str(sn.ID))])
+		v6 := *f.Properties.PrivateIPAddressVersion == armnetwork.IPVersionIPv6
+		ip, ok := nextFreeIP(subnetPrefixFor(sn, v6), taken[key(str(sn.ID))])
 		if !ok {
 			return nil, badRequest("SubnetIsFull", "Subnet %s has no free IP address for %s.", str(sn.ID), str(f.ID))
 		}
@@ -196,7 +206,7 @@ func isChildOf(id, parent string) bool {
 
 func claimStaticIP(sn *armnetwork.Subnet, fp *armnetwork.FrontendIPConfigurationPropertiesFormat, id string, taken map[netip.Addr]string) *armError {
 	ip, err := netip.ParseAddr(str(fp.PrivateIPAddress))
-	prefix := subnetPrefix(sn)
+	prefix := subnetPrefixFor(sn, *fp.PrivateIPAddressVersion == armnetwork.IPVersionIPv6)
 	if err != nil || !prefix.Contains(ip) {
 		return badRequest("PrivateIPAddressNotInSubnet", "Private static IP address %s does not belong to the range of subnet prefix %s.", str(fp.PrivateIPAddress), prefix)
 	}
@@ -223,10 +233,21 @@ func keptPrivateIP(prev *lbT, id, subnetKey string) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
-// privateIPsInUse lists the private IPs other load balancers' frontends hold in a subnet.
+// privateIPsInUse lists the private IPs that frontends of other load balancers and NAT IP
+// configurations of other Private Link Services hold in a subnet.
 func (s *Server) privateIPsInUse(subnetKey, exceptLB string) map[netip.Addr]string {
 	out := map[netip.Addr]string{}
 	for _, e := range s.res {
+		if pls, ok := e.obj.(*plsT); ok && !eq(e.id, exceptLB) && pls.Properties != nil {
+			for _, c := range pls.Properties.IPConfigurations {
+				if c.Properties == nil || c.Properties.Subnet == nil || key(str(c.Properties.Subnet.ID)) != subnetKey {
+					continue
+				}
+				if ip, err := netip.ParseAddr(str(c.Properties.PrivateIPAddress)); err == nil {
+					out[ip] = str(c.ID)
+				}
+			}
+		}
 		lb, ok := e.obj.(*lbT)
 		if !ok || eq(e.id, exceptLB) || lb.Properties == nil {
 			continue

@@ -2,7 +2,12 @@
 // (Microsoft.Network) that the unmodified armnetwork/v9 clients talk to over HTTP:
 // loadBalancers (with frontendIPConfigurations, backendAddressPools with IP-based
 // loadBalancerBackendAddresses, probes and loadBalancingRules), publicIPAddresses,
-// networkSecurityGroups (securityRules) and virtualNetworks (subnets).
+// networkSecurityGroups (securityRules), virtualNetworks (subnets) and privateLinkServices
+// (attached to load balancer frontends, with NAT ipConfigurations in a subnet; a frontend or
+// load balancer a Private Link Service references cannot be removed). Addresses are
+// allocated per family: internal frontends from the subnet's prefix of their
+// privateIPAddressVersion (a dual-stack subnet lists both in addressPrefixes), public IPs
+// from fake IPv4 and IPv6 pools.
 //
 // It keeps ARM's wire semantics: etags (W/"<uuid>") renewed on every write and checked
 // against If-Match / If-None-Match (412 PreconditionFailed), long-running PUT and DELETE
@@ -15,7 +20,7 @@
 //
 // Calls are counted by SDK client and method, "<Client>.<Method>" without "Client":
 // LoadBalancers.{CreateOrUpdate,Get,Delete,List,ListAll,UpdateTags}, the same for
-// PublicIPAddresses, SecurityGroups and VirtualNetworks; SecurityRules, Subnets and
+// PublicIPAddresses, SecurityGroups, VirtualNetworks and PrivateLinkServices; SecurityRules, Subnets and
 // LoadBalancerBackendAddressPools.{CreateOrUpdate,Get,Delete,List};
 // LoadBalancerFrontendIPConfigurations, LoadBalancerProbes, LoadBalancerLoadBalancingRules
 // and DefaultSecurityRules.{Get,List}; async status polls are AsyncOperation.Get. The

@@ -11,6 +11,7 @@ type (
 	pipT  = armnetwork.PublicIPAddress
 	nsgT  = armnetwork.SecurityGroup
 	vnetT = armnetwork.VirtualNetwork
+	plsT  = armnetwork.PrivateLinkService
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -33,6 +34,8 @@ func etagOf(obj any) string {
 	case *nsgT:
 		return str(o.Etag)
 	case *vnetT:
+		return str(o.Etag)
+	case *plsT:
 		return str(o.Etag)
 	}
 	return ""
@@ -77,6 +80,13 @@ func setEtag(obj any, etag string) {
 				c.Etag = ptr(etag)
 			}
 		}
+	case *plsT:
+		o.Etag = ptr(etag)
+		if p := o.Properties; p != nil {
+			for _, c := range p.IPConfigurations {
+				c.Etag = ptr(etag)
+			}
+		}
 	}
 }
 
@@ -89,6 +99,8 @@ func tagsOf(obj any) map[string]*string {
 	case *nsgT:
 		return o.Tags
 	case *vnetT:
+		return o.Tags
+	case *plsT:
 		return o.Tags
 	}
 	return nil
@@ -103,6 +115,8 @@ func setTags(obj any, tags map[string]*string) {
 	case *nsgT:
 		o.Tags = tags
 	case *vnetT:
+		o.Tags = tags
+	case *plsT:
 		o.Tags = tags
 	}
 }

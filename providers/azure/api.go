@@ -27,6 +27,10 @@ type network interface {
 	deletePIP(ctx context.Context, rg, name, etag string) error
 	getNSG(ctx context.Context, rg, name string) (*armnetwork.SecurityGroup, error)
 	putNSG(ctx context.Context, rg, name string, nsg *armnetwork.SecurityGroup) (*armnetwork.SecurityGroup, error)
+	getPLS(ctx context.Context, rg, name string) (*armnetwork.PrivateLinkService, error)
+	listPLS(ctx context.Context, rg string) ([]*armnetwork.PrivateLinkService, error)
+	putPLS(ctx context.Context, rg, name string, pls *armnetwork.PrivateLinkService) (*armnetwork.PrivateLinkService, error)
+	deletePLS(ctx context.Context, rg, name, etag string) error
 }
 
 // armNetwork implements network with the armnetwork clients.
@@ -34,6 +38,7 @@ type armNetwork struct {
 	lbs  *armnetwork.LoadBalancersClient
 	pips *armnetwork.PublicIPAddressesClient
 	nsgs *armnetwork.SecurityGroupsClient
+	plss *armnetwork.PrivateLinkServicesClient
 	// poll is the interval between two polls of a long-running operation when the service
 	// sends no Retry-After.
 	poll time.Duration
@@ -47,7 +52,8 @@ func newARMNetwork(subscription string, cred azcore.TokenCredential, opts *polic
 	if err != nil {
 		return nil, fmt.Errorf("azure: building the network clients: %w", err)
 	}
-	return &armNetwork{lbs: f.NewLoadBalancersClient(), pips: f.NewPublicIPAddressesClient(), nsgs: f.NewSecurityGroupsClient(), poll: opts.poll}, nil
+	return &armNetwork{lbs: f.NewLoadBalancersClient(), pips: f.NewPublicIPAddressesClient(), nsgs: f.NewSecurityGroupsClient(),
+		plss: f.NewPrivateLinkServicesClient(), poll: opts.poll}, nil
 }
 
 // conditionKey carries the precondition header of one write in its context.
@@ -204,6 +210,64 @@ func (a *armNetwork) putNSG(ctx context.Context, rg, name string, nsg *armnetwor
 		return nil, fmt.Errorf("writing network security group %s/%s: %w", rg, name, err)
 	}
 	return &r.SecurityGroup, nil
+}
+
+func (a *armNetwork) getPLS(ctx context.Context, rg, name string) (*armnetwork.PrivateLinkService, error) {
+	r, err := a.plss.Get(ctx, rg, name, nil)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading private link service %s/%s: %w", rg, name, err)
+	}
+	return &r.PrivateLinkService, nil
+}
+
+func (a *armNetwork) listPLS(ctx context.Context, rg string) ([]*armnetwork.PrivateLinkService, error) {
+	var out []*armnetwork.PrivateLinkService
+	for p := a.plss.NewListPager(rg, nil); p.More(); {
+		page, err := p.NextPage(ctx)
+		if isNotFound(err) { // the resource group does not exist
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("listing private link services of %s: %w", rg, err)
+		}
+		out = append(out, page.Value...)
+	}
+	return out, nil
+}
+
+func (a *armNetwork) putPLS(ctx context.Context, rg, name string, pls *armnetwork.PrivateLinkService) (*armnetwork.PrivateLinkService, error) {
+	if pr := pls.Properties; pr != nil {
+		// Read-only, see putLB.
+		pr.ProvisioningState, pr.Alias, pr.NetworkInterfaces, pr.PrivateEndpointConnections = nil, nil, nil, nil
+		for _, c := range pr.IPConfigurations {
+			if c != nil && c.Properties != nil {
+				c.Properties.ProvisioningState = nil
+			}
+		}
+	}
+	p, err := a.plss.BeginCreateOrUpdate(withCondition(ctx, pls.Etag), rg, name, *pls, nil)
+	if err != nil {
+		return nil, fmt.Errorf("writing private link service %s/%s: %w", rg, name, err)
+	}
+	r, err := p.PollUntilDone(ctx, pollOpts(a.poll))
+	if err != nil {
+		return nil, fmt.Errorf("writing private link service %s/%s: %w", rg, name, err)
+	}
+	return &r.PrivateLinkService, nil
+}
+
+func (a *armNetwork) deletePLS(ctx context.Context, rg, name, etag string) error {
+	p, err := a.plss.BeginDelete(withIfMatch(ctx, etag), rg, name, nil)
+	if err == nil {
+		_, err = p.PollUntilDone(ctx, pollOpts(a.poll))
+	}
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("deleting private link service %s/%s: %w", rg, name, err)
+	}
+	return nil
 }
 
 // statusOf is the HTTP status of an ARM error, 0 for other errors.

@@ -57,6 +57,9 @@ type Settings struct {
 	SecurityGroupName          string `json:"securityGroupName"`
 	SecurityGroupResourceGroup string `json:"securityGroupResourceGroup"`
 	DisableOutboundSNAT        bool   `json:"disableOutboundSNAT"`
+	// PLSResourceGroup holds Private Link Services without azure-pls-resource-group; ""
+	// means ResourceGroup.
+	PLSResourceGroup string `json:"plsResourceGroup,omitempty"`
 	// SharedProbe is the shared probe of externalTrafficPolicy Cluster Services; nil means
 	// each port is probed on its nodePort (mode servicenodeport).
 	SharedProbe *SharedProbe `json:"sharedProbe,omitempty"`
@@ -95,7 +98,7 @@ func Build(in Input) (*Model, error) {
 		LoadBalancer: LoadBalancer{Name: lbName, ResourceGroup: s.LoadBalancerResourceGroup, Location: s.Location,
 			Tags: map[string]string{tagCluster: s.Cluster}},
 		Frontend: Frontend{Name: frontendName(prefix, az.InternalSubnet)},
-		Pool:     buildPool(in.Nodes, s, x),
+		Pool:     buildPool(in.Nodes, s, x, false),
 	}
 	if az.Internal {
 		subnet := az.InternalSubnet
@@ -107,7 +110,7 @@ func Build(in Input) (*Model, error) {
 			m.Frontend.PrivateIP = az.LoadBalancerIPv4.String()
 		}
 	} else {
-		m.PublicIP = buildPublicIP(svc, az, s, prefix)
+		m.PublicIP = buildPublicIP(svc, az, s, prefix, false)
 		if m.PublicIP.Name != "" {
 			m.Frontend.PublicIPID = x.publicIP(m.PublicIP.ResourceGroup, m.PublicIP.Name)
 		}
@@ -119,9 +122,18 @@ func Build(in Input) (*Model, error) {
 	if m.Rules, m.Probes, err = buildRules(svc, az, s, prefix); err != nil {
 		return nil, err
 	}
-	if s.SecurityGroupName != "" {
-		m.Security = buildSecurity(svc, az, s, prefix, m.Pool)
+	if dualStack(svc) {
+		if m.IPv6, err = buildIPv6(svc, in.Nodes, az, s, x, m); err != nil {
+			return nil, err
+		}
 	}
+	if s.SecurityGroupName != "" {
+		m.Security = buildSecurity(svc, az, s, prefix, m.Pool, false)
+		if m.IPv6 != nil {
+			m.Security.Rules = append(m.Security.Rules, buildSecurity(svc, az, s, prefix, m.IPv6.Pool, true).Rules...)
+		}
+	}
+	m.PLS = buildPLS(az, s, x, m)
 	return m, nil
 }
 
@@ -146,27 +158,30 @@ func eligible(n *v1.Node, keepControlPlane bool) bool {
 	return true
 }
 
-// nodeIP is the node's first IPv4 InternalIP.
-func nodeIP(n *v1.Node) string {
+// nodeIP is the node's first InternalIP of the family.
+func nodeIP(n *v1.Node, v6 bool) string {
 	for _, a := range n.Status.Addresses {
 		if a.Type != v1.NodeInternalIP {
 			continue
 		}
-		if ip, err := netip.ParseAddr(a.Address); err == nil && ip.Unmap().Is4() {
+		if ip, err := netip.ParseAddr(a.Address); err == nil && ip.Unmap().Is4() != v6 {
 			return ip.Unmap().String()
 		}
 	}
 	return ""
 }
 
-func buildPool(nodes []*v1.Node, s Settings, x ids) Pool {
+func buildPool(nodes []*v1.Node, s Settings, x ids, v6 bool) Pool {
 	p := Pool{Name: s.Cluster, VirtualNetwork: x.vnet(s.VNetResourceGroup, s.VNetName), Addresses: []PoolAddress{}}
+	if v6 {
+		p.Name += ipv6Suffix
+	}
 	seen := map[string]bool{}
 	for _, n := range nodes {
 		if !eligible(n, s.KeepControlPlane) {
 			continue
 		}
-		ip := nodeIP(n)
+		ip := nodeIP(n, v6)
 		if ip == "" || seen[n.Name] {
 			continue
 		}
@@ -177,20 +192,25 @@ func buildPool(nodes []*v1.Node, s Settings, x ids) Pool {
 	return p
 }
 
-func buildPublicIP(svc *v1.Service, az *annotations.AzureConfig, s Settings, prefix string) *PublicIP {
+func buildPublicIP(svc *v1.Service, az *annotations.AzureConfig, s Settings, prefix string, v6 bool) *PublicIP {
 	rg := az.PIPResourceGroup
 	if rg == "" {
 		rg = s.ResourceGroup
 	}
+	name, pinned, prefixID, managedName := az.PIPName, az.LoadBalancerIPv4, az.PIPPrefixID, managedPIPName(s.Cluster, prefix, az.PIPPrefixID)
+	if v6 {
+		name, pinned, prefixID = az.PIPNameIPv6, az.LoadBalancerIPv6, az.PIPPrefixIDIPv6
+		managedName = managedPIPName(s.Cluster, prefix, prefixID) + ipv6Suffix
+	}
 	switch {
-	case az.PIPName != "":
-		return &PublicIP{Name: az.PIPName, ResourceGroup: rg}
-	case az.LoadBalancerIPv4.IsValid():
-		return &PublicIP{ResourceGroup: rg, Address: az.LoadBalancerIPv4.String()}
+	case name != "":
+		return &PublicIP{Name: name, ResourceGroup: rg}
+	case pinned.IsValid():
+		return &PublicIP{ResourceGroup: rg, Address: pinned.String()}
 	}
 	p := &PublicIP{
-		Name: managedPIPName(s.Cluster, prefix, az.PIPPrefixID), ResourceGroup: rg, Managed: true, Location: s.Location,
-		Tags: map[string]string{}, DNSLabel: az.DNSLabelName, PrefixID: az.PIPPrefixID,
+		Name: managedName, ResourceGroup: rg, Managed: true, Location: s.Location,
+		Tags: map[string]string{}, DNSLabel: az.DNSLabelName, PrefixID: prefixID, IPv6: v6,
 	}
 	for k, v := range az.PIPTags {
 		p.Tags[k] = v
@@ -324,7 +344,8 @@ func protocolOf(sp v1.ServicePort) v1.Protocol {
 
 // buildSecurity makes the Service's NSG rules: per protocol, one allow rule per source
 // (Internet, each allowed service tag, the source ranges), plus the deny-all rule.
-func buildSecurity(svc *v1.Service, az *annotations.AzureConfig, s Settings, prefix string, pool Pool) *Security {
+// v6 builds the rules of the IPv6 frontend, named with the suffix -IPv6.
+func buildSecurity(svc *v1.Service, az *annotations.AzureConfig, s Settings, prefix string, pool Pool, v6 bool) *Security {
 	sec := &Security{Group: s.SecurityGroupName, ResourceGroup: s.SecurityGroupResourceGroup, Rules: []SecurityRule{}}
 	if az.DisableNSGRule {
 		return sec
@@ -337,9 +358,13 @@ func buildSecurity(svc *v1.Service, az *annotations.AzureConfig, s Settings, pre
 		}
 	}
 	for _, a := range az.AdditionalPublicIPs {
-		if a.Is4() {
+		if a.Is4() != v6 {
 			dest = append(dest, a.String())
 		}
+	}
+	suffix := ""
+	if v6 {
+		suffix = ipv6Suffix
 	}
 	ports := map[string][]int32{}
 	var protos []string
@@ -376,7 +401,7 @@ func buildSecurity(svc *v1.Service, az *annotations.AzureConfig, s Settings, pre
 	} else {
 		var ranges []string
 		for _, r := range az.SourceRanges {
-			if r.Addr().Is4() {
+			if r.Addr().Is4() != v6 {
 				ranges = append(ranges, r.String())
 			}
 		}
@@ -398,16 +423,16 @@ func buildSecurity(svc *v1.Service, az *annotations.AzureConfig, s Settings, pre
 		label := map[string]string{"Tcp": "TCP", "Udp": "UDP", "*": "SCTP"}[proto]
 		for _, src := range sources {
 			name := fmt.Sprintf("%s-%s-%s", prefix, label, sanitizeRuleName(src.label))
-			if len(name) > maxRuleName {
-				name = name[:maxRuleName]
+			if len(name) > maxRuleName-len(suffix) {
+				name = name[:maxRuleName-len(suffix)]
 			}
-			sec.Rules = append(sec.Rules, SecurityRule{Name: name, Access: securityRuleAllow, Protocol: proto, Sources: src.sources,
-				Ports: portStrs, Destinations: slices.Clone(dest), ToFrontend: toFrontend})
+			sec.Rules = append(sec.Rules, SecurityRule{Name: name + suffix, Access: securityRuleAllow, Protocol: proto, Sources: src.sources,
+				Ports: portStrs, Destinations: slices.Clone(dest), ToFrontend: toFrontend, IPv6: v6})
 		}
 	}
 	if az.DenyAllExceptLoadBalancerSourceRanges {
-		sec.Rules = append(sec.Rules, SecurityRule{Name: prefix + "-DenyAll", Access: securityRuleDeny, Protocol: "*",
-			Sources: []string{securityRuleAnySource}, Ports: []string{"*"}, Destinations: slices.Clone(dest), ToFrontend: toFrontend})
+		sec.Rules = append(sec.Rules, SecurityRule{Name: prefix + "-DenyAll" + suffix, Access: securityRuleDeny, Protocol: "*",
+			Sources: []string{securityRuleAnySource}, Ports: []string{"*"}, Destinations: slices.Clone(dest), ToFrontend: toFrontend, IPv6: v6})
 	}
 	return sec
 }

@@ -112,6 +112,12 @@ func TestBuildGolden(t *testing.T) {
 			ann + "azure-load-balancer-resource-group": "rg-ips", ann + "azure-additional-public-ips": "20.1.2.3"}), nil},
 		{"pip-name", testService(map[string]string{ann + "azure-pip-name": "my-ip"}), nil},
 		{"pip-address", testService(map[string]string{ann + "azure-load-balancer-ipv4": "20.0.0.9"}), nil},
+		{"dual-stack-internal", testService(map[string]string{ann + "azure-load-balancer-internal": "true", ann + "azure-load-balancer-internal-subnet": "ilb",
+			ann + "azure-load-balancer-ipv6": "fd00::20", ann + "azure-allowed-ip-ranges": "10.0.0.0/8,fd00::/8"}, dualStackSpec), nil},
+		{"dual-stack-public", testService(map[string]string{ann + "azure-pip-prefix-id-ipv6": "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/net/providers/Microsoft.Network/publicIPPrefixes/pfx6"}, dualStackSpec), &shared},
+		{"private-link", testService(map[string]string{ann + "azure-load-balancer-internal": "true", ann + "azure-pls-create": "true",
+			ann + "azure-pls-ip-configuration-ip-address-count": "3", ann + "azure-pls-ip-configuration-ip-address": "10.240.9.9",
+			ann + "azure-pls-visibility": "*", ann + "azure-pls-fqdns": "a.example b.example"}), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,6 +153,11 @@ func TestBuildGolden(t *testing.T) {
 	}
 }
 
+// dualStackSpec makes a Service dual-stack.
+func dualStackSpec(s *v1.Service) {
+	s.Spec.IPFamilies = []v1.IPFamily{v1.IPv4Protocol, v1.IPv6Protocol}
+}
+
 func TestBuildPortPending(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -175,6 +186,9 @@ func TestNames(t *testing.T) {
 		{ruleName("a5f3e1c2a8b7d4e6f9a1b2c3d4e5f6a7", long, v1.ProtocolTCP, 443), "a5f3e1c2a8b7d4e6f9a1b2c3d4e5f6a7-a-very-long-subnet-name-that-goes-on-an-TCP-443"},
 		{frontendName("a5f3e1c2a8b7d4e6f9a1b2c3d4e5f6a7", "ilb"), "a5f3e1c2a8b7d4e6f9a1b2c3d4e5f6a7-ilb"},
 		{managedPIPName("demo", "a5f3e1c2a8b7d4e6f9a1b2c3d4e5f6a7", "/x/publicIPPrefixes/pfx"), "demo-a5f3e1c2a8b7d4e6f9a1b2c3d4e5f6a7-pfx"},
+		{ipv6Name("a5f3e1c2a8b7d4e6f9a1b2c3d4e5f6a7-TCP-443", "a5f3e1c2a8b7d4e6f9a1b2c3d4e5f6a7"), "a5f3e1c2a8b7d4e6f9a1b2c3d4e5f6a7-TCP-443-IPv6"},
+		{ipv6Name(ruleName("a5f3e1c2a8b7d4e6f9a1b2c3d4e5f6a7", long, v1.ProtocolTCP, 443), "a5f3e1c2a8b7d4e6f9a1b2c3d4e5f6a7"),
+			"a5f3e1c2a8b7d4e6f9a1b2c3d4e5f6a7-y-long-subnet-name-that-goes-on-an-TCP-443-IPv6"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)

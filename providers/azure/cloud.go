@@ -45,6 +45,8 @@ type placement struct {
 	internal bool
 	// pipID is the public IP's ID ("" for internal Services).
 	pipID string
+	// plsID is the Private Link Service's ID ("" without one).
+	plsID string
 }
 
 var (

@@ -39,6 +39,9 @@ type CloudConfig struct {
 	SubnetName                 string `json:"subnetName,omitempty"`
 	SecurityGroupName          string `json:"securityGroupName,omitempty"`
 	SecurityGroupResourceGroup string `json:"securityGroupResourceGroup,omitempty"`
+	// PrivateLinkServiceResourceGroup holds Private Link Services without
+	// azure-pls-resource-group; "" means resourceGroup.
+	PrivateLinkServiceResourceGroup string `json:"privateLinkServiceResourceGroup,omitempty"`
 
 	LoadBalancerSKU           string `json:"loadBalancerSku,omitempty"`
 	LoadBalancerResourceGroup string `json:"loadBalancerResourceGroup,omitempty"`
@@ -97,6 +100,9 @@ func (cc *CloudConfig) complete() error {
 	}
 	if cc.LoadBalancerResourceGroup == "" {
 		cc.LoadBalancerResourceGroup = cc.ResourceGroup
+	}
+	if cc.PrivateLinkServiceResourceGroup == "" {
+		cc.PrivateLinkServiceResourceGroup = cc.ResourceGroup
 	}
 	switch strings.ToLower(cc.ClusterServiceLoadBalancerHealthProbeMode) {
 	case "", ProbeModeServiceNodePort:
@@ -177,6 +183,7 @@ func (cc *CloudConfig) settings(clusterName string) Settings {
 		Location: cc.Location, Cluster: cluster, LoadBalancerName: base,
 		VNetName: cc.VNetName, VNetResourceGroup: cc.VNetResourceGroup, SubnetName: cc.SubnetName,
 		SecurityGroupName: cc.SecurityGroupName, SecurityGroupResourceGroup: cc.SecurityGroupResourceGroup,
+		PLSResourceGroup:    cc.PrivateLinkServiceResourceGroup,
 		DisableOutboundSNAT: cc.DisableOutboundSNAT,
 		KeepControlPlane:    cc.ExcludeMasterFromStandardLB != nil && !*cc.ExcludeMasterFromStandardLB,
 	}

@@ -2,12 +2,12 @@ package azure
 
 import (
 	"errors"
-	v1 "k8s.io/api/core/v1"
 	"strings"
 	"testing"
 
+	v1 "k8s.io/api/core/v1"
+
 	"github.com/cloudlb/cloudlb/annotations"
-	"github.com/cloudlb/cloudlb/providers"
 )
 
 func TestParseCloudConfig(t *testing.T) {
@@ -111,7 +111,10 @@ func TestDesiredModelOffline(t *testing.T) {
 			var ie *annotations.InvalidError
 			return errors.As(err, &ie)
 		}},
-		{"private link service", map[string]string{ann + "azure-load-balancer-internal": "true", ann + "azure-pls-create": "true"}, providers.IsUserError},
+		{"private link service on a floating public frontend", map[string]string{ann + "azure-pls-create": "true"}, func(err error) bool {
+			var ie *annotations.InvalidError
+			return errors.As(err, &ie) && strings.Contains(err.Error(), "azure-pls-create")
+		}},
 	} {
 		if _, err := DesiredModel(testService(tc.ann), nil, nil, "demo"); !tc.want(err) {
 			t.Errorf("%s: err = %v", tc.name, err)

@@ -30,7 +30,8 @@ const placeholderPortBase = 32767
 const placeholderUID = "00000000-0000-0000-0000-000000000000"
 
 // DesiredModel returns the desired Azure resources of svc without any cloud call, for
-// `cloudlb plan --cloud azure`: the load balancer parts, the public IP and the NSG rules.
+// `cloudlb plan --cloud azure`: the load balancer parts, the public IP, the NSG rules and
+// the Private Link Service.
 // Ports Kubernetes has not allocated yet and a missing UID get placeholders, listed in
 // Placeholders. cc may be nil (upstream defaults, placeholder subscription). Errors are
 // those of EnsureLoadBalancer: *annotations.InvalidError, providers.UserError.
@@ -53,8 +54,15 @@ func DesiredModel(svc *v1.Service, nodes []*v1.Node, cc *CloudConfig, clusterNam
 		m.Frontend.PublicIPID = Unresolved
 		notes = append(notes, fmt.Sprintf("frontend.publicIPID: the public IP holding %s in resource group %s, looked up at apply", m.PublicIP.Address, m.PublicIP.ResourceGroup))
 	}
+	if m.IPv6 != nil && m.IPv6.PublicIP != nil && m.IPv6.PublicIP.Address != "" {
+		m.IPv6.Frontend.PublicIPID = Unresolved
+		notes = append(notes, fmt.Sprintf("ipv6.frontend.publicIPID: the public IP holding %s in resource group %s, looked up at apply", m.IPv6.PublicIP.Address, m.IPv6.PublicIP.ResourceGroup))
+	}
 	if m.Internal && m.Frontend.PrivateIP == "" {
 		notes = append(notes, "frontend: the private IP is allocated dynamically by Azure from the subnet")
+	}
+	if m.PLS != nil && int(m.PLS.IPCount) > len(m.PLS.IPAddresses) {
+		notes = append(notes, "privateLinkService: NAT IP configurations without an address get one allocated dynamically by Azure from the subnet")
 	}
 	if m.Security != nil {
 		notes = append(notes, "security rules with toFrontend also allow the frontend's address, known at apply; priorities are allocated at apply")
@@ -78,6 +86,7 @@ func withPlaceholderConfig(cc *CloudConfig) *CloudConfig {
 	fill(&out.VNetResourceGroup, out.ResourceGroup)
 	fill(&out.LoadBalancerResourceGroup, out.ResourceGroup)
 	fill(&out.SecurityGroupResourceGroup, out.ResourceGroup)
+	fill(&out.PrivateLinkServiceResourceGroup, out.ResourceGroup)
 	return &out
 }
 

@@ -59,6 +59,9 @@ func DiffLoadBalancer(obs *armnetwork.LoadBalancer, m *Model, lbID string, remov
 	changes = append(changes, syncSharedProbe(p, want.probes)...)
 	if !remove {
 		changes = append(changes, syncPool(p, m.Pool)...)
+		if m.IPv6 != nil {
+			changes = append(changes, syncPool(p, m.IPv6.Pool)...)
+		}
 	}
 	return lb, changes, nil
 }
@@ -84,21 +87,40 @@ func newLoadBalancer(m *Model) *armnetwork.LoadBalancer {
 }
 
 func desiredParts(m *Model, lbID string) wantParts {
+	w := familyParts(m.Frontend, m.Rules, m.Probes, m.Pool, lbID, false)
+	if m.IPv6 != nil {
+		v6 := familyParts(m.IPv6.Frontend, m.IPv6.Rules, m.IPv6.Probes, m.IPv6.Pool, lbID, true)
+		w.frontends = append(w.frontends, v6.frontends...)
+		for _, pr := range v6.probes {
+			if sval(pr.Name) != sharedProbeName { // one shared probe serves both families
+				w.probes = append(w.probes, pr)
+			}
+		}
+		w.rules = append(w.rules, v6.rules...)
+	}
+	return w
+}
+
+// familyParts are the ARM parts of one IP family's frontend.
+func familyParts(front Frontend, rules []Rule, probes []Probe, pool Pool, lbID string, v6 bool) wantParts {
 	var w wantParts
 	f := &armnetwork.FrontendIPConfigurationPropertiesFormat{}
-	if m.Frontend.PublicIPID != "" {
-		f.PublicIPAddress = &armnetwork.PublicIPAddress{ID: to.Ptr(m.Frontend.PublicIPID)}
+	if front.PublicIPID != "" {
+		f.PublicIPAddress = &armnetwork.PublicIPAddress{ID: to.Ptr(front.PublicIPID)}
 	}
-	if m.Frontend.SubnetID != "" {
-		f.Subnet = &armnetwork.Subnet{ID: to.Ptr(m.Frontend.SubnetID)}
+	if front.SubnetID != "" {
+		f.Subnet = &armnetwork.Subnet{ID: to.Ptr(front.SubnetID)}
 		f.PrivateIPAllocationMethod = to.Ptr(armnetwork.IPAllocationMethodDynamic)
-		if m.Frontend.PrivateIP != "" {
+		if v6 {
+			f.PrivateIPAddressVersion = to.Ptr(armnetwork.IPVersionIPv6)
+		}
+		if front.PrivateIP != "" {
 			f.PrivateIPAllocationMethod = to.Ptr(armnetwork.IPAllocationMethodStatic)
-			f.PrivateIPAddress = to.Ptr(m.Frontend.PrivateIP)
+			f.PrivateIPAddress = to.Ptr(front.PrivateIP)
 		}
 	}
-	w.frontends = []*armnetwork.FrontendIPConfiguration{{Name: to.Ptr(m.Frontend.Name), Properties: f}}
-	for _, pr := range m.Probes {
+	w.frontends = []*armnetwork.FrontendIPConfiguration{{Name: to.Ptr(front.Name), Properties: f}}
+	for _, pr := range probes {
 		pp := &armnetwork.ProbePropertiesFormat{
 			Protocol: to.Ptr(armnetwork.ProbeProtocol(pr.Protocol)), Port: to.Ptr(pr.Port),
 			IntervalInSeconds: to.Ptr(pr.IntervalSeconds), ProbeThreshold: to.Ptr(pr.Threshold),
@@ -108,14 +130,14 @@ func desiredParts(m *Model, lbID string) wantParts {
 		}
 		w.probes = append(w.probes, &armnetwork.Probe{Name: to.Ptr(pr.Name), Properties: pp})
 	}
-	for _, r := range m.Rules {
+	for _, r := range rules {
 		rp := &armnetwork.LoadBalancingRulePropertiesFormat{
 			Protocol: to.Ptr(armnetwork.TransportProtocol(r.Protocol)), FrontendPort: to.Ptr(r.FrontendPort), BackendPort: to.Ptr(r.BackendPort),
 			EnableFloatingIP: to.Ptr(r.FloatingIP), EnableTCPReset: r.TCPReset, IdleTimeoutInMinutes: to.Ptr(r.IdleTimeoutMinutes),
 			LoadDistribution:        to.Ptr(armnetwork.LoadDistribution(r.LoadDistribution)),
 			DisableOutboundSnat:     to.Ptr(r.DisableOutboundSNAT),
-			FrontendIPConfiguration: &armnetwork.SubResource{ID: to.Ptr(child(lbID, kindFrontend, m.Frontend.Name))},
-			BackendAddressPool:      &armnetwork.SubResource{ID: to.Ptr(child(lbID, kindPool, m.Pool.Name))},
+			FrontendIPConfiguration: &armnetwork.SubResource{ID: to.Ptr(child(lbID, kindFrontend, front.Name))},
+			BackendAddressPool:      &armnetwork.SubResource{ID: to.Ptr(child(lbID, kindPool, pool.Name))},
 		}
 		if r.Probe != "" {
 			rp.Probe = &armnetwork.SubResource{ID: to.Ptr(child(lbID, kindProbe, r.Probe))}

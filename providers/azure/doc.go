@@ -21,21 +21,51 @@
 // a<uid>-DenyAll), with priorities allocated without conflicts (allow rules from 500 up,
 // deny rules from 4096 down).
 //
+// # Private Link Services
+//
+// With azure-pls-create (internal Services, or floating IP disabled) the Service's frontend
+// gets the Microsoft.Network/privateLinkServices resource pls-<frontend> (or azure-pls-name)
+// in azure-pls-resource-group or the cloud config's privateLinkServiceResourceGroup (default
+// resourceGroup), tagged k8s-azure-cluster-name and k8s-azure-owner-service=<namespace/name>
+// (pls.go). Its NAT ipConfigurations ipconfig-0 (primary) .. ipconfig-<n-1> live in
+// azure-pls-ip-configuration-subnet (default: the internal subnet, then subnetName), Static
+// where azure-pls-ip-configuration-ip-address gives an address; fqdns, enableProxyProtocol,
+// visibility and autoApproval follow their keys. The name and resource group cannot change
+// while it serves the frontend (UserError). One that is not tagged as the Service's is never
+// modified or deleted. It is deleted before its frontend goes: when azure-pls-create is
+// removed, when the frontend is renamed or moves (Azure cannot re-attach a Private Link
+// Service: a new one is made on the new frontend), and when the Service is deleted (ARM
+// refuses to remove a frontend a Private Link Service references; cloudlb deletes its own
+// and retries, as upstream). A Private Link Service left by removing azure-pls-create while
+// cloudlb was down goes with the Service.
+//
 // # Reconcile
 //
 // Build (build.go) is pure. EnsureLoadBalancer reads the public IP, the load balancer and
 // the NSG, and diffs (DiffLoadBalancer, DiffSecurityGroup; pure, comparing only the fields
 // cloudlb sets) to at most one conditional PUT per resource: If-Match with the etag read,
 // or If-None-Match: * on create. A 412 (another writer won) re-reads and retries, bounded.
-// An unchanged Service costs those three reads and no write. Writes to one load balancer
-// are serialised by a lock per load balancer, not per process. UpdateLoadBalancer only
+// An unchanged Service costs those three reads (plus a list of the Private Link Services of
+// its group when it has one) and no write. Writes to one load balancer are serialised by a
+// lock per load balancer, not per process. UpdateLoadBalancer only
 // syncs the pool: the first Service to see a new node set writes it, the others find it
 // done with one read. Moving a Service between the public and internal load balancer
 // creates the new frontend before removing the old one; the Cloud remembers where each
 // Service was put, so the opposite load balancer and stale public IPs are only read when
 // that changes or after a restart.
 //
-// Not supported yet: Private Link Services (azure-pls-create is refused with a
-// providers.UserError), IPv6 frontends (dual-stack Services get their IPv4 frontend),
-// multiple Standard load balancer configurations, NIC-based backend pools.
+// # Dual-stack
+//
+// A Service with both IP families gets, on the same load balancer, a second frontend
+// <frontend>-IPv6 with the rules and probes <name>-IPv6 (upstream's names) on the pool
+// <cluster>-IPv6 of the nodes' IPv6 InternalIPs (ipv6.go). A public one uses the managed
+// IPv6 public IP <cluster>-a<uid>[-<prefix name>]-IPv6 (azure-pip-prefix-id-ipv6), the
+// user's azure-pip-name-ipv6, or the public IP holding azure-load-balancer-ipv6; an internal
+// one takes an address of the subnet's IPv6 prefix (static with azure-load-balancer-ipv6)
+// and its rules target the nodePorts (Azure does not float an internal IPv6 frontend). NSG
+// rules are per family (<name>-IPv6 for the IPv6 frontend); the status lists the IPv4 then
+// the IPv6 address. A Private Link Service serves the IPv4 frontend only.
+//
+// Not supported yet: IPv6-only Services (refused with a providers.UserError), multiple
+// Standard load balancer configurations, NIC-based backend pools.
 package azure

@@ -285,7 +285,6 @@ func TestRefusals(t *testing.T) {
 		name string
 		svc  *v1.Service
 	}{
-		{"private link service", service("pls", uid(1), map[string]string{prefix + "azure-load-balancer-internal": "true", prefix + "azure-pls-create": "true"})},
 		{"missing pip name", service("nopip", uid(2), map[string]string{prefix + "azure-pip-name": "does-not-exist"})},
 		{"unknown address", service("noaddr", uid(3), map[string]string{prefix + "azure-load-balancer-ipv4": "20.99.99.99"})},
 	} {

@@ -32,11 +32,8 @@ func config(svc *v1.Service) (*annotations.Config, error) {
 	if err := problems.Err(cfg.Service); err != nil {
 		return nil, err
 	}
-	if cfg.Azure.PLS != nil {
-		return nil, providers.NewUserError(cfg.Service, "service.beta.kubernetes.io/azure-pls-create: Private Link Services are not supported yet by cloudlb; remove the annotation (or set it to \"false\")")
-	}
 	if !slices.Contains(svc.Spec.IPFamilies, v1.IPv4Protocol) && len(svc.Spec.IPFamilies) > 0 {
-		return nil, providers.NewUserError(cfg.Service, "IPv6-only Services are not supported yet by cloudlb on Azure; use IPv4 or dual-stack (only the IPv4 frontend is created)")
+		return nil, providers.NewUserError(cfg.Service, "IPv6-only Services are not supported yet by cloudlb on Azure; use IPv4 or dual-stack (which gets an IPv4 and an IPv6 frontend)")
 	}
 	return cfg, nil
 }
@@ -66,49 +63,72 @@ func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc 
 	}
 	lbRG, lbName := m.LoadBalancer.ResourceGroup, m.LoadBalancer.Name
 	unlock := c.locks.lock(lbKey(lbRG, lbName))
-	ip, pipID, err := c.ensureFrontend(ctx, m)
+	ips, pipID, err := c.ensureFrontend(ctx, m)
 	unlock()
 	if err != nil {
 		return nil, fmt.Errorf("ensuring load balancer %s for %s: %w", lbName, m.Service, err)
 	}
 	if m.Security != nil {
-		want := resolveSecurity(m.Security, []string{ip})
+		want := resolveSecurity(m.Security, ips)
 		if err := c.reconcileNSG(ctx, m.Security.ResourceGroup, m.Security.Group, m.Prefix, want); err != nil {
 			return nil, fmt.Errorf("ensuring security rules for %s: %w", m.Service, err)
 		}
 	}
-	if err := c.cleanupElsewhere(ctx, svc, m, pipID); err != nil {
+	plsID, err := c.ensurePLS(ctx, svc, m)
+	if err != nil {
+		return nil, fmt.Errorf("ensuring the private link service of %s: %w", m.Service, err)
+	}
+	if err := c.cleanupElsewhere(ctx, svc, m, pipID, plsID); err != nil {
 		return nil, err
 	}
-	return status(ip, m.AdditionalPublicIPs), nil
+	return status(ips, m.AdditionalPublicIPs), nil
 }
 
-// ensureFrontend writes the public IP and the load balancer (the caller holds its lock) and
-// returns the frontend's address and public IP ID.
-func (c *Cloud) ensureFrontend(ctx context.Context, m *Model) (ip, pipID string, err error) {
+// ensureFrontend writes the public IPs and the load balancer (the caller holds its lock) and
+// returns the frontends' addresses (IPv4, then IPv6 for a dual-stack Service) and their
+// public IP IDs joined with ",".
+func (c *Cloud) ensureFrontend(ctx context.Context, m *Model) (ips []string, pipIDs string, err error) {
+	var ip, ip6, pipID, pipID6 string
 	if m.PublicIP != nil {
-		if pipID, ip, err = c.ensurePublicIP(ctx, m); err != nil {
-			return "", "", err
+		if pipID, ip, err = c.ensurePublicIP(ctx, m, m.PublicIP); err != nil {
+			return nil, "", err
 		}
 		m.Frontend.PublicIPID = pipID
 	}
+	if m.IPv6 != nil && m.IPv6.PublicIP != nil {
+		if pipID6, ip6, err = c.ensurePublicIP(ctx, m, m.IPv6.PublicIP); err != nil {
+			return nil, "", err
+		}
+		m.IPv6.Frontend.PublicIPID = pipID6
+		pipID += "," + pipID6
+	}
 	lb, err := c.reconcileLB(ctx, m, m.LoadBalancer.ResourceGroup, m.LoadBalancer.Name, false)
 	if err != nil {
-		return "", "", err
+		return nil, "", err
 	}
 	if m.PublicIP == nil {
 		ip = frontendPrivateIP(lb, m.Frontend.Name)
 	}
 	if ip == "" {
-		return "", "", cloudproviderapi.NewRetryError(fmt.Sprintf("frontend %s has no address yet", m.Frontend.Name), pendingDelay)
+		return nil, "", cloudproviderapi.NewRetryError(fmt.Sprintf("frontend %s has no address yet", m.Frontend.Name), pendingDelay)
 	}
-	return ip, pipID, nil
+	ips = []string{ip}
+	if m.IPv6 != nil {
+		if m.IPv6.PublicIP == nil {
+			ip6 = frontendPrivateIP(lb, m.IPv6.Frontend.Name)
+		}
+		if ip6 == "" {
+			return nil, "", cloudproviderapi.NewRetryError(fmt.Sprintf("frontend %s has no address yet", m.IPv6.Frontend.Name), pendingDelay)
+		}
+		ips = append(ips, ip6)
+	}
+	return ips, pipID, nil
 }
 
 // cleanupElsewhere removes the Service from the opposite load balancer and releases public
 // IPs it no longer uses, when its placement changed or is not known (first reconcile since
 // start): the new frontend is in place before the old one goes.
-func (c *Cloud) cleanupElsewhere(ctx context.Context, svc *v1.Service, m *Model, pipID string) error {
+func (c *Cloud) cleanupElsewhere(ctx context.Context, svc *v1.Service, m *Model, pipID, plsID string) error {
 	prev, known := c.placement(svc.UID)
 	if !known || prev.internal != m.Internal {
 		other := m.LoadBalancer.Name + internalSuffix
@@ -128,7 +148,7 @@ func (c *Cloud) cleanupElsewhere(ctx context.Context, svc *v1.Service, m *Model,
 			return fmt.Errorf("releasing public IPs of %s: %w", m.Service, err)
 		}
 	}
-	c.setPlacement(svc.UID, &placement{internal: m.Internal, pipID: pipID})
+	c.setPlacement(svc.UID, &placement{internal: m.Internal, pipID: pipID, plsID: plsID})
 	return nil
 }
 
@@ -183,6 +203,12 @@ func (c *Cloud) reconcileLB(ctx context.Context, m *Model, rg, name string, remo
 			if isConflict(err) {
 				continue
 			}
+			if pls := blockingPLS(err); pls != "" {
+				if err := c.deleteOwnedPLS(ctx, m.Service, m.Cluster, pls); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			if err == nil {
 				log.Info("Deleted Azure load balancer without frontends", "service", m.Service, "loadBalancer", name)
 			}
@@ -191,6 +217,14 @@ func (c *Cloud) reconcileLB(ctx context.Context, m *Model, rg, name string, remo
 		res, err := c.api.putLB(ctx, rg, name, out)
 		if isConflict(err) {
 			log.V(2).Info("Load balancer changed concurrently, retrying", "service", m.Service, "loadBalancer", name)
+			continue
+		}
+		if pls := blockingPLS(err); pls != "" {
+			// The Service's old frontend still carries its Private Link Service (the
+			// frontend moves, or the Service goes): it goes first, as upstream.
+			if err := c.deleteOwnedPLS(ctx, m.Service, m.Cluster, pls); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		if err != nil {
@@ -256,11 +290,14 @@ func findFrontend(lb *armnetwork.LoadBalancer, name string) *armnetwork.Frontend
 	return nil
 }
 
-// status is the Service's ingress: the frontend's address, then the additional public IPs.
-func status(ip string, additional []string) *v1.LoadBalancerStatus {
-	st := &v1.LoadBalancerStatus{Ingress: []v1.LoadBalancerIngress{{IP: ip}}}
+// status is the Service's ingress: the frontends' addresses, then the additional public IPs.
+func status(ips []string, additional []string) *v1.LoadBalancerStatus {
+	st := &v1.LoadBalancerStatus{}
+	for _, ip := range ips {
+		st.Ingress = append(st.Ingress, v1.LoadBalancerIngress{IP: ip})
+	}
 	for _, a := range additional {
-		if a != ip {
+		if !slices.Contains(ips, a) {
 			st.Ingress = append(st.Ingress, v1.LoadBalancerIngress{IP: a})
 		}
 	}
@@ -312,6 +349,9 @@ func (c *Cloud) updatePool(ctx context.Context, m *Model, rg, name string) error
 			out.Properties = &armnetwork.LoadBalancerPropertiesFormat{}
 		}
 		changes := syncPool(out.Properties, m.Pool)
+		if m.IPv6 != nil {
+			changes = append(changes, syncPool(out.Properties, m.IPv6.Pool)...)
+		}
 		if len(changes) == 0 {
 			return nil
 		}
@@ -333,6 +373,9 @@ func (c *Cloud) updatePool(ctx context.Context, m *Model, rg, name string) error
 func (c *Cloud) EnsureLoadBalancerDeleted(ctx context.Context, clusterName string, svc *v1.Service) error {
 	s := c.cfg.settings(clusterName)
 	m := &Model{Service: serviceName(svc), Prefix: ServicePrefix(svc), Cluster: s.Cluster}
+	if err := c.deleteKnownPLS(ctx, svc, m); err != nil {
+		return fmt.Errorf("deleting the private link service of %s: %w", m.Service, err)
+	}
 	if s.SecurityGroupName != "" {
 		if err := c.reconcileNSG(ctx, s.SecurityGroupResourceGroup, s.SecurityGroupName, m.Prefix, nil); err != nil {
 			return fmt.Errorf("deleting security rules of %s: %w", m.Service, err)
@@ -374,7 +417,7 @@ func (c *Cloud) GetLoadBalancer(ctx context.Context, clusterName string, svc *v1
 	}
 	if f := findFrontend(lb, frontendName(prefix, az.InternalSubnet)); f != nil && f.Properties != nil {
 		if az.Internal {
-			return status(sval(f.Properties.PrivateIPAddress), additional), true, nil
+			return status([]string{sval(f.Properties.PrivateIPAddress)}, additional), true, nil
 		}
 		if f.Properties.PublicIPAddress != nil {
 			rg, name := resourceGroupAndName(sval(f.Properties.PublicIPAddress.ID))
@@ -382,7 +425,7 @@ func (c *Cloud) GetLoadBalancer(ctx context.Context, clusterName string, svc *v1
 			if err != nil {
 				return nil, false, err
 			}
-			return status(pipAddress(p), additional), true, nil
+			return status([]string{pipAddress(p)}, additional), true, nil
 		}
 		return &v1.LoadBalancerStatus{}, true, nil
 	}
@@ -397,7 +440,7 @@ func (c *Cloud) GetLoadBalancer(ctx context.Context, clusterName string, svc *v1
 	if err != nil || p == nil || !pipOwnedBy(p, serviceName(svc), s.Cluster) {
 		return nil, false, err
 	}
-	return status(pipAddress(p), additional), true, nil
+	return status([]string{pipAddress(p)}, additional), true, nil
 }
 
 // resourceGroupAndName splits an ARM ID into its resource group and last name.

@@ -24,6 +24,43 @@ type Model struct {
 	Security *Security `json:"security,omitempty"`
 	// AdditionalPublicIPs are reported in the status and allowed by the NSG rules.
 	AdditionalPublicIPs []string `json:"additionalPublicIPs,omitempty"`
+	// PLS is the Private Link Service attached to the frontend; nil without azure-pls-create.
+	PLS *PrivateLinkService `json:"privateLinkService,omitempty"`
+	// IPv6 is the second frontend of a dual-stack Service; nil for single-stack ones.
+	IPv6 *Family `json:"ipv6,omitempty"`
+}
+
+// Family is the IPv6 half of a dual-stack Service on the same load balancer: the frontend
+// <frontend>-IPv6, rules and probes named as the IPv4 ones plus "-IPv6" (upstream's names),
+// the cluster's IPv6 pool <cluster>-IPv6 and, for public Services, an IPv6 public IP.
+type Family struct {
+	Frontend Frontend  `json:"frontend"`
+	Rules    []Rule    `json:"rules"`
+	Probes   []Probe   `json:"probes,omitempty"`
+	Pool     Pool      `json:"pool"`
+	PublicIP *PublicIP `json:"publicIP,omitempty"`
+}
+
+// PrivateLinkService is the Service's Private Link Service: a
+// Microsoft.Network/privateLinkServices resource attached to its frontend, tagged as
+// cloudlb's (k8s-azure-cluster-name and k8s-azure-owner-service).
+type PrivateLinkService struct {
+	Name          string `json:"name"`
+	ResourceGroup string `json:"resourceGroup"`
+	Location      string `json:"location"`
+	// FrontendID is the frontend IP configuration it serves.
+	FrontendID string `json:"frontendID"`
+	// SubnetID holds the NAT IP configurations.
+	SubnetID string `json:"subnetID"`
+	// IPCount is the number of NAT IP configurations, the first being primary.
+	IPCount int32 `json:"ipCount"`
+	// IPAddresses are the static addresses of the first configurations; the others are Dynamic.
+	IPAddresses   []string          `json:"ipAddresses,omitempty"`
+	FQDNs         []string          `json:"fqdns,omitempty"`
+	ProxyProtocol bool              `json:"proxyProtocol"`
+	Visibility    []string          `json:"visibility,omitempty"`
+	AutoApproval  []string          `json:"autoApproval,omitempty"`
+	Tags          map[string]string `json:"tags"`
 }
 
 // LoadBalancer is the cluster's load balancer that hosts the Service.
@@ -103,6 +140,8 @@ type PublicIP struct {
 	// The rest applies to managed public IPs only.
 	Location string            `json:"location,omitempty"`
 	Tags     map[string]string `json:"tags,omitempty"`
+	// IPv6 makes a managed public IP an IPv6 one.
+	IPv6 bool `json:"ipv6,omitempty"`
 	// IPTags are set when the public IP is created.
 	IPTags map[string]string `json:"ipTags,omitempty"`
 	// DNSLabel: nil leaves the DNS settings alone, "" removes them.
@@ -131,4 +170,6 @@ type SecurityRule struct {
 	// public IPs); ToFrontend adds the frontend's address, known at apply.
 	Destinations []string `json:"destinations,omitempty"`
 	ToFrontend   bool     `json:"toFrontend,omitempty"`
+	// IPv6 marks a rule of the IPv6 frontend: ToFrontend adds its IPv6 address.
+	IPv6 bool `json:"ipv6,omitempty"`
 }

@@ -10,9 +10,11 @@ import (
 // Tag keys, as upstream writes them on public IPs; cloudlb also puts the cluster tag on the
 // load balancers it creates, so it deletes only its own.
 const (
-	tagService       = "k8s-azure-service"
-	tagCluster       = "k8s-azure-cluster-name"
-	tagDNSLabel      = "k8s-azure-dns-label-service"
+	tagService  = "k8s-azure-service"
+	tagCluster  = "k8s-azure-cluster-name"
+	tagDNSLabel = "k8s-azure-dns-label-service"
+	// tagOwnerService marks a Private Link Service with the Service that owns it, as upstream.
+	tagOwnerService  = "k8s-azure-owner-service"
 	legacyTagService = "service"
 	legacyTagCluster = "kubernetes-cluster-name"
 )
@@ -25,6 +27,8 @@ const (
 	maxPIPName = 75
 	// maxRuleName is ARM's limit on rule, probe and security rule names.
 	maxRuleName = 80
+	// ipv6Suffix ends the names of the IPv6 parts of a dual-stack Service, as upstream.
+	ipv6Suffix = "-IPv6"
 )
 
 // ServicePrefix is "a" + the Service UID without dashes, cut to 32 characters: upstream's
@@ -49,6 +53,16 @@ func frontendName(prefix, internalSubnet string) string {
 		n = n[:75]
 	}
 	return n
+}
+
+// ipv6Name is the name of the IPv6 twin of a rule or probe of the Service with this prefix:
+// name + "-IPv6", the part after the prefix (the subnet segment) cut from its start when the
+// result would pass 80 characters, so the protocol and port stay.
+func ipv6Name(name, prefix string) string {
+	if over := len(name) + len(ipv6Suffix) - maxRuleName; over > 0 && len(name) > len(prefix)+1+over {
+		name = name[:len(prefix)+1] + name[len(prefix)+1+over:]
+	}
+	return name + ipv6Suffix
 }
 
 // ruleName is upstream's getLoadBalancerRuleName: "<frontend>-<PROTO>-<port>", the subnet
@@ -119,6 +133,10 @@ func (x ids) publicIP(rg, name string) string { return x.resource(rg, "publicIPA
 func (x ids) vnet(rg, name string) string { return x.resource(rg, "virtualNetworks", name) }
 
 func (x ids) subnet(rg, vnet, name string) string { return x.vnet(rg, vnet) + "/subnets/" + name }
+
+func (x ids) privateLinkService(rg, name string) string {
+	return x.resource(rg, "privateLinkServices", name)
+}
 
 // child is the ID of a load balancer's part ("frontendIPConfigurations", "probes", ...).
 func child(lbID, kind, name string) string { return lbID + "/" + kind + "/" + name }

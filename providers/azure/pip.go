@@ -52,8 +52,7 @@ func pipOwnedBy(p *armnetwork.PublicIPAddress, service, cluster string) bool {
 
 // ensurePublicIP returns the ID and address of the Service's public IP, creating or
 // updating a managed one. Public IPs of the user are only read.
-func (c *Cloud) ensurePublicIP(ctx context.Context, m *Model) (id, address string, err error) {
-	want := m.PublicIP
+func (c *Cloud) ensurePublicIP(ctx context.Context, m *Model, want *PublicIP) (id, address string, err error) {
 	switch {
 	case want.Address != "":
 		pips, err := c.api.listPIPs(ctx, want.ResourceGroup)
@@ -119,6 +118,9 @@ func newPublicIP(w *PublicIP) *armnetwork.PublicIPAddress {
 		PublicIPAllocationMethod: to.Ptr(armnetwork.IPAllocationMethodStatic),
 		PublicIPAddressVersion:   to.Ptr(armnetwork.IPVersionIPv4),
 	}
+	if w.IPv6 {
+		props.PublicIPAddressVersion = to.Ptr(armnetwork.IPVersionIPv6)
+	}
 	keys := slices.Sorted(maps.Keys(w.IPTags))
 	for _, k := range keys {
 		props.IPTags = append(props.IPTags, &armnetwork.IPTag{IPTagType: to.Ptr(k), Tag: to.Ptr(w.IPTags[k])})
@@ -181,16 +183,17 @@ func updatePublicIP(obs *armnetwork.PublicIPAddress, w *PublicIP) (*armnetwork.P
 }
 
 // releasePublicIPs unbinds service from the managed public IPs of cluster in the resource
-// groups, except keepID, deleting those no other Service uses. The caller has removed the
-// frontends that used them.
-func (c *Cloud) releasePublicIPs(ctx context.Context, service, cluster string, rgs []string, keepID string) error {
+// groups, except keepIDs (IDs joined with ","), deleting those no other Service uses. The
+// caller has removed the frontends that used them.
+func (c *Cloud) releasePublicIPs(ctx context.Context, service, cluster string, rgs []string, keepIDs string) error {
+	keep := strings.Split(keepIDs, ",")
 	for _, rg := range rgs {
 		pips, err := c.api.listPIPs(ctx, rg)
 		if err != nil {
 			return err
 		}
 		for _, p := range pips {
-			if idEqual(sval(p.ID), keepID) || !pipOwnedBy(p, service, cluster) {
+			if slices.ContainsFunc(keep, func(k string) bool { return idEqual(sval(p.ID), k) }) || !pipOwnedBy(p, service, cluster) {
 				continue
 			}
 			if err := c.releasePublicIP(ctx, rg, p, service); err != nil {

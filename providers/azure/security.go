@@ -2,6 +2,7 @@ package azure
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -9,8 +10,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
 )
 
-// resolveSecurity returns the Service's security rules with the frontend's addresses
-// filled in; rules left without any destination are dropped (nothing to allow yet).
+// resolveSecurity returns the Service's security rules with the frontends' addresses of
+// the rule's family filled in; rules left without any destination are dropped (nothing to
+// allow yet).
 func resolveSecurity(sec *Security, frontendIPs []string) []SecurityRule {
 	if sec == nil {
 		return nil
@@ -19,7 +21,11 @@ func resolveSecurity(sec *Security, frontendIPs []string) []SecurityRule {
 	for _, r := range sec.Rules {
 		dst := slices.Clone(r.Destinations)
 		if r.ToFrontend {
-			dst = append(dst, frontendIPs...)
+			for _, ip := range frontendIPs {
+				if a, err := netip.ParseAddr(ip); err == nil && a.Is6() == r.IPv6 {
+					dst = append(dst, ip)
+				}
+			}
 		}
 		dst = sortedUnique(dst)
 		if len(dst) == 0 {
