@@ -161,14 +161,8 @@ func (p *parser) azure() *AzureConfig {
 }
 
 // azureNotImplemented warns about valid keys whose feature cloudlb's Azure provider does not
-// build yet, so that they are not silently without effect.
+// build, so that they are not silently without effect.
 func (p *parser) azureNotImplemented() {
-	const ipv6 = "IPv6 frontends are not implemented yet: a dual-stack Service gets its IPv4 frontend only, and an IPv6-only Service is refused"
-	for _, d := range []*Descriptor{AzureLoadBalancerIPv6, AzurePIPNameIPv6, AzurePIPPrefixIDIPv6} {
-		if p.isSet(d) && !p.invalid(d) {
-			p.fieldWarn(d, "", "%s", ipv6)
-		}
-	}
 	if p.isSet(AzureConfigurations) && !p.invalid(AzureConfigurations) {
 		p.fieldWarn(AzureConfigurations, "", "multiple Standard load balancers mode is not implemented: the Service goes on the cluster's load balancer (<cluster>, or <cluster>-internal)")
 	}

@@ -494,13 +494,11 @@ func TestAzurePLS(t *testing.T) {
 }
 
 // TestAzureNotImplementedWarns checks that valid keys of features the Azure provider does not
-// build (IPv6 frontends, multiple Standard load balancers) warn instead of passing silently.
+// build (multiple Standard load balancers) warn instead of passing silently.
 func TestAzureNotImplementedWarns(t *testing.T) {
 	t.Parallel()
 	for key, value := range map[string]string{
-		AzureLoadBalancerIPv6.Key: "fd00::6",
-		AzurePIPNameIPv6.Key:      "pip-v6",
-		AzureConfigurations.Key:   "lb1",
+		AzureConfigurations.Key: "lb1",
 	} {
 		svc := &v1.Service{
 			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "svc", Annotations: map[string]string{key: value}},
