@@ -2,11 +2,10 @@ package azure_test
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"testing"
 
+	"github.com/cloudlb/cloudlb/internal/callbudget"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -31,13 +30,7 @@ func kind(call string) string {
 }
 
 func (p phase) total(k string) int {
-	n := 0
-	for c, v := range p.calls {
-		if kind(c) == k {
-			n += v
-		}
-	}
-	return n
+	return callbudget.Phase{Name: p.name, Calls: p.calls}.Total(kind, k)
 }
 
 // measureBudget runs, against fakeazure, what the service controller asks of the provider
@@ -80,47 +73,11 @@ func measureBudget(tb testing.TB) []phase {
 // budgetTable renders the phases as a Markdown table: one row per call key, one column
 // per phase, then totals and per-Service figures.
 func budgetTable(phases []phase) string {
-	keys := map[string]bool{}
-	for _, p := range phases {
-		for k := range p.calls {
-			keys[k] = true
-		}
+	ps := make([]callbudget.Phase, len(phases))
+	for i, p := range phases {
+		ps[i] = callbudget.Phase{Name: p.name, Calls: p.calls}
 	}
-	sorted := slices.SortedFunc(maps.Keys(keys), func(a, b string) int {
-		order := map[string]int{"read": 0, "write": 1, "poll": 2}
-		if d := order[kind(a)] - order[kind(b)]; d != 0 {
-			return d
-		}
-		return strings.Compare(a, b)
-	})
-	var b strings.Builder
-	b.WriteString("| call (kind) |")
-	for _, p := range phases {
-		fmt.Fprintf(&b, " %s |", p.name)
-	}
-	b.WriteString("\n|---|" + strings.Repeat("---:|", len(phases)) + "\n")
-	for _, k := range sorted {
-		fmt.Fprintf(&b, "| %s (%s) |", k, kind(k))
-		for _, p := range phases {
-			fmt.Fprintf(&b, " %d |", p.calls[k])
-		}
-		b.WriteString("\n")
-	}
-	for _, k := range []string{"read", "write", "poll"} {
-		fmt.Fprintf(&b, "| **%ss** |", k)
-		for _, p := range phases {
-			fmt.Fprintf(&b, " %d |", p.total(k))
-		}
-		b.WriteString("\n")
-	}
-	for _, k := range []string{"read", "write"} {
-		fmt.Fprintf(&b, "| %ss per Service |", k)
-		for _, p := range phases {
-			fmt.Fprintf(&b, " %.2f |", float64(p.total(k))/budgetServices)
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
+	return callbudget.Table(ps, kind, budgetServices)
 }
 
 // TestCallBudget prints the calls by operation for 50 Services (go test -run TestCallBudget

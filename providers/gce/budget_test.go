@@ -2,11 +2,10 @@ package gce
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"testing"
 
+	"github.com/cloudlb/cloudlb/internal/callbudget"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -33,13 +32,7 @@ func callKind(call string) string {
 }
 
 func (p phase) total(k string) int {
-	n := 0
-	for c, v := range p.calls {
-		if callKind(c) == k {
-			n += v
-		}
-	}
-	return n
+	return callbudget.Phase{Name: p.name, Calls: p.calls}.Total(callKind, k)
 }
 
 // measureBudget runs, against fakegce, what the service controller asks of the provider for
@@ -86,47 +79,11 @@ func measureBudget(tb testing.TB) []phase {
 // budgetTable renders the phases as a Markdown table: one row per call key, one column per
 // phase, then totals and per-Service figures.
 func budgetTable(phases []phase) string {
-	keys := map[string]bool{}
-	for _, p := range phases {
-		for k := range p.calls {
-			keys[k] = true
-		}
+	ps := make([]callbudget.Phase, len(phases))
+	for i, p := range phases {
+		ps[i] = callbudget.Phase{Name: p.name, Calls: p.calls}
 	}
-	order := map[string]int{"read": 0, "write": 1, "poll": 2}
-	sorted := slices.SortedFunc(maps.Keys(keys), func(a, b string) int {
-		if d := order[callKind(a)] - order[callKind(b)]; d != 0 {
-			return d
-		}
-		return strings.Compare(a, b)
-	})
-	var b strings.Builder
-	b.WriteString("| call (kind) |")
-	for _, p := range phases {
-		fmt.Fprintf(&b, " %s |", p.name)
-	}
-	b.WriteString("\n|---|" + strings.Repeat("---:|", len(phases)) + "\n")
-	for _, k := range sorted {
-		fmt.Fprintf(&b, "| %s (%s) |", k, callKind(k))
-		for _, p := range phases {
-			fmt.Fprintf(&b, " %d |", p.calls[k])
-		}
-		b.WriteString("\n")
-	}
-	for _, k := range []string{"read", "write", "poll"} {
-		fmt.Fprintf(&b, "| **%ss** |", k)
-		for _, p := range phases {
-			fmt.Fprintf(&b, " %d |", p.total(k))
-		}
-		b.WriteString("\n")
-	}
-	for _, k := range []string{"read", "write"} {
-		fmt.Fprintf(&b, "| %ss per Service |", k)
-		for _, p := range phases {
-			fmt.Fprintf(&b, " %.2f |", float64(p.total(k))/budgetServices)
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
+	return callbudget.Table(ps, callKind, budgetServices)
 }
 
 // TestCallBudget prints the Compute calls by operation for 50 Services (go test -run
