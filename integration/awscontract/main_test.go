@@ -32,6 +32,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/cloudlb/cloudlb/integration/contract"
 	"github.com/cloudlb/cloudlb/integration/controlplane"
 	"github.com/cloudlb/cloudlb/integration/fakeaws"
 )
@@ -67,33 +68,13 @@ type suite struct {
 
 var shared suite
 
-// TestMain is controlplane.RunMain with one more step once every test has deleted its
-// Services: the cloud must hold nothing of the suite's cluster (leftovers).
+// TestMain runs the suite on one control plane; once every test has deleted its Services, the
+// cloud must hold nothing of the suite's cluster (leftovers).
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	cp, err := controlplane.Start(context.Background(), controlplane.Options{})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: start control plane: %v\n", err)
-		return 1
-	}
-	shared.cp = cp
-	code := 1
-	if err := shared.setUp(context.Background()); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: set up: %v\n", err)
-	} else if code = m.Run(); code == 0 {
-		if err := shared.leftovers(context.Background()); err != nil {
-			fmt.Fprintf(os.Stderr, "FAIL: after every Service was deleted: %v\n", err)
-			code = 1
-		}
-	}
-	if err := cp.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: %v\n", err)
-		code = 1
-	}
-	return code
+	os.Exit(contract.Main(m, func(ctx context.Context, cp *controlplane.ControlPlane) error {
+		shared.cp = cp
+		return shared.setUp(ctx)
+	}, shared.leftovers))
 }
 
 // leftovers reports what the cloud still holds of the suite's cluster: through the APIs by

@@ -36,6 +36,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/cloudlb/cloudlb/integration/contract"
 	"github.com/cloudlb/cloudlb/integration/controlplane"
 	"github.com/cloudlb/cloudlb/integration/fakeazure"
 )
@@ -71,29 +72,13 @@ type suite struct {
 
 var shared suite
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	cp, err := controlplane.Start(context.Background(), controlplane.Options{})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: start control plane: %v\n", err)
-		return 1
-	}
-	shared.cp = cp
-	code := 1
-	if err := shared.setUp(context.Background()); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: set up: %v\n", err)
-	} else if code = m.Run(); code == 0 {
-		if err := shared.leftovers(); err != nil {
-			fmt.Fprintf(os.Stderr, "FAIL: after every Service was deleted: %v\n", err)
-			code = 1
-		}
-	}
-	if err := cp.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: %v\n", err)
-		code = 1
-	}
-	return code
+// TestMain runs the suite on one control plane; once every test has deleted its Services, the
+// cloud must hold nothing of ours and everything of the user's (leftovers).
+func TestMain(m *testing.M) {
+	os.Exit(contract.Main(m, func(ctx context.Context, cp *controlplane.ControlPlane) error {
+		shared.cp = cp
+		return shared.setUp(ctx)
+	}, func(context.Context) error { return shared.leftovers() }))
 }
 
 // userPIPs are the user's public IPs, which cloudlb must never change or delete.

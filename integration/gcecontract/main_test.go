@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/cloudlb/cloudlb/integration/contract"
 	"github.com/cloudlb/cloudlb/integration/controlplane"
 	"github.com/cloudlb/cloudlb/integration/fakegce"
 )
@@ -47,34 +48,20 @@ var shared suite
 // TestMain starts the control plane and the fake, seeds three nodes in two zones, runs the
 // tests, and then requires the cloud to hold nothing (every test deleted its Services).
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	cp, err := controlplane.Start(context.Background(), controlplane.Options{})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: start control plane: %v\n", err)
-		return 1
-	}
-	shared.cp = cp
-	code := 1
-	if err := shared.setUp(context.Background()); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: set up: %v\n", err)
-	} else if code = m.Run(); code == 0 {
-		if left := shared.fake.Resources(); len(left) > 0 {
-			var names []string
-			for _, r := range left {
-				names = append(names, r.Kind+" "+r.Name)
-			}
-			fmt.Fprintf(os.Stderr, "FAIL: left behind after every Service was deleted:\n  %s\n", strings.Join(names, "\n  "))
-			code = 1
+	os.Exit(contract.Main(m, func(ctx context.Context, cp *controlplane.ControlPlane) error {
+		shared.cp = cp
+		return shared.setUp(ctx)
+	}, func(context.Context) error {
+		left := shared.fake.Resources()
+		if len(left) == 0 {
+			return nil
 		}
-	}
-	if err := cp.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: %v\n", err)
-		code = 1
-	}
-	return code
+		var names []string
+		for _, r := range left {
+			names = append(names, r.Kind+" "+r.Name)
+		}
+		return fmt.Errorf("left behind:\n  %s", strings.Join(names, "\n  "))
+	}))
 }
 
 // nodes are the cluster's nodes: name and zone. "spare" has an instance but no Node until

@@ -1,0 +1,36 @@
+package contract
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/cloudlb/cloudlb/integration/controlplane"
+)
+
+// Main is a contract suite's TestMain: it starts the control plane, hands it to setUp (which
+// builds the suite's cloud and Nodes), runs the tests and, when they passed, requires
+// leftovers to report nothing, since every test deletes its Services. It returns the exit code.
+func Main(m *testing.M, setUp func(context.Context, *controlplane.ControlPlane) error, leftovers func(context.Context) error) int {
+	ctx := context.Background()
+	cp, err := controlplane.Start(ctx, controlplane.Options{})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "FAIL: start control plane: %v\n", err)
+		return 1
+	}
+	code := 1
+	if err := setUp(ctx, cp); err != nil {
+		fmt.Fprintf(os.Stderr, "FAIL: set up: %v\n", err)
+	} else if code = m.Run(); code == 0 {
+		if err := leftovers(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "FAIL: after every Service was deleted: %v\n", err)
+			code = 1
+		}
+	}
+	if err := cp.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "FAIL: %v\n", err)
+		code = 1
+	}
+	return code
+}
