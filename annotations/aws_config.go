@@ -166,7 +166,9 @@ func (p *parser) aws() *AWSConfig {
 	c.Subnets = getOr[[]string](p, AWSSubnets)
 	c.SecurityGroups = getOr[[]string](p, AWSSecurityGroups)
 	c.ManageBackendSecurityGroupRules = getOr[bool](p, AWSManageBackendSGRules)
-	if !p.isSet(AWSManageBackendSGRules) && len(c.SecurityGroups) > 0 {
+	if !p.isSet(AWSManageBackendSGRules) && len(c.SecurityGroups) > 0 && nlb {
+		// An NLB with the user's own groups gets no node rules unless asked; a Classic Load
+		// Balancer keeps upstream's behaviour (rules from the first of its groups).
 		c.ManageBackendSecurityGroupRules = false
 	}
 	c.EnableICMPForPathMTUDiscovery = getOr[string](p, AWSEnableICMPForPathMTU) == "on"

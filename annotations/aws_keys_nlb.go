@@ -85,7 +85,7 @@ var (
 	AWSManageBackendSGRules = &Descriptor{
 		Key: awsPrefix + "manage-backend-security-group-rules", Cloud: AWS, Type: Bool,
 		Defaults:  []Default{{Always, "true"}},
-		Doc:       "Adds the node security-group rules that let load balancer and health-check traffic in; defaults to false when aws-load-balancer-security-groups is set.",
+		Doc:       "Adds the node security-group rules that let load balancer and health-check traffic in; false removes the ones cloudlb added. Defaults to false on an NLB when aws-load-balancer-security-groups is set.",
 		AppliesTo: "CLB, NLB", Change: InPlace,
 	}
 	AWSSecurityGroupPrefixLists = &Descriptor{

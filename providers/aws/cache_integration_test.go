@@ -306,3 +306,32 @@ func (e *env) targets(t *testing.T, name string) []string {
 	}
 	return first
 }
+
+// TestClassicManageBackendRules checks aws-load-balancer-manage-backend-security-group-rules
+// on a Classic Load Balancer: false adds no node rule, true (the default) adds it, and false
+// again removes it.
+func TestClassicManageBackendRules(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	svc := plain(5)
+	group := e.built.SecurityGroups["nodes"]
+	source := func() string {
+		_, _, tags := e.describe(t, cloudaws.LoadBalancerName(svc))
+		return tags["cloudlb.io/security-group"]
+	}
+	for i, step := range []struct {
+		manage string // "" leaves the annotation out
+		want   bool
+	}{{"false", false}, {"", true}, {"false", false}} {
+		svc.Annotations = map[string]string{}
+		if step.manage != "" {
+			svc.Annotations[prefix+"manage-backend-security-group-rules"] = step.manage
+		}
+		if _, err := e.cloud.EnsureLoadBalancer(ctx, cluster, svc, e.nodes); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if got := e.letsIn(t, group, source()); got != step.want {
+			t.Errorf("step %d (manage %q): node group lets the load balancer in = %v, want %v", i, step.manage, got, step.want)
+		}
+	}
+}

@@ -158,7 +158,7 @@ func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc 
 	}
 	if !p.Writes() {
 		c.classic.put(m.Name, o.Instances, o.Tags)
-		if err := c.ensureNodeRules(ctx, m.Name, m.Cluster, net.vpc, source, m.Instances, o.Tags); err != nil {
+		if err := c.ensureNodeRules(ctx, m.Name, m.Cluster, net.vpc, source, ruleInstances(cfg.AWS, m.Instances), o.Tags); err != nil {
 			return nil, fmt.Errorf("ensuring node security group rules for %s: %w", m.Name, err)
 		}
 		return status(o.DNSName), nil
@@ -185,7 +185,7 @@ func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc 
 	}
 	tags := appliedTags(o.Tags, m, p)
 	c.classic.put(m.Name, m.Instances, tags)
-	if err := c.ensureNodeRules(ctx, m.Name, m.Cluster, net.vpc, source, m.Instances, tags); err != nil {
+	if err := c.ensureNodeRules(ctx, m.Name, m.Cluster, net.vpc, source, ruleInstances(cfg.AWS, m.Instances), tags); err != nil {
 		return nil, fmt.Errorf("ensuring node security group rules for %s: %w", m.Name, err)
 	}
 	klog.FromContext(ctx).V(2).Info("Ensured AWS load balancer", "service", m.Service, "name", m.Name, "created", p.Create)
@@ -270,7 +270,7 @@ func (c *Cloud) UpdateLoadBalancer(ctx context.Context, clusterName string, svc 
 	if err != nil {
 		return fmt.Errorf("updating load balancer %s: %w", name, err)
 	}
-	if err := c.ensureNodeRules(ctx, name, cluster, net.vpc, source, instances, st.tags); err != nil {
+	if err := c.ensureNodeRules(ctx, name, cluster, net.vpc, source, ruleInstances(cfg.AWS, instances), st.tags); err != nil {
 		return fmt.Errorf("updating node security group rules for %s: %w", name, err)
 	}
 	return nil

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+
+	"github.com/cloudlb/cloudlb/annotations"
 )
 
 // tagNodeRules holds nodeRulesHash of the last applied node security group rules, so the
@@ -25,6 +27,16 @@ const tagNodeRules = "cloudlb.io/node-rules-hash"
 func nodeRulesHash(source string, groups []string) string {
 	sum := sha256.Sum256([]byte(source + "|" + strings.Join(groups, ",")))
 	return hex.EncodeToString(sum[:8])
+}
+
+// ruleInstances are the instances whose security groups get the node rule: none when the
+// Service sets aws-load-balancer-manage-backend-security-group-rules to false, so that
+// ensureNodeRules removes the rules it added before.
+func ruleInstances(cfg *annotations.AWSConfig, instances []string) []string {
+	if !cfg.ManageBackendSecurityGroupRules {
+		return nil
+	}
+	return instances
 }
 
 // sourceGroup is the group the load balancer's traffic comes from: the managed group, else
