@@ -357,7 +357,7 @@ var coveredElsewhere = map[string]string{
 	"disable-nlb-sg":                           "providers/aws TestNLBManagedSecurityGroup (Managed mode; a change replaces the NLB)",
 	"security-group-prefix-lists":              "providers/aws TestNLBManagedSecurityGroup and TestNLBSecurityGroupKeysNeedGroups",
 	"inbound-sg-rules-on-private-link-traffic": "providers/aws TestNLBManagedSecurityGroup and TestNLBSecurityGroupKeysNeedGroups",
-	"manage-backend-security-group-rules":      "providers/aws TestNLBOwnGroupsWithBackendRules",
+	"manage-backend-security-group-rules":      "providers/aws TestNLBOwnGroupsWithBackendRules and TestClassicManageBackendRules",
 	"ipv6-addresses":                           "fixed at creation: providers/aws TestNLBIPv6Pins (a change replaces the NLB)",
 	"enable-prefix-for-ipv6-source-nat":        "fixed at creation: providers/aws TestNLBIPv6Pins",
 	"source-nat-ipv6-prefixes":                 "fixed at creation: providers/aws TestNLBIPv6Pins",
