@@ -164,6 +164,11 @@ func httpCode(err error) int {
 func isNotFound(err error) bool { return httpCode(err) == http.StatusNotFound }
 func isConflict(err error) bool { return httpCode(err) == http.StatusConflict }
 
+// isMemberExists is GCE's 400 memberAlreadyExists from InstanceGroups.AddInstances.
+func isMemberExists(err error) bool {
+	return httpCode(err) == http.StatusBadRequest && (strings.Contains(err.Error(), "memberAlreadyExists") || strings.Contains(err.Error(), "already a member"))
+}
+
 // isInUse is GCE's 400 resourceInUseByAnotherResource: a shared object still referenced.
 func isInUse(err error) bool {
 	return httpCode(err) == http.StatusBadRequest && strings.Contains(err.Error(), "being used by")

@@ -196,11 +196,30 @@ func (c *Cloud) applyGroup(ctx context.Context, m *Model, g GroupChange) error {
 			return err
 		}
 	}
-	if len(g.Add) > 0 {
-		if err := c.write(ctx, "InstanceGroups.AddInstances", func(ctx context.Context) (*compute.Operation, error) {
+	add := func(names []string) error {
+		return c.write(ctx, "InstanceGroups.AddInstances", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.InstanceGroups.AddInstances(ctx, &computepb.AddInstancesInstanceGroupRequest{Project: m.Project, Zone: zone, InstanceGroup: name,
-				InstanceGroupsAddInstancesRequestResource: &computepb.InstanceGroupsAddInstancesRequest{Instances: urls(g.Add)}})
-		}); err != nil && !isConflict(err) {
+				InstanceGroupsAddInstancesRequestResource: &computepb.InstanceGroupsAddInstancesRequest{Instances: urls(names)}})
+		})
+	}
+	if len(g.Add) > 0 {
+		err := add(g.Add)
+		if isMemberExists(err) {
+			// Someone (another controller, or a plan made before another Service's write)
+			// added some of them already; GCE refuses the whole request: add the rest.
+			c.mu.Lock()
+			delete(c.groups, m.Project+"/"+zone+"/"+name)
+			c.mu.Unlock()
+			og, oerr := c.observeGroup(ctx, m, g.Group)
+			if oerr != nil {
+				return oerr
+			}
+			err = nil
+			if missing, _ := setDiff(g.Add, og.Instances); len(missing) > 0 {
+				err = add(missing)
+			}
+		}
+		if err != nil && !isConflict(err) {
 			return err
 		}
 	}
