@@ -12,12 +12,6 @@ import (
 // budgetServices is how many Services the call budget measures.
 const budgetServices = 50
 
-// phase is one step of the call budget and the calls fakeazure counted during it.
-type phase struct {
-	name  string
-	calls map[string]int
-}
-
 // kind classifies a fakeazure call key: "poll" (async operation status), "read" or "write".
 func kind(call string) string {
 	switch {
@@ -29,28 +23,24 @@ func kind(call string) string {
 	return "write"
 }
 
-func (p phase) total(k string) int {
-	return callbudget.Phase{Name: p.name, Calls: p.calls}.Total(kind, k)
-}
-
 // measureBudget runs, against fakeazure, what the service controller asks of the provider
 // for budgetServices public Services (ports 80 and 443): create them one by one
 // (EnsureLoadBalancer), sync them again unchanged (EnsureLoadBalancer, the periodic drift
 // repair), the same after a controller restart (a new Cloud), add a node (UpdateLoadBalancer
 // for each), and delete them (EnsureLoadBalancerDeleted).
-func measureBudget(tb testing.TB) []phase {
+func measureBudget(tb testing.TB) []callbudget.Phase {
 	e := newEnv(tb, "")
 	var svcs []*v1.Service
 	for i := range budgetServices {
 		svcs = append(svcs, service(fmt.Sprintf("svc-%02d", i), uid(1000+i), nil))
 	}
-	var out []phase
+	var out []callbudget.Phase
 	run := func(name string, each func(*v1.Service)) {
 		e.srv.ResetCalls()
 		for _, s := range svcs {
 			each(s)
 		}
-		out = append(out, phase{name, e.srv.Calls()})
+		out = append(out, callbudget.Phase{Name: name, Calls: e.srv.Calls()})
 	}
 	ensure := func(s *v1.Service) { e.ensure(s) }
 	run("create", ensure)
@@ -70,25 +60,15 @@ func measureBudget(tb testing.TB) []phase {
 	return out
 }
 
-// budgetTable renders the phases as a Markdown table: one row per call key, one column
-// per phase, then totals and per-Service figures.
-func budgetTable(phases []phase) string {
-	ps := make([]callbudget.Phase, len(phases))
-	for i, p := range phases {
-		ps[i] = callbudget.Phase{Name: p.name, Calls: p.calls}
-	}
-	return callbudget.Table(ps, kind, budgetServices)
-}
-
 // TestCallBudget prints the calls by operation for 50 Services (go test -run TestCallBudget
 // -v ./providers/azure/) and holds the provider to its budget.
 func TestCallBudget(t *testing.T) {
 	t.Parallel()
 	phases := measureBudget(t)
-	t.Logf("ARM calls for %d public Services against fakeazure:\n%s", budgetServices, budgetTable(phases))
-	by := map[string]phase{}
+	t.Logf("ARM calls for %d public Services against fakeazure:\n%s", budgetServices, callbudget.Table(phases, kind, budgetServices))
+	by := map[string]callbudget.Phase{}
 	for _, p := range phases {
-		by[p.name] = p
+		by[p.Name] = p
 	}
 	for _, c := range []struct {
 		phase               string
@@ -109,7 +89,7 @@ func TestCallBudget(t *testing.T) {
 		{"delete", 6 * budgetServices, 3 * budgetServices},
 	} {
 		p := by[c.phase]
-		if r, w := p.total("read"), p.total("write"); r > c.maxReads || w > c.maxWrites {
+		if r, w := p.Total(kind, "read"), p.Total(kind, "write"); r > c.maxReads || w > c.maxWrites {
 			t.Errorf("%s: %d reads and %d writes for %d Services, want <= %d and <= %d", c.phase, r, w, budgetServices, c.maxReads, c.maxWrites)
 		}
 	}
@@ -118,13 +98,13 @@ func TestCallBudget(t *testing.T) {
 // BenchmarkCallBudget reports the ARM calls per Service of each phase as custom metrics
 // (reads/svc and writes/svc per phase), so make bench records them.
 func BenchmarkCallBudget(b *testing.B) {
-	var phases []phase
+	var phases []callbudget.Phase
 	for b.Loop() {
 		phases = measureBudget(b)
 	}
 	for _, p := range phases {
-		name := strings.ReplaceAll(p.name, " ", "-")
-		b.ReportMetric(float64(p.total("read"))/budgetServices, name+"-reads/svc")
-		b.ReportMetric(float64(p.total("write"))/budgetServices, name+"-writes/svc")
+		name := strings.ReplaceAll(p.Name, " ", "-")
+		b.ReportMetric(float64(p.Total(kind, "read"))/budgetServices, name+"-reads/svc")
+		b.ReportMetric(float64(p.Total(kind, "write"))/budgetServices, name+"-writes/svc")
 	}
 }

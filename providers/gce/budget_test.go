@@ -13,12 +13,6 @@ import (
 // pool), half internal (backend service).
 const budgetServices = 50
 
-// phase is one step of the call budget and the calls fakegce counted during it.
-type phase struct {
-	name  string
-	calls map[string]int
-}
-
 // callKind classifies a fakegce call key: "poll" (operation status), "read" or "write".
 func callKind(call string) string {
 	api, method, _ := strings.Cut(call, ".")
@@ -31,16 +25,12 @@ func callKind(call string) string {
 	return "write"
 }
 
-func (p phase) total(k string) int {
-	return callbudget.Phase{Name: p.name, Calls: p.calls}.Total(callKind, k)
-}
-
 // measureBudget runs, against fakegce, what the service controller asks of the provider for
 // budgetServices Services (one TCP port, externalTrafficPolicy Cluster): create them one by
 // one (EnsureLoadBalancer), sync them again unchanged, the same after a restart (a new Cloud,
 // empty caches), add a node in a zone that has nodes (UpdateLoadBalancer for each), and
 // delete them (EnsureLoadBalancerDeleted).
-func measureBudget(tb testing.TB) []phase {
+func measureBudget(tb testing.TB) []callbudget.Phase {
 	e := newEnv(tb)
 	var svcs []*v1.Service
 	for i := range budgetServices {
@@ -50,13 +40,13 @@ func measureBudget(tb testing.TB) []phase {
 		}
 		svcs = append(svcs, svc(fmt.Sprintf("svc-%02d", i), ann, func(s *v1.Service) { s.Spec.Ports[0].NodePort = int32(30000 + i) }))
 	}
-	var out []phase
+	var out []callbudget.Phase
 	run := func(name string, each func(*v1.Service)) {
 		e.fake.ResetCalls()
 		for _, s := range svcs {
 			each(s)
 		}
-		out = append(out, phase{name, e.fake.Calls()})
+		out = append(out, callbudget.Phase{Name: name, Calls: e.fake.Calls()})
 	}
 	ensure := func(s *v1.Service) { e.ensure(s) }
 	run("create", ensure)
@@ -76,25 +66,15 @@ func measureBudget(tb testing.TB) []phase {
 	return out
 }
 
-// budgetTable renders the phases as a Markdown table: one row per call key, one column per
-// phase, then totals and per-Service figures.
-func budgetTable(phases []phase) string {
-	ps := make([]callbudget.Phase, len(phases))
-	for i, p := range phases {
-		ps[i] = callbudget.Phase{Name: p.name, Calls: p.calls}
-	}
-	return callbudget.Table(ps, callKind, budgetServices)
-}
-
 // TestCallBudget prints the Compute calls by operation for 50 Services (go test -run
 // TestCallBudget -v ./providers/gce/) and holds the provider to its budget.
 func TestCallBudget(t *testing.T) {
 	t.Parallel()
 	phases := measureBudget(t)
-	t.Logf("Compute calls for %d Services (25 external, 25 internal) against fakegce:\n%s", budgetServices, budgetTable(phases))
-	by := map[string]phase{}
+	t.Logf("Compute calls for %d Services (25 external, 25 internal) against fakegce:\n%s", budgetServices, callbudget.Table(phases, callKind, budgetServices))
+	by := map[string]callbudget.Phase{}
 	for _, p := range phases {
-		by[p.name] = p
+		by[p.Name] = p
 	}
 	half := budgetServices / 2
 	for _, c := range []struct {
@@ -118,7 +98,7 @@ func TestCallBudget(t *testing.T) {
 		{"delete", 12 * budgetServices, 6*budgetServices + 2},
 	} {
 		p := by[c.phase]
-		if r, w := p.total("read"), p.total("write"); r > c.maxReads || w > c.maxWrites {
+		if r, w := p.Total(callKind, "read"), p.Total(callKind, "write"); r > c.maxReads || w > c.maxWrites {
 			t.Errorf("%s: %d reads and %d writes for %d Services, want <= %d and <= %d", c.phase, r, w, budgetServices, c.maxReads, c.maxWrites)
 		}
 	}
@@ -127,13 +107,13 @@ func TestCallBudget(t *testing.T) {
 // BenchmarkCallBudget reports the Compute calls per Service of each phase as custom metrics
 // (reads/svc and writes/svc per phase), so make bench records them.
 func BenchmarkCallBudget(b *testing.B) {
-	var phases []phase
+	var phases []callbudget.Phase
 	for b.Loop() {
 		phases = measureBudget(b)
 	}
 	for _, p := range phases {
-		name := strings.ReplaceAll(p.name, " ", "-")
-		b.ReportMetric(float64(p.total("read"))/budgetServices, name+"-reads/svc")
-		b.ReportMetric(float64(p.total("write"))/budgetServices, name+"-writes/svc")
+		name := strings.ReplaceAll(p.Name, " ", "-")
+		b.ReportMetric(float64(p.Total(callKind, "read"))/budgetServices, name+"-reads/svc")
+		b.ReportMetric(float64(p.Total(callKind, "write"))/budgetServices, name+"-writes/svc")
 	}
 }
