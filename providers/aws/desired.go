@@ -8,6 +8,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 
 	"github.com/cloudlb/cloudlb/annotations"
+	"github.com/cloudlb/cloudlb/providers"
 )
 
 // Unresolved stands, in an offline model, for a value only the cloud knows (a discovered
@@ -37,7 +38,7 @@ func DesiredModel(svc *v1.Service, nodes []*v1.Node, cc *CloudConfig, clusterNam
 	if cc == nil {
 		cc = &CloudConfig{}
 	}
-	svc, placeholders := withPlaceholderPorts(svc)
+	svc, placeholders := providers.WithPlaceholders(svc, LoadBalancerName)
 	cfg, err := config(svc)
 	if err != nil {
 		return nil, err
@@ -58,50 +59,6 @@ func DesiredModel(svc *v1.Service, nodes []*v1.Node, cc *CloudConfig, clusterNam
 		return nil, err
 	}
 	return d, nil
-}
-
-// placeholderPortBase is where placeholder ports are counted down from: the top of the
-// default NodePort range, where they are least likely to be mistaken for allocated ones.
-const placeholderPortBase = 32767
-
-// placeholderUID stands for the UID of a Service read from a manifest.
-const placeholderUID = "00000000-0000-0000-0000-000000000000"
-
-// withPlaceholderPorts returns a copy of svc whose unallocated nodePorts (and, for
-// externalTrafficPolicy: Local, healthCheckNodePort) hold placeholder numbers, with a
-// placeholder UID when it has none, and the notes naming them. Build skips ports without a
-// nodePort, so a manifest would otherwise plan nothing.
-func withPlaceholderPorts(svc *v1.Service) (*v1.Service, []string) {
-	svc = svc.DeepCopy()
-	used := map[int32]bool{svc.Spec.HealthCheckNodePort: true}
-	for _, p := range svc.Spec.Ports {
-		used[p.NodePort] = true
-	}
-	next := int32(placeholderPortBase)
-	take := func() int32 {
-		for used[next] {
-			next--
-		}
-		used[next] = true
-		return next
-	}
-	var notes []string
-	if svc.UID == "" {
-		// The names of the load balancer, its group and target groups derive from the UID.
-		svc.UID = placeholderUID
-		notes = append(notes, fmt.Sprintf("names: %s stands for \"a\" + the Service UID Kubernetes assigns", LoadBalancerName(svc)))
-	}
-	for i := range svc.Spec.Ports {
-		if svc.Spec.Ports[i].NodePort == 0 {
-			svc.Spec.Ports[i].NodePort = take()
-			notes = append(notes, fmt.Sprintf("spec.ports[%d].nodePort %d stands for the port Kubernetes allocates", i, svc.Spec.Ports[i].NodePort))
-		}
-	}
-	if svc.Spec.ExternalTrafficPolicy == v1.ServiceExternalTrafficPolicyLocal && svc.Spec.HealthCheckNodePort == 0 {
-		svc.Spec.HealthCheckNodePort = take()
-		notes = append(notes, fmt.Sprintf("spec.healthCheckNodePort %d stands for the port Kubernetes allocates", svc.Spec.HealthCheckNodePort))
-	}
-	return svc, notes
 }
 
 // offlineSubnets stands in for the VPC's subnets: the named ones with Unresolved-style IDs,

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/cloudlb/cloudlb/providers"
 )
 
 // Unresolved stands, in an offline model, for a value only Azure knows (the address of a
@@ -22,13 +24,6 @@ type Desired struct {
 	Placeholders []string `json:"placeholders,omitempty"`
 }
 
-// placeholderPortBase is where placeholder ports are counted down from: the top of the
-// default NodePort range.
-const placeholderPortBase = 32767
-
-// placeholderUID stands for the UID of a Service read from a manifest.
-const placeholderUID = "00000000-0000-0000-0000-000000000000"
-
 // DesiredModel returns the desired Azure resources of svc without any cloud call, for
 // `cloudlb plan --cloud azure`: the load balancer parts, the public IP, the NSG rules and
 // the Private Link Service.
@@ -40,7 +35,7 @@ func DesiredModel(svc *v1.Service, nodes []*v1.Node, cc *CloudConfig, clusterNam
 		cc, _ = ParseCloudConfig(nil)
 	}
 	cc = withPlaceholderConfig(cc)
-	svc, notes := withPlaceholders(svc)
+	svc, notes := providers.WithPlaceholders(svc, ServicePrefix)
 	cfg, err := config(svc)
 	if err != nil {
 		return nil, err
@@ -88,38 +83,4 @@ func withPlaceholderConfig(cc *CloudConfig) *CloudConfig {
 	fill(&out.SecurityGroupResourceGroup, out.ResourceGroup)
 	fill(&out.PrivateLinkServiceResourceGroup, out.ResourceGroup)
 	return &out
-}
-
-// withPlaceholders returns a copy of svc with placeholder nodePorts, healthCheckNodePort
-// (for Local) and UID where Kubernetes has not assigned them, and the notes naming them.
-func withPlaceholders(svc *v1.Service) (*v1.Service, []string) {
-	svc = svc.DeepCopy()
-	used := map[int32]bool{svc.Spec.HealthCheckNodePort: true}
-	for _, p := range svc.Spec.Ports {
-		used[p.NodePort] = true
-	}
-	next := int32(placeholderPortBase)
-	take := func() int32 {
-		for used[next] {
-			next--
-		}
-		used[next] = true
-		return next
-	}
-	var notes []string
-	if svc.UID == "" {
-		svc.UID = placeholderUID
-		notes = append(notes, fmt.Sprintf("names: %s stands for \"a\" + the Service UID Kubernetes assigns", ServicePrefix(svc)))
-	}
-	for i := range svc.Spec.Ports {
-		if svc.Spec.Ports[i].NodePort == 0 {
-			svc.Spec.Ports[i].NodePort = take()
-			notes = append(notes, fmt.Sprintf("spec.ports[%d].nodePort %d stands for the port Kubernetes allocates", i, svc.Spec.Ports[i].NodePort))
-		}
-	}
-	if svc.Spec.ExternalTrafficPolicy == v1.ServiceExternalTrafficPolicyLocal && svc.Spec.HealthCheckNodePort == 0 {
-		svc.Spec.HealthCheckNodePort = take()
-		notes = append(notes, fmt.Sprintf("spec.healthCheckNodePort %d stands for the port Kubernetes allocates", svc.Spec.HealthCheckNodePort))
-	}
-	return svc, notes
 }

@@ -7,6 +7,8 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	cloudproviderapi "k8s.io/cloud-provider/api"
+
+	"github.com/cloudlb/cloudlb/providers"
 )
 
 // Unresolved stands, in an offline model, for a value only the cloud knows (network tags of
@@ -25,9 +27,6 @@ type Desired struct {
 	Placeholders []string `json:"placeholders,omitempty"`
 }
 
-// placeholderUID stands for the UID of a Service read from a manifest.
-const placeholderUID = "00000000-0000-0000-0000-000000000000"
-
 // placeholderHealthCheckPort stands for an unallocated healthCheckNodePort.
 const placeholderHealthCheckPort = 32767
 
@@ -45,7 +44,7 @@ func DesiredModel(svc *v1.Service, nodes []*v1.Node, cc *CloudConfig, clusterNam
 	svc = svc.DeepCopy()
 	var notes []string
 	if svc.UID == "" {
-		svc.UID = placeholderUID
+		svc.UID = providers.PlaceholderUID
 		notes = append(notes, fmt.Sprintf("names: %s stands for \"a\" + the Service UID Kubernetes assigns", LoadBalancerName(svc)))
 	}
 	if svc.Spec.ExternalTrafficPolicy == v1.ServiceExternalTrafficPolicyLocal && svc.Spec.HealthCheckNodePort == 0 {
