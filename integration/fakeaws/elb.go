@@ -184,10 +184,7 @@ func (s *Server) elbCreateLoadBalancer(in *elb.CreateLoadBalancerInput) (*elb.Cr
 			groups = []string{g.id}
 		}
 	}
-	dns := fmt.Sprintf("%s-%d.%s.elb.amazonaws.com", name, 1000000000+s.rng.IntN(999999999), s.opts.Region)
-	if scheme == "internal" {
-		dns = "internal-" + dns
-	}
+	dns := s.lbDNSName(true, name, strconv.Itoa(1000000000+s.rng.IntN(999999999)), scheme == "internal")
 	desc := &elbtypes.LoadBalancerDescription{
 		LoadBalancerName:          ptr(name),
 		DNSName:                   ptr(dns),

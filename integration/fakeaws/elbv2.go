@@ -192,10 +192,7 @@ func (s *Server) v2CreateLoadBalancer(in *elbv2.CreateLoadBalancerInput) (*elbv2
 	short := map[elbv2types.LoadBalancerTypeEnum]string{"network": "net", "application": "app", "gateway": "gwy"}[typ]
 	id := s.hex16()
 	arn := s.arn(fmt.Sprintf("loadbalancer/%s/%s/%s", short, name, id))
-	dns := fmt.Sprintf("%s-%s.elb.%s.amazonaws.com", name, id, s.opts.Region)
-	if scheme == elbv2types.LoadBalancerSchemeEnumInternal {
-		dns = "internal-" + dns
-	}
+	dns := s.lbDNSName(false, name, id, scheme == elbv2types.LoadBalancerSchemeEnumInternal)
 	lb := &v2LB{lb: elbv2types.LoadBalancer{
 		LoadBalancerArn:       ptr(arn),
 		LoadBalancerName:      ptr(name),

@@ -49,9 +49,18 @@ type Options struct {
 	Seed uint64
 	// RulesPerSecurityGroup is the ingress rule quota per group; default 60 (AWS's default).
 	RulesPerSecurityGroup int
+	// DNSNames picks the shape of load balancer DNS names; the zero value is AWS's shape.
+	// Another shape proves that nothing in the product parses the name (see DNSFormatFromEnv).
+	DNSNames DNSFormat
+	// TargetGroupInUseCalls is how many DeleteTargetGroup calls answer ResourceInUse after
+	// the group's last listener went away, as AWS does for a short while after
+	// DeleteLoadBalancer or DeleteListener. Counted in calls, not time, so tests are
+	// deterministic; 0 turns it off.
+	TargetGroupInUseCalls int
 }
 
-// Faults are injected before an operation runs; a faulted call changes no state.
+// Faults are injected around an operation: a throttled or failed call changes no state; a
+// call whose response is lost changes it.
 type Faults struct {
 	// ThrottleRate is the fraction of calls answered with the service's throttling error:
 	// EC2 RequestLimitExceeded (HTTP 503), ELB and ELBv2 Throttling (HTTP 400).
@@ -59,6 +68,10 @@ type Faults struct {
 	// ServerErrorRate is the fraction of calls answered with a server error:
 	// EC2 InternalError (500), ELB and ELBv2 ServiceUnavailable (503).
 	ServerErrorRate float64
+	// LoseResponseRate is the fraction of write calls (not Describe/Get/List) that run and
+	// change state, after which the client gets the server error of ServerErrorRate: the
+	// request reached the cloud but its answer was lost.
+	LoseResponseRate float64
 	// Latency is added to every call.
 	Latency time.Duration
 	// Operations limits the faults to these operation names (all when empty).
@@ -93,6 +106,8 @@ type Server struct {
 	faults Faults
 	// failNext holds one-shot errors per operation, served before the random faults.
 	failNext map[Call][]*apiError
+	// loseNext counts, per operation, the next calls that run but answer a server error.
+	loseNext map[Call]int
 	calls    map[Call]int
 	reqSeq   uint64
 	ec2      *ec2State
@@ -124,6 +139,7 @@ func New(opts Options) *Server {
 		rng:      rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 		calls:    map[Call]int{},
 		failNext: map[Call][]*apiError{},
+		loseNext: map[Call]int{},
 	}
 	s.ec2 = newEC2State()
 	s.elb = newELBState()
@@ -224,27 +240,19 @@ type request struct {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost && r.Method != http.MethodGet {
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	req := &request{action: r.Form.Get("Action"), form: r.Form}
-	req.service = routeService(r.Form.Get("Version"), signingName(r.Header.Get("Authorization")))
-
 	s.mu.Lock()
 	s.reqSeq++
-	req.id = requestID(s.reqSeq)
-	if req.service == "" || req.action == "" {
-		s.mu.Unlock()
-		writeError(w, ServiceELB, req.id, errInvalidAction(req.action))
+	id := requestID(s.reqSeq)
+	s.mu.Unlock()
+	req, perr := parseRequest(r, id)
+	if perr != nil {
+		writeError(w, req.service, id, perr)
 		return
 	}
+
+	s.mu.Lock()
 	s.calls[Call{req.service, req.action}]++
-	fault, latency := s.drawFault(req)
+	fault, lose, latency := s.drawFault(req)
 	s.mu.Unlock()
 
 	if latency > 0 {
@@ -262,6 +270,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	body, err := s.dispatch(req)
 	s.mu.Unlock()
+	if lose {
+		// The operation ran (or failed) in the cloud; the client sees only a 5xx.
+		writeError(w, req.service, req.id, serverError(req.service))
+		return
+	}
 	if err != nil {
 		writeError(w, req.service, req.id, err)
 		return
@@ -271,8 +284,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 }
 
-// routeService picks the API from the Version field, falling back on the signing name.
-func routeService(version, signing string) string {
+// routeService picks the API from the Version field; "" for a version the fake does not serve.
+func routeService(version string) string {
 	switch version {
 	case ec2Version:
 		return ServiceEC2
@@ -280,9 +293,6 @@ func routeService(version, signing string) string {
 		return ServiceELB
 	case elbv2Version:
 		return ServiceELBv2
-	}
-	if signing == "ec2" {
-		return ServiceEC2
 	}
 	return ""
 }
@@ -303,32 +313,6 @@ func signingName(auth string) string {
 
 func requestID(n uint64) string {
 	return fmt.Sprintf("%08x-fa6e-4a75-8d1e-%012x", n, n)
-}
-
-// drawFault decides under s.mu whether this call fails; draws come from the seeded source.
-func (s *Server) drawFault(req *request) (error, time.Duration) {
-	f := s.faults
-	key := Call{req.service, req.action}
-	if q := s.failNext[key]; len(q) > 0 {
-		s.failNext[key] = q[1:]
-		return q[0], 0
-	}
-	if len(f.Operations) > 0 {
-		match := false
-		for _, op := range f.Operations {
-			match = match || op == req.action
-		}
-		if !match {
-			return nil, 0
-		}
-	}
-	if f.ThrottleRate > 0 && s.rng.Float64() < f.ThrottleRate {
-		return throttleError(req.service), f.Latency
-	}
-	if f.ServerErrorRate > 0 && s.rng.Float64() < f.ServerErrorRate {
-		return serverError(req.service), f.Latency
-	}
-	return nil, f.Latency
 }
 
 // dispatch runs one operation under s.mu and returns the response body.

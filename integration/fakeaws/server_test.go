@@ -66,8 +66,8 @@ func TestWireEnvelopes(t *testing.T) {
 			wantBody:   []string{"<DescribeLoadBalancersResponse xmlns=\"http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/\"><DescribeLoadBalancersResult>", "<ResponseMetadata><RequestId>"},
 		},
 		{
-			name:       "ec2 by signing name",
-			form:       url.Values{"Action": {"DescribeAvailabilityZones"}},
+			name:       "ec2 result",
+			form:       url.Values{"Action": {"DescribeAvailabilityZones"}, "Version": {ec2Version}},
 			auth:       "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=x",
 			wantStatus: 200,
 			wantBody:   []string{"<DescribeAvailabilityZonesResponse", "<availabilityZoneInfo><item>", "<zoneName>us-east-1a</zoneName>"},

@@ -176,6 +176,12 @@ func (d *formDecoder) decodeValue(key string, v reflect.Value) {
 		}
 		idx := d.indices(base)
 		if len(idx) == 0 {
+			// The ELB APIs' SDK clients send an empty (non-nil) list as "Tags=" with no
+			// members; decoding it as an empty, non-nil slice lets the handlers answer as
+			// AWS does for a list that is present but shorter than its minimum.
+			if _, ok := d.form[key]; ok && !d.ec2 {
+				v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+			}
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(idx), len(idx))
@@ -225,7 +231,9 @@ func setScalar(v reflect.Value, s string) {
 func encodeResponse(req *request, out any) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(xml.Header)
-	e := xmlEncoder{b: &b, ec2: req.service == ServiceEC2}
+	// A Describe call's result lists are written even when empty (<vpcSet/>,
+	// <LoadBalancers/>), as AWS writes them.
+	e := xmlEncoder{b: &b, ec2: req.service == ServiceEC2, emptyLists: strings.HasPrefix(req.action, "Describe")}
 	switch req.service {
 	case ServiceEC2:
 		b.WriteString("<" + req.action + `Response xmlns="http://ec2.amazonaws.com/doc/` + ec2Version + `/">`)
@@ -250,6 +258,9 @@ func encodeResponse(req *request, out any) ([]byte, error) {
 type xmlEncoder struct {
 	b   *bytes.Buffer
 	ec2 bool
+	// emptyLists writes the output's own nil list fields as empty elements; nested ones
+	// stay absent, as AWS leaves out most empty lists inside objects.
+	emptyLists bool
 }
 
 var timeType = reflect.TypeOf(time.Time{})
@@ -278,12 +289,19 @@ func (e *xmlEncoder) fields(v reflect.Value) {
 		v = v.Elem()
 	}
 	t := v.Type()
+	top := e.emptyLists
+	e.emptyLists = false
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		if !f.IsExported() || strings.HasSuffix(f.Type.PkgPath(), "smithy-go/middleware") {
 			continue
 		}
-		e.value(e.name(t, f), v.Field(i))
+		fv := v.Field(i)
+		if top && fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() != reflect.Uint8 && fv.Len() == 0 {
+			e.b.WriteString("<" + e.name(t, f) + "/>")
+			continue
+		}
+		e.value(e.name(t, f), fv)
 	}
 }
 

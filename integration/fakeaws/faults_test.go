@@ -1,0 +1,90 @@
+package fakeaws
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+)
+
+func httpStatus(err error) int {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
+}
+
+// A lost response is a 5xx for a write that happened: the state changed all the same.
+func TestLoseResponse(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		setup func(s *Server)
+	}{
+		{"rate", func(s *Server) { s.SetFaults(Faults{LoseResponseRate: 1}) }},
+		{"one-shot", func(s *Server) { s.LoseNextResponse(Call{ServiceEC2, "CreateSecurityGroup"}) }},
+		{"rate limited to the operation", func(s *Server) {
+			s.SetFaults(Faults{LoseResponseRate: 1, Operations: []string{"CreateSecurityGroup"}})
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := newFake(t)
+			tp := buildTopo(t, c)
+			tc.setup(c.srv)
+			_, err := c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("g"), Description: aws.String("g"), VpcId: aws.String(tp.vpc)})
+			wantCode(t, err, "InternalError")
+			if httpStatus(err) != 500 {
+				t.Fatalf("status of %v is not 500", err)
+			}
+			// Reads are never lost, so the caller can see what happened.
+			out := must[*ec2.DescribeSecurityGroupsOutput](t)(c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupNames: []string{"g"}}))
+			if len(out.SecurityGroups) != 1 {
+				t.Fatalf("groups named g = %d, want the one the lost call created", len(out.SecurityGroups))
+			}
+			// The retry meets what the first call made.
+			c.srv.SetFaults(Faults{})
+			_, err = c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("g"), Description: aws.String("g"), VpcId: aws.String(tp.vpc)})
+			wantCode(t, err, "InvalidGroup.Duplicate")
+		})
+	}
+}
+
+func TestLoseResponseELBv2Status(t *testing.T) {
+	t.Parallel()
+	c := newFake(t)
+	tp := buildTopo(t, c)
+	c.srv.LoseNextResponse(Call{ServiceELBv2, "CreateTargetGroup"})
+	in := &elbv2.CreateTargetGroupInput{Name: aws.String("tg"), Protocol: elbv2types.ProtocolEnumTcp, Port: aws.Int32(80), VpcId: aws.String(tp.vpc)}
+	_, err := c.elbv2.CreateTargetGroup(ctx, in)
+	wantCode(t, err, "ServiceUnavailable")
+	if httpStatus(err) != 503 {
+		t.Fatalf("status of %v is not 503", err)
+	}
+	// CreateTargetGroup is idempotent, so the retry returns the group the lost call made.
+	again := must[*elbv2.CreateTargetGroupOutput](t)(c.elbv2.CreateTargetGroup(ctx, in))
+	if got := c.srv.Inventory().TargetGroups; len(got) != 1 || *again.TargetGroups[0].TargetGroupName != "tg" {
+		t.Fatalf("target groups = %v", got)
+	}
+}
+
+func TestFailTimes(t *testing.T) {
+	t.Parallel()
+	c := newFake(t)
+	call := Call{ServiceEC2, "DescribeVpcs"}
+	c.srv.FailTimes(call, 3, "RequestLimitExceeded", 503)
+	for i := 0; i < 3; i++ {
+		_, err := c.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
+		wantCode(t, err, "RequestLimitExceeded")
+	}
+	must[*ec2.DescribeVpcsOutput](t)(c.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{}))
+	if n := c.srv.CallCount(ServiceEC2, "DescribeVpcs"); n != 4 {
+		t.Fatalf("calls = %d, want 4", n)
+	}
+}
