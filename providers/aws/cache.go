@@ -97,14 +97,10 @@ func (c *Cloud) instanceGroupsOf(ctx context.Context, vpc string, ids []string) 
 		return out
 	}
 	if len(missing()) > 0 && vpc != "" {
-		all, err := c.describeInstanceGroups(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
-			{Name: aws.String("vpc-id"), Values: []string{vpc}},
-			{Name: aws.String("instance-state-name"), Values: []string{"pending", "running"}},
-		}, MaxResults: aws.Int32(1000)})
-		if err != nil {
+		if err := c.refreshInstances(ctx, vpc); err != nil {
 			return nil, err
 		}
-		ig.groups, ig.at, ig.tagged, fresh = all, c.now(), map[string]bool{}, true
+		fresh = true
 	}
 	if rest := missing(); len(rest) > 0 {
 		some, err := c.describeInstanceGroups(ctx, &ec2.DescribeInstancesInput{InstanceIds: rest})
@@ -121,6 +117,44 @@ func (c *Cloud) instanceGroupsOf(ctx context.Context, vpc string, ids []string) 
 		out[id] = slices.Clone(ig.groups[id])
 	}
 	return out, nil
+}
+
+// vpcInstanceGroups returns every security group of the VPC's running and pending
+// instances, from the cache when it is fresh.
+func (c *Cloud) vpcInstanceGroups(ctx context.Context, vpc string) (map[string]bool, error) {
+	if vpc == "" {
+		return nil, nil
+	}
+	ig := &c.instances
+	ig.mu.Lock()
+	defer ig.mu.Unlock()
+	if ig.groups == nil || c.now().Sub(ig.at) >= networkTTL {
+		if err := c.refreshInstances(ctx, vpc); err != nil {
+			return nil, err
+		}
+	}
+	out := map[string]bool{}
+	for _, gs := range ig.groups {
+		for _, g := range gs {
+			out[g] = true
+		}
+	}
+	return out, nil
+}
+
+// refreshInstances reads the groups of the VPC's running and pending instances into the
+// cache; the caller holds c.instances.mu.
+func (c *Cloud) refreshInstances(ctx context.Context, vpc string) error {
+	all, err := c.describeInstanceGroups(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("vpc-id"), Values: []string{vpc}},
+		{Name: aws.String("instance-state-name"), Values: []string{"pending", "running"}},
+	}, MaxResults: aws.Int32(1000)})
+	if err != nil {
+		return err
+	}
+	ig := &c.instances
+	ig.groups, ig.at, ig.tagged = all, c.now(), map[string]bool{}
+	return nil
 }
 
 // describeInstanceGroups pages through DescribeInstances and returns each instance's groups.

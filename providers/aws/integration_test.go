@@ -178,7 +178,7 @@ func TestClassicLifecycle(t *testing.T) {
 	}
 	w, r, sum := e.counts()
 	t.Logf("create: %d writes, %d reads: %s", w, r, sum)
-	if len(st.Ingress) != 1 || !strings.HasSuffix(st.Ingress[0].Hostname, ".elb.amazonaws.com") {
+	if len(st.Ingress) != 1 || st.Ingress[0].Hostname != e.dnsName(t, "classic", name) {
 		t.Fatalf("status = %+v", st)
 	}
 	d, attrs, tags := e.describe(t, name)
@@ -503,7 +503,7 @@ func TestSchemeChangeReplaces(t *testing.T) {
 	_, _, sum := e.counts()
 	t.Logf("scheme change: %s", sum)
 	d, _, _ := e.describe(t, cloudaws.LoadBalancerName(svc))
-	if *d.Scheme != "internal" || !strings.HasPrefix(st.Ingress[0].Hostname, "internal-") {
+	if *d.Scheme != "internal" || st.Ingress[0].Hostname != aws.ToString(d.DNSName) {
 		t.Errorf("scheme %s, status %+v", *d.Scheme, st)
 	}
 	if len(e.srv.Inventory().ClassicLoadBalancers) != 1 {

@@ -68,9 +68,6 @@ func config(svc *v1.Service) (*annotations.Config, error) {
 	case annotations.AWSTypeExternal:
 		return nil, cloudprovider.ImplementedElsewhere
 	}
-	if err := checkName(svc, nameOf(svc, cfg.AWS)); err != nil {
-		return nil, err
-	}
 	return cfg, nil
 }
 
@@ -108,7 +105,8 @@ func (c *Cloud) ensureNLBService(ctx context.Context, clusterName string, svc *v
 	retireClassic := func() error {
 		return c.deleteClassic(ctx, svc, m.Name, m.Cluster, net.vpc, m.ManagedSecurityGroup != nil)
 	}
-	dns, err := c.ensureNLB(ctx, m, net.vpc, retireClassic)
+	missing := func() error { return c.checkRenamed(ctx, svc, m.Cluster, m.Name) }
+	dns, err := c.ensureNLB(ctx, m, net.vpc, missing, retireClassic)
 	if err != nil {
 		return nil, fmt.Errorf("ensuring NLB %s: %w", m.Name, err)
 	}
@@ -132,6 +130,11 @@ func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc 
 	o, err := c.observe(ctx, m.Name)
 	if err != nil {
 		return nil, fmt.Errorf("ensuring load balancer %s: %w", m.Name, err)
+	}
+	if !o.Exists {
+		if err := c.checkRenamed(ctx, svc, m.Cluster, m.Name); err != nil {
+			return nil, err
+		}
 	}
 	if o.Exists && owned(o.Tags, m.Cluster) && ownedBy(o.Tags, m.Service, m.Name) == nil && o.Internal != m.Internal {
 		// The scheme cannot change in place, and the name is fixed by the Service UID, so
@@ -172,7 +175,7 @@ func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc 
 			if err != nil || old == nil || !owned(old.tags, m.Cluster) || ownedBy(old.tags, m.Service, m.Name) != nil {
 				return err
 			}
-			return c.deleteNLB(ctx, old, false) // the Classic annotations cannot say
+			return c.retireNLB(ctx, old, false, m.Cluster, net.vpc) // the Classic annotations cannot say
 		}
 	}
 	c.classic.drop(m.Name) // until apply has succeeded, the cache would be a guess
@@ -276,47 +279,145 @@ func (c *Cloud) UpdateLoadBalancer(ctx context.Context, clusterName string, svc 
 	return nil
 }
 
-// EnsureLoadBalancerDeleted deletes the load balancer, then the managed security group. It
-// looks for the group even when the load balancer is already gone, so a failed group delete
-// is retried (DependencyViolation while the load balancer's interfaces drain is transient)
-// instead of leaking the group. Resources without our cluster tag are never deleted.
+// EnsureLoadBalancerDeleted deletes everything of the Service's in dependency order, so that
+// a retry after any failure still finds what is left: each NLB's rules in the node security
+// groups, the NLB, the Classic Load Balancer, then the target groups and the managed security
+// groups found by their tags (not through a load balancer that may be gone already). Load
+// balancers are looked for under the names the Service may have used (candidateNames), and
+// through the tags of the region's load balancers when none is found although the status shows
+// an address. It returns nil only once nothing of the Service is left. Resources without our
+// cluster tag are never deleted.
 func (c *Cloud) EnsureLoadBalancerDeleted(ctx context.Context, clusterName string, svc *v1.Service) error {
 	cfg, _ := annotations.Parse(svc, annotations.AWS)
 	if cfg.AWS != nil && cfg.AWS.Type == annotations.AWSTypeExternal {
 		return cloudprovider.ImplementedElsewhere
 	}
-	name, err := deletionName(svc)
+	// Deletion protection asked for by the annotations holds; once dropped from them (a
+	// Service being deleted can still be edited) it is turned off here.
+	unprotect := cfg.AWS == nil || cfg.AWS.LBAttributes[attrDeletionProtection] != "true"
+	isNLB := cfg.AWS != nil && cfg.AWS.Type == annotations.AWSTypeNLB
+	cluster, service := c.cluster(clusterName), serviceName(svc)
+	net, err := c.vpcAndSubnets(ctx, cluster)
 	if err != nil {
-		return err
+		return fmt.Errorf("deleting the load balancer of %s: %w", service, err)
 	}
-	cluster := c.cluster(clusterName)
-	if c.elbv2 != nil {
-		o, err := c.observeNLB(ctx, name)
+	var nlbArns []string
+	found := false
+	for i, name := range candidateNames(svc) {
+		arn, err := c.deleteOwnedNLB(ctx, svc, name, cluster, net.vpc, unprotect, i == 0, isNLB)
 		if err != nil {
 			return fmt.Errorf("deleting NLB %s: %w", name, err)
 		}
-		if o != nil && !owned(o.tags, cluster) {
-			return providers.NewUserError(serviceName(svc), "NLB %s exists without the tag %s=%s; it is not ours and is not deleted", name, clusterTag(cluster), tagOwned)
+		if arn != "" {
+			nlbArns, found = append(nlbArns, arn), true
 		}
-		if o != nil && ownedBy(o.tags, serviceName(svc), name) != nil {
-			// Another Service's NLB of that name (an NLB and a Classic Load Balancer may
-			// share one): not ours to delete.
-			o = nil
+		gone, err := c.deleteClassicLB(ctx, svc, name, cluster, i == 0)
+		if err != nil {
+			return err
 		}
-		if o != nil {
-			// Deletion protection asked for by the annotations holds; once dropped from
-			// them (a Service being deleted can still be edited) it is turned off here.
-			unprotect := cfg.AWS == nil || cfg.AWS.LBAttributes[attrDeletionProtection] != "true"
-			if err := c.deleteNLB(ctx, o, unprotect); err != nil {
-				return fmt.Errorf("deleting NLB %s: %w", name, err)
+		found = found || gone
+	}
+	if !found && hasIngress(svc) {
+		others, err := c.findOwned(ctx, cluster, service)
+		if err != nil {
+			return fmt.Errorf("looking for the load balancers of %s: %w", service, err)
+		}
+		for _, o := range others {
+			if o.arn != "" {
+				if _, err := c.deleteOwnedNLB(ctx, svc, o.name, cluster, net.vpc, unprotect, false, true); err != nil {
+					return fmt.Errorf("deleting NLB %s: %w", o.name, err)
+				}
+				nlbArns = append(nlbArns, o.arn)
+				continue
+			}
+			if _, err := c.deleteClassicLB(ctx, svc, o.name, cluster, false); err != nil {
+				return err
 			}
 		}
 	}
-	net, err := c.vpcAndSubnets(ctx, cluster)
-	if err != nil {
-		return fmt.Errorf("deleting load balancer %s: %w", name, err)
+	if c.elbv2 != nil {
+		tgs, err := c.ownedTargetGroups(ctx, cluster, service, net.vpc, nlbArns)
+		if err != nil {
+			return fmt.Errorf("looking for the target groups of %s: %w", service, err)
+		}
+		if err := c.deleteTargetGroups(ctx, tgs); err != nil {
+			return err
+		}
 	}
-	return c.deleteClassic(ctx, svc, name, cluster, net.vpc, false)
+	groups, err := c.ownedGroups(ctx, cluster, service, net.vpc)
+	if err != nil {
+		return fmt.Errorf("looking for the security groups of %s: %w", service, err)
+	}
+	for _, g := range groups {
+		// Node groups that let it in must forget it first, or the delete never succeeds.
+		if err := c.revokeAllFrom(ctx, g.ID); err != nil {
+			return fmt.Errorf("deleting security group %s of %s: %w", g.ID, service, err)
+		}
+		if err := c.deleteGroup(ctx, g.ID); err != nil {
+			return fmt.Errorf("deleting security group %s of %s: %w", g.ID, service, err)
+		}
+	}
+	return nil
+}
+
+// deleteOwnedNLB deletes the NLB called name if it is the Service's, with its node rules, and
+// returns its ARN ("" when there was none of the Service's). primary says name is the one the
+// annotations give: an NLB there without our cluster tag is a user error; under the other
+// candidate name it is simply not ours. isNLB says the Service is (or was) of the NLB type,
+// so that rules of an NLB already gone are looked for too.
+func (c *Cloud) deleteOwnedNLB(ctx context.Context, svc *v1.Service, name, cluster, vpc string, unprotect, primary, isNLB bool) (string, error) {
+	if c.elbv2 == nil {
+		return "", nil
+	}
+	o, err := c.observeNLB(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	if o == nil {
+		if !isNLB {
+			return "", nil
+		}
+		// Gone already (removed by hand, or by an earlier attempt that failed after): its
+		// rules in the node groups are still found by the name in their descriptions.
+		return "", c.revokeNLBNodeRules(ctx, &nlbObserved{name: name}, vpc)
+	}
+	if !owned(o.tags, cluster) {
+		if !primary {
+			return "", nil
+		}
+		return "", providers.NewUserError(serviceName(svc), "NLB %s exists without the tag %s=%s; it is not ours and is not deleted", name, clusterTag(cluster), tagOwned)
+	}
+	if ownedBy(o.tags, serviceName(svc), name) != nil {
+		// Another Service's NLB of that name (an NLB and a Classic Load Balancer may share
+		// one): not ours to delete.
+		return "", nil
+	}
+	if err := c.deleteNLB(ctx, o, unprotect, vpc); err != nil {
+		return "", err
+	}
+	return o.arn, nil
+}
+
+// deleteClassicLB deletes the Classic Load Balancer called name if it is the Service's, and
+// reports whether there was one; see deleteOwnedNLB for primary.
+func (c *Cloud) deleteClassicLB(ctx context.Context, svc *v1.Service, name, cluster string, primary bool) (bool, error) {
+	o, err := c.observe(ctx, name)
+	if err != nil {
+		return false, fmt.Errorf("deleting load balancer %s: %w", name, err)
+	}
+	if !o.Exists || ownedBy(o.Tags, serviceName(svc), name) != nil {
+		return false, nil // none, or another Service's (see deleteOwnedNLB)
+	}
+	if !owned(o.Tags, cluster) {
+		if !primary {
+			return false, nil
+		}
+		return false, providers.NewUserError(serviceName(svc), "load balancer %s exists without the tag %s=%s; it is not ours and is not deleted", name, clusterTag(cluster), tagOwned)
+	}
+	if err := c.deleteLB(ctx, name); err != nil {
+		return false, fmt.Errorf("deleting load balancer %s: %w", name, err)
+	}
+	return true, nil
 }
 
 // deleteClassic deletes the Classic Load Balancer, then its managed security group (also

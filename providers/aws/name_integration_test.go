@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -34,7 +37,7 @@ func TestLoadBalancerNameAnnotation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := lbs(); len(got) != 1 || got[0] != "shop-web" || !strings.HasPrefix(st.Ingress[0].Hostname, "shop-web-") ||
+			if got := lbs(); len(got) != 1 || got[0] != "shop-web" || st.Ingress[0].Hostname != e.dnsName(t, kind, "shop-web") ||
 				e.cloud.GetLoadBalancerName(ctx, cluster, svc) != "shop-web" {
 				t.Fatalf("load balancers %v, status %+v", got, st)
 			}
@@ -82,4 +85,21 @@ func TestLoadBalancerNameAnnotation(t *testing.T) {
 			e.deleteAndCheckClean(t, svc)
 		})
 	}
+}
+
+// dnsName is the DNS name AWS reports for the load balancer of kind ("classic" or "nlb").
+func (e *env) dnsName(t *testing.T, kind, name string) string {
+	t.Helper()
+	if kind == "classic" {
+		out, err := e.elb.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{LoadBalancerNames: []string{name}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.LoadBalancerDescriptions[0].DNSName)
+	}
+	out, err := e.elbv2.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.LoadBalancers[0].DNSName)
 }

@@ -70,50 +70,15 @@ func parsedName(svc *v1.Service) string {
 	return nameOf(svc, cfg.AWS)
 }
 
-// statusHost is the ELB hostname the Service's status shows, "" when none.
-func statusHost(svc *v1.Service) string {
-	for _, in := range svc.Status.LoadBalancer.Ingress {
-		if strings.Contains(in.Hostname, ".elb.") {
-			return in.Hostname
-		}
+// candidateNames are the names under which the Service's load balancers may exist: the one
+// its annotations give and upstream's default a<uid> (the annotation may have been added after
+// creation). A load balancer under a third name is found through the tags (findOwned).
+func candidateNames(svc *v1.Service) []string {
+	name, def := parsedName(svc), LoadBalancerName(svc)
+	if name == def {
+		return []string{name}
 	}
-	return ""
-}
-
-// hostOf reports whether an ELB hostname is the one of a load balancer called name: its
-// first label is the name (after "internal-" for an internal one), a dash and an ID
-// without dashes.
-func hostOf(host, name string) bool {
-	label, _, _ := strings.Cut(strings.TrimPrefix(strings.ToLower(host), "internal-"), ".")
-	i := strings.LastIndex(label, "-")
-	return i > 0 && label[:i] == strings.ToLower(name)
-}
-
-// checkName rejects a change of aws-load-balancer-name once the load balancer exists (the
-// status shows its hostname): AWS cannot rename one, and creating one under the new name
-// would leave the old one behind.
-func checkName(svc *v1.Service, name string) error {
-	if host := statusHost(svc); host != "" && !hostOf(host, name) {
-		return providers.NewUserError(serviceName(svc), "%s cannot change once the load balancer exists: it is %s, not %s; restore the annotation as it was, or delete and re-create the Service",
-			annotations.AWSName.Key, host, name)
-	}
-	return nil
-}
-
-// deletionName is the name of the load balancer to delete: the annotated one, or the
-// default one when the status shows the load balancer still has it (the annotation was
-// added afterwards). A status showing a third name is a user error: deleting under the
-// annotated name would leave the real one behind.
-func deletionName(svc *v1.Service) (string, error) {
-	name := parsedName(svc)
-	host := statusHost(svc)
-	if host == "" || hostOf(host, name) {
-		return name, nil
-	}
-	if def := LoadBalancerName(svc); hostOf(host, def) {
-		return def, nil
-	}
-	return "", checkName(svc, name)
+	return []string{name, def}
 }
 
 // ownedBy is the user error for a load balancer of ours that another Service of the

@@ -112,11 +112,17 @@ func (c *Cloud) observeNLB(ctx context.Context, name string) (*nlbObserved, erro
 
 // ensureNLB reconciles an NLB. An unchanged Service costs DescribeLoadBalancers +
 // DescribeTags: the spec-hash tag covers the whole model. Otherwise every part is read and
-// repaired, and the hash is written last.
-func (c *Cloud) ensureNLB(ctx context.Context, m *NLBModel, vpc string, beforeTags func() error) (string, error) {
+// repaired, and the hash is written last. missing runs when no NLB has the model's name,
+// before anything is created; beforeTags runs before the hash is written.
+func (c *Cloud) ensureNLB(ctx context.Context, m *NLBModel, vpc string, missing, beforeTags func() error) (string, error) {
 	o, err := c.observeNLB(ctx, m.Name)
 	if err != nil {
 		return "", err
+	}
+	if o == nil && missing != nil {
+		if err := missing(); err != nil {
+			return "", err
+		}
 	}
 	if o != nil && !owned(o.tags, m.Cluster) {
 		return "", providers.NewUserError(m.Service, "load balancer %s already exists without the tag %s=%s; it is not ours and is left untouched", m.Name, clusterTag(m.Cluster), tagOwned)
@@ -141,7 +147,8 @@ func (c *Cloud) ensureNLB(ctx context.Context, m *NLBModel, vpc string, beforeTa
 		// Scheme, pinned addresses, IPv6 source NAT and having security groups at all are
 		// fixed at creation: replace (the name is fixed by the Service UID, so the NLB is
 		// deleted first; a managed group is kept for the new one).
-		if err := c.deleteNLB(ctx, o, m.Attributes[attrDeletionProtection] != "true"); err != nil {
+		// Its target groups stay: the new NLB takes them over with their registered targets.
+		if err := c.deleteNLB(ctx, o, m.Attributes[attrDeletionProtection] != "true", vpc); err != nil {
 			return "", err
 		}
 		o = nil
@@ -172,17 +179,17 @@ func (c *Cloud) ensureNLB(ctx context.Context, m *NLBModel, vpc string, beforeTa
 	if err != nil {
 		return "", err
 	}
-	stale, err := c.ensureListeners(ctx, m, o.arn, tgArns)
-	if err != nil {
+	if err := c.ensureListeners(ctx, m, o.arn, tgArns); err != nil {
 		return "", err
 	}
 	if err := c.ensureNLBAttributes(ctx, m, o.arn); err != nil {
 		return "", err
 	}
-	for _, arn := range stale {
-		if _, err := call(ctx, c.limits, "elbv2.DeleteTargetGroup", func() (*elbv2.DeleteTargetGroupOutput, error) {
-			return c.elbv2.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(arn)})
-		}); err != nil && errorCode(err) != "TargetGroupNotFound" {
+	if existed {
+		// Groups no listener uses any more (a changed port, protocol or health-check
+		// protocol), also those left by an earlier attempt that failed, are found by their
+		// tags, so a failed delete is retried next time instead of being forgotten.
+		if err := c.dropStaleTargetGroups(ctx, m, vpc, o.arn, tgArns); err != nil {
 			return "", err
 		}
 	}
@@ -378,24 +385,17 @@ func (c *Cloud) syncTargets(ctx context.Context, arn string, port int32, want, h
 	return nil
 }
 
-// ensureListeners creates, modifies and deletes listeners; it returns the ARNs of target
-// groups that listeners no longer use, for deletion after.
-func (c *Cloud) ensureListeners(ctx context.Context, m *NLBModel, lbArn string, tgArns map[string]string) ([]string, error) {
+// ensureListeners creates, modifies and deletes listeners.
+func (c *Cloud) ensureListeners(ctx context.Context, m *NLBModel, lbArn string, tgArns map[string]string) error {
 	out, err := call(ctx, c.limits, "elbv2.DescribeListeners", func() (*elbv2.DescribeListenersOutput, error) {
 		return c.elbv2.DescribeListeners(ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: aws.String(lbArn)})
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	have := map[int32]v2types.Listener{}
-	var stale []string
 	for _, l := range out.Listeners {
 		have[aws.ToInt32(l.Port)] = l
-		for _, a := range l.DefaultActions {
-			if arn := aws.ToString(a.TargetGroupArn); arn != "" && !slices.Contains(mapValues(tgArns), arn) {
-				stale = append(stale, arn)
-			}
-		}
 	}
 	for _, l := range m.Listeners {
 		action := []v2types.Action{{Type: v2types.ActionTypeEnumForward, TargetGroupArn: aws.String(tgArns[l.TargetGroup])}}
@@ -419,7 +419,7 @@ func (c *Cloud) ensureListeners(ctx context.Context, m *NLBModel, lbArn string, 
 					Protocol: v2types.ProtocolEnum(l.Protocol), DefaultActions: action, Certificates: certs, SslPolicy: policy, AlpnPolicy: createALPN(l),
 					Tags: v2Tags(map[string]string{clusterTag(m.Cluster): tagOwned, tagServiceName: m.Service})})
 			}); err != nil {
-				return nil, err
+				return err
 			}
 			continue
 		}
@@ -430,18 +430,17 @@ func (c *Cloud) ensureListeners(ctx context.Context, m *NLBModel, lbArn string, 
 			return c.elbv2.ModifyListener(ctx, &elbv2.ModifyListenerInput{ListenerArn: cur.ListenerArn, Port: aws.Int32(l.Port),
 				Protocol: v2types.ProtocolEnum(l.Protocol), DefaultActions: action, Certificates: certs, SslPolicy: policy, AlpnPolicy: alpn})
 		}); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for _, port := range slices.Sorted(maps.Keys(have)) {
 		if _, err := call(ctx, c.limits, "elbv2.DeleteListener", func() (*elbv2.DeleteListenerOutput, error) {
 			return c.elbv2.DeleteListener(ctx, &elbv2.DeleteListenerInput{ListenerArn: have[port].ListenerArn})
 		}); err != nil && errorCode(err) != "ListenerNotFound" {
-			return nil, err
+			return err
 		}
 	}
-	slices.Sort(stale)
-	return slices.Compact(stale), nil
+	return nil
 }
 
 func listenerMatches(cur v2types.Listener, l NLBListener, tgArn string) bool {
@@ -498,30 +497,42 @@ func (c *Cloud) ensureNLBAttributes(ctx context.Context, m *NLBModel, arn string
 	return err
 }
 
-// deleteNLB deletes the NLB, then the target groups its listeners used, then its rules
-// in the node security groups it lists in its tags. With unprotect, deletion protection
-// (on when AWS refuses with OperationNotPermitted) is turned off first; without, that
-// refusal is a user error.
-func (c *Cloud) deleteNLB(ctx context.Context, o *nlbObserved, unprotect bool) error {
+// deleteNLB removes the NLB's rules from the node security groups, then deletes the NLB.
+// The rules go first because only the NLB's name (in their descriptions) and its tag of node
+// groups lead to them; its target groups are found by their tags afterwards (see
+// EnsureLoadBalancerDeleted and retireNLB). With unprotect, deletion protection (on when AWS
+// refuses with OperationNotPermitted) is turned off first; without, that refusal is a user
+// error.
+func (c *Cloud) deleteNLB(ctx context.Context, o *nlbObserved, unprotect bool, vpc string) error {
 	c.nlbs.drop(o.name)
-	arn := o.arn
-	out, err := call(ctx, c.limits, "elbv2.DescribeTargetGroups", func() (*elbv2.DescribeTargetGroupsOutput, error) {
-		return c.elbv2.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{LoadBalancerArn: aws.String(arn)})
-	})
+	if err := c.revokeNLBNodeRules(ctx, o, vpc); err != nil {
+		return err
+	}
+	return c.deleteNLBOnly(ctx, o, unprotect)
+}
+
+// retireNLB deletes an NLB the Service no longer wants (its type changed) and the target
+// groups that were its own.
+func (c *Cloud) retireNLB(ctx context.Context, o *nlbObserved, unprotect bool, cluster, vpc string) error {
+	if err := c.deleteNLB(ctx, o, unprotect, vpc); err != nil {
+		return err
+	}
+	tgs, err := c.ownedTargetGroups(ctx, cluster, o.tags[tagServiceName], vpc, []string{o.arn})
 	if err != nil {
 		return err
 	}
-	if err := c.deleteNLBOnly(ctx, o, unprotect); err != nil {
+	return c.deleteTargetGroups(ctx, tgs)
+}
+
+// dropStaleTargetGroups deletes the Service's target groups (by their tags) that the NLB's
+// listeners no longer use: want holds the ARNs of the ones they use.
+func (c *Cloud) dropStaleTargetGroups(ctx context.Context, m *NLBModel, vpc, lbArn string, want map[string]string) error {
+	ours, err := c.ownedTargetGroups(ctx, m.Cluster, m.Service, vpc, []string{lbArn})
+	if err != nil {
 		return err
 	}
-	for _, tg := range out.TargetGroups {
-		if _, err := call(ctx, c.limits, "elbv2.DeleteTargetGroup", func() (*elbv2.DeleteTargetGroupOutput, error) {
-			return c.elbv2.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: tg.TargetGroupArn})
-		}); err != nil && errorCode(err) != "TargetGroupNotFound" {
-			return err
-		}
-	}
-	return c.revokeNLBNodeRules(ctx, o)
+	stale := slices.DeleteFunc(ours, func(arn string) bool { return slices.Contains(mapValues(want), arn) })
+	return c.deleteTargetGroups(ctx, stale)
 }
 
 func v2Tags(m map[string]string) []v2types.Tag {

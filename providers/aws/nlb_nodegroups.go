@@ -58,13 +58,28 @@ func (c *Cloud) ensureNLBNodeRules(ctx context.Context, m *NLBModel, vpc string,
 	return v, nil
 }
 
-// revokeNLBNodeRules removes the NLB's client and health rules from the groups it lists.
-func (c *Cloud) revokeNLBNodeRules(ctx context.Context, o *nlbObserved) error {
-	ids := slices.DeleteFunc(strings.Split(o.tags[tagNodeGroups], ","), func(s string) bool { return s == "" })
-	if len(ids) == 0 {
+// revokeNLBNodeRules removes the NLB's client and health rules from the groups its tag
+// lists and from the groups of the VPC's instances: the tag alone misses a group after a
+// failure between a rule write and the tag write, or when the tag overflowed.
+func (c *Cloud) revokeNLBNodeRules(ctx context.Context, o *nlbObserved, vpc string) error {
+	if c.cfg.Global.DisableSecurityGroupIngress {
 		return nil
 	}
-	groups, err := c.describeGroups(ctx, ids)
+	all := map[string]bool{}
+	for g := range strings.SplitSeq(o.tags[tagNodeGroups], ",") {
+		if g != "" {
+			all[g] = true
+		}
+	}
+	vpcGroups, err := c.vpcInstanceGroups(ctx, vpc)
+	if err != nil {
+		return err
+	}
+	maps.Copy(all, vpcGroups)
+	if len(all) == 0 {
+		return nil
+	}
+	groups, err := c.describeGroups(ctx, slices.Sorted(maps.Keys(all)))
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"slices"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
@@ -73,43 +74,31 @@ func TestExactRules(t *testing.T) {
 	}
 }
 
-func TestNameChecks(t *testing.T) {
+func TestCandidateNames(t *testing.T) {
 	t.Parallel()
 	svc := testService(nil)
 	def := LoadBalancerName(svc)
-	withHost := func(host string) *v1.Service {
+	named := func(v string) *v1.Service {
 		s := svc.DeepCopy()
-		s.Status.LoadBalancer.Ingress = []v1.LoadBalancerIngress{{Hostname: host}}
+		s.Annotations = map[string]string{ann + "name": v}
+		// A status whose hostname has the shape of another name must change nothing: names
+		// are never read from DNS names.
+		s.Status.LoadBalancer.Ingress = []v1.LoadBalancerIngress{{Hostname: "third-123.us-east-1.elb.amazonaws.com"}}
 		return s
 	}
 	tests := []struct {
-		name    string
-		svc     *v1.Service
-		lbName  string
-		wantErr bool
+		name string
+		svc  *v1.Service
+		want []string
 	}{
-		{"no status", svc, "custom", false},
-		{"classic host", withHost("custom-123.us-east-1.elb.amazonaws.com"), "custom", false},
-		{"internal host", withHost("internal-Custom-123.us-east-1.elb.amazonaws.com"), "custom", false},
-		{"nlb host", withHost(def + "-0123456789abcdef.elb.us-east-1.amazonaws.com"), def, false},
-		{"renamed", withHost("custom-123.us-east-1.elb.amazonaws.com"), "custom2", true},
-		{"prefix of the old name", withHost("custom-web-123.us-east-1.elb.amazonaws.com"), "custom-we", true},
-		{"old name longer", withHost("custom-web-123.us-east-1.elb.amazonaws.com"), "custom", true},
-		{"not an ELB hostname", withHost("lb.example.com"), "custom", false},
+		{"default", svc, []string{def}},
+		{"annotated", named("custom"), []string{"custom", def}},
+		{"annotated with the default", named(def), []string{def}},
+		{"invalid annotation falls back to the default", named("-bad-"), []string{def}},
 	}
 	for _, tt := range tests {
-		if err := checkName(tt.svc, tt.lbName); (err != nil) != tt.wantErr {
-			t.Errorf("%s: checkName = %v, want error %v", tt.name, err, tt.wantErr)
+		if got := candidateNames(tt.svc); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: candidateNames = %v, want %v", tt.name, got, tt.want)
 		}
-	}
-	// Deletion falls back to the default name the status shows.
-	late := withHost(def + "-1.us-east-1.elb.amazonaws.com")
-	late.Annotations = map[string]string{ann + "name": "late"}
-	if name, err := deletionName(late); err != nil || name != def {
-		t.Errorf("deletionName = %q, %v; want %s", name, err, def)
-	}
-	late.Status.LoadBalancer.Ingress[0].Hostname = "third-1.us-east-1.elb.amazonaws.com"
-	if _, err := deletionName(late); err == nil {
-		t.Error("deletionName found no error with a third name in the status")
 	}
 }

@@ -1,0 +1,147 @@
+package aws_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	v1 "k8s.io/api/core/v1"
+
+	awsprovider "github.com/cloudlb/cloudlb/integration/fakeaws"
+	"github.com/cloudlb/cloudlb/providers"
+)
+
+// classicService is service() as a plain TCP Classic Load Balancer (no certificate).
+func classicService() *v1.Service {
+	svc := service()
+	svc.Annotations = map[string]string{}
+	return svc
+}
+
+// TestDeleteAfterRemovalByHand checks that a Service whose load balancer someone deleted in
+// the console is released once everything else of it (target groups, node rules, managed
+// group) is gone too: they are found by their tags, not through the missing load balancer.
+func TestDeleteAfterRemovalByHand(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		svc    *v1.Service
+		config string
+		remove func(e *env, t *testing.T)
+	}{
+		{"classic", classicService(), "", func(e *env, t *testing.T) {
+			if _, err := e.elb.DeleteLoadBalancer(ctx, &elb.DeleteLoadBalancerInput{LoadBalancerName: aws.String(lbName)}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"nlb", nlbService(nil), "", removeNLB},
+		{"nlb with a managed group", nlbService(nil), "NLBSecurityGroupMode = Managed", removeNLB},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			if tt.config != "" {
+				e.withCloudConfig(t, tt.config)
+			}
+			st, err := e.cloud.EnsureLoadBalancer(ctx, cluster, tt.svc, e.nodes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.svc.Status.LoadBalancer = *st
+			tt.remove(e, t)
+			e.deleteAndCheckClean(t, tt.svc)
+		})
+	}
+}
+
+func removeNLB(e *env, t *testing.T) {
+	t.Helper()
+	if _, err := e.elbv2.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: e.nlb(t).LoadBalancerArn}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDeleteRetriesWhatFailed fails one step of an NLB's deletion and checks that the
+// attempt reports a transient error (never a silent success that would drop the finalizer)
+// and that the next attempt removes everything that is left.
+func TestDeleteRetriesWhatFailed(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		op     awsprovider.Call
+		code   string
+		status int
+	}{
+		{awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: "DeleteTargetGroup"}, "ResourceInUse", 400},
+		{awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: "DeleteTargetGroup"}, "ServiceUnavailable", 503},
+		{awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: "DescribeTargetGroups"}, "ServiceUnavailable", 503},
+		{awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: "DeleteLoadBalancer"}, "ServiceUnavailable", 503},
+		{awsprovider.Call{Service: awsprovider.ServiceEC2, Operation: "RevokeSecurityGroupIngress"}, "InternalError", 500},
+		{awsprovider.Call{Service: awsprovider.ServiceEC2, Operation: "DescribeSecurityGroups"}, "InternalError", 500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.op.Operation+"/"+tt.code, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.withCloudConfig(t, "NLBSecurityGroupMode = Managed")
+			svc := nlbService(nil)
+			e.ensure(t, svc)
+			e.srv.FailNext(tt.op, tt.code, tt.status)
+			err := e.cloud.EnsureLoadBalancerDeleted(ctx, cluster, svc)
+			var ue *providers.UserError
+			if err == nil || errors.As(err, &ue) {
+				t.Fatalf("first delete: err = %v, want a transient error", err)
+			}
+			e.deleteAndCheckClean(t, svc)
+		})
+	}
+}
+
+// TestStaleTargetGroupsRetried changes what names an NLB's target groups (the health-check
+// protocol), fails the deletion of an old group and checks that the next sync deletes the
+// old groups although no listener points at them any more.
+func TestStaleTargetGroupsRetried(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	svc := nlbService(nil)
+	e.ensure(t, svc)
+	before := e.srv.Inventory().TargetGroups
+	svc.Annotations[prefix+"healthcheck-protocol"] = "http"
+	e.srv.FailNext(awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: "DeleteTargetGroup"}, "ServiceUnavailable", 503)
+	if _, err := e.cloud.EnsureLoadBalancer(ctx, cluster, svc, e.nodes); err == nil {
+		t.Fatal("the failed delete of an old target group was not reported")
+	}
+	e.ensure(t, svc)
+	after := e.srv.Inventory().TargetGroups
+	if len(after) != len(before) {
+		t.Fatalf("target groups before %v, after %v: want the old ones replaced", before, after)
+	}
+	for _, tg := range after {
+		for _, old := range before {
+			if tg == old {
+				t.Errorf("old target group %s left", old)
+			}
+		}
+	}
+	e.deleteAndCheckClean(t, svc)
+}
+
+// TestFailedCreateThenDeleted fails one step of an NLB's creation after its target groups
+// exist, then deletes the Service: the unattached groups are found by their tags.
+func TestFailedCreateThenDeleted(t *testing.T) {
+	t.Parallel()
+	for _, op := range []string{"CreateListener", "CreateLoadBalancer", "RegisterTargets"} {
+		t.Run(op, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			svc := nlbService(nil)
+			e.srv.FailNext(awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: op}, "ServiceUnavailable", 503)
+			if _, err := e.cloud.EnsureLoadBalancer(ctx, cluster, svc, e.nodes); err == nil {
+				t.Fatalf("%s failed and the create did not report it", op)
+			}
+			e.deleteAndCheckClean(t, svc)
+		})
+	}
+}

@@ -1,0 +1,260 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/cloudlb/cloudlb/annotations"
+	"github.com/cloudlb/cloudlb/providers"
+)
+
+// What a Service owns is known from the cloud's tags (kubernetes.io/cluster/<cluster>=owned
+// and kubernetes.io/service-name=<ns>/<name>), never from the shape of a name or a DNS name:
+// emulators, other partitions and internal or dualstack names all differ from
+// <name>-<id>.<region>.elb.amazonaws.com.
+
+// tagPage is how many names or ARNs one DescribeTags call takes (both ELB APIs), and
+// describePage the page size of their DescribeLoadBalancers and DescribeTargetGroups.
+const (
+	tagPage      = 20
+	describePage = 400
+)
+
+// ownedLB is a load balancer whose tags say it is the Service's.
+type ownedLB struct {
+	name string
+	// arn is set for an NLB, empty for a Classic Load Balancer.
+	arn string
+}
+
+// kind is "NLB" or "Classic Load Balancer", for messages.
+func (o ownedLB) kind() string {
+	if o.arn != "" {
+		return "NLB"
+	}
+	return "Classic Load Balancer"
+}
+
+// hasIngress reports whether the Service's status shows an address: it had a load balancer.
+func hasIngress(svc *v1.Service) bool { return len(svc.Status.LoadBalancer.Ingress) > 0 }
+
+// findOwned lists the Classic Load Balancers and NLBs whose tags say they are service's in
+// cluster. It reads every load balancer of the region (400 a page, tags for 20 a call), so it
+// is called only when the load balancer the Service's name points at is missing although the
+// status shows one: a changed aws-load-balancer-name, or a load balancer removed by hand.
+func (c *Cloud) findOwned(ctx context.Context, cluster, service string) ([]ownedLB, error) {
+	var out []ownedLB
+	var names []string
+	in := &elb.DescribeLoadBalancersInput{PageSize: aws.Int32(describePage)}
+	for {
+		page, err := call(ctx, c.limits, "elb.DescribeLoadBalancers", func() (*elb.DescribeLoadBalancersOutput, error) {
+			return c.elb.DescribeLoadBalancers(ctx, in)
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range page.LoadBalancerDescriptions {
+			names = append(names, aws.ToString(d.LoadBalancerName))
+		}
+		if aws.ToString(page.NextMarker) == "" {
+			break
+		}
+		in.Marker = page.NextMarker
+	}
+	for chunk := range slices.Chunk(names, tagPage) {
+		tags, err := call(ctx, c.limits, "elb.DescribeTags", func() (*elb.DescribeTagsOutput, error) {
+			return c.elb.DescribeTags(ctx, &elb.DescribeTagsInput{LoadBalancerNames: chunk})
+		})
+		if errorCode(err) == "LoadBalancerNotFound" {
+			continue // one went away between the two calls; it is not there to own
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range tags.TagDescriptions {
+			m := map[string]string{}
+			for _, t := range d.Tags {
+				m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+			}
+			if owned(m, cluster) && m[tagServiceName] == service {
+				out = append(out, ownedLB{name: aws.ToString(d.LoadBalancerName)})
+			}
+		}
+	}
+	if c.elbv2 == nil {
+		return out, nil
+	}
+	arns := map[string]string{} // ARN -> name
+	v2in := &elbv2.DescribeLoadBalancersInput{PageSize: aws.Int32(describePage)}
+	for {
+		page, err := call(ctx, c.limits, "elbv2.DescribeLoadBalancers", func() (*elbv2.DescribeLoadBalancersOutput, error) {
+			return c.elbv2.DescribeLoadBalancers(ctx, v2in)
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, lb := range page.LoadBalancers {
+			arns[aws.ToString(lb.LoadBalancerArn)] = aws.ToString(lb.LoadBalancerName)
+		}
+		if aws.ToString(page.NextMarker) == "" {
+			break
+		}
+		v2in.Marker = page.NextMarker
+	}
+	mine, err := c.v2Owned(ctx, slices.Sorted(maps.Keys(arns)), cluster, service)
+	if err != nil {
+		return nil, err
+	}
+	for _, arn := range mine {
+		out = append(out, ownedLB{name: arns[arn], arn: arn})
+	}
+	return out, nil
+}
+
+// v2Owned returns those of arns (load balancers or target groups) whose tags say they are
+// service's in cluster, reading tags 20 ARNs a call.
+func (c *Cloud) v2Owned(ctx context.Context, arns []string, cluster, service string) ([]string, error) {
+	var out []string
+	for chunk := range slices.Chunk(arns, tagPage) {
+		tags, err := call(ctx, c.limits, "elbv2.DescribeTags", func() (*elbv2.DescribeTagsOutput, error) {
+			return c.elbv2.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: chunk})
+		})
+		if code := errorCode(err); code == "LoadBalancerNotFound" || code == "TargetGroupNotFound" {
+			// One went away between the list and this call: read the rest one by one.
+			for _, arn := range chunk {
+				one, err := c.v2Owned(ctx, []string{arn}, cluster, service)
+				if code := errorCode(err); err != nil && code != "LoadBalancerNotFound" && code != "TargetGroupNotFound" {
+					return nil, err
+				}
+				out = append(out, one...)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range tags.TagDescriptions {
+			m := map[string]string{}
+			for _, t := range d.Tags {
+				m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+			}
+			if owned(m, cluster) && m[tagServiceName] == service {
+				out = append(out, aws.ToString(d.ResourceArn))
+			}
+		}
+	}
+	return out, nil
+}
+
+// ownedTargetGroups returns the ARNs of the target groups in vpc tagged as service's in
+// cluster. Only groups that no load balancer uses, or that one of lbArns (the Service's own
+// NLBs) uses, can be ours, so only their tags are read: a resync of a region full of other
+// NLBs costs one DescribeTargetGroups page per 400 groups, not a tag read per group.
+func (c *Cloud) ownedTargetGroups(ctx context.Context, cluster, service, vpc string, lbArns []string) ([]string, error) {
+	var candidates []string
+	in := &elbv2.DescribeTargetGroupsInput{PageSize: aws.Int32(describePage)}
+	for {
+		page, err := call(ctx, c.limits, "elbv2.DescribeTargetGroups", func() (*elbv2.DescribeTargetGroupsOutput, error) {
+			return c.elbv2.DescribeTargetGroups(ctx, in)
+		})
+		if errorCode(err) == "TargetGroupNotFound" {
+			break // AWS answers so for an empty listing too
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, tg := range page.TargetGroups {
+			if vpc != "" && aws.ToString(tg.VpcId) != vpc {
+				continue
+			}
+			attached := len(tg.LoadBalancerArns) > 0
+			ours := slices.ContainsFunc(tg.LoadBalancerArns, func(a string) bool { return slices.Contains(lbArns, a) })
+			if !attached || ours {
+				candidates = append(candidates, aws.ToString(tg.TargetGroupArn))
+			}
+		}
+		if aws.ToString(page.NextMarker) == "" {
+			break
+		}
+		in.Marker = page.NextMarker
+	}
+	return c.v2Owned(ctx, candidates, cluster, service)
+}
+
+// errTargetGroupInUse is the transient answer of DeleteTargetGroup right after the load
+// balancer or listener using the group went away: the delete is retried, never dropped.
+var errTargetGroupInUse = fmt.Errorf("target group still in use, retrying")
+
+// deleteTargetGroups deletes the given target groups; one already gone counts as deleted.
+func (c *Cloud) deleteTargetGroups(ctx context.Context, arns []string) error {
+	for _, arn := range arns {
+		_, err := call(ctx, c.limits, "elbv2.DeleteTargetGroup", func() (*elbv2.DeleteTargetGroupOutput, error) {
+			return c.elbv2.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(arn)})
+		})
+		switch errorCode(err) {
+		case "", "TargetGroupNotFound":
+		case "ResourceInUse":
+			return fmt.Errorf("deleting target group %s: %w: %w", arn, errTargetGroupInUse, err)
+		default:
+			return fmt.Errorf("deleting target group %s: %w", arn, err)
+		}
+	}
+	return nil
+}
+
+// ownedGroups returns the security groups in vpc tagged as service's in cluster (the managed
+// groups k8s-elb-<name>, whatever name they were created under), with all their rules.
+func (c *Cloud) ownedGroups(ctx context.Context, cluster, service, vpc string) ([]*ObservedGroup, error) {
+	filters := []ec2types.Filter{
+		{Name: aws.String("tag:" + clusterTag(cluster)), Values: []string{tagOwned}},
+		{Name: aws.String("tag:" + tagServiceName), Values: []string{service}},
+	}
+	if vpc != "" {
+		filters = append(filters, ec2types.Filter{Name: aws.String("vpc-id"), Values: []string{vpc}})
+	}
+	out, err := call(ctx, c.limits, "ec2.DescribeSecurityGroups", func() (*ec2.DescribeSecurityGroupsOutput, error) {
+		return c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: filters})
+	})
+	if err != nil {
+		return nil, err
+	}
+	var gs []*ObservedGroup
+	for _, sg := range out.SecurityGroups {
+		g := &ObservedGroup{ID: aws.ToString(sg.GroupId), Tags: map[string]string{}, Rules: allRules(sg)}
+		for _, t := range sg.Tags {
+			g.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+		gs = append(gs, g)
+	}
+	return gs, nil
+}
+
+// checkRenamed refuses to create the load balancer called name when the Service already has
+// one under another name (aws-load-balancer-name changed): AWS cannot rename one, and a new
+// one would leave the old behind. It reads the region's load balancers only when the Service's
+// status shows an address although nothing exists under name.
+func (c *Cloud) checkRenamed(ctx context.Context, svc *v1.Service, cluster, name string) error {
+	if !hasIngress(svc) {
+		return nil
+	}
+	found, err := c.findOwned(ctx, cluster, serviceName(svc))
+	if err != nil {
+		return fmt.Errorf("looking for the load balancers of %s: %w", serviceName(svc), err)
+	}
+	for _, o := range found {
+		if o.name != name {
+			return providers.NewUserError(serviceName(svc), "%s cannot change once the load balancer exists: the Service's %s is %s, not %s; restore the annotation as it was, or delete and re-create the Service",
+				annotations.AWSName.Key, o.kind(), o.name, name)
+		}
+	}
+	return nil
+}
