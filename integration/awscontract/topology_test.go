@@ -78,8 +78,11 @@ func buildNetwork(ctx context.Context, api *ec2.Client, cluster string) (*networ
 		}
 	}
 	group := func(name string, extra ...ec2types.Tag) (string, error) {
-		g, err := api.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String(name), VpcId: &n.vpc,
-			TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeSecurityGroup, Tags: extra}}})
+		in := &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String(name), VpcId: &n.vpc}
+		if len(extra) > 0 { // EC2 refuses a TagSpecification without tags
+			in.TagSpecifications = []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeSecurityGroup, Tags: extra}}
+		}
+		g, err := api.CreateSecurityGroup(ctx, in)
 		if err != nil {
 			return "", fmt.Errorf("CreateSecurityGroup %s: %w", name, err)
 		}

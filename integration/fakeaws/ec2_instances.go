@@ -11,13 +11,11 @@ import (
 )
 
 func (s *Server) runInstances(in *ec2.RunInstancesInput) (*ec2.RunInstancesOutput, error) {
-	count := int(deref(in.MaxCount))
-	if count == 0 {
-		count = int(deref(in.MinCount))
+	if err := checkRunInstances(in); err != nil {
+		return nil, err
 	}
-	if count <= 0 {
-		return nil, errMissing("MaxCount")
-	}
+	// AWS launches up to MaxCount when capacity allows; the fake always can.
+	count := int(*in.MaxCount)
 	subnetID := deref(in.SubnetId)
 	if subnetID == "" {
 		az := ""
@@ -209,6 +207,9 @@ func (s *Server) describeInstances(in *ec2.DescribeInstancesInput) (*ec2.Describ
 }
 
 func (s *Server) terminateInstances(in *ec2.TerminateInstancesInput) (*ec2.TerminateInstancesOutput, error) {
+	if len(in.InstanceIds) == 0 {
+		return nil, errMissing("InstanceId")
+	}
 	for _, id := range in.InstanceIds {
 		if _, ok := s.ec2.instances.get(id); !ok {
 			return nil, bad("InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", id)

@@ -46,6 +46,12 @@ func ec2op[I, O any](fn func(*Server, *I) (*O, error)) handler {
 }
 
 func (s *Server) createVpc(in *ec2.CreateVpcInput) (*ec2.CreateVpcOutput, error) {
+	if in.CidrBlock == nil && in.Ipv4IpamPoolId == nil {
+		return nil, bad("MissingParameter", "Either 'cidrBlock' or 'ipv4IpamPoolId' should be provided.")
+	}
+	if err := checkTagSpecs(in.TagSpecifications, "vpc"); err != nil {
+		return nil, err
+	}
 	cidr := deref(in.CidrBlock)
 	pfx, err := netip.ParsePrefix(cidr)
 	if err != nil || !pfx.Addr().Is4() || pfx.Bits() < 16 || pfx.Bits() > 28 {
@@ -159,6 +165,12 @@ func (s *Server) createSubnet(in *ec2.CreateSubnetInput) (*ec2.CreateSubnetOutpu
 	if err := s.vpcExists(vpcID); err != nil {
 		return nil, err
 	}
+	if in.CidrBlock == nil && !deref(in.Ipv6Native) {
+		return nil, errMissing("CidrBlock")
+	}
+	if err := checkTagSpecs(in.TagSpecifications, "subnet"); err != nil {
+		return nil, err
+	}
 	vpc, _ := s.ec2.vpcs.get(vpcID)
 	cidr := deref(in.CidrBlock)
 	pfx, err := netip.ParsePrefix(cidr)
@@ -265,6 +277,12 @@ func (s *Server) newRouteTable(vpcID string) *ec2types.RouteTable {
 }
 
 func (s *Server) createRouteTable(in *ec2.CreateRouteTableInput) (*ec2.CreateRouteTableOutput, error) {
+	if deref(in.VpcId) == "" {
+		return nil, errMissing("VpcId")
+	}
+	if err := checkTagSpecs(in.TagSpecifications, "route-table"); err != nil {
+		return nil, err
+	}
 	if err := s.vpcExists(deref(in.VpcId)); err != nil {
 		return nil, err
 	}
@@ -274,6 +292,9 @@ func (s *Server) createRouteTable(in *ec2.CreateRouteTableInput) (*ec2.CreateRou
 }
 
 func (s *Server) routeTable(id string) (*ec2types.RouteTable, error) {
+	if id == "" {
+		return nil, errMissing("RouteTableId")
+	}
 	rtb, ok := s.ec2.routeTables.get(id)
 	if !ok {
 		return nil, bad("InvalidRouteTableID.NotFound", "The routeTable ID '%s' does not exist", id)
@@ -284,6 +305,9 @@ func (s *Server) routeTable(id string) (*ec2types.RouteTable, error) {
 func (s *Server) createRoute(in *ec2.CreateRouteInput) (*ec2.CreateRouteOutput, error) {
 	rtb, err := s.routeTable(deref(in.RouteTableId))
 	if err != nil {
+		return nil, err
+	}
+	if err := checkRouteParams(in); err != nil {
 		return nil, err
 	}
 	dst := deref(in.DestinationCidrBlock)
@@ -317,6 +341,9 @@ func (s *Server) associateRouteTable(in *ec2.AssociateRouteTableInput) (*ec2.Ass
 		return nil, err
 	}
 	subnetID := deref(in.SubnetId)
+	if subnetID == "" && deref(in.GatewayId) == "" {
+		return nil, errMissing("SubnetId")
+	}
 	if _, ok := s.ec2.subnets.get(subnetID); !ok {
 		return nil, bad("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", subnetID)
 	}
@@ -339,6 +366,11 @@ func (s *Server) associateRouteTable(in *ec2.AssociateRouteTableInput) (*ec2.Ass
 }
 
 func (s *Server) describeRouteTables(in *ec2.DescribeRouteTablesInput) (*ec2.DescribeRouteTablesOutput, error) {
+	for _, id := range in.RouteTableIds {
+		if _, ok := s.ec2.routeTables.get(id); !ok {
+			return nil, notFoundByID(id)
+		}
+	}
 	var out []ec2types.RouteTable
 	for _, rtb := range s.ec2.routeTables.list() {
 		if len(in.RouteTableIds) > 0 && !contains(in.RouteTableIds, *rtb.RouteTableId) {
@@ -391,6 +423,9 @@ func (s *Server) describeRouteTables(in *ec2.DescribeRouteTablesInput) (*ec2.Des
 }
 
 func (s *Server) createInternetGateway(in *ec2.CreateInternetGatewayInput) (*ec2.CreateInternetGatewayOutput, error) {
+	if err := checkTagSpecs(in.TagSpecifications, "internet-gateway"); err != nil {
+		return nil, err
+	}
 	id := s.newID("igw")
 	igw := &ec2types.InternetGateway{
 		InternetGatewayId: ptr(id),
@@ -402,6 +437,12 @@ func (s *Server) createInternetGateway(in *ec2.CreateInternetGatewayInput) (*ec2
 }
 
 func (s *Server) attachInternetGateway(in *ec2.AttachInternetGatewayInput) (*ec2.AttachInternetGatewayOutput, error) {
+	if deref(in.InternetGatewayId) == "" {
+		return nil, errMissing("InternetGatewayId")
+	}
+	if deref(in.VpcId) == "" {
+		return nil, errMissing("VpcId")
+	}
 	igw, ok := s.ec2.igws.get(deref(in.InternetGatewayId))
 	if !ok {
 		return nil, bad("InvalidInternetGatewayID.NotFound", "The internetGateway ID '%s' does not exist", deref(in.InternetGatewayId))
@@ -417,6 +458,11 @@ func (s *Server) attachInternetGateway(in *ec2.AttachInternetGatewayInput) (*ec2
 }
 
 func (s *Server) describeInternetGateways(in *ec2.DescribeInternetGatewaysInput) (*ec2.DescribeInternetGatewaysOutput, error) {
+	for _, id := range in.InternetGatewayIds {
+		if _, ok := s.ec2.igws.get(id); !ok {
+			return nil, notFoundByID(id)
+		}
+	}
 	var out []ec2types.InternetGateway
 	for _, igw := range s.ec2.igws.list() {
 		if len(in.InternetGatewayIds) > 0 && !contains(in.InternetGatewayIds, *igw.InternetGatewayId) {
@@ -446,6 +492,9 @@ func (s *Server) describeInternetGateways(in *ec2.DescribeInternetGatewaysInput)
 }
 
 func (s *Server) describeAvailabilityZones(in *ec2.DescribeAvailabilityZonesInput) (*ec2.DescribeAvailabilityZonesOutput, error) {
+	if err := s.checkZones(in.ZoneNames, in.ZoneIds); err != nil {
+		return nil, err
+	}
 	var out []ec2types.AvailabilityZone
 	for i, z := range s.opts.Zones {
 		az := ec2types.AvailabilityZone{
@@ -493,10 +542,22 @@ func (s *Server) createTags(in *ec2.CreateTagsInput) (*ec2.CreateTagsOutput, err
 	if len(in.Resources) == 0 {
 		return nil, errMissing("ResourceId")
 	}
-	// Check every ID first so a failed call changes nothing.
+	if len(in.Tags) == 0 {
+		return nil, bad("InvalidParameterValue", "You must specify one or more tags to create")
+	}
+	if err := checkEC2Tags(in.Tags); err != nil {
+		return nil, err
+	}
+	// Check every ID and the quota first so a failed call changes nothing.
 	for _, id := range in.Resources {
-		if _, ok := s.ec2.tagsOf(id); !ok {
+		have, ok := s.ec2.tagsOf(id)
+		if !ok {
 			return nil, notFoundByID(id)
+		}
+		merged := append([]ec2types.Tag{}, *have...)
+		setTags(&merged, in.Tags)
+		if len(merged) > maxTags {
+			return nil, bad("TagLimitExceeded", "The maximum number of tags per resource (%d) would be exceeded for %s", maxTags, id)
 		}
 	}
 	for _, id := range in.Resources {
@@ -507,6 +568,9 @@ func (s *Server) createTags(in *ec2.CreateTagsInput) (*ec2.CreateTagsOutput, err
 }
 
 func (s *Server) deleteTags(in *ec2.DeleteTagsInput) (*ec2.DeleteTagsOutput, error) {
+	if len(in.Resources) == 0 {
+		return nil, errMissing("ResourceId")
+	}
 	for _, id := range in.Resources {
 		if _, ok := s.ec2.tagsOf(id); !ok {
 			return nil, notFoundByID(id)

@@ -77,6 +77,9 @@ func (s *Server) createSecurityGroup(in *ec2.CreateSecurityGroupInput) (*ec2.Cre
 	case vpcID == "":
 		return nil, bad("VPCIdNotSpecified", "No default VPC for this user")
 	}
+	if err := checkTagSpecs(in.TagSpecifications, "security-group"); err != nil {
+		return nil, err
+	}
 	if err := s.vpcExists(vpcID); err != nil {
 		return nil, err
 	}
@@ -261,6 +264,9 @@ func (s *Server) authorizeSecurityGroupIngress(in *ec2.AuthorizeSecurityGroupIng
 		}
 		perms = []ec2types.IpPermission{perm}
 	}
+	if len(perms) == 0 {
+		return nil, errMissing("IpPermissions")
+	}
 	rules, err := s.expand(perms)
 	if err != nil {
 		return nil, err
@@ -326,6 +332,9 @@ func (s *Server) revokeSecurityGroupIngress(in *ec2.RevokeSecurityGroupIngressIn
 			}
 		}
 	} else {
+		if len(in.IpPermissions) == 0 {
+			return nil, errMissing("IpPermissions")
+		}
 		rules, err := s.expand(in.IpPermissions)
 		if err != nil {
 			return nil, err
@@ -490,6 +499,9 @@ func (s *Server) describeSecurityGroups(in *ec2.DescribeSecurityGroupsInput) (*e
 }
 
 func (s *Server) describeSecurityGroupRules(in *ec2.DescribeSecurityGroupRulesInput) (*ec2.DescribeSecurityGroupRulesOutput, error) {
+	if err := s.checkRuleIDs(in.SecurityGroupRuleIds); err != nil {
+		return nil, err
+	}
 	var out []ec2types.SecurityGroupRule
 	for _, g := range s.ec2.groups.list() {
 		for _, egress := range []bool{false, true} {

@@ -92,7 +92,12 @@ func tagList(name string, tags map[string]string) []ec2types.Tag {
 	return out
 }
 
+// spec tags a new resource; no tags means no TagSpecification, since EC2 refuses a
+// specification without tags.
 func spec(kind ec2types.ResourceType, tags []ec2types.Tag) []ec2types.TagSpecification {
+	if len(tags) == 0 {
+		return nil
+	}
 	return []ec2types.TagSpecification{{ResourceType: kind, Tags: tags}}
 }
 
