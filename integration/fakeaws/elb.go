@@ -27,28 +27,28 @@ func newELBState() *elbState { return &elbState{lbs: newTable[classicLB]()} }
 
 // elbHandlers lists every Classic ELB operation the fake serves.
 var elbHandlers = map[string]handler{
-	"CreateLoadBalancer":                      queryOp((*Server).elbCreateLoadBalancer),
-	"DescribeLoadBalancers":                   queryOp((*Server).elbDescribeLoadBalancers),
-	"DeleteLoadBalancer":                      queryOp((*Server).elbDeleteLoadBalancer),
-	"CreateLoadBalancerListeners":             queryOp((*Server).elbCreateListeners),
-	"DeleteLoadBalancerListeners":             queryOp((*Server).elbDeleteListeners),
-	"ConfigureHealthCheck":                    queryOp((*Server).elbConfigureHealthCheck),
-	"RegisterInstancesWithLoadBalancer":       queryOp((*Server).elbRegisterInstances),
-	"DeregisterInstancesFromLoadBalancer":     queryOp((*Server).elbDeregisterInstances),
-	"DescribeInstanceHealth":                  queryOp((*Server).elbDescribeInstanceHealth),
-	"DescribeLoadBalancerAttributes":          queryOp((*Server).elbDescribeAttributes),
-	"ModifyLoadBalancerAttributes":            queryOp((*Server).elbModifyAttributes),
-	"CreateLoadBalancerPolicy":                queryOp((*Server).elbCreatePolicy),
-	"DeleteLoadBalancerPolicy":                queryOp((*Server).elbDeletePolicy),
-	"DescribeLoadBalancerPolicies":            queryOp((*Server).elbDescribePolicies),
-	"SetLoadBalancerPoliciesOfListener":       queryOp((*Server).elbSetPoliciesOfListener),
-	"SetLoadBalancerPoliciesForBackendServer": queryOp((*Server).elbSetPoliciesForBackend),
-	"ApplySecurityGroupsToLoadBalancer":       queryOp((*Server).elbApplySecurityGroups),
-	"AttachLoadBalancerToSubnets":             queryOp((*Server).elbAttachSubnets),
-	"DetachLoadBalancerFromSubnets":           queryOp((*Server).elbDetachSubnets),
-	"AddTags":                                 queryOp((*Server).elbAddTags),
-	"RemoveTags":                              queryOp((*Server).elbRemoveTags),
-	"DescribeTags":                            queryOp((*Server).elbDescribeTags),
+	"CreateLoadBalancer":                      elbOp((*Server).elbCreateLoadBalancer),
+	"DescribeLoadBalancers":                   elbOp((*Server).elbDescribeLoadBalancers),
+	"DeleteLoadBalancer":                      elbOp((*Server).elbDeleteLoadBalancer),
+	"CreateLoadBalancerListeners":             elbOp((*Server).elbCreateListeners),
+	"DeleteLoadBalancerListeners":             elbOp((*Server).elbDeleteListeners),
+	"ConfigureHealthCheck":                    elbOp((*Server).elbConfigureHealthCheck),
+	"RegisterInstancesWithLoadBalancer":       elbOp((*Server).elbRegisterInstances),
+	"DeregisterInstancesFromLoadBalancer":     elbOp((*Server).elbDeregisterInstances),
+	"DescribeInstanceHealth":                  elbOp((*Server).elbDescribeInstanceHealth),
+	"DescribeLoadBalancerAttributes":          elbOp((*Server).elbDescribeAttributes),
+	"ModifyLoadBalancerAttributes":            elbOp((*Server).elbModifyAttributes),
+	"CreateLoadBalancerPolicy":                elbOp((*Server).elbCreatePolicy),
+	"DeleteLoadBalancerPolicy":                elbOp((*Server).elbDeletePolicy),
+	"DescribeLoadBalancerPolicies":            elbOp((*Server).elbDescribePolicies),
+	"SetLoadBalancerPoliciesOfListener":       elbOp((*Server).elbSetPoliciesOfListener),
+	"SetLoadBalancerPoliciesForBackendServer": elbOp((*Server).elbSetPoliciesForBackend),
+	"ApplySecurityGroupsToLoadBalancer":       elbOp((*Server).elbApplySecurityGroups),
+	"AttachLoadBalancerToSubnets":             elbOp((*Server).elbAttachSubnets),
+	"DetachLoadBalancerFromSubnets":           elbOp((*Server).elbDetachSubnets),
+	"AddTags":                                 elbOp((*Server).elbAddTags),
+	"RemoveTags":                              elbOp((*Server).elbRemoveTags),
+	"DescribeTags":                            elbOp((*Server).elbDescribeTags),
 }
 
 // queryOp adapts a typed ELB or ELBv2 operation to a handler.
@@ -68,7 +68,7 @@ func errLBNotFound(name string) *apiError {
 
 func (s *Server) classic(name *string) (*classicLB, error) {
 	if deref(name) == "" {
-		return nil, errMissing("LoadBalancerName")
+		return nil, errRequired("loadBalancerName")
 	}
 	lb, ok := s.elb.lbs.get(*name)
 	if !ok {
@@ -146,11 +146,11 @@ func (s *Server) elbCreateLoadBalancer(in *elb.CreateLoadBalancerInput) (*elb.Cr
 	if !lbNameRE.MatchString(name) {
 		return nil, errValidation("LoadBalancerName %q must be at most 32 alphanumeric characters or hyphens, not starting or ending with a hyphen", name)
 	}
-	if _, ok := s.elb.lbs.get(name); ok {
-		return nil, bad("DuplicateLoadBalancerName", "Load Balancer named '%s' already exists and it is configured with different parameters.", name)
+	if err := checkClassicListeners(in.Listeners); err != nil {
+		return nil, err
 	}
-	if len(in.Listeners) == 0 {
-		return nil, errMissing("Listeners")
+	if err := checkELBTags(elbTags(in.Tags), in.Tags != nil, false); err != nil {
+		return nil, err
 	}
 	if len(in.Subnets) == 0 {
 		return nil, bad("InvalidConfigurationRequest", "Either AvailabilityZones or SubnetIds must be specified; the fake serves VPC load balancers only")
@@ -183,6 +183,13 @@ func (s *Server) elbCreateLoadBalancer(in *elb.CreateLoadBalancerInput) (*elb.Cr
 		if g := s.groupByName(vpc, "default"); g != nil {
 			groups = []string{g.id}
 		}
+	}
+	if existing, ok := s.elb.lbs.get(name); ok {
+		// A repeat with the same settings answers the existing load balancer; see sameClassic.
+		if !sameClassic(existing.desc, scheme, in.Subnets, groups, listeners) {
+			return nil, bad("DuplicateLoadBalancerName", "Load Balancer named '%s' already exists and it is configured with different parameters.", name)
+		}
+		return &elb.CreateLoadBalancerOutput{DNSName: existing.desc.DNSName}, nil
 	}
 	dns := s.lbDNSName(true, name, strconv.Itoa(1000000000+s.rng.IntN(999999999)), scheme == "internal")
 	desc := &elbtypes.LoadBalancerDescription{
@@ -281,6 +288,9 @@ func markerOffset(m *string, n int) (int, error) {
 }
 
 func (s *Server) elbDeleteLoadBalancer(in *elb.DeleteLoadBalancerInput) (*elb.DeleteLoadBalancerOutput, error) {
+	if deref(in.LoadBalancerName) == "" {
+		return nil, errRequired("loadBalancerName")
+	}
 	// Deleting a load balancer that does not exist succeeds, as in AWS.
 	s.elb.lbs.del(deref(in.LoadBalancerName))
 	return &elb.DeleteLoadBalancerOutput{}, nil
@@ -289,6 +299,9 @@ func (s *Server) elbDeleteLoadBalancer(in *elb.DeleteLoadBalancerInput) (*elb.De
 func (s *Server) elbCreateListeners(in *elb.CreateLoadBalancerListenersInput) (*elb.CreateLoadBalancerListenersOutput, error) {
 	lb, err := s.classic(in.LoadBalancerName)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkClassicListeners(in.Listeners); err != nil {
 		return nil, err
 	}
 	var add []elbtypes.ListenerDescription
@@ -321,6 +334,9 @@ func (s *Server) elbDeleteListeners(in *elb.DeleteLoadBalancerListenersInput) (*
 	if err != nil {
 		return nil, err
 	}
+	if len(in.LoadBalancerPorts) == 0 {
+		return nil, errRequired("loadBalancerPorts")
+	}
 	kept := lb.desc.ListenerDescriptions[:0:0]
 	for _, ld := range lb.desc.ListenerDescriptions {
 		drop := false
@@ -344,9 +360,14 @@ func (s *Server) elbConfigureHealthCheck(in *elb.ConfigureHealthCheckInput) (*el
 	}
 	hc := in.HealthCheck
 	if hc == nil {
-		return nil, errMissing("HealthCheck")
+		return nil, errRequired("healthCheck")
 	}
 	m := healthTargetRE.FindStringSubmatch(deref(hc.Target))
+	if m != nil {
+		if port, _ := strconv.Atoi(m[2]); port < 1 || port > 65535 {
+			return nil, errValidation("Invalid health check target %q: the port must be between 1 and 65535", deref(hc.Target))
+		}
+	}
 	if m == nil || ((m[1] == "HTTP" || m[1] == "HTTPS") && m[3] == "") || ((m[1] == "TCP" || m[1] == "SSL") && m[3] != "") {
 		return nil, errValidation("Invalid health check target %q", deref(hc.Target))
 	}
@@ -369,6 +390,9 @@ func (s *Server) elbRegisterInstances(in *elb.RegisterInstancesWithLoadBalancerI
 	lb, err := s.classic(in.LoadBalancerName)
 	if err != nil {
 		return nil, err
+	}
+	if in.Instances == nil {
+		return nil, errRequired("instances")
 	}
 	for _, i := range in.Instances {
 		inst, ok := s.ec2.instances.get(deref(i.InstanceId))
@@ -393,6 +417,9 @@ func (s *Server) elbDeregisterInstances(in *elb.DeregisterInstancesFromLoadBalan
 	if err != nil {
 		return nil, err
 	}
+	if in.Instances == nil {
+		return nil, errRequired("instances")
+	}
 	kept := []elbtypes.Instance{}
 	for _, have := range lb.desc.Instances {
 		drop := false
@@ -413,7 +440,11 @@ func (s *Server) elbDescribeInstanceHealth(in *elb.DescribeInstanceHealthInput) 
 		return nil, err
 	}
 	out := &elb.DescribeInstanceHealthOutput{InstanceStates: []elbtypes.InstanceState{}}
-	for _, i := range lb.desc.Instances {
+	instances, err := healthOf(lb, in.Instances)
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range instances {
 		state := elbtypes.InstanceState{InstanceId: i.InstanceId, State: ptr("InService"), ReasonCode: ptr("N/A"), Description: ptr("N/A")}
 		if inst, ok := s.ec2.instances.get(deref(i.InstanceId)); !ok || inst.State.Name != "running" {
 			state.State, state.ReasonCode, state.Description = ptr("OutOfService"), ptr("Instance"), ptr("Instance is not running.")
@@ -429,7 +460,7 @@ func (s *Server) elbApplySecurityGroups(in *elb.ApplySecurityGroupsToLoadBalance
 		return nil, err
 	}
 	if len(in.SecurityGroups) == 0 {
-		return nil, errMissing("SecurityGroups")
+		return nil, errRequired("securityGroups")
 	}
 	if err := s.checkGroups(in.SecurityGroups, deref(lb.desc.VPCId), "InvalidSecurityGroup"); err != nil {
 		return nil, err
@@ -442,6 +473,9 @@ func (s *Server) elbAttachSubnets(in *elb.AttachLoadBalancerToSubnetsInput) (*el
 	lb, err := s.classic(in.LoadBalancerName)
 	if err != nil {
 		return nil, err
+	}
+	if len(in.Subnets) == 0 {
+		return nil, errRequired("subnets")
 	}
 	subnets := append([]string{}, lb.desc.Subnets...)
 	for _, id := range in.Subnets {
@@ -464,6 +498,9 @@ func (s *Server) elbDetachSubnets(in *elb.DetachLoadBalancerFromSubnetsInput) (*
 	lb, err := s.classic(in.LoadBalancerName)
 	if err != nil {
 		return nil, err
+	}
+	if len(in.Subnets) == 0 {
+		return nil, errRequired("subnets")
 	}
 	subnets := []string{}
 	for _, id := range lb.desc.Subnets {

@@ -26,7 +26,7 @@ func (s *Server) elbModifyAttributes(in *elb.ModifyLoadBalancerAttributesInput) 
 	}
 	want := in.LoadBalancerAttributes
 	if want == nil {
-		return nil, errMissing("LoadBalancerAttributes")
+		return nil, errRequired("loadBalancerAttributes")
 	}
 	if cs := want.ConnectionSettings; cs != nil && (deref(cs.IdleTimeout) < 1 || deref(cs.IdleTimeout) > 4000) {
 		return nil, errValidation("IdleTimeout must be between 1 and 4000")
@@ -81,7 +81,7 @@ func (s *Server) elbCreatePolicy(in *elb.CreateLoadBalancerPolicyInput) (*elb.Cr
 	}
 	name := deref(in.PolicyName)
 	if name == "" {
-		return nil, errMissing("PolicyName")
+		return nil, errRequired("policyName")
 	}
 	if !policyTypes[deref(in.PolicyTypeName)] {
 		return nil, bad("PolicyTypeNotFound", "There is no policy type with name '%s'", deref(in.PolicyTypeName))
@@ -222,7 +222,7 @@ func (s *Server) elbSetPoliciesForBackend(in *elb.SetLoadBalancerPoliciesForBack
 
 func (s *Server) classics(names []string) ([]*classicLB, error) {
 	if len(names) == 0 {
-		return nil, errMissing("LoadBalancerNames")
+		return nil, errRequired("loadBalancerNames")
 	}
 	var out []*classicLB
 	for _, n := range names {
@@ -236,6 +236,12 @@ func (s *Server) classics(names []string) ([]*classicLB, error) {
 }
 
 func (s *Server) elbAddTags(in *elb.AddTagsInput) (*elb.AddTagsOutput, error) {
+	if err := checkTagNames(in.LoadBalancerNames, 1); err != nil {
+		return nil, err
+	}
+	if err := checkELBTags(elbTags(in.Tags), in.Tags != nil, true); err != nil {
+		return nil, err
+	}
 	lbs, err := s.classics(in.LoadBalancerNames)
 	if err != nil {
 		return nil, err
@@ -260,6 +266,15 @@ func (s *Server) elbAddTags(in *elb.AddTagsInput) (*elb.AddTagsOutput, error) {
 }
 
 func (s *Server) elbRemoveTags(in *elb.RemoveTagsInput) (*elb.RemoveTagsOutput, error) {
+	if err := checkTagNames(in.LoadBalancerNames, 1); err != nil {
+		return nil, err
+	}
+	if len(in.Tags) == 0 {
+		if in.Tags == nil {
+			return nil, errRequired("tags")
+		}
+		return nil, errTooFew("tags", 1)
+	}
 	lbs, err := s.classics(in.LoadBalancerNames)
 	if err != nil {
 		return nil, err
@@ -281,6 +296,9 @@ func (s *Server) elbRemoveTags(in *elb.RemoveTagsInput) (*elb.RemoveTagsOutput, 
 }
 
 func (s *Server) elbDescribeTags(in *elb.DescribeTagsInput) (*elb.DescribeTagsOutput, error) {
+	if err := checkTagNames(in.LoadBalancerNames, 20); err != nil {
+		return nil, err
+	}
 	lbs, err := s.classics(in.LoadBalancerNames)
 	if err != nil {
 		return nil, err
