@@ -21,6 +21,9 @@ type v2TG struct {
 	tg      elbv2types.TargetGroup
 	attrs   attrList
 	targets []elbv2types.TargetDescription
+	// inUseCalls is how many more DeleteTargetGroup calls answer ResourceInUse since the
+	// group's last listener went away (Options.TargetGroupInUseCalls).
+	inUseCalls int
 }
 
 type elbv2State struct {
@@ -82,8 +85,8 @@ func errTGNotFound(what string) *apiError {
 }
 
 func (s *Server) v2lb(arn *string) (*v2LB, error) {
-	if deref(arn) == "" {
-		return nil, errMissing("LoadBalancerArn")
+	if err := checkARN(deref(arn), "loadBalancerArn", lbARNRE); err != nil {
+		return nil, err
 	}
 	lb, ok := s.elbv2.lbs.get(*arn)
 	if !ok {
@@ -93,8 +96,8 @@ func (s *Server) v2lb(arn *string) (*v2LB, error) {
 }
 
 func (s *Server) v2tg(arn *string) (*v2TG, error) {
-	if deref(arn) == "" {
-		return nil, errMissing("TargetGroupArn")
+	if err := checkARN(deref(arn), "targetGroupArn", tgARNRE); err != nil {
+		return nil, err
 	}
 	tg, ok := s.elbv2.tgs.get(*arn)
 	if !ok {
@@ -150,6 +153,9 @@ func subnetIDs(azs []elbv2types.AvailabilityZone) []string {
 }
 
 func (s *Server) v2CreateLoadBalancer(in *elbv2.CreateLoadBalancerInput) (*elbv2.CreateLoadBalancerOutput, error) {
+	if err := checkCreateLB(in); err != nil {
+		return nil, err
+	}
 	name := deref(in.Name)
 	if !v2NameRE.MatchString(name) || strings.HasPrefix(name, "internal-") {
 		return nil, errValidation("The load balancer name '%s' must be at most 32 alphanumeric characters or hyphens, not starting or ending with a hyphen", name)
@@ -249,6 +255,9 @@ func (s *Server) v2DescribeLoadBalancers(in *elbv2.DescribeLoadBalancersInput) (
 	switch {
 	case len(in.LoadBalancerArns) > 0:
 		for _, arn := range in.LoadBalancerArns {
+			if err := checkARN(arn, "loadBalancerArns.member", lbARNRE); err != nil {
+				return nil, err
+			}
 			lb, ok := s.elbv2.lbs.get(arn)
 			if !ok {
 				return nil, errV2LBNotFound(arn)
@@ -300,6 +309,9 @@ func v2page(n int, m *string, pageSize *int32) (start, end int, next *string, er
 }
 
 func (s *Server) v2DeleteLoadBalancer(in *elbv2.DeleteLoadBalancerInput) (*elbv2.DeleteLoadBalancerOutput, error) {
+	if err := checkARN(deref(in.LoadBalancerArn), "loadBalancerArn", lbARNRE); err != nil {
+		return nil, err
+	}
 	lb, ok := s.elbv2.lbs.get(deref(in.LoadBalancerArn))
 	if !ok {
 		// Deleting a load balancer that is already gone succeeds.
@@ -473,6 +485,9 @@ func (s *Server) listenersOf(lbArn string) []*elbv2types.Listener {
 }
 
 func (s *Server) v2DescribeTags(in *elbv2.DescribeTagsInput) (*elbv2.DescribeTagsOutput, error) {
+	if err := checkResourceArns(in.ResourceArns); err != nil {
+		return nil, err
+	}
 	out := &elbv2.DescribeTagsOutput{TagDescriptions: []elbv2types.TagDescription{}}
 	for _, arn := range in.ResourceArns {
 		tags, err := s.v2tags(arn)
@@ -506,6 +521,12 @@ func (s *Server) v2tags(arn string) ([]elbv2types.Tag, error) {
 }
 
 func (s *Server) v2AddTags(in *elbv2.AddTagsInput) (*elbv2.AddTagsOutput, error) {
+	if err := checkResourceArns(in.ResourceArns); err != nil {
+		return nil, err
+	}
+	if err := checkELBTags(elbv2Tags(in.Tags), in.Tags != nil, true); err != nil {
+		return nil, err
+	}
 	for _, arn := range in.ResourceArns {
 		if _, err := s.v2tags(arn); err != nil {
 			return nil, err
@@ -540,6 +561,15 @@ func (s *Server) v2AddTags(in *elbv2.AddTagsInput) (*elbv2.AddTagsOutput, error)
 }
 
 func (s *Server) v2RemoveTags(in *elbv2.RemoveTagsInput) (*elbv2.RemoveTagsOutput, error) {
+	if err := checkResourceArns(in.ResourceArns); err != nil {
+		return nil, err
+	}
+	if len(in.TagKeys) == 0 {
+		if in.TagKeys == nil {
+			return nil, errRequired("tagKeys")
+		}
+		return nil, errTooFew("tagKeys", 1)
+	}
 	for _, arn := range in.ResourceArns {
 		if _, err := s.v2tags(arn); err != nil {
 			return nil, err

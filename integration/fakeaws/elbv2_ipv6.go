@@ -77,7 +77,7 @@ func (s *Server) v2SetIPAddressType(in *elbv2.SetIpAddressTypeInput) (*elbv2.Set
 		return nil, err
 	}
 	if in.IpAddressType == "" {
-		return nil, errMissing("IpAddressType")
+		return nil, errRequired("ipAddressType")
 	}
 	if err := checkIPv6Mappings(lb.lb.Type, in.IpAddressType, "", nil); err != nil {
 		return nil, err

@@ -29,7 +29,7 @@ func forwardTargets(actions []elbv2types.Action) []string {
 // checkActions validates default actions for lb and returns them in AWS's echoed form.
 func (s *Server) checkActions(lb *v2LB, actions []elbv2types.Action) ([]elbv2types.Action, error) {
 	if len(actions) == 0 {
-		return nil, errMissing("DefaultActions")
+		return nil, errRequired("defaultActions")
 	}
 	var out []elbv2types.Action
 	for _, a := range actions {
@@ -74,6 +74,8 @@ func (s *Server) checkActions(lb *v2LB, actions []elbv2types.Action) ([]elbv2typ
 
 // relink recomputes every target group's LoadBalancerArns from the listeners.
 func (s *Server) relink() {
+	linked := s.linkedGroups()
+	defer s.markReleased(linked)
 	for _, tg := range s.elbv2.tgs.list() {
 		tg.tg.LoadBalancerArns = []string{}
 	}
@@ -107,6 +109,9 @@ func checkListenerProtocol(lb *v2LB, proto elbv2types.ProtocolEnum, port *int32,
 }
 
 func (s *Server) v2CreateListener(in *elbv2.CreateListenerInput) (*elbv2.CreateListenerOutput, error) {
+	if err := checkELBTags(elbv2Tags(in.Tags), in.Tags != nil, false); err != nil {
+		return nil, err
+	}
 	lb, err := s.v2lb(in.LoadBalancerArn)
 	if err != nil {
 		return nil, err

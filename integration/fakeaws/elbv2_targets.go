@@ -33,6 +33,9 @@ func validHealthCheck(proto elbv2types.ProtocolEnum, path *string, interval, tim
 }
 
 func (s *Server) v2CreateTargetGroup(in *elbv2.CreateTargetGroupInput) (*elbv2.CreateTargetGroupOutput, error) {
+	if err := checkCreateTG(in); err != nil {
+		return nil, err
+	}
 	name := deref(in.Name)
 	if !v2NameRE.MatchString(name) {
 		return nil, errValidation("Target group name '%s' must be at most 32 alphanumeric characters or hyphens, not starting or ending with a hyphen", name)
@@ -142,6 +145,12 @@ func (s *Server) v2CreateTargetGroup(in *elbv2.CreateTargetGroupInput) (*elbv2.C
 }
 
 func (s *Server) v2DescribeTargetGroups(in *elbv2.DescribeTargetGroupsInput) (*elbv2.DescribeTargetGroupsOutput, error) {
+	if in.LoadBalancerArn != nil && (len(in.Names) > 0 || len(in.TargetGroupArns) > 0) {
+		return nil, errValidation("A load balancer ARN cannot be specified with target group names or ARNs")
+	}
+	if len(in.Names) > 0 && len(in.TargetGroupArns) > 0 {
+		return nil, errValidation("Target group names and target group ARNs cannot be specified at the same time")
+	}
 	var all []elbv2types.TargetGroup
 	if in.LoadBalancerArn != nil {
 		if _, err := s.v2lb(in.LoadBalancerArn); err != nil {
@@ -174,6 +183,11 @@ func (s *Server) v2DescribeTargetGroups(in *elbv2.DescribeTargetGroupsInput) (*e
 			continue
 		}
 		all = append(all, t)
+	}
+	if in.LoadBalancerArn != nil && len(all) == 0 {
+		// Field report: AWS answers TargetGroupNotFound, not an empty list, for a load
+		// balancer without target groups (the reference does not say).
+		return nil, bad("TargetGroupNotFound", "One or more target groups not found")
 	}
 	start, end, next, err := v2page(len(all), in.Marker, in.PageSize)
 	if err != nil {
@@ -238,7 +252,11 @@ func (s *Server) v2ModifyTargetGroup(in *elbv2.ModifyTargetGroupInput) (*elbv2.M
 
 func (s *Server) v2DeleteTargetGroup(in *elbv2.DeleteTargetGroupInput) (*elbv2.DeleteTargetGroupOutput, error) {
 	arn := deref(in.TargetGroupArn)
-	if _, ok := s.elbv2.tgs.get(arn); !ok {
+	if err := checkARN(arn, "targetGroupArn", tgARNRE); err != nil {
+		return nil, err
+	}
+	tg, ok := s.elbv2.tgs.get(arn)
+	if !ok {
 		// DeleteTargetGroup is idempotent: AWS models no not-found error for it.
 		return &elbv2.DeleteTargetGroupOutput{}, nil
 	}
@@ -246,6 +264,10 @@ func (s *Server) v2DeleteTargetGroup(in *elbv2.DeleteTargetGroupInput) (*elbv2.D
 		if contains(forwardTargets(l.DefaultActions), arn) {
 			return nil, bad("ResourceInUse", "Target group '%s' is currently in use by a listener or a rule", arn)
 		}
+	}
+	if tg.inUseCalls > 0 {
+		tg.inUseCalls--
+		return nil, bad("ResourceInUse", "Target group '%s' is currently in use by a listener or a rule", arn)
 	}
 	s.elbv2.tgs.del(arn)
 	delete(s.elbv2.tags, arn)
@@ -304,8 +326,8 @@ func (s *Server) v2RegisterTargets(in *elbv2.RegisterTargetsInput) (*elbv2.Regis
 	if err != nil {
 		return nil, err
 	}
-	if len(in.Targets) == 0 {
-		return nil, errMissing("Targets")
+	if err := checkTargets(in.Targets); err != nil {
+		return nil, err
 	}
 	if tg.tg.TargetType == elbv2types.TargetTypeEnumInstance {
 		for _, t := range in.Targets {
@@ -341,6 +363,9 @@ func (s *Server) v2RegisterTargets(in *elbv2.RegisterTargetsInput) (*elbv2.Regis
 func (s *Server) v2DeregisterTargets(in *elbv2.DeregisterTargetsInput) (*elbv2.DeregisterTargetsOutput, error) {
 	tg, err := s.v2tg(in.TargetGroupArn)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkTargets(in.Targets); err != nil {
 		return nil, err
 	}
 	drop := map[string]bool{}
