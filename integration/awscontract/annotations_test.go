@@ -39,8 +39,6 @@ type annotationCase struct {
 	was, now      probe
 }
 
-const cert1, cert2 = "arn:aws:acm:us-east-1:123456789012:certificate/one", "arn:aws:acm:us-east-1:123456789012:certificate/two"
-
 func annotationCases() []annotationCase {
 	net := shared.net
 	withTLS := func(s *v1.Service) {

@@ -129,6 +129,9 @@ func (s *suite) setUp(ctx context.Context) error {
 	}
 	s.aws = clientConfig(s.endpoint, 1)
 	s.ec2, s.elb, s.elb2 = ec2.NewFromConfig(s.aws), elb.NewFromConfig(s.aws), elbv2.NewFromConfig(s.aws)
+	if err := importCertificates(ctx, s.aws); err != nil {
+		return err
+	}
 	n, err := buildNetwork(ctx, s.ec2, clusterName)
 	if err != nil {
 		return fmt.Errorf("build the network through the EC2 API at %s: %w", s.endpoint, err)

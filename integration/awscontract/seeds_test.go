@@ -17,6 +17,10 @@ import (
 // seedDir holds the manifests of the Kubernetes docs' AWS sections.
 const seedDir = "../../examples/aws"
 
+// exampleCert is the placeholder ACM ARN of the examples; loadSeed swaps in cert1, which
+// exists, because load balancers refuse certificates the account does not hold.
+const exampleCert = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+
 // loadSeed reads one example Service and replaces its placeholder IDs by the network's.
 func loadSeed(t *testing.T, file string) *v1.Service {
 	t.Helper()
@@ -29,6 +33,7 @@ func loadSeed(t *testing.T, file string) *v1.Service {
 		"subnet-0123456789abcdef1", shared.net.public[1],
 		"sg-53fae93f", shared.net.extraGroups[0],
 		"sg-42efd82e", shared.net.extraGroups[1],
+		exampleCert, cert1,
 	).Replace(string(data))
 	var svc v1.Service
 	if err := yaml.UnmarshalStrict([]byte(text), &svc); err != nil {
@@ -68,10 +73,9 @@ func TestSeedExamples(t *testing.T) {
 				np[p.Port] = p.NodePort
 			}
 			waitClassic(t, key(svc), func(lb *classicLB) error {
-				cert := "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
 				return firstErr(
 					want("DNSName", aws.ToString(lb.desc.DNSName), host),
-					want("listeners", listeners(lb), fmt.Sprintf("HTTP:80->HTTP:%d HTTPS:443->HTTP:%d %s HTTPS:8443->HTTP:%d %s", np[80], np[443], cert, np[8443], cert)),
+					want("listeners", listeners(lb), fmt.Sprintf("HTTP:80->HTTP:%d HTTPS:443->HTTP:%d %s HTTPS:8443->HTTP:%d %s", np[80], np[443], cert1, np[8443], cert1)),
 					want("scheme", aws.ToString(lb.desc.Scheme), "internet-facing"),
 					want("subnets", fmt.Sprint(sorted(lb.desc.Subnets)), fmt.Sprint(sorted(shared.net.public))),
 				)

@@ -108,7 +108,7 @@ func (s *Server) checkGroups(ids []string, vpc, code string) error {
 	return nil
 }
 
-func validListener(l elbtypes.Listener) error {
+func (s *Server) validListener(l elbtypes.Listener) error {
 	proto := strings.ToUpper(deref(l.Protocol))
 	switch proto {
 	case "HTTP", "HTTPS", "TCP", "SSL":
@@ -120,6 +120,9 @@ func validListener(l elbtypes.Listener) error {
 	}
 	if (proto == "HTTPS" || proto == "SSL") && deref(l.SSLCertificateId) == "" {
 		return bad("CertificateNotFound", "A certificate is required for an %s listener", proto)
+	}
+	if proto == "HTTPS" || proto == "SSL" {
+		return s.checkCertificates(*l.SSLCertificateId)
 	}
 	return nil
 }
@@ -172,7 +175,7 @@ func (s *Server) elbCreateLoadBalancer(in *elb.CreateLoadBalancerInput) (*elb.Cr
 	}
 	listeners := []elbtypes.ListenerDescription{}
 	for _, l := range in.Listeners {
-		if err := validListener(l); err != nil {
+		if err := s.validListener(l); err != nil {
 			return nil, err
 		}
 		listeners = append(listeners, elbtypes.ListenerDescription{Listener: ptr(normListener(l)), PolicyNames: []string{}})
@@ -306,7 +309,7 @@ func (s *Server) elbCreateListeners(in *elb.CreateLoadBalancerListenersInput) (*
 	}
 	var add []elbtypes.ListenerDescription
 	for _, l := range in.Listeners {
-		if err := validListener(l); err != nil {
+		if err := s.validListener(l); err != nil {
 			return nil, err
 		}
 		l = normListener(l)

@@ -54,7 +54,7 @@ func TestClassicLifecycle(t *testing.T) {
 
 	// Listeners, health check, instances, subnets, groups.
 	must[*elb.CreateLoadBalancerListenersOutput](t)(c.elb.CreateLoadBalancerListeners(ctx, &elb.CreateLoadBalancerListenersInput{LoadBalancerName: aws.String("a1"),
-		Listeners: []elbtypes.Listener{{Protocol: aws.String("HTTPS"), LoadBalancerPort: 443, InstancePort: aws.Int32(30443), InstanceProtocol: aws.String("HTTP"), SSLCertificateId: aws.String("arn:aws:acm:us-east-1:123456789012:certificate/x")}}}))
+		Listeners: []elbtypes.Listener{{Protocol: aws.String("HTTPS"), LoadBalancerPort: 443, InstancePort: aws.Int32(30443), InstanceProtocol: aws.String("HTTP"), SSLCertificateId: aws.String(importCert(t, c))}}}))
 	_, err = c.elb.CreateLoadBalancerListeners(ctx, &elb.CreateLoadBalancerListenersInput{LoadBalancerName: aws.String("a1"),
 		Listeners: []elbtypes.Listener{{Protocol: aws.String("TCP"), LoadBalancerPort: 80, InstancePort: aws.Int32(9999)}}})
 	wantCode(t, err, "DuplicateListener")

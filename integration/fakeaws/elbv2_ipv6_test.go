@@ -139,7 +139,7 @@ func TestListenerALPN(t *testing.T) {
 	tg := must[*elbv2.CreateTargetGroupOutput](t)(c.elbv2.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{Name: aws.String("tg"), Protocol: elbv2types.ProtocolEnumTcp,
 		Port: aws.Int32(30443), VpcId: aws.String(tp.vpc), TargetType: elbv2types.TargetTypeEnumInstance})).TargetGroups[0]
 	fwd := []elbv2types.Action{{Type: elbv2types.ActionTypeEnumForward, TargetGroupArn: tg.TargetGroupArn}}
-	certs := []elbv2types.Certificate{{CertificateArn: aws.String("arn:aws:acm:us-east-1:123456789012:certificate/x")}}
+	certs := []elbv2types.Certificate{{CertificateArn: aws.String(importCert(t, c))}}
 
 	_, err := c.elbv2.CreateListener(ctx, &elbv2.CreateListenerInput{LoadBalancerArn: lb.LoadBalancerArn, Port: aws.Int32(80), Protocol: elbv2types.ProtocolEnumTcp, DefaultActions: fwd, AlpnPolicy: []string{"HTTP2Preferred"}})
 	wantCode(t, err, "ALPNPolicyNotFound")

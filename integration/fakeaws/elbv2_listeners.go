@@ -91,7 +91,7 @@ func (s *Server) relink() {
 // defaultSSLPolicy is what AWS sets on a TLS listener created without one.
 const defaultSSLPolicy = "ELBSecurityPolicy-2016-08"
 
-func checkListenerProtocol(lb *v2LB, proto elbv2types.ProtocolEnum, port *int32, certs []elbv2types.Certificate) error {
+func (s *Server) checkListenerProtocol(lb *v2LB, proto elbv2types.ProtocolEnum, port *int32, certs []elbv2types.Certificate) error {
 	if lb.lb.Type == elbv2types.LoadBalancerTypeEnumNetwork {
 		switch proto {
 		case elbv2types.ProtocolEnumTcp, elbv2types.ProtocolEnumUdp, elbv2types.ProtocolEnumTls, elbv2types.ProtocolEnumTcpUdp:
@@ -105,6 +105,13 @@ func checkListenerProtocol(lb *v2LB, proto elbv2types.ProtocolEnum, port *int32,
 	if (proto == elbv2types.ProtocolEnumTls || proto == elbv2types.ProtocolEnumHttps) && len(certs) == 0 {
 		return errValidation("A certificate must be specified for %s listeners", proto)
 	}
+	if proto == elbv2types.ProtocolEnumTls || proto == elbv2types.ProtocolEnumHttps {
+		for _, c := range certs {
+			if err := s.checkCertificates(deref(c.CertificateArn)); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -116,7 +123,7 @@ func (s *Server) v2CreateListener(in *elbv2.CreateListenerInput) (*elbv2.CreateL
 	if err != nil {
 		return nil, err
 	}
-	if err := checkListenerProtocol(lb, in.Protocol, in.Port, in.Certificates); err != nil {
+	if err := s.checkListenerProtocol(lb, in.Protocol, in.Port, in.Certificates); err != nil {
 		return nil, err
 	}
 	if err := checkALPN(in.Protocol, in.AlpnPolicy); err != nil {
@@ -231,7 +238,7 @@ func (s *Server) v2ModifyListener(in *elbv2.ModifyListenerInput) (*elbv2.ModifyL
 	} else if next.SslPolicy == nil {
 		next.SslPolicy = ptr(defaultSSLPolicy)
 	}
-	if err := checkListenerProtocol(lb, next.Protocol, next.Port, next.Certificates); err != nil {
+	if err := s.checkListenerProtocol(lb, next.Protocol, next.Port, next.Certificates); err != nil {
 		return nil, err
 	}
 	if next.Protocol != elbv2types.ProtocolEnumTls && in.AlpnPolicy == nil {

@@ -94,7 +94,7 @@ func TestNLBLifecycle(t *testing.T) {
 
 	// TLS: a certificate is required, and AWS fills in a default policy.
 	tls := must[*elbv2.ModifyListenerOutput](t)(c.elbv2.ModifyListener(ctx, &elbv2.ModifyListenerInput{ListenerArn: l.ListenerArn, Protocol: elbv2types.ProtocolEnumTls,
-		Certificates: []elbv2types.Certificate{{CertificateArn: aws.String("arn:aws:acm:us-east-1:123456789012:certificate/x")}}})).Listeners[0]
+		Certificates: []elbv2types.Certificate{{CertificateArn: aws.String(importCert(t, c))}}})).Listeners[0]
 	if aws.ToString(tls.SslPolicy) != defaultSSLPolicy || tls.Protocol != elbv2types.ProtocolEnumTls {
 		t.Fatalf("tls listener = %+v", tls)
 	}

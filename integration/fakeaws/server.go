@@ -1,12 +1,16 @@
 // Package fakeaws is a stateful fake of the AWS APIs cloudlb calls: EC2 (2016-11-15),
-// Elastic Load Balancing (2012-06-01) and Elastic Load Balancing v2 (2015-12-01), served
-// on one HTTP endpoint like LocalStack's, so the unchanged aws-sdk-go-v2 clients work
-// against it when pointed there with BaseEndpoint or AWS_ENDPOINT_URL.
+// Elastic Load Balancing (2012-06-01) and Elastic Load Balancing v2 (2015-12-01), plus the
+// certificate stores their TLS listeners name, ACM (2015-12-08) and IAM server
+// certificates (2010-05-08), served on one HTTP endpoint like LocalStack's, so the
+// unchanged aws-sdk-go-v2 clients work against it when pointed there with BaseEndpoint or
+// AWS_ENDPOINT_URL.
 //
-// Requests are routed by the form's Version (and the SigV4 credential scope's service
-// name); responses use the real XML shapes and error codes. The fake enforces the rules
-// the providers rely on (duplicate names, not-found errors, dependency violations, rule
-// quotas), counts calls by operation and injects faults on request.
+// Query requests are routed by the form's Version (and the SigV4 credential scope's
+// service name), ACM's JSON requests by their X-Amz-Target header; responses use the real
+// shapes and error codes. The fake enforces the rules the providers rely on (duplicate
+// names, not-found errors, dependency violations, rule quotas, certificates that must
+// exist; VALIDATIONS.md lists the certificate rules and their sources), counts calls by
+// operation and injects faults on request.
 package fakeaws
 
 import (
@@ -28,6 +32,7 @@ const (
 	ec2Version   = "2016-11-15"
 	elbVersion   = "2012-06-01"
 	elbv2Version = "2015-12-01"
+	iamVersion   = "2010-05-08"
 )
 
 // Service names as they appear in Calls.
@@ -35,6 +40,8 @@ const (
 	ServiceEC2   = "ec2"
 	ServiceELB   = "elasticloadbalancing"
 	ServiceELBv2 = "elasticloadbalancingv2"
+	ServiceACM   = "acm"
+	ServiceIAM   = "iam"
 )
 
 // Options configures a Server; the zero value is usable.
@@ -63,10 +70,11 @@ type Options struct {
 // call whose response is lost changes it.
 type Faults struct {
 	// ThrottleRate is the fraction of calls answered with the service's throttling error:
-	// EC2 RequestLimitExceeded (HTTP 503), ELB and ELBv2 Throttling (HTTP 400).
+	// EC2 RequestLimitExceeded (HTTP 503), ELB, ELBv2 and IAM Throttling (HTTP 400), ACM
+	// ThrottlingException (HTTP 400).
 	ThrottleRate float64
 	// ServerErrorRate is the fraction of calls answered with a server error:
-	// EC2 InternalError (500), ELB and ELBv2 ServiceUnavailable (503).
+	// EC2 InternalError (500), the other APIs ServiceUnavailable (503).
 	ServerErrorRate float64
 	// LoseResponseRate is the fraction of write calls (not Describe/Get/List) that run and
 	// change state, after which the client gets the server error of ServerErrorRate: the
@@ -113,6 +121,7 @@ type Server struct {
 	ec2      *ec2State
 	elb      *elbState
 	elbv2    *elbv2State
+	certs    *certStore
 
 	httpSrv *http.Server
 }
@@ -144,6 +153,7 @@ func New(opts Options) *Server {
 	s.ec2 = newEC2State()
 	s.elb = newELBState()
 	s.elbv2 = newELBv2State()
+	s.certs = newCertStore()
 	return s
 }
 
@@ -237,6 +247,8 @@ type request struct {
 	action  string
 	form    url.Values
 	id      string
+	// body is the JSON input of an ACM call.
+	body []byte
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -244,9 +256,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.reqSeq++
 	id := requestID(s.reqSeq)
 	s.mu.Unlock()
-	req, perr := parseRequest(r, id)
+	req, perr := readACMRequest(r, id)
+	if req == nil {
+		req, perr = parseRequest(r, id)
+	}
 	if perr != nil {
-		writeError(w, req.service, id, perr)
+		respond(w, req, nil, perr)
 		return
 	}
 
@@ -263,7 +278,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if fault != nil {
-		writeError(w, req.service, req.id, fault)
+		respond(w, req, nil, fault)
 		return
 	}
 
@@ -272,16 +287,25 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if lose {
 		// The operation ran (or failed) in the cloud; the client sees only a 5xx.
-		writeError(w, req.service, req.id, serverError(req.service))
+		respond(w, req, nil, serverError(req.service))
 		return
 	}
-	if err != nil {
+	respond(w, req, body, err)
+}
+
+// respond writes the body, or err in the service's error envelope, in the wire format of
+// the request's protocol.
+func respond(w http.ResponseWriter, req *request, body []byte, err error) {
+	switch {
+	case req.service == ServiceACM || req.service == ServiceIAM:
+		replyCerts(w, req, body, err)
+	case err != nil:
 		writeError(w, req.service, req.id, err)
-		return
+	default:
+		w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
+		w.Header().Set("x-amzn-RequestId", req.id)
+		_, _ = w.Write(body)
 	}
-	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-	w.Header().Set("x-amzn-RequestId", req.id)
-	_, _ = w.Write(body)
 }
 
 // routeService picks the API from the Version field; "" for a version the fake does not serve.
@@ -293,6 +317,8 @@ func routeService(version string) string {
 		return ServiceELB
 	case elbv2Version:
 		return ServiceELBv2
+	case iamVersion:
+		return ServiceIAM
 	}
 	return ""
 }
@@ -325,6 +351,10 @@ func (s *Server) dispatch(req *request) ([]byte, error) {
 		h = elbHandlers
 	case ServiceELBv2:
 		h = elbv2Handlers
+	case ServiceACM:
+		h = acmHandlers
+	case ServiceIAM:
+		h = iamHandlers
 	}
 	fn, ok := h[req.action]
 	if !ok {
@@ -337,6 +367,9 @@ func (s *Server) dispatch(req *request) ([]byte, error) {
 			err = &apiError{Code: "InternalError", Message: err.Error(), Status: http.StatusInternalServerError}
 		}
 		return nil, err
+	}
+	if b, ok := out.(rawBody); ok {
+		return b, nil
 	}
 	return encodeResponse(req, out)
 }
