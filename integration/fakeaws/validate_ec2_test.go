@@ -58,8 +58,8 @@ func TestEC2Validation(t *testing.T) {
 		{"reserved aws: tag key", func() error {
 			return group(&ec2.CreateSecurityGroupInput{GroupName: aws.String("g6"), Description: aws.String("d"), TagSpecifications: tagSpec(ec2types.ResourceTypeSecurityGroup, "aws:x", "v")})
 		}, "InvalidParameterValue"},
-		{"tag key over 128 characters", func() error {
-			return group(&ec2.CreateSecurityGroupInput{GroupName: aws.String("g7"), Description: aws.String("d"), TagSpecifications: tagSpec(ec2types.ResourceTypeSecurityGroup, strings.Repeat("k", 129), "v")})
+		{"tag key over 127 characters", func() error {
+			return group(&ec2.CreateSecurityGroupInput{GroupName: aws.String("g7"), Description: aws.String("d"), TagSpecifications: tagSpec(ec2types.ResourceTypeSecurityGroup, strings.Repeat("k", 128), "v")})
 		}, "InvalidParameterValue"},
 		{"vpc with a tag specification without tags", func() error {
 			_, err := c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.1.0.0/16"), TagSpecifications: tagSpec(ec2types.ResourceTypeVpc)})

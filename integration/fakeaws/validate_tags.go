@@ -42,15 +42,15 @@ func checkTagSpecs(specs []ec2types.TagSpecification, allowed ...string) error {
 	return nil
 }
 
-// checkEC2Tags checks keys (1-128 characters, not "aws:") and values (0-256 characters).
+// checkEC2Tags checks keys (1-127 characters, not "aws:") and values (0-256 characters).
 func checkEC2Tags(tags []ec2types.Tag) error {
 	for _, t := range tags {
 		k, v := deref(t.Key), deref(t.Value)
 		switch {
 		case k == "":
 			return bad("InvalidParameterValue", "Value ( '' ) for parameter Tag key is invalid. Tag key cannot be null or empty.")
-		case utf8.RuneCountInString(k) > 128:
-			return bad("InvalidParameterValue", "Tag key exceeds the maximum length of 128 characters")
+		case utf8.RuneCountInString(k) > 127:
+			return bad("InvalidParameterValue", "Tag key exceeds the maximum length of 127 characters")
 		case utf8.RuneCountInString(v) > 256:
 			return bad("InvalidParameterValue", "Tag value exceeds the maximum length of 256 characters")
 		case strings.HasPrefix(strings.ToLower(k), "aws:"):
