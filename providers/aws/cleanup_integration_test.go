@@ -2,6 +2,8 @@ package aws_test
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -143,5 +145,76 @@ func TestFailedCreateThenDeleted(t *testing.T) {
 			}
 			e.deleteAndCheckClean(t, svc)
 		})
+	}
+}
+
+// TestLostAnswers performs each write of a creation but loses AWS's answer (the client sees
+// a 5xx), with and without the SDK's own retries: the next attempts converge to one load
+// balancer with its parts, no duplicate, and deletion leaves nothing.
+func TestLostAnswers(t *testing.T) {
+	t.Parallel()
+	withManaged := func(e *env, t *testing.T) { e.withCloudConfig(t, "NLBSecurityGroupMode = Managed") }
+	tests := []struct {
+		svc   func() *v1.Service
+		setup func(*env, *testing.T)
+		op    awsprovider.Call
+	}{
+		{classicService, nil, awsprovider.Call{Service: awsprovider.ServiceELB, Operation: "CreateLoadBalancer"}},
+		{func() *v1.Service {
+			svc := service()
+			svc.Annotations[prefix+"proxy-protocol"] = "*"
+			return svc
+		}, nil, awsprovider.Call{Service: awsprovider.ServiceELB, Operation: "CreateLoadBalancerPolicy"}},
+		{classicService, nil, awsprovider.Call{Service: awsprovider.ServiceELB, Operation: "ConfigureHealthCheck"}},
+		{classicService, nil, awsprovider.Call{Service: awsprovider.ServiceELB, Operation: "AddTags"}},
+		{classicService, nil, awsprovider.Call{Service: awsprovider.ServiceEC2, Operation: "CreateSecurityGroup"}},
+		{classicService, nil, awsprovider.Call{Service: awsprovider.ServiceEC2, Operation: "AuthorizeSecurityGroupIngress"}},
+		{func() *v1.Service { return nlbService(nil) }, nil, awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: "CreateLoadBalancer"}},
+		{func() *v1.Service { return nlbService(nil) }, nil, awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: "CreateTargetGroup"}},
+		{func() *v1.Service { return nlbService(nil) }, nil, awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: "CreateListener"}},
+		{func() *v1.Service { return nlbService(nil) }, nil, awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: "RegisterTargets"}},
+		{func() *v1.Service { return nlbService(nil) }, nil, awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: "AddTags"}},
+		{func() *v1.Service { return nlbService(nil) }, withManaged, awsprovider.Call{Service: awsprovider.ServiceEC2, Operation: "CreateSecurityGroup"}},
+		{func() *v1.Service { return nlbService(nil) }, nil, awsprovider.Call{Service: awsprovider.ServiceEC2, Operation: "AuthorizeSecurityGroupIngress"}},
+	}
+	for _, tt := range tests {
+		for _, attempts := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%s/%s/attempts-%d", tt.svc().Annotations[prefix+"type"], tt.op, attempts), func(t *testing.T) {
+				t.Parallel()
+				e := newEnv(t, func(c *aws.Config) { c.RetryMaxAttempts = attempts })
+				if tt.setup != nil {
+					tt.setup(e, t)
+				}
+				svc := tt.svc()
+				e.srv.LoseNextResponse(tt.op)
+				_, err := e.cloud.EnsureLoadBalancer(ctx, cluster, svc, e.nodes)
+				if attempts == 1 && err == nil {
+					t.Fatalf("the lost answer of %s was not reported", tt.op)
+				}
+				e.ensure(t, svc)
+				inv := e.srv.Inventory()
+				if n := len(inv.ClassicLoadBalancers) + len(inv.LoadBalancers); n != 1 {
+					t.Errorf("%d load balancers, want 1: %+v", n, inv)
+				}
+				if want := 2 * len(inv.LoadBalancers); len(inv.TargetGroups) != want || len(inv.Listeners) != want {
+					t.Errorf("%d target groups and %d listeners, want %d", len(inv.TargetGroups), len(inv.Listeners), want)
+				}
+				managed := 0
+				for _, g := range inv.SecurityGroups {
+					if strings.HasPrefix(g.Name, "k8s-elb-") {
+						managed++
+					}
+				}
+				if want := len(inv.ClassicLoadBalancers); tt.setup != nil {
+					want = 1
+					if managed != want {
+						t.Errorf("%d managed groups, want %d", managed, want)
+					}
+				} else if managed != want {
+					t.Errorf("%d managed groups, want %d", managed, want)
+				}
+				e.deleteAndCheckClean(t, svc)
+			})
+		}
 	}
 }

@@ -16,10 +16,31 @@
 // kubernetes.io/cluster/<cluster>=owned and kubernetes.io/service-name=<ns>/<name>. One with
 // our name but without our cluster tag is never modified or deleted: the Service gets a
 // providers.UserError; so is one whose service-name tag names another Service (possible
-// with aws-load-balancer-name, which replaces the a<uid> name). AWS cannot rename a load
-// balancer, so a change of aws-load-balancer-name once the status shows the load balancer is
-// a user error too; deletion follows the name the status shows. The cluster is the cloud
+// with aws-load-balancer-name, which replaces the a<uid> name). The cluster is the cloud
 // config's KubernetesClusterID (as upstream), else the controller's --cluster-name.
+//
+// Nothing is decided from the shape of a name or a DNS name (emulators, other partitions,
+// internal and dualstack names all differ from AWS's commercial shape): what a Service owns
+// is what carries both tags (ownership.go). AWS cannot rename a load balancer, so when
+// nothing exists under the Service's name although its status shows an address, the
+// region's load balancers are listed (400 a page, tags 20 a call) and one of the Service's
+// under another name makes the change of aws-load-balancer-name a user error.
+//
+// # Deletion
+//
+// EnsureLoadBalancerDeleted removes, in an order that lets a retry after any failure find
+// what is left: each NLB's rules in the node groups (found by the NLB's name in their
+// descriptions, in the groups its tag lists and those of the VPC's instances, so also after
+// the NLB itself is gone), the NLB, the Classic Load Balancer (under the annotated and the
+// default name, and under any name the tags give when neither exists), then the target groups
+// and the managed security groups found by their tags. Only target groups that no load
+// balancer uses, or that the Service's own NLB used, have their tags read. A not-found answer
+// means already gone; ResourceInUse (a target group right after its load balancer) and
+// DependencyViolation (a group while interfaces drain) are transient errors, so the
+// finalizer stays until a later attempt finds nothing left. Every create call carries the
+// ownership tags, so nothing of ours exists untagged, and every write is safe to repeat after
+// an answer was lost: creates of ELBv2 are idempotent, an existing security group with our
+// tags is adopted, duplicate rules and listeners count as done.
 //
 // # Cheap no-op reconciles
 //
@@ -35,7 +56,9 @@
 // Service changes; deleting the tag forces a full read.
 //
 // NLB: the tag holds NLBModel.Hash, which covers the whole model including targets, so an
-// unchanged Service costs the same two reads and any change reads and repairs every part.
+// unchanged Service costs the same two reads and any change reads and repairs every part,
+// and deletes the Service's target groups (found by their tags) that its listeners no
+// longer use, including those an earlier attempt failed to delete.
 //
 // # NLB security groups
 //

@@ -31,7 +31,7 @@ import (
 const (
 	cluster = "demo"
 	prefix  = "service.beta.kubernetes.io/aws-load-balancer-"
-	cert    = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d"
+	cert    = "arn:aws:iam::123456789012:server-certificate/" + certName
 )
 
 // env is a fakeaws with a VPC, two public subnets in two zones and three instances, the
@@ -82,6 +82,7 @@ func newEnv(t *testing.T, opts ...func(*aws.Config)) *env {
 		t.Fatal(err)
 	}
 	e := &env{srv: srv, built: built, elb: elb.NewFromConfig(cfg), ec2: ec2.NewFromConfig(cfg), elbv2: elbv2.NewFromConfig(cfg)}
+	e.uploadCert(t, cfg)
 	e.cloud = cloudaws.New(cloudaws.Options{Config: cc, ELB: e.elb, EC2: e.ec2, ELBv2: e.elbv2})
 	for _, n := range []struct{ name, zone string }{{"node-a-1", "us-east-1a"}, {"node-a-2", "us-east-1a"}} {
 		e.nodes = append(e.nodes, e.node(n.name, n.zone))

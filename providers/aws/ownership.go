@@ -129,10 +129,13 @@ func (c *Cloud) v2Owned(ctx context.Context, arns []string, cluster, service str
 			return c.elbv2.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: chunk})
 		})
 		if code := errorCode(err); code == "LoadBalancerNotFound" || code == "TargetGroupNotFound" {
-			// One went away between the list and this call: read the rest one by one.
+			if len(chunk) == 1 {
+				continue // it went away between the list and this call: not there to own
+			}
+			// One of them went away: read the rest one by one.
 			for _, arn := range chunk {
 				one, err := c.v2Owned(ctx, []string{arn}, cluster, service)
-				if code := errorCode(err); err != nil && code != "LoadBalancerNotFound" && code != "TargetGroupNotFound" {
+				if err != nil {
 					return nil, err
 				}
 				out = append(out, one...)
