@@ -1,6 +1,10 @@
 package fakeaws
 
-import "time"
+import (
+	"time"
+
+	"golang.org/x/time/rate"
+)
 
 // FailTimes makes the next n calls of one operation fail with the given error code and
 // HTTP status (400 when 0); like FailNext, each failed call is counted and changes nothing.
@@ -50,6 +54,9 @@ func (s *Server) drawFault(req *request) (fault error, lose bool, latency time.D
 	if !f.applies(req.action) {
 		return nil, false, 0
 	}
+	if f.WriteRateLimit > 0 && !key.IsRead() && !s.writeBucket(req.service).Allow() {
+		return throttleError(req.service), false, f.Latency
+	}
 	if f.ThrottleRate > 0 && s.rng.Float64() < f.ThrottleRate {
 		return throttleError(req.service), false, f.Latency
 	}
@@ -61,4 +68,21 @@ func (s *Server) drawFault(req *request) (fault error, lose bool, latency time.D
 		return nil, true, f.Latency
 	}
 	return nil, false, f.Latency
+}
+
+// writeBucket is the request-rate bucket of a service's write calls; the caller holds s.mu.
+func (s *Server) writeBucket(service string) *rate.Limiter {
+	b := s.writeBuckets[service]
+	if b == nil {
+		burst := s.faults.WriteBurst
+		if burst <= 0 {
+			burst = max(1, int(s.faults.WriteRateLimit))
+		}
+		b = rate.NewLimiter(rate.Limit(s.faults.WriteRateLimit), burst)
+		if s.writeBuckets == nil {
+			s.writeBuckets = map[string]*rate.Limiter{}
+		}
+		s.writeBuckets[service] = b
+	}
+	return b
 }

@@ -88,3 +88,31 @@ func TestFailTimes(t *testing.T) {
 		t.Fatalf("calls = %d, want 4", n)
 	}
 }
+
+// Writes above WriteRateLimit are throttled, reads never; a bucket refills with time, so a
+// client that slows down is served again.
+func TestWriteRateLimit(t *testing.T) {
+	t.Parallel()
+	c := newFake(t)
+	tp := buildTopo(t, c)
+	c.srv.SetFaults(Faults{WriteRateLimit: 0.001, WriteBurst: 2})
+	create := func(name string) error {
+		_, err := c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String(name), VpcId: aws.String(tp.vpc)})
+		return err
+	}
+	for _, name := range []string{"a", "b"} {
+		if err := create(name); err != nil {
+			t.Fatalf("write %s within the burst: %v", name, err)
+		}
+	}
+	wantCode(t, create("c"), "RequestLimitExceeded")
+	for range 5 {
+		if _, err := c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{}); err != nil {
+			t.Fatalf("a read was throttled: %v", err)
+		}
+	}
+	c.srv.SetFaults(Faults{WriteRateLimit: 1000})
+	if err := create("c"); err != nil {
+		t.Fatalf("write under a higher limit: %v", err)
+	}
+}

@@ -25,6 +25,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // API versions the fake serves; the Version form field selects the service.
@@ -80,6 +82,12 @@ type Faults struct {
 	// change state, after which the client gets the server error of ServerErrorRate: the
 	// request reached the cloud but its answer was lost.
 	LoseResponseRate float64
+	// WriteRateLimit throttles write calls (not Describe/Get/List) above this many per
+	// second per service, with a burst of WriteBurst (WriteRateLimit when 0), as AWS meters
+	// mutating calls in request-rate buckets of their own. Unlike ThrottleRate, a client
+	// that slows down (the SDK's adaptive retry mode) stops being throttled. 0: no limit.
+	WriteRateLimit float64
+	WriteBurst     int
 	// Latency is added to every call.
 	Latency time.Duration
 	// Operations limits the faults to these operation names (all when empty).
@@ -112,6 +120,8 @@ type Server struct {
 	mu     sync.Mutex
 	rng    *rand.Rand
 	faults Faults
+	// writeBuckets meter Faults.WriteRateLimit per service; SetFaults renews them.
+	writeBuckets map[string]*rate.Limiter
 	// failNext holds one-shot errors per operation, served before the random faults.
 	failNext map[Call][]*apiError
 	// loseNext counts, per operation, the next calls that run but answer a server error.
@@ -189,6 +199,7 @@ func (s *Server) SetFaults(f Faults) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = f
+	s.writeBuckets = map[string]*rate.Limiter{}
 }
 
 // FailNext makes the next call of one operation fail with the given error code and HTTP
