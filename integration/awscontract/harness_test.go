@@ -5,9 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
-	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	cloudprovider "k8s.io/cloud-provider"
 
 	"github.com/cloudlb/cloudlb/annotations"
@@ -26,8 +23,11 @@ func newTenant(t *testing.T) *contract.Tenant {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg := clientConfig(shared.endpoint, 0)
-			return cloudaws.New(cloudaws.Options{Config: cc, ELB: elb.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg), ELBv2: elbv2.NewFromConfig(cfg)})
+			cloud, err := cloudaws.NewFromConfig(t.Context(), cc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return cloud
 		},
 	})
 }

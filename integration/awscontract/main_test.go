@@ -123,9 +123,24 @@ func (s *suite) setUp(ctx context.Context) error {
 		clusterName = fmt.Sprintf("awscontract-%d", time.Now().Unix())
 		fmt.Printf("AWS contract suite against %s (cluster %s); fake-only assertions are skipped\n", s.endpoint, clusterName)
 	} else {
-		s.fake = fakeaws.New(fakeaws.Options{Region: region})
+		// $CLOUDLB_FAKEAWS_DNS names the load balancers unlike AWS does (make test runs the
+		// suite both ways), so nothing can come to depend on the shape of a DNS name.
+		dns, err := fakeaws.DNSFormatFromEnv()
+		if err != nil {
+			return err
+		}
+		fmt.Printf("AWS contract suite against the in-process fakeaws, DNS names %s\n", dns)
+		s.fake = fakeaws.New(fakeaws.Options{Region: region, DNSNames: dns})
 		// Never closed: the process ends with the package.
 		s.endpoint = httptest.NewServer(s.gate.wrap(s.fake.Handler())).URL
+	}
+	// The provider builds its clients as in production (cloudaws.NewFromConfig: the SDK's
+	// default chain, AWS_ENDPOINT_URL, the provider's adaptive retries and rate limits).
+	for k, v := range map[string]string{"AWS_ENDPOINT_URL": s.endpoint, "AWS_REGION": region,
+		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull} {
+		if err := os.Setenv(k, v); err != nil {
+			return err
+		}
 	}
 	s.aws = clientConfig(s.endpoint, 1)
 	s.ec2, s.elb, s.elb2 = ec2.NewFromConfig(s.aws), elb.NewFromConfig(s.aws), elbv2.NewFromConfig(s.aws)

@@ -55,8 +55,18 @@ type Tenant struct {
 	CS    kubernetes.Interface
 	NS    string
 	Class string
-	cfg   Config
-	ctl   *controller
+	// Timeout bounds the tenant's waits (WaitIngress, WaitGone, DeleteAll); 0 means
+	// WaitTimeout. A test that injects faults slows convergence down on purpose.
+	Timeout time.Duration
+	cfg     Config
+	ctl     *controller
+}
+
+func (tn *Tenant) timeout() time.Duration {
+	if tn.Timeout > 0 {
+		return tn.Timeout
+	}
+	return WaitTimeout
 }
 
 // NewTenant creates the namespace and starts the controller. When the test ends its
@@ -166,7 +176,7 @@ func (tn *Tenant) DeleteAll() {
 
 // WaitGone waits until the Service is gone (its finalizer removed by the controller).
 func (tn *Tenant) WaitGone(name string) {
-	WaitFor(tn.T, tn.NS+"/"+name+" to be gone", func() (bool, string) {
+	WaitForWithin(tn.T, tn.timeout(), tn.NS+"/"+name+" to be gone", func() (bool, string) {
 		s, err := tn.CS.CoreV1().Services(tn.NS).Get(context.Background(), name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return true, ""
@@ -239,7 +249,7 @@ func (tn *Tenant) WaitIngress(name string, ok func(v1.LoadBalancerIngress) bool)
 		ok = func(i v1.LoadBalancerIngress) bool { return i.Hostname != "" || i.IP != "" }
 	}
 	var svc *v1.Service
-	WaitFor(tn.T, "ingress of "+tn.NS+"/"+name, func() (bool, string) {
+	WaitForWithin(tn.T, tn.timeout(), "ingress of "+tn.NS+"/"+name, func() (bool, string) {
 		var err error
 		svc, err = tn.CS.CoreV1().Services(tn.NS).Get(tn.T.Context(), name, metav1.GetOptions{})
 		if err != nil {
@@ -254,14 +264,20 @@ func (tn *Tenant) WaitIngress(name string, ok func(v1.LoadBalancerIngress) bool)
 // WaitFor polls cond until done, failing t after WaitTimeout with the last state.
 func WaitFor(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(WaitTimeout)
+	WaitForWithin(t, WaitTimeout, what, cond)
+}
+
+// WaitForWithin is WaitFor with its own timeout.
+func WaitForWithin(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for {
 		done, state := cond()
 		if done {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s; last state: %s", WaitTimeout, what, state)
+			t.Fatalf("timed out after %s waiting for %s; last state: %s", timeout, what, state)
 		}
 		time.Sleep(PollInterval)
 	}
