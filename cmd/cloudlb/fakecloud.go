@@ -19,9 +19,11 @@ type fakeAWSOptions struct {
 	topology string
 	region   string
 	seed     uint64
+	// dnsNames is the shape of load balancers' DNS names (fakeaws.DNSFormat).
+	dnsNames string
 }
 
-const fakecloudUsage = `usage: cloudlb fakecloud aws   [--listen 127.0.0.1:4566] [--topology FILE] [--region us-east-1]
+const fakecloudUsage = `usage: cloudlb fakecloud aws   [--listen 127.0.0.1:4566] [--topology FILE] [--region us-east-1] [--dns-names aws|emulator|opaque]
        cloudlb fakecloud azure [--listen 127.0.0.1:8086]
        cloudlb fakecloud gce   [--listen 127.0.0.1:8085]`
 
@@ -38,7 +40,8 @@ func runFakecloud(args []string, stdout, stderr io.Writer) int {
 	var serve func(ctx context.Context) error
 	switch cloud {
 	case "aws":
-		fs.StringVar(&o.listen, "listen", "127.0.0.1:4566", "address to serve EC2, ELB and ELBv2 on (LocalStack's port by default)")
+		fs.StringVar(&o.listen, "listen", "127.0.0.1:4566", "address to serve EC2, ELB, ELBv2, ACM and IAM on (LocalStack's port by default)")
+		fs.StringVar(&o.dnsNames, "dns-names", "aws", "shape of load balancers' DNS names: aws, emulator (<name>.<region>.elb.localhost.localstack.cloud) or opaque")
 		fs.StringVar(&o.topology, "topology", "", "YAML file declaring a VPC, subnets, security groups and instances to build at start")
 		fs.StringVar(&o.region, "region", "us-east-1", "region used in ARNs, DNS names and zones")
 		fs.Uint64Var(&o.seed, "seed", 1, "seed of generated IDs")
@@ -80,10 +83,13 @@ func serveFakeAWS(ctx context.Context, o fakeAWSOptions, stdout io.Writer) error
 		}
 		topo = &t
 	}
-	srv := fakeaws.New(fakeaws.Options{Region: o.region, Seed: o.seed})
+	dns, err := fakeaws.ParseDNSFormat(o.dnsNames)
+	if err != nil {
+		return fmt.Errorf("--dns-names: %w", err)
+	}
+	srv := fakeaws.New(fakeaws.Options{Region: o.region, Seed: o.seed, DNSNames: dns})
 	var built *fakeaws.Built
 	if topo != nil {
-		var err error
 		if built, err = srv.ApplyTopology(*topo); err != nil {
 			return fmt.Errorf("topology %s: %w", o.topology, err)
 		}
@@ -93,7 +99,7 @@ func serveFakeAWS(ctx context.Context, o fakeAWSOptions, stdout io.Writer) error
 		return err
 	}
 	defer func() { _ = srv.Close() }()
-	fmt.Fprintf(stdout, "fakeaws: serving EC2 (2016-11-15), ELB (2012-06-01) and ELBv2 (2015-12-01) at %s, region %s\n", url, o.region)
+	fmt.Fprintf(stdout, "fakeaws: serving EC2 (2016-11-15), ELB (2012-06-01), ELBv2 (2015-12-01), ACM (2015-12-08) and IAM (2010-05-08) at %s, region %s\n", url, o.region)
 	if built != nil {
 		fmt.Fprintf(stdout, "topology: vpc %s\n", built.VPC)
 		printIDs(stdout, "subnet", built.Subnets)

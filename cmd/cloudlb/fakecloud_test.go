@@ -37,6 +37,10 @@ func TestFakecloudUsageErrors(t *testing.T) {
 	if code := run([]string{"fakecloud", "aws", "--topology", "testdata/nope.yaml", "--listen", "127.0.0.1:0"}, nil, &stdout, &stderr); code != exitInvalid || !strings.Contains(stderr.String(), "no such file") {
 		t.Fatalf("missing topology: exit %d, stderr %q", code, stderr.String())
 	}
+	stderr.Reset()
+	if code := run([]string{"fakecloud", "aws", "--dns-names", "pretty", "--listen", "127.0.0.1:0"}, nil, &stdout, &stderr); code != exitInvalid || !strings.Contains(stderr.String(), "emulator") {
+		t.Fatalf("unknown --dns-names: exit %d, stderr %q; want the allowed values", code, stderr.String())
+	}
 }
 
 // The standalone server builds its topology and answers the real SDK until cancelled.
