@@ -388,7 +388,12 @@ func annotationCasesFor(t *testing.T) []annotationCase {
 	return annotationCases()
 }
 
+// protocols is the first listener's "PROTO->PROTO"; "" while a poll catches the listeners
+// being replaced (deleted, then created again).
 func protocols(lb *classicLB) string {
+	if len(lb.desc.ListenerDescriptions) == 0 {
+		return ""
+	}
 	l := lb.desc.ListenerDescriptions[0].Listener
 	return aws.ToString(l.Protocol) + "->" + aws.ToString(l.InstanceProtocol)
 }

@@ -354,6 +354,9 @@ func ownedResources(ctx context.Context) ([]ownedResource, error) {
 	for _, d := range lbs.LoadBalancerDescriptions {
 		name := aws.ToString(d.LoadBalancerName)
 		tg, err := shared.elb.DescribeTags(ctx, &elb.DescribeTagsInput{LoadBalancerNames: []string{name}})
+		if isNotFound(err) {
+			continue // deleted since the listing (tests run in parallel)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -374,6 +377,9 @@ func ownedResources(ctx context.Context) ([]ownedResource, error) {
 	for _, lb := range v2.LoadBalancers {
 		arn := aws.ToString(lb.LoadBalancerArn)
 		tags, err := v2Tags(ctx, arn)
+		if isNotFound(err) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -382,6 +388,9 @@ func ownedResources(ctx context.Context) ([]ownedResource, error) {
 		}
 		out = append(out, ownedResource{"NLB", aws.ToString(lb.LoadBalancerName), tags[arn][serviceNameTag]})
 		ls, err := shared.elb2.DescribeListeners(ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: &arn})
+		if isNotFound(err) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -396,6 +405,9 @@ func ownedResources(ctx context.Context) ([]ownedResource, error) {
 	for _, tg := range tgs.TargetGroups {
 		arn := aws.ToString(tg.TargetGroupArn)
 		tags, err := v2Tags(ctx, arn)
+		if isNotFound(err) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
