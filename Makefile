@@ -26,11 +26,11 @@ test-unit:
 	$(GO) test -count=1 $(UNIT_PKGS)
 
 ## test-integration: tests against a real etcd and kube-apiserver (built by `make testbin`); the
-## AWS contract suite runs a second time with fakeaws naming load balancers as an emulator does,
+## AWS provider tests and contract suite run a second time with fakeaws naming load balancers as an emulator does,
 ## so that nothing can come to depend on the shape of AWS's DNS names
 test-integration: build testbin
 	$(GO) test -count=1 ./integration/...
-	CLOUDLB_FAKEAWS_DNS=emulator $(GO) test -count=1 ./integration/awscontract/
+	CLOUDLB_FAKEAWS_DNS=emulator $(GO) test -count=1 ./providers/aws/ ./integration/awscontract/
 
 ## test-localstack: the AWS contract suite against the endpoint in AWS_ENDPOINT_URL (LocalStack's
 ## default is http://localhost:4566) instead of the in-process fakeaws; skips when it is unset

@@ -48,7 +48,13 @@ type env struct {
 
 func newEnv(t *testing.T, opts ...func(*aws.Config)) *env {
 	t.Helper()
-	srv := awsprovider.New(awsprovider.Options{})
+	// $CLOUDLB_FAKEAWS_DNS (make test sets it on a second run) names load balancers unlike
+	// AWS, so that nothing in the provider can come to depend on the shape of a DNS name.
+	dns, err := awsprovider.DNSFormatFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := awsprovider.New(awsprovider.Options{DNSNames: dns})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	owned := map[string]string{"kubernetes.io/cluster/" + cluster: "owned"}
