@@ -103,9 +103,7 @@ func (c *Cloud) observeNLB(ctx context.Context, name string) (*nlbObserved, erro
 		return nil, err
 	}
 	for _, d := range tags.TagDescriptions {
-		for _, t := range d.Tags {
-			o.tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-		}
+		maps.Copy(o.tags, v2TagMap(d.Tags))
 	}
 	return o, nil
 }

@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 
@@ -69,9 +70,7 @@ func (c *Cloud) observeLB(ctx context.Context, name string, withTags bool) (*Obs
 		return nil, err
 	}
 	for _, d := range tags.TagDescriptions {
-		for _, t := range d.Tags {
-			o.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-		}
+		maps.Copy(o.Tags, elbTagMap(d.Tags))
 	}
 	return o, nil
 }
@@ -189,11 +188,7 @@ func (c *Cloud) findGroupWith(ctx context.Context, name, vpc string, rules func(
 		return nil, nil
 	}
 	sg := out.SecurityGroups[0]
-	g := &ObservedGroup{ID: aws.ToString(sg.GroupId), Tags: map[string]string{}}
-	for _, t := range sg.Tags {
-		g.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
-	g.Rules = rules(sg)
+	g := &ObservedGroup{ID: aws.ToString(sg.GroupId), Tags: ec2TagMap(sg.Tags), Rules: rules(sg)}
 	slices.SortFunc(g.Rules, func(a, b Rule) int { return strings.Compare(a.key(), b.key()) })
 	return g, nil
 }

@@ -10,7 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	v2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	v1 "k8s.io/api/core/v1"
 
 	"github.com/cloudlb/cloudlb/annotations"
@@ -81,11 +83,7 @@ func (c *Cloud) findOwned(ctx context.Context, cluster, service string) ([]owned
 			return nil, err
 		}
 		for _, d := range tags.TagDescriptions {
-			m := map[string]string{}
-			for _, t := range d.Tags {
-				m[aws.ToString(t.Key)] = aws.ToString(t.Value)
-			}
-			if owned(m, cluster) && m[tagServiceName] == service {
+			if isService(elbTagMap(d.Tags), cluster, service) {
 				out = append(out, ownedLB{name: aws.ToString(d.LoadBalancerName)})
 			}
 		}
@@ -146,11 +144,7 @@ func (c *Cloud) v2Owned(ctx context.Context, arns []string, cluster, service str
 			return nil, err
 		}
 		for _, d := range tags.TagDescriptions {
-			m := map[string]string{}
-			for _, t := range d.Tags {
-				m[aws.ToString(t.Key)] = aws.ToString(t.Value)
-			}
-			if owned(m, cluster) && m[tagServiceName] == service {
+			if isService(v2TagMap(d.Tags), cluster, service) {
 				out = append(out, aws.ToString(d.ResourceArn))
 			}
 		}
@@ -232,11 +226,7 @@ func (c *Cloud) ownedGroups(ctx context.Context, cluster, service, vpc string) (
 	}
 	var gs []*ObservedGroup
 	for _, sg := range out.SecurityGroups {
-		g := &ObservedGroup{ID: aws.ToString(sg.GroupId), Tags: map[string]string{}, Rules: allRules(sg)}
-		for _, t := range sg.Tags {
-			g.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-		}
-		gs = append(gs, g)
+		gs = append(gs, &ObservedGroup{ID: aws.ToString(sg.GroupId), Tags: ec2TagMap(sg.Tags), Rules: allRules(sg)})
 	}
 	return gs, nil
 }
@@ -260,4 +250,34 @@ func (c *Cloud) checkRenamed(ctx context.Context, svc *v1.Service, cluster, name
 		}
 	}
 	return nil
+}
+
+// isService reports whether tags say the resource is service's in cluster.
+func isService(tags map[string]string, cluster, service string) bool {
+	return owned(tags, cluster) && tags[tagServiceName] == service
+}
+
+// elbTagMap, v2TagMap and ec2TagMap turn each API's tag list into a map.
+func elbTagMap(ts []elbtypes.Tag) map[string]string {
+	m := make(map[string]string, len(ts))
+	for _, t := range ts {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return m
+}
+
+func v2TagMap(ts []v2types.Tag) map[string]string {
+	m := make(map[string]string, len(ts))
+	for _, t := range ts {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return m
+}
+
+func ec2TagMap(ts []ec2types.Tag) map[string]string {
+	m := make(map[string]string, len(ts))
+	for _, t := range ts {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return m
 }
