@@ -7,11 +7,13 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	cloudprovider "k8s.io/cloud-provider"
+	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/component-base/metrics/testutil"
 )
 
@@ -220,4 +222,66 @@ func TestMetrics(t *testing.T) {
 	if prov, _ := testutil.GetGaugeMetricValue(servicesByState.WithLabelValues(stateProvisioned)); prov != provBefore {
 		t.Errorf("after deletion provisioned = %v, want %v", prov, provBefore)
 	}
+}
+
+// Not parallel, like TestMetrics: upstream's node-sync metrics count one call per
+// UpdateLoadBalancer and one error per failed one, and observe each pass.
+func TestUpstreamNodeSyncMetrics(t *testing.T) {
+	RegisterMetrics()
+	syncs, _ := testutil.GetCounterMetricValue(loadBalancerSyncCount)
+	errs, _ := testutil.GetCounterMetricValue(nodeSyncErrorCount)
+	passes := histogramCount(t, "service_controller_nodesync_latency_seconds")
+	hosts := histogramCount(t, "service_controller_update_loadbalancer_host_latency_seconds")
+
+	f := newFixture(t, Options{})
+	svcs := ensureAll(t, f, lbService("web"), lbService("api"))
+	f.setNodes(node("node-a"))
+	f.cloud.fail(callUpdate, errors.New("throttled"))
+	if _, err := f.core.syncNodes(t.Context(), svcs); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := testutil.GetCounterMetricValue(loadBalancerSyncCount)
+	e, _ := testutil.GetCounterMetricValue(nodeSyncErrorCount)
+	p := histogramCount(t, "service_controller_nodesync_latency_seconds")
+	h := histogramCount(t, "service_controller_update_loadbalancer_host_latency_seconds")
+	if s-syncs != 2 || e-errs != 1 || p-passes != 1 || h-hosts != 1 {
+		t.Errorf("after one pass over 2 Services with 1 failure: syncs +%v, errors +%v, passes +%v, host updates +%v; want +2, +1, +1, +1", s-syncs, e-errs, p-passes, h-hosts)
+	}
+	for _, name := range []string{"service_controller_loadbalancer_sync_total", "service_controller_nodesync_error_total",
+		"service_controller_nodesync_latency_seconds", "service_controller_update_loadbalancer_host_latency_seconds"} {
+		if !registered(t, name) {
+			t.Errorf("%s is not registered under upstream's name", name)
+		}
+	}
+}
+
+// registered reports whether the legacy registry gathers a metric family called name.
+func registered(t *testing.T, name string) bool {
+	t.Helper()
+	return family(t, name) != nil
+}
+
+// histogramCount is the sample count of the unlabelled histogram called name (0 when it has
+// not been observed yet).
+func histogramCount(t *testing.T, name string) uint64 {
+	t.Helper()
+	f := family(t, name)
+	if f == nil || len(f.GetMetric()) == 0 {
+		return 0
+	}
+	return f.GetMetric()[0].GetHistogram().GetSampleCount()
+}
+
+func family(t *testing.T, name string) *dto.MetricFamily {
+	t.Helper()
+	families, err := legacyregistry.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name {
+			return f
+		}
+	}
+	return nil
 }

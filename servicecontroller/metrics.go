@@ -43,11 +43,47 @@ var (
 	registerOnce sync.Once
 )
 
+// The upstream service controller's metrics (k8s.io/cloud-provider controllers/service),
+// with its names, types and buckets, so that dashboards and alerts built on them keep
+// working after the switch. Upstream registers them without a namespace.
+var (
+	// upstreamHostBuckets are upstream's: 1 s to 16384 s.
+	upstreamHostBuckets = metrics.ExponentialBuckets(1, 2, 15)
+
+	loadBalancerSyncCount = metrics.NewCounter(&metrics.CounterOpts{
+		Subsystem:      metricsSubsystem,
+		Name:           "loadbalancer_sync_total",
+		Help:           "A metric counting the amount of times any load balancer has been configured, as an effect of service/node changes on the cluster (upstream's name: one per node-sync UpdateLoadBalancer call).",
+		StabilityLevel: metrics.ALPHA,
+	})
+	nodeSyncErrorCount = metrics.NewCounter(&metrics.CounterOpts{
+		Subsystem:      metricsSubsystem,
+		Name:           "nodesync_error_total",
+		Help:           "A metric counting the amount of times any load balancer has been configured and errored, as an effect of node changes on the cluster (upstream's name: one per failed node-sync UpdateLoadBalancer call).",
+		StabilityLevel: metrics.ALPHA,
+	})
+	nodeSyncLatency = metrics.NewHistogram(&metrics.HistogramOpts{
+		Subsystem:      metricsSubsystem,
+		Name:           "nodesync_latency_seconds",
+		Help:           "A metric measuring the latency for nodesync which updates loadbalancer hosts on cluster node updates (upstream's name: one node pass, listing included).",
+		Buckets:        upstreamHostBuckets,
+		StabilityLevel: metrics.ALPHA,
+	})
+	updateLoadBalancerHostLatency = metrics.NewHistogram(&metrics.HistogramOpts{
+		Subsystem:      metricsSubsystem,
+		Name:           "update_loadbalancer_host_latency_seconds",
+		Help:           "A metric measuring the latency for updating each load balancer hosts (upstream's name: the UpdateLoadBalancer calls of one node pass).",
+		Buckets:        upstreamHostBuckets,
+		StabilityLevel: metrics.ALPHA,
+	})
+)
+
 // RegisterMetrics registers the controller metrics in component-base's legacyregistry, which
 // the controller manager serves on /metrics; later calls do nothing.
 func RegisterMetrics() {
 	registerOnce.Do(func() {
-		legacyregistry.MustRegister(reconcileDuration, reconcileErrors, servicesByState)
+		legacyregistry.MustRegister(reconcileDuration, reconcileErrors, servicesByState,
+			loadBalancerSyncCount, nodeSyncErrorCount, nodeSyncLatency, updateLoadBalancerHostLatency)
 	})
 }
 

@@ -77,12 +77,16 @@ type keyError struct {
 // unknown (never ensured in this process, or their last write failed) are left to the queue,
 // whose next ensure sends the current nodes anyway.
 func (c *core) syncNodes(ctx context.Context, services []*v1.Service) ([]keyError, error) {
+	passStart := time.Now()
+	defer func() { nodeSyncLatency.Observe(time.Since(passStart).Seconds()) }()
 	nodes, err := c.nodes()
 	if err != nil {
 		return nil, fmt.Errorf("listing nodes: %w", err)
 	}
 	var mu sync.Mutex
 	var failed []keyError
+	hostsStart := time.Now()
+	defer func() { updateLoadBalancerHostLatency.Observe(time.Since(hostsStart).Seconds()) }()
 	workqueue.ParallelizeUntil(ctx, c.opts.Workers, len(services), func(i int) {
 		key := cache.MetaObjectToName(services[i]).String()
 		if err := c.syncServiceNodes(ctx, key, services[i], nodes); err != nil {
@@ -125,11 +129,13 @@ func (c *core) syncServiceNodes(ctx context.Context, key string, svc *v1.Service
 	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("service", key))
 	klog.FromContext(ctx).V(2).Info("Updating load balancer backends", "nodes", len(nodes))
 	start := time.Now()
+	loadBalancerSyncCount.Inc()
 	err := c.cloud.UpdateLoadBalancer(ctx, c.opts.ClusterName, svc.DeepCopy(), nodes)
 	if errors.Is(err, cloudprovider.ImplementedElsewhere) {
 		err = nil
 	}
 	if err != nil {
+		nodeSyncErrorCount.Inc()
 		err = withOp(opUpdate, fmt.Errorf("with new hosts %s: %w", nodeNames(nodes), err))
 	}
 	observe(opUpdate, start, err)

@@ -585,6 +585,13 @@ func TestBinaryRunsUnderShippedRBAC(t *testing.T) {
 		return apierrors.IsNotFound(err), notFoundOK(err)
 	})
 
+	// Every family of cloudlb's own and of upstream's service controller it serves is in
+	// docs/metrics.md, and upstream's four names are served.
+	_, body := get(ctx, httpc, base+"/metrics", shared.RESTConfig().BearerToken)
+	checkMetricsDocumented(t, body, "service_controller_loadbalancer_sync_total", "service_controller_nodesync_error_total",
+		"service_controller_nodesync_latency_seconds", "service_controller_update_loadbalancer_host_latency_seconds",
+		"cloudlb_service_controller_reconcile_duration_seconds", "cloudlb_cloud_api_calls_total")
+
 	out, err := os.ReadFile(logPath)
 	if err != nil {
 		t.Fatal(err)
@@ -660,4 +667,31 @@ func get(ctx context.Context, c *http.Client, url, token string) (int, string) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body)
+}
+
+// checkMetricsDocumented fails t when a cloudlb_* or service_controller_* family of the scraped
+// body is not in docs/metrics.md, or one of want is not served.
+func checkMetricsDocumented(t *testing.T, body string, want ...string) {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "metrics.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := map[string]bool{}
+	for line := range strings.Lines(body) {
+		if name, ok := strings.CutPrefix(line, "# TYPE "); ok {
+			name, _, _ = strings.Cut(name, " ")
+			served[name] = true
+		}
+	}
+	for name := range served {
+		if (strings.HasPrefix(name, "cloudlb_") || strings.HasPrefix(name, "service_controller_")) && !strings.Contains(string(doc), "`"+name+"`") {
+			t.Errorf("/metrics serves %s, which docs/metrics.md does not describe", name)
+		}
+	}
+	for _, name := range want {
+		if !served[name] {
+			t.Errorf("/metrics does not serve %s", name)
+		}
+	}
 }
