@@ -1,11 +1,9 @@
 package aws
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -26,8 +24,11 @@ const ProviderName = "aws"
 // managed security group.
 const nlbSecurityGroupModeManaged = "Managed"
 
-// CloudConfig is the upstream cloud-provider-aws INI file, so users switch without
-// rewriting it. Keys we read but do not act on yet are kept for compatibility.
+// CloudConfig is the upstream cloud-provider-aws INI file, read with gcfg as upstream reads it,
+// so users switch without rewriting it: the same sections and keys, names without case,
+// `;` and `#` comments to the end of the line outside double quotes. Every key upstream
+// declares is accepted; those tagged `cloudlb:"ignored"` are not acted on, and the start-up
+// log names them when they are set.
 type CloudConfig struct {
 	Global struct {
 		Zone                        string
@@ -40,9 +41,23 @@ type CloudConfig struct {
 		DisableSecurityGroupIngress bool
 		NLBSecurityGroupMode        string
 		RoleARN                     string
+
+		RouteTableID string `cloudlb:"ignored"`
+		// SourceARN is upstream's aws:SourceArn for RoleARN's trust policy; the SDK's
+		// AssumeRole here sends none.
+		SourceARN                                       string   `cloudlb:"ignored"`
+		NodeIPFamilies                                  []string `cloudlb:"ignored"`
+		ClusterServiceLoadBalancerHealthProbeMode       string   `cloudlb:"ignored"`
+		ClusterServiceSharedLoadBalancerHealthProbePort int32    `cloudlb:"ignored"`
+		ClusterServiceSharedLoadBalancerHealthProbePath string   `cloudlb:"ignored"`
+		SupportedTopologyInstanceTypePattern            string   `cloudlb:"ignored"`
+		// DisableStrictZoneCheck is gone upstream but still in files written for older
+		// releases.
+		DisableStrictZoneCheck bool `cloudlb:"ignored"`
 	}
-	// ServiceOverrides are endpoint overrides, keyed by the section's name.
-	ServiceOverrides map[string]*ServiceOverride
+	// ServiceOverrides are endpoint overrides, keyed by the section's name: upstream's
+	// `[ServiceOverride "N"]` sections.
+	ServiceOverrides map[string]*ServiceOverride `gcfg:"ServiceOverride"`
 }
 
 // ServiceOverride points one AWS service of one region at another URL.
@@ -50,110 +65,40 @@ type ServiceOverride struct {
 	Service string
 	Region  string
 	URL     string
+	// The SDK signs for the region and service it calls, so upstream's signing overrides
+	// are accepted and not acted on.
+	SigningRegion string `cloudlb:"ignored"`
+	SigningMethod string `cloudlb:"ignored"`
+	SigningName   string `cloudlb:"ignored"`
 }
 
-// ParseCloudConfig reads the INI format: `[Global]` and `[ServiceOverride "N"]` sections of
-// `Key = Value` lines, `#` and `;` comments. Unknown sections and keys are errors, so a typo
-// is not silently ignored. A nil reader gives the zero config.
+// ParseCloudConfig reads the INI file with gcfg. Unknown sections and keys are errors that
+// name the file (when r is one), the line, the key and the nearest known key, so a typo is
+// not silently ignored. A nil reader gives the zero config.
 func ParseCloudConfig(r io.Reader) (*CloudConfig, error) {
-	cfg := &CloudConfig{ServiceOverrides: map[string]*ServiceOverride{}}
-	if r == nil {
-		return cfg, nil
-	}
-	sc := bufio.NewScanner(r)
-	section, sub, line := "", "", 0
-	for sc.Scan() {
-		line++
-		text := strings.TrimSpace(sc.Text())
-		if text == "" || text[0] == '#' || text[0] == ';' {
-			continue
-		}
-		if strings.HasPrefix(text, "[") {
-			if !strings.HasSuffix(text, "]") {
-				return nil, fmt.Errorf("aws cloud config line %d: unterminated section %q", line, text)
-			}
-			head := strings.TrimSpace(text[1 : len(text)-1])
-			section, sub, _ = strings.Cut(head, " ")
-			section = strings.ToLower(section)
-			sub = strings.Trim(strings.TrimSpace(sub), `"`)
-			switch section {
-			case "global":
-			case "serviceoverride":
-				if sub == "" {
-					return nil, fmt.Errorf("aws cloud config line %d: [ServiceOverride] needs a name, e.g. [ServiceOverride \"1\"]", line)
-				}
-				if cfg.ServiceOverrides[sub] == nil {
-					cfg.ServiceOverrides[sub] = &ServiceOverride{}
-				}
-			default:
-				return nil, fmt.Errorf("aws cloud config line %d: unknown section [%s]", line, head)
-			}
-			continue
-		}
-		k, v, ok := strings.Cut(text, "=")
-		if !ok {
-			return nil, fmt.Errorf("aws cloud config line %d: want key = value, got %q", line, text)
-		}
-		k, v = strings.ToLower(strings.TrimSpace(k)), strings.Trim(strings.TrimSpace(v), `"`)
-		if err := cfg.set(section, sub, k, v); err != nil {
-			return nil, fmt.Errorf("aws cloud config line %d: %w", line, err)
+	cfg := &CloudConfig{}
+	if r != nil {
+		if _, err := readINI(cfg, r); err != nil {
+			return nil, fmt.Errorf("aws cloud config: %w", err)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading the aws cloud config: %w", err)
+	if cfg.ServiceOverrides == nil {
+		cfg.ServiceOverrides = map[string]*ServiceOverride{}
 	}
 	if m := cfg.Global.NLBSecurityGroupMode; m != "" && !strings.EqualFold(m, nlbSecurityGroupModeManaged) {
 		return nil, fmt.Errorf("aws cloud config: NLBSecurityGroupMode = %q: the only mode is %s (leave it unset for NLBs without security groups)", m, nlbSecurityGroupModeManaged)
 	}
 	for n, o := range cfg.ServiceOverrides {
+		if n == "" {
+			return nil, fmt.Errorf("aws cloud config: [ServiceOverride] needs a name, e.g. [ServiceOverride \"1\"]")
+		}
+		// gcfg keeps the spaces inside quotes; upstream trims them before comparing.
+		o.Service, o.Region, o.URL = strings.TrimSpace(o.Service), strings.TrimSpace(o.Region), strings.TrimSpace(o.URL)
 		if o.Service == "" || o.Region == "" || o.URL == "" {
 			return nil, fmt.Errorf("aws cloud config: [ServiceOverride %q] needs Service, Region and URL", n)
 		}
 	}
 	return cfg, nil
-}
-
-func (c *CloudConfig) set(section, sub, k, v string) error {
-	g := &c.Global
-	strs := map[string]*string{
-		"zone": &g.Zone, "region": &g.Region, "vpc": &g.VPC, "subnetid": &g.SubnetID,
-		"kubernetesclusterid": &g.KubernetesClusterID, "kubernetesclustertag": &g.KubernetesClusterTag,
-		"elbsecuritygroup": &g.ElbSecurityGroup, "nlbsecuritygroupmode": &g.NLBSecurityGroupMode,
-		"rolearn": &g.RoleARN,
-	}
-	switch section {
-	case "global":
-		if p, ok := strs[k]; ok {
-			*p = v
-			return nil
-		}
-		if k == "disablesecuritygroupingress" {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return fmt.Errorf("DisableSecurityGroupIngress: %q is not a boolean", v)
-			}
-			g.DisableSecurityGroupIngress = b
-			return nil
-		}
-		// Upstream keys we accept and ignore (instance metadata, node naming, ...).
-		return nil
-	case "serviceoverride":
-		o := c.ServiceOverrides[sub]
-		switch k {
-		case "service":
-			o.Service = v
-		case "region":
-			o.Region = v
-		case "url":
-			o.URL = v
-		case "signingregion", "signingmethod", "signingname":
-			// accepted for compatibility; the SDK signs for the region it calls
-		default:
-			return fmt.Errorf("[ServiceOverride %q]: unknown key %q", sub, k)
-		}
-		return nil
-	}
-	return fmt.Errorf("key %q outside a section", k)
 }
 
 // region is Region, else the Zone without its letter ("us-east-1a" -> "us-east-1").
