@@ -1,13 +1,11 @@
 package gce
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -17,110 +15,65 @@ import (
 // ProviderName is the name the provider registers under (--cloud-provider=gce).
 const ProviderName = "gce"
 
-// CloudConfig is the upstream gce.conf INI file ([global] section, gcfg syntax), so users
-// switch without rewriting it. Keys we accept but do not act on are kept for compatibility.
+// CloudConfig is the upstream gce.conf, read with gcfg as upstream reads it, so users switch
+// without rewriting it: a [global] section, names without case, `;` and `#` comments to the
+// end of the line outside double quotes, multi-valued keys (node-tags, alpha-features) given
+// once per value. Every key upstream declares is accepted; those tagged `cloudlb:"ignored"`
+// are not acted on, and the start-up log names them when they are set.
 type CloudConfig struct {
 	Global struct {
-		ProjectID        string
-		NetworkProjectID string
-		NetworkName      string
-		SubnetworkName   string
+		ProjectID        string `gcfg:"project-id"`
+		NetworkProjectID string `gcfg:"network-project-id"`
+		NetworkName      string `gcfg:"network-name"`
+		SubnetworkName   string `gcfg:"subnetwork-name"`
 		// NodeTags are the firewall target tags; empty means computed from the instances.
-		NodeTags           []string
-		NodeInstancePrefix string
-		Regional           bool
-		Multizone          bool
-		TokenURL           string
-		TokenBody          string
+		// A value may also hold a comma list, which older cloudlb configs use.
+		NodeTags []string `gcfg:"node-tags"`
+		// TokenURL "nil" means no credentials (upstream's spelling); other token sources are
+		// Application Default Credentials here.
+		TokenURL string `gcfg:"token-url"`
 		// APIEndpoint overrides the Compute API endpoint (host, or the older base path
 		// ending in /compute/v1/, which is accepted too).
-		APIEndpoint string
-		LocalZone   string
+		APIEndpoint string `gcfg:"api-endpoint"`
+		LocalZone   string `gcfg:"local-zone"`
 		// Region is a cloudlb extension; default the region of LocalZone.
-		Region string
+		Region string `gcfg:"region"`
 		// ClusterID is a cloudlb extension naming the shared resources (k8s-<id>-node,
 		// k8s-ig--<id>); default the controller's --cluster-name, sanitised.
-		ClusterID string
-	}
+		ClusterID string `gcfg:"cluster-id"`
+
+		NodeInstancePrefix   string   `gcfg:"node-instance-prefix" cloudlb:"ignored"`
+		Regional             bool     `gcfg:"regional" cloudlb:"ignored"`
+		Multizone            bool     `gcfg:"multizone" cloudlb:"ignored"`
+		TokenBody            string   `gcfg:"token-body" cloudlb:"ignored"`
+		ContainerAPIEndpoint string   `gcfg:"container-api-endpoint" cloudlb:"ignored"`
+		StackType            string   `gcfg:"stack-type" cloudlb:"ignored"`
+		SecondaryRangeName   string   `gcfg:"secondary-range-name" cloudlb:"ignored"`
+		AlphaFeatures        []string `gcfg:"alpha-features" cloudlb:"ignored"`
+	} `gcfg:"global"`
 }
 
-// ParseCloudConfig reads gce.conf: a [global] section of `key = value` lines, `#` and `;`
-// comments; node-tags may repeat or hold a comma list. Unknown sections are errors; unknown
-// keys of [global] are accepted (upstream has many we do not need). A nil reader gives the
-// zero config.
+// ParseCloudConfig reads gce.conf with gcfg. Unknown sections and keys are errors that name
+// the file (when r is one), the line, the key and the nearest known key, so a typo is not
+// silently ignored (upstream ignores them). A nil reader gives the zero config.
 func ParseCloudConfig(r io.Reader) (*CloudConfig, error) {
 	cfg := &CloudConfig{}
 	if r == nil {
 		return cfg, nil
 	}
-	sc := bufio.NewScanner(r)
-	section, line := "", 0
-	for sc.Scan() {
-		line++
-		text := strings.TrimSpace(sc.Text())
-		if text == "" || text[0] == '#' || text[0] == ';' {
-			continue
-		}
-		if strings.HasPrefix(text, "[") {
-			if !strings.HasSuffix(text, "]") {
-				return nil, fmt.Errorf("gce cloud config line %d: unterminated section %q", line, text)
-			}
-			section = strings.ToLower(strings.TrimSpace(text[1 : len(text)-1]))
-			if section != "global" {
-				return nil, fmt.Errorf("gce cloud config line %d: unknown section [%s]", line, section)
-			}
-			continue
-		}
-		if section == "" {
-			return nil, fmt.Errorf("gce cloud config line %d: %q outside the [global] section", line, text)
-		}
-		k, v, ok := strings.Cut(text, "=")
-		if !ok {
-			return nil, fmt.Errorf("gce cloud config line %d: want key = value, got %q", line, text)
-		}
-		k, v = strings.ToLower(strings.TrimSpace(k)), strings.Trim(strings.TrimSpace(v), `"`)
-		if err := cfg.set(k, v); err != nil {
-			return nil, fmt.Errorf("gce cloud config line %d: %w", line, err)
-		}
+	if _, err := readINI(cfg, r); err != nil {
+		return nil, fmt.Errorf("gce cloud config: %w", err)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading the gce cloud config: %w", err)
-	}
-	return cfg, nil
-}
-
-func (c *CloudConfig) set(k, v string) error {
-	g := &c.Global
-	strs := map[string]*string{
-		"project-id": &g.ProjectID, "network-project-id": &g.NetworkProjectID, "network-name": &g.NetworkName,
-		"subnetwork-name": &g.SubnetworkName, "node-instance-prefix": &g.NodeInstancePrefix,
-		"token-url": &g.TokenURL, "token-body": &g.TokenBody, "api-endpoint": &g.APIEndpoint,
-		"local-zone": &g.LocalZone, "region": &g.Region, "cluster-id": &g.ClusterID,
-	}
-	if p, ok := strs[k]; ok {
-		*p = v
-		return nil
-	}
-	switch k {
-	case "node-tags":
-		for _, t := range strings.Split(v, ",") {
+	var tags []string
+	for _, v := range cfg.Global.NodeTags {
+		for t := range strings.SplitSeq(v, ",") {
 			if t = strings.TrimSpace(t); t != "" {
-				g.NodeTags = append(g.NodeTags, t)
+				tags = append(tags, t)
 			}
 		}
-	case "regional", "multizone":
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("%s: %q is not a boolean", k, v)
-		}
-		if k == "regional" {
-			g.Regional = b
-		} else {
-			g.Multizone = b
-		}
 	}
-	// Other upstream keys (alpha-features, stack-type, secondary-range-name, ...) are accepted.
-	return nil
+	cfg.Global.NodeTags = tags
+	return cfg, nil
 }
 
 // region is Region, else LocalZone without its last "-x" ("us-central1-b" -> "us-central1").
