@@ -40,6 +40,12 @@ const (
 	// ReasonWaitingForLoadBalancer (Normal): the provider asked to poll again later (RetryError),
 	// e.g. while the cloud is still provisioning. Not a failure, so not a Warning.
 	ReasonWaitingForLoadBalancer = "WaitingForLoadBalancer"
+	// ReasonCloudObjectCreated (Normal): the provider created a cloud object for the Service
+	// (a load balancer, target group, security group, address, ...); the message names it.
+	ReasonCloudObjectCreated = "CloudObjectCreated"
+	// ReasonCloudObjectDeleted (Normal): the provider deleted one of the Service's cloud objects
+	// (a replacement shows as a deletion and a creation of the same name).
+	ReasonCloudObjectDeleted = "CloudObjectDeleted"
 )
 
 // maxNodesInEvent bounds the node names listed in one Event message.

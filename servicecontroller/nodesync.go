@@ -126,7 +126,7 @@ func (c *core) syncServiceNodes(ctx context.Context, key string, svc *v1.Service
 	if len(nodes) > 0 {
 		st.noNodesWarned = false // an eligible node was seen, whatever the cloud answers
 	}
-	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("service", key))
+	ctx = c.withAudit(klog.NewContext(ctx, klog.FromContext(ctx).WithValues("service", key)), svc, opUpdate)
 	klog.FromContext(ctx).V(2).Info("Updating load balancer backends", "nodes", len(nodes))
 	start := time.Now()
 	loadBalancerSyncCount.Inc()

@@ -44,11 +44,11 @@ func (c *core) sync(ctx context.Context, key string, svc *v1.Service) error {
 			return nil
 		case actCleanup:
 			start := time.Now()
-			err = c.cleanup(ctx, key, st, svc)
+			err = c.cleanup(c.withAudit(ctx, svc, opDelete), key, st, svc)
 			observe(opDelete, start, err)
 		case actEnsure:
 			start := time.Now()
-			err = c.ensure(ctx, key, st, svc)
+			err = c.ensure(c.withAudit(ctx, svc, opEnsure), key, st, svc)
 			observe(opEnsure, start, err)
 		}
 	}
@@ -253,7 +253,7 @@ func (c *core) syncGone(ctx context.Context, key string) error {
 	if st.applied != nil {
 		klog.FromContext(ctx).Info("Service is gone but its load balancer was not cleaned up, deleting it")
 		start := time.Now()
-		err := c.cloud.EnsureLoadBalancerDeleted(ctx, c.opts.ClusterName, st.applied)
+		err := c.cloud.EnsureLoadBalancerDeleted(c.withAudit(ctx, st.applied, opDelete), c.opts.ClusterName, st.applied)
 		if errors.Is(err, cloudprovider.ImplementedElsewhere) {
 			err = nil
 		}

@@ -121,11 +121,14 @@ func (a *apiLimit) wait(ctx context.Context, op string) error {
 	return nil
 }
 
-// configure is the SDK client option that installs the shared retryer and counts every
-// attempt, so throttled attempts the retryer absorbed are visible too.
+// configure is the SDK client option that installs the shared retryer, reports every write
+// once (auditMiddleware) and counts every attempt, so throttled attempts the retryer absorbed
+// are visible too.
 func (a *apiLimit) configure(retryer *aws.Retryer, apiOptions *[]func(*middleware.Stack) error) {
 	*retryer = a.retryer
 	*apiOptions = append(*apiOptions, func(s *middleware.Stack) error {
+		return s.Initialize.Add(auditMiddleware, middleware.After)
+	}, func(s *middleware.Stack) error {
 		// After the retry middleware, so it runs once per attempt.
 		return s.Finalize.Add(middleware.FinalizeMiddlewareFunc("cloudlb/attempts",
 			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {

@@ -71,6 +71,10 @@ func ParseCloudConfig(r io.Reader) (*CloudConfig, error) {
 			return nil, fmt.Errorf("reading the azure cloud config: %w", err)
 		}
 		if len(bytes.TrimSpace(data)) > 0 {
+			// Unknown keys are refused: upstream ignores them, and a typo would go unnoticed.
+			if err := checkKeys(r, data); err != nil {
+				return nil, fmt.Errorf("azure cloud config: %w", err)
+			}
 			if err := json.Unmarshal(data, cc); err != nil {
 				return nil, fmt.Errorf("azure cloud config: %w", err)
 			}

@@ -127,7 +127,7 @@ func (e *env) config(extra string) *azure.CloudConfig {
 	}
 	js := fmt.Sprintf(`{"cloud": "AzurePublicCloud", "tenantId": "t", "subscriptionId": %q, "resourceGroup": %q, "location": "westeurope",
 		"vnetName": "vnet", "subnetName": "nodes", "securityGroupName": %q, "loadBalancerSku": "Standard",
-		"resourceManagerEndpoint": %q, "someUnknownKey": {"ignored": true}%s}`, sub, rg, nsgName, e.url, extra)
+		"resourceManagerEndpoint": %q, "routeRateLimit": {"cloudProviderRateLimit": true}%s}`, sub, rg, nsgName, e.url, extra)
 	cc, err := azure.ParseCloudConfig(strings.NewReader(js))
 	if err != nil {
 		e.t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+
+	"github.com/cloudlb/cloudlb/providers"
 )
 
 // Errors of the simulated cloud API. None is a user error: the controller retries them.
@@ -58,6 +60,7 @@ func (c *Cloud) create(ctx context.Context, desired LoadBalancer) (LoadBalancer,
 			return nil
 		})
 	})
+	providers.AuditWrite(ctx, providers.Write{Cloud: ProviderName, Operation: "CreateLoadBalancer", Object: lb.Name, Change: providers.ChangeCreated}, err)
 	return lb, err
 }
 
@@ -79,12 +82,13 @@ func (c *Cloud) modify(ctx context.Context, desired LoadBalancer) (LoadBalancer,
 			return nil
 		})
 	})
+	providers.AuditWrite(ctx, providers.Write{Cloud: ProviderName, Operation: "UpdateLoadBalancer", Object: lb.Name}, err)
 	return lb, err
 }
 
 // setBackends replaces the backend nodes of an existing load balancer (OpUpdateNodes).
 func (c *Cloud) setBackends(ctx context.Context, name, clusterName string, nodes []string) error {
-	return c.call(ctx, OpUpdateNodes, func() error {
+	err := c.call(ctx, OpUpdateNodes, func() error {
 		return c.store.update(func(lbs map[string]LoadBalancer) error {
 			cur, err := owned(lbs, name, clusterName)
 			if err != nil {
@@ -97,11 +101,14 @@ func (c *Cloud) setBackends(ctx context.Context, name, clusterName string, nodes
 			return nil
 		})
 	})
+	providers.AuditWrite(ctx, providers.Write{Cloud: ProviderName, Operation: "SetBackends", Object: name}, err)
+	return err
 }
 
 // remove deletes the load balancer; an absent one is already deleted (OpDelete).
 func (c *Cloud) remove(ctx context.Context, name, clusterName string) error {
-	return c.call(ctx, OpDelete, func() error {
+	existed := false
+	err := c.call(ctx, OpDelete, func() error {
 		return c.store.update(func(lbs map[string]LoadBalancer) error {
 			if _, ok := lbs[name]; !ok {
 				return nil
@@ -110,9 +117,14 @@ func (c *Cloud) remove(ctx context.Context, name, clusterName string) error {
 				return fmt.Errorf("deleting %s: %w", name, err)
 			}
 			delete(lbs, name)
+			existed = true
 			return nil
 		})
 	})
+	if existed || err != nil {
+		providers.AuditWrite(ctx, providers.Write{Cloud: ProviderName, Operation: "DeleteLoadBalancer", Object: name, Change: providers.ChangeDeleted}, err)
+	}
+	return err
 }
 
 // owned returns the load balancer called name if it exists and belongs to clusterName.

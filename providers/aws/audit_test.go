@@ -1,0 +1,125 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/cloudlb/cloudlb/integration/fakeaws"
+	"github.com/cloudlb/cloudlb/providers"
+)
+
+func TestObjectOf(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   any
+		want string
+	}{
+		{&elbv2.CreateTargetGroupInput{Name: aws.String("k8s-tg")}, "k8s-tg"},
+		{&elbv2.DeleteLoadBalancerInput{LoadBalancerArn: aws.String("arn:lb")}, "arn:lb"},
+		{&elbv2.AddTagsInput{ResourceArns: []string{"arn:a", "arn:b"}}, "arn:a,arn:b"},
+		{&elb.CreateLoadBalancerInput{LoadBalancerName: aws.String("a1")}, "a1"},
+		{&ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String("sg-1")}, "sg-1"},
+		{&ec2.CreateSecurityGroupInput{GroupName: aws.String("k8s-elb-a1")}, "k8s-elb-a1"},
+		{(*ec2.CreateSecurityGroupInput)(nil), ""},
+		{"not a struct", ""},
+	}
+	for _, tt := range tests {
+		if got := objectOf(tt.in); got != tt.want {
+			t.Errorf("objectOf(%T) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestAuditEveryWriteOnce creates and deletes an NLB through clients configured as
+// NewFromConfig configures them, with one answer lost (so the SDK retries that call): every
+// write reaches the auditor exactly once, reads never, and the load balancer and target
+// groups are reported as created and deleted.
+func TestAuditEveryWriteOnce(t *testing.T) {
+	t.Parallel()
+	srv := fakeaws.New(fakeaws.Options{})
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	const cluster = "demo"
+	owned := map[string]string{"kubernetes.io/cluster/" + cluster: "owned"}
+	built, err := srv.ApplyTopology(fakeaws.Topology{
+		VPC: fakeaws.TopologyVPC{CIDR: "10.0.0.0/16"},
+		Subnets: []fakeaws.TopologySubnet{
+			{Name: "public-a", CIDR: "10.0.1.0/24", Zone: "us-east-1a", Public: true, Tags: map[string]string{"kubernetes.io/role/elb": "1"}},
+		},
+		SecurityGroups: []fakeaws.TopologySecurityGroup{{Name: "nodes", Tags: owned}},
+		Instances:      []fakeaws.TopologyInstance{{Name: "node", Subnet: "public-a", Count: 1, Tags: owned, SecurityGroups: []string{"nodes"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), Credentials: credentials.NewStaticCredentialsProvider("AKIDFAKE", "secret", "")}
+	ls := newLimits(Limits{MaxBackoff: 5 * time.Millisecond})
+	cc, err := ParseCloudConfig(strings.NewReader(fmt.Sprintf("[Global]\nZone = us-east-1a\nVPC = %s\n", built.VPC)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(Options{Config: cc, limits: ls,
+		EC2:   ec2.NewFromConfig(cfg, func(o *ec2.Options) { ls.ec2.configure(&o.Retryer, &o.APIOptions) }),
+		ELB:   elb.NewFromConfig(cfg, func(o *elb.Options) { ls.elb.configure(&o.Retryer, &o.APIOptions) }),
+		ELBv2: elbv2.NewFromConfig(cfg, func(o *elbv2.Options) { ls.elbv2.configure(&o.Retryer, &o.APIOptions) })})
+	nodes := []*v1.Node{{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}, Spec: v1.NodeSpec{ProviderID: "aws:///us-east-1a/" + built.Instances["node-1"]}}}
+	svc := &v1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web", UID: types.UID("9a1b2c3d-8b7d-4e6f-9a1b-2c3d4e5f6a7b"),
+			Annotations: map[string]string{"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}},
+		Spec: v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer, Ports: []v1.ServicePort{{Name: "http", Protocol: v1.ProtocolTCP, Port: 80, NodePort: 30080}}},
+	}
+	var mu sync.Mutex
+	var writes []providers.Write
+	ctx := providers.WithAuditor(context.Background(), func(_ context.Context, w providers.Write, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil {
+			writes = append(writes, w)
+		}
+	})
+	srv.LoseNextResponse(fakeaws.Call{Service: fakeaws.ServiceELBv2, Operation: "CreateTargetGroup"})
+	if _, err := c.EnsureLoadBalancer(ctx, cluster, svc, nodes); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EnsureLoadBalancerDeleted(ctx, cluster, svc); err != nil {
+		t.Fatal(err)
+	}
+	served := 0
+	for call, n := range srv.Calls() {
+		if !call.IsRead() {
+			served += n
+		}
+	}
+	// The lost answer made the SDK send CreateTargetGroup twice: one call, two requests.
+	if len(writes) != served-1 {
+		t.Errorf("%d writes audited, the fake served %d write requests (one of them a retry)", len(writes), served)
+	}
+	changes := map[string]bool{}
+	for _, w := range writes {
+		if w.Object == "" || !strings.Contains(w.Operation, ".") {
+			t.Errorf("write without an object or API: %+v", w)
+		}
+		if w.Change != providers.ChangeNone {
+			changes[string(w.Change)+" "+w.Operation] = true
+		}
+	}
+	for _, want := range []string{"Created elbv2.CreateLoadBalancer", "Created elbv2.CreateTargetGroup", "Deleted elbv2.DeleteLoadBalancer", "Deleted elbv2.DeleteTargetGroup"} {
+		if !changes[want] {
+			t.Errorf("no %q reported among %v", want, changes)
+		}
+	}
+}
