@@ -216,21 +216,14 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// Struct tags of the config fields, read by effectiveSettings.
-const (
-	// tagIgnored marks an upstream key that is accepted so upstream files read, but that
-	// cloudlb does not act on.
-	tagIgnored = "ignored"
-	// tagSecret marks a value that is never logged.
-	tagSecret = "secret"
-)
-
-// redacted stands for a secret value in logs.
-const redacted = "<redacted>"
+// tagIgnored, in a field's `cloudlb` struct tag, marks an upstream key that is accepted so
+// upstream files read, but that cloudlb does not act on.
+const tagIgnored = "ignored"
 
 // effectiveSettings returns the fields of section struct v as klog key/value pairs, by their
-// names in the file, and the names of the fields tagged `cloudlb:"ignored"` that are set (so
-// the log says which settings have no effect). Secrets show as "<redacted>" when set.
+// names in the file, and the names of the fields tagged `cloudlb:"ignored"` that are set, so
+// the log says which settings have no effect. Ignored fields are named, never shown, which
+// keeps secrets among them (gce's token-body) out of the log.
 func effectiveSettings(v reflect.Value) (kv []any, ignored []string) {
 	t := v.Type()
 	for i := range t.NumField() {
@@ -239,17 +232,13 @@ func effectiveSettings(v reflect.Value) (kv []any, ignored []string) {
 			continue
 		}
 		fv := v.Field(i)
-		tags := strings.Split(f.Tag.Get("cloudlb"), ",")
-		switch {
-		case slices.Contains(tags, tagIgnored):
+		if slices.Contains(strings.Split(f.Tag.Get("cloudlb"), ","), tagIgnored) {
 			if !fv.IsZero() {
 				ignored = append(ignored, gcfgName(f))
 			}
-		case slices.Contains(tags, tagSecret) && !fv.IsZero():
-			kv = append(kv, gcfgName(f), redacted)
-		default:
-			kv = append(kv, gcfgName(f), fv.Interface())
+			continue
 		}
+		kv = append(kv, gcfgName(f), fv.Interface())
 	}
 	return kv, ignored
 }
