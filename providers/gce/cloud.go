@@ -3,6 +3,7 @@ package gce
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -116,7 +117,12 @@ func NewFromConfig(ctx context.Context, cc *CloudConfig) (*Cloud, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gce: building the HTTP client: %w", err)
 	}
-	// Every client shares one HTTP client (one connection pool, one token source).
+	// Every client shares one HTTP client (one connection pool, one token source), which
+	// reports every write to the reconcile's auditor.
+	if hc.Transport == nil {
+		hc.Transport = http.DefaultTransport
+	}
+	hc.Transport = auditTransport{next: hc.Transport}
 	opts = append(opts, option.WithHTTPClient(hc))
 	var cl Clients
 	var errs []error
