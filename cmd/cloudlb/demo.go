@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -38,30 +37,31 @@ type demoOptions struct {
 	cloud string
 }
 
+const demoAbout = `Starts etcd, kube-apiserver and cloudlb-controller-manager on loopback, applies the Services
+of examples/demo and prints what the controller made of each (one of them is invalid on
+purpose). Exit codes: 0 every Service settled as expected, 1 it did not, 2 usage error.`
+
 // runDemo runs the embedded demo: a real control plane, cloudlb-controller-manager with the
 // fake cloud, and the Services of examples/demo.
 func runDemo(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("cloudlb demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	v := newVerb("cloudlb demo", "cloudlb demo [--keep] [--timeout 90s] [--cloud fake|aws] [-v]", demoAbout)
 	var o demoOptions
-	fs.BoolVar(&o.keep, "keep", false, "keep the control plane and controller running until Ctrl-C, to explore with kubectl")
-	fs.DurationVar(&o.timeout, "timeout", 90*time.Second, "give up when the Services have not settled within this time from start")
-	fs.BoolVar(&o.verbose, "v", false, "copy the controller manager's log to stderr")
-	fs.StringVar(&o.cloud, "cloud", "fake", "cloud provider: fake, or aws (against an in-process fake AWS endpoint)")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	v.fs.BoolVar(&o.keep, "keep", false, "keep the control plane and controller running until Ctrl-C, to explore with kubectl")
+	v.fs.DurationVar(&o.timeout, "timeout", 90*time.Second, "give up when the Services have not settled within this time from start")
+	v.fs.BoolVar(&o.verbose, "v", false, "copy the controller manager's log to stderr")
+	v.fs.StringVar(&o.cloud, "cloud", "fake", "cloud provider: fake, or aws (against an in-process fake AWS endpoint)")
+	positional, code, ok := v.parse(args, stdout, stderr)
+	if !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "cloudlb demo: unexpected arguments %q\n", fs.Args())
-		return exitUsage
+	if len(positional) > 0 {
+		return v.usageError(stderr, "unexpected arguments %q", positional)
 	}
 	if o.cloud != "fake" && o.cloud != "aws" {
-		fmt.Fprintf(stderr, "cloudlb demo: --cloud must be fake or aws, not %q\n", o.cloud)
-		return exitUsage
+		return v.usageError(stderr, "--cloud must be fake or aws, not %q", o.cloud)
 	}
 	if o.timeout <= 0 {
-		fmt.Fprintln(stderr, "cloudlb demo: --timeout must be positive")
-		return exitUsage
+		return v.usageError(stderr, "--timeout must be positive")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -67,11 +67,11 @@ func demoManifests() ([]*v1.Service, map[string]bool, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("read the embedded %s: %w", f, err)
 		}
-		docs, err := readStream(f, bytes.NewReader(data))
+		contents, err := readStream(f, bytes.NewReader(data))
 		if err != nil {
 			return nil, nil, err
 		}
-		for _, d := range docs {
+		for _, d := range contents.services {
 			if d.DecodeErr != nil {
 				return nil, nil, fmt.Errorf("%s: %s: %w", f, d.Name, d.DecodeErr)
 			}

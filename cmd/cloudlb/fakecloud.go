@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,45 +22,59 @@ type fakeAWSOptions struct {
 	dnsNames string
 }
 
-const fakecloudUsage = `usage: cloudlb fakecloud aws   [--listen 127.0.0.1:4566] [--topology FILE] [--region us-east-1] [--dns-names aws|emulator|opaque]
+const fakecloudUsage = `Usage: cloudlb fakecloud aws   [--listen 127.0.0.1:4566] [--topology FILE] [--region us-east-1] [--dns-names aws|emulator|opaque]
        cloudlb fakecloud azure [--listen 127.0.0.1:8086]
        cloudlb fakecloud gce   [--listen 127.0.0.1:8085]`
+
+const fakecloudAbout = `Serves one cloud's API on loopback, stateful and as strict as the cloud, for the official
+SDKs and the controller (--cloud-config pointing at it). It prints its endpoint first, then
+serves until Ctrl-C (SIGINT) or SIGTERM. Run "cloudlb fakecloud CLOUD -h" for one cloud's flags.`
 
 // runFakecloud serves a fake cloud on loopback until SIGINT or SIGTERM.
 func runFakecloud(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, fakecloudUsage)
+		fmt.Fprintf(stderr, "cloudlb fakecloud: which cloud?\n%s\n", fakecloudUsage)
 		return exitUsage
 	}
 	cloud := args[0]
-	fs := flag.NewFlagSet("cloudlb fakecloud "+cloud, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	switch cloud {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintf(stdout, "%s\n\n%s\n", fakecloudUsage, fakecloudAbout)
+		return exitOK
+	}
+	v := newVerb("cloudlb fakecloud "+cloud, "", "") // synopsis and about are per cloud
 	var o fakeAWSOptions
 	var serve func(ctx context.Context) error
 	switch cloud {
 	case "aws":
-		fs.StringVar(&o.listen, "listen", "127.0.0.1:4566", "address to serve EC2, ELB, ELBv2, ACM and IAM on (LocalStack's port by default)")
-		fs.StringVar(&o.dnsNames, "dns-names", "aws", "shape of load balancers' DNS names: aws, emulator (<name>.<region>.elb.localhost.localstack.cloud) or opaque")
-		fs.StringVar(&o.topology, "topology", "", "YAML file declaring a VPC, subnets, security groups and instances to build at start")
-		fs.StringVar(&o.region, "region", "us-east-1", "region used in ARNs, DNS names and zones")
-		fs.Uint64Var(&o.seed, "seed", 1, "seed of generated IDs")
+		v.synopsis = "cloudlb fakecloud aws [--listen 127.0.0.1:4566] [--topology FILE] [--region us-east-1] [--dns-names aws|emulator|opaque] [--seed N]"
+		v.about = "Serves EC2, ELB, ELBv2, ACM and IAM (server certificates) as fakeaws, LocalStack's port by default."
+		v.fs.StringVar(&o.listen, "listen", "127.0.0.1:4566", "address to serve EC2, ELB, ELBv2, ACM and IAM on (LocalStack's port by default)")
+		v.fs.StringVar(&o.dnsNames, "dns-names", "aws", "shape of load balancers' DNS names: aws, emulator (<name>.<region>.elb.localhost.localstack.cloud) or opaque")
+		v.fs.StringVar(&o.topology, "topology", "", "YAML file declaring a VPC, subnets, security groups and instances to build at start")
+		v.fs.StringVar(&o.region, "region", "us-east-1", "region used in ARNs, DNS names and zones")
+		v.fs.Uint64Var(&o.seed, "seed", 1, "seed of generated IDs")
 		serve = func(ctx context.Context) error { return serveFakeAWS(ctx, o, stdout) }
 	case "azure":
-		fs.StringVar(&o.listen, "listen", "127.0.0.1:8086", "address to serve the ARM network API (Microsoft.Network) on")
+		v.synopsis = "cloudlb fakecloud azure [--listen 127.0.0.1:8086]"
+		v.about = "Serves the ARM network API (Microsoft.Network) as fakeazure."
+		v.fs.StringVar(&o.listen, "listen", "127.0.0.1:8086", "address to serve the ARM network API (Microsoft.Network) on")
 		serve = func(ctx context.Context) error { return serveFakeAzure(ctx, o.listen, stdout) }
 	case "gce":
-		fs.StringVar(&o.listen, "listen", "127.0.0.1:8085", "address to serve the Compute API (v1) on")
+		v.synopsis = "cloudlb fakecloud gce [--listen 127.0.0.1:8085]"
+		v.about = "Serves the Compute API (v1) as fakegce."
+		v.fs.StringVar(&o.listen, "listen", "127.0.0.1:8085", "address to serve the Compute API (v1) on")
 		serve = func(ctx context.Context) error { return serveFakeGCE(ctx, o.listen, stdout) }
 	default:
-		fmt.Fprintln(stderr, fakecloudUsage)
+		fmt.Fprintf(stderr, "cloudlb fakecloud: unknown cloud %q\n%s\n", cloud, fakecloudUsage)
 		return exitUsage
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return exitUsage
+	positional, code, ok := v.parse(args[1:], stdout, stderr)
+	if !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "cloudlb fakecloud %s: unexpected arguments %q\n", cloud, fs.Args())
-		return exitUsage
+	if len(positional) > 0 {
+		return v.usageError(stderr, "unexpected arguments %q", positional)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

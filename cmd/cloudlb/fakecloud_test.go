@@ -21,8 +21,8 @@ func TestFakecloudUsageErrors(t *testing.T) {
 		args    []string
 		wantErr string
 	}{
-		{"no cloud", []string{"fakecloud"}, "usage: cloudlb fakecloud aws"},
-		{"other cloud", []string{"fakecloud", "openstack"}, "usage: cloudlb fakecloud aws"},
+		{"no cloud", []string{"fakecloud"}, "Usage: cloudlb fakecloud aws"},
+		{"other cloud", []string{"fakecloud", "openstack"}, "Usage: cloudlb fakecloud aws"},
 		{"extra args azure", []string{"fakecloud", "azure", "x"}, "unexpected arguments"},
 		{"extra args", []string{"fakecloud", "aws", "x"}, "unexpected arguments"},
 	} {

@@ -21,7 +21,7 @@ func TestLintRejectsDocumentedLimits(t *testing.T) {
 		want := d.Service.Annotations["cloudlb.test/expect-key"]
 		t.Run(d.Service.Name, func(t *testing.T) {
 			t.Parallel()
-			findings, _ := lint([]document{d}, annotations.AnyCloud)
+			findings := lint([]document{d}, annotations.AnyCloud).findings
 			var errs []string
 			for _, f := range findings {
 				if f.Severity == annotations.Error {

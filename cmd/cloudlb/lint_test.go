@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -21,33 +20,68 @@ func TestLintExitCodesAndLines(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		args      []string
+		stdin     string
 		wantCode  int
 		wantLines []string // exact stdout lines, in order
 		wantErr   string   // substring of stderr
 	}{
-		{name: "valid multi-document file", args: []string{"lint", "-f", "testdata/valid.yaml"}, wantCode: exitOK, wantErr: "1 LoadBalancer Services checked: 0 errors, 0 warnings"},
+		{name: "valid multi-document file", args: []string{"lint", "-f", "testdata/valid.yaml"}, wantCode: exitOK, wantErr: "1 LoadBalancer Service checked (1 other Service skipped): 0 errors, 0 warnings"},
 		{name: "errors and warnings", args: []string{"lint", "-f", "testdata/invalid.yaml"}, wantCode: exitInvalid, wantLines: []string{
 			`testdata/invalid.yaml: default/bad: service.beta.kubernetes.io/load-balancer-source-ranges: "10.0.0.0/8,nope": "nope" is not a CIDR (allowed: comma-separated CIDRs)`,
 			`testdata/invalid.yaml: default/bad: service.beta.kubernetes.io/openstack-internal-load-balancer: "true": warning: belongs to OpenStack, ignored`,
-		}},
+		}, wantErr: "1 LoadBalancer Service checked: 1 error, 1 warning\n"},
 		{name: "list items", args: []string{"lint", "testdata/list.yaml"}, wantCode: exitInvalid, wantLines: []string{
 			`testdata/list.yaml: ns1/b: spec.ports[0].port: "70000": port out of range (allowed: 1-65535)`,
 		}},
-		{name: "directory recursion", args: []string{"lint", "-f", "testdata/dir"}, wantCode: exitInvalid, wantErr: "2 LoadBalancer Services checked: 1 errors, 1 warnings"},
+		{name: "directory recursion", args: []string{"lint", "-f", "testdata/dir"}, wantCode: exitInvalid, wantErr: "2 LoadBalancer Services checked (1 other Service skipped): 1 error, 1 warning"},
 		{name: "unknown field", args: []string{"lint", "-f", "testdata/wrongtype.yaml"}, wantCode: exitInvalid, wantLines: []string{
 			`testdata/wrongtype.yaml: default/typo: (object): "": does not decode as a v1 Service: json: unknown field "portz"`,
 		}},
-		{name: "malformed yaml", args: []string{"lint", "-f", "testdata/malformed.yaml"}, wantCode: exitUsage, wantErr: "testdata/malformed.yaml: document 1"},
-		{name: "missing file", args: []string{"lint", "-f", "testdata/nope.yaml"}, wantCode: exitUsage, wantErr: "no such file"},
+		{name: "misspelt spec.type", args: []string{"lint", "-f", "testdata/badtype.yaml"}, wantCode: exitInvalid, wantLines: []string{
+			`testdata/badtype.yaml: default/web: spec.type: "Loadbalancer": unknown Service type; types are case-sensitive (allowed: ClusterIP, NodePort, LoadBalancer, ExternalName)`,
+		}, wantErr: "1 LoadBalancer Service checked: 1 error, 0 warnings"},
+		// A typo'd key is a warning: exit 0 unless --strict, which says why it failed.
+		{name: "typo warns", args: []string{"lint", "-f", "testdata/typo.yaml"}, wantCode: exitOK, wantLines: []string{
+			`testdata/typo.yaml: default/web: service.beta.kubernetes.io/aws-load-balancer-typ: "nlb": warning: unknown annotation, did you mean service.beta.kubernetes.io/aws-load-balancer-type?`,
+		}, wantErr: "1 LoadBalancer Service checked: 0 errors, 1 warning\n"},
+		{name: "strict fails on warnings", args: []string{"lint", "--strict", "-f", "testdata/typo.yaml"}, wantCode: exitInvalid,
+			wantErr: "1 LoadBalancer Service checked: 0 errors, 1 warning; --strict: warnings fail\n"},
+		{name: "strict after the file", args: []string{"lint", "testdata/typo.yaml", "--strict"}, wantCode: exitInvalid, wantErr: "--strict: warnings fail"},
+		{name: "strict on a clean file", args: []string{"lint", "--strict", "-f", "testdata/valid.yaml"}, wantCode: exitOK, wantErr: "0 errors, 0 warnings\n"},
+		{name: "strict does not hide errors", args: []string{"lint", "--strict", "-f", "testdata/invalid.yaml"}, wantCode: exitInvalid, wantErr: "1 error, 1 warning; --strict: warnings fail"},
+		// Input that holds nothing to check is a usage error naming the file and what it holds.
+		{name: "deployment only", args: []string{"lint", "-f", "testdata/noservice/deployment.yaml"}, wantCode: exitUsage,
+			wantErr: `cloudlb lint: testdata/noservice/deployment.yaml: no Service to check: found Deployment "web" (apps/v1, document 1), ConfigMap "web-config" (v1, document 2)`},
+		{name: "directory without a Service", args: []string{"lint", "-f", "testdata/noservice"}, wantCode: exitUsage,
+			wantErr: "cloudlb lint: testdata/noservice: no Service to check in its 1 manifest file"},
+		{name: "empty file", args: []string{"lint", "-f", "testdata/empty.yaml"}, wantCode: exitUsage, wantErr: "cloudlb lint: testdata/empty.yaml: empty: no Kubernetes object in it"},
+		{name: "empty stdin", args: []string{"lint", "-f", "-"}, wantCode: exitUsage, wantErr: "cloudlb lint: <stdin>: empty"},
+		{name: "stdin without a Service", args: []string{"lint", "-"}, stdin: "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n", wantCode: exitUsage,
+			wantErr: `cloudlb lint: <stdin>: no Service to check: found Pod "p" (v1, document 1)`},
+		{name: "not an object", args: []string{"lint", "-"}, stdin: "apiVersion: v1\nkind: Service\n---\n- a\n", wantCode: exitUsage,
+			wantErr: "cloudlb lint: <stdin>:4: document 2: not a Kubernetes object: want a mapping with apiVersion and kind, got a list"},
+		{name: "lower-case kind in a List", args: []string{"lint", "-"}, wantCode: exitUsage,
+			stdin:   "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: SERVICE\n  metadata: {name: b}\n",
+			wantErr: `cloudlb lint: <stdin>:5: document 1: item 1: kind "SERVICE" is not a Service`},
+		{name: "JSON on stdin", args: []string{"lint", "-"}, wantCode: exitOK, wantErr: "1 LoadBalancer Service checked: 0 errors, 0 warnings",
+			stdin: `{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "j"}, "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}}`},
+		{name: "comments only", args: []string{"lint", "-f", "testdata/comments.yaml"}, wantCode: exitUsage, wantErr: "testdata/comments.yaml: empty"},
+		{name: "lower-case kind", args: []string{"lint", "-f", "testdata/lowercase-kind.yaml"}, wantCode: exitUsage,
+			wantErr: `cloudlb lint: testdata/lowercase-kind.yaml:11: document 2: kind "service" is not a Service: kinds are case-sensitive (kind: Service)`},
+		{name: "malformed yaml", args: []string{"lint", "-f", "testdata/malformed.yaml"}, wantCode: exitUsage, wantErr: "cloudlb lint: testdata/malformed.yaml:3: document 1: invalid YAML: "},
+		// The line is the file's, not the document's (line 7 of the third document).
+		{name: "yaml error line in a multi-document file", args: []string{"lint", "-f", "testdata/badline.yaml"}, wantCode: exitUsage,
+			wantErr: "cloudlb lint: testdata/badline.yaml:20: document 3: invalid YAML: found a tab character"},
+		{name: "missing file", args: []string{"lint", "-f", "testdata/nope.yaml"}, wantCode: exitUsage, wantErr: "cloudlb lint: testdata/nope.yaml: no such file or directory"},
 		{name: "no input", args: []string{"lint"}, wantCode: exitUsage, wantErr: "no input"},
 		{name: "bad cloud", args: []string{"lint", "--cloud", "ibm", "-f", "testdata/valid.yaml"}, wantCode: exitUsage, wantErr: `unknown cloud "ibm"`},
-		{name: "bad output", args: []string{"lint", "-o", "xml", "-f", "testdata/valid.yaml"}, wantCode: exitUsage, wantErr: "allowed: text, json"},
-		{name: "bad flag", args: []string{"lint", "--nope"}, wantCode: exitUsage},
+		{name: "bad output", args: []string{"lint", "-o", "xml", "-f", "testdata/valid.yaml"}, wantCode: exitUsage, wantErr: `-o "xml": allowed: text, json, yaml`},
+		{name: "bad flag", args: []string{"lint", "--nope"}, wantCode: exitUsage, wantErr: "cloudlb lint: flag provided but not defined: -nope\nRun 'cloudlb lint -h' for help."},
 		{name: "unknown verb", args: []string{"frobnicate"}, wantCode: exitUsage, wantErr: "unknown verb"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			code, out, errOut := runCLI(t, "", tc.args...)
+			code, out, errOut := runCLI(t, tc.stdin, tc.args...)
 			if code != tc.wantCode {
 				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.wantCode, out, errOut)
 			}
@@ -111,8 +145,8 @@ func TestAnnotationsVerb(t *testing.T) {
 			t.Errorf("-o %s: exit %d, output %q", f, code, out)
 		}
 	}
-	if code, _, _ := runCLI(t, "", "annotations", "-o", "yaml"); code != exitUsage {
-		t.Errorf("-o yaml: exit %d, want %d", code, exitUsage)
+	if code, _, errOut := runCLI(t, "", "annotations", "-o", "xml"); code != exitUsage || !strings.Contains(errOut, "allowed: text, json, yaml, markdown, table") {
+		t.Errorf("-o xml: exit %d, stderr %q; want %d and the allowed formats", code, errOut, exitUsage)
 	}
 }
 
@@ -141,7 +175,7 @@ func TestExamplesAreClean(t *testing.T) {
 				t.Errorf("%v: %s", args, line)
 			}
 		}
-		if want := fmt.Sprintf(" 0 errors, %d warnings", allowed); !strings.Contains(errOut, want) || strings.HasPrefix(errOut, "0 ") {
+		if want := " 0 errors, " + plural(allowed, "warning"); !strings.Contains(errOut, want) || strings.HasPrefix(errOut, "0 ") {
 			t.Errorf("%v: %s, want%s", args, errOut, want)
 		}
 	}

@@ -18,13 +18,15 @@ const (
 const usage = `cloudlb turns Kubernetes LoadBalancer Services into cloud load balancers.
 
 Usage:
-  cloudlb lint [-f FILE|DIR|-]... [--cloud aws|azure|gce] [-o text|json]
-  cloudlb plan [-f FILE|DIR|-]... [--cloud aws] [-o yaml|json] [--cluster-name NAME] [--nodes N]
-  cloudlb annotations [--cloud aws|azure|gce] [-o table|json|markdown]
-  cloudlb demo [--keep] [--timeout 90s] [-v]
+  cloudlb lint [-f FILE|DIR|-]... [--cloud aws|azure|gce] [--strict] [-o text|json|yaml]
+  cloudlb plan --cloud aws|azure|gce [-f FILE|DIR|-]... [--cloud-config FILE] [-o text|json|yaml]
+               [--cluster-name NAME] [--nodes N]
+  cloudlb annotations [--cloud aws|azure|gce] [-o text|json|yaml|markdown]
+  cloudlb demo [--keep] [--timeout 90s] [--cloud fake|aws] [-v]
   cloudlb fakecloud aws|azure|gce [--listen ADDR] [--topology FILE (aws)]
 
-Run "cloudlb <verb> -h" for the flags of one verb.
+Exit codes: 0 done, 1 the input has errors (lint, plan) or the verb failed, 2 usage error or
+unreadable input. Run "cloudlb <verb> -h" (or "cloudlb help <verb>") for the flags of one verb.
 `
 
 func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
@@ -46,7 +48,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runDemo(args[1:], stdout, stderr)
 	case "fakecloud":
 		return runFakecloud(args[1:], stdout, stderr)
-	case "-h", "-help", "--help", "help":
+	case "help":
+		if len(args) > 1 { // "cloudlb help lint" is "cloudlb lint -h"
+			return run([]string{args[1], "-h"}, stdin, stdout, stderr)
+		}
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	case "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	}

@@ -4,14 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	cloudprovider "k8s.io/cloud-provider"
-	"sigs.k8s.io/yaml"
 
 	"github.com/cloudlb/cloudlb/annotations"
 	"github.com/cloudlb/cloudlb/providers/aws"
@@ -53,51 +53,105 @@ func marshalRaw(v any) ([]byte, error) {
 	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }
 
+// desiredFunc builds one Service's desired model offline.
+type desiredFunc func(svc *v1.Service, nodes []*v1.Node, clusterName string) (any, error)
+
 // planner is a cloud's offline model builder, and the cloud whose annotations it reads.
 type planner struct {
-	cloud   annotations.Cloud
-	desired func(svc *v1.Service, nodes []*v1.Node, clusterName string) (any, error)
+	cloud annotations.Cloud
+	// withConfig parses the provider's cloud config (r nil: none given) and returns the
+	// builder that uses it, so a plan can show what a real config changes (names, tags,
+	// security groups), and where the config puts the nodes.
+	withConfig func(r io.Reader) (desiredFunc, nodeSite, error)
 }
 
 var planners = map[string]planner{
-	"aws": {annotations.AWS, func(svc *v1.Service, nodes []*v1.Node, cluster string) (any, error) {
-		return aws.DesiredModel(svc, nodes, nil, cluster)
-	}},
-	"azure": {annotations.Azure, func(svc *v1.Service, nodes []*v1.Node, cluster string) (any, error) {
-		return azure.DesiredModel(svc, nodes, nil, cluster)
-	}},
-	"gce": {annotations.GCE, func(svc *v1.Service, nodes []*v1.Node, cluster string) (any, error) {
-		return gce.DesiredModel(svc, nodes, nil, cluster)
-	}},
+	"aws": newPlanner(annotations.AWS, aws.ParseCloudConfig, aws.DesiredModel, func(cc *aws.CloudConfig) nodeSite {
+		if cc.Global.Zone == "" && cc.Global.Region != "" {
+			return nodeSite{zone: cc.Global.Region + "a"}
+		}
+		return nodeSite{zone: cc.Global.Zone}
+	}),
+	"azure": newPlanner(annotations.Azure, azure.ParseCloudConfig, azure.DesiredModel, func(cc *azure.CloudConfig) nodeSite {
+		return nodeSite{subscription: cc.SubscriptionID, resourceGroup: cc.ResourceGroup}
+	}),
+	"gce": newPlanner(annotations.GCE, gce.ParseCloudConfig, gce.DesiredModel, func(cc *gce.CloudConfig) nodeSite {
+		if cc.Global.LocalZone == "" && cc.Global.Region != "" {
+			return nodeSite{zone: cc.Global.Region + "-a"}
+		}
+		return nodeSite{zone: cc.Global.LocalZone}
+	}),
 }
+
+// newPlanner adapts a provider's ParseCloudConfig and DesiredModel. Without a config the
+// provider gets nil, its documented "no cloud config" (the controller without --cloud-config).
+func newPlanner[C, D any](cloud annotations.Cloud, parse func(io.Reader) (*C, error),
+	model func(*v1.Service, []*v1.Node, *C, string) (D, error), site func(*C) nodeSite) planner {
+	return planner{cloud, func(r io.Reader) (desiredFunc, nodeSite, error) {
+		var cc *C
+		var where nodeSite
+		if r != nil {
+			var err error
+			if cc, err = parse(r); err != nil {
+				return nil, nodeSite{}, err
+			}
+			where = site(cc)
+		}
+		return func(svc *v1.Service, nodes []*v1.Node, cluster string) (any, error) {
+			return model(svc, nodes, cc, cluster)
+		}, where, nil
+	}}
+}
+
+const planAbout = `Prints, offline, the load balancer the provider would build for each LoadBalancer Service
+of the manifests: the desired model (-o text is its YAML form), with placeholders where only
+the cloud or the API server knows the value (UIDs, nodePorts, subnets). Problems go to stderr
+as lint prints them, so stdout stays parseable.
+
+--cloud is required: a plan is one provider's model and is never guessed from the
+annotations. --cloud-config reads that provider's cloud config (aws: the INI file of
+cloud-provider-aws, azure: azure.json, gce: gce.conf), as the controller's --cloud-config.
+
+Exit codes: 0 planned, 1 a Service has errors (the others are still planned), 2 usage error
+or input that cannot be read (see "cloudlb lint -h").`
 
 // runPlan prints, offline, the load balancer the provider would make for each LoadBalancer
 // Service of the inputs.
 func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("cloudlb plan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	v := newVerb("cloudlb plan", "cloudlb plan --cloud aws|azure|gce [-f FILE|DIR|-]... [--cloud-config FILE] [-o text|json|yaml] [--cluster-name NAME] [--nodes N]", planAbout)
 	var files stringList
-	fs.Var(&files, "f", "manifest file, directory or - for stdin (repeatable; positional arguments work too)")
-	cloudFlag := fs.String("cloud", "aws", "cloud to plan for: aws, azure or gce")
-	output := fs.String("o", "yaml", "output format: yaml or json")
-	clusterName := fs.String("cluster-name", "kubernetes", "cluster name of the ownership tags (the controller's --cluster-name)")
-	nodeCount := fs.Int("nodes", 3, "number of placeholder nodes (node-1..N) the load balancer targets")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	v.fs.Var(&files, "f", filesUsage)
+	cloudFlag := v.fs.String("cloud", "", "cloud to plan for: aws, azure or gce (required)")
+	cloudConfig := v.fs.String("cloud-config", "", "the provider's cloud config file, as the controller's --cloud-config; default: none")
+	output := v.output()
+	clusterName := v.fs.String("cluster-name", "kubernetes", "cluster name of the ownership tags (the controller's --cluster-name)")
+	nodeCount := v.fs.Int("nodes", 3, "number of placeholder nodes (node-1..N) the load balancer targets")
+	positional, code, ok := v.parse(args, stdout, stderr)
+	if !ok {
+		return code
 	}
-	files = append(files, fs.Args()...)
+	files = append(files, positional...)
+	p, known := planners[*cloudFlag]
 	switch {
+	case *cloudFlag == "":
+		return v.usageError(stderr, "--cloud is required: aws, azure or gce")
+	case !known:
+		return v.usageError(stderr, "--cloud %q: allowed: aws, azure, gce", *cloudFlag)
 	case len(files) == 0:
-		fmt.Fprintln(stderr, "cloudlb plan: no input: give -f FILE, -f DIR or -f -")
-		return exitUsage
-	case planners[*cloudFlag].desired == nil:
-		fmt.Fprintf(stderr, "cloudlb plan: --cloud %q: allowed: aws, azure, gce\n", *cloudFlag)
-		return exitUsage
-	case *output != "yaml" && *output != "json":
-		fmt.Fprintf(stderr, "cloudlb plan: -o %q: allowed: yaml, json\n", *output)
-		return exitUsage
+		return v.usageError(stderr, "no input: give -f FILE, -f DIR or -f -")
 	case *nodeCount < 0:
-		fmt.Fprintf(stderr, "cloudlb plan: --nodes %d: must be 0 or more\n", *nodeCount)
+		return v.usageError(stderr, "--nodes %d: must be 0 or more", *nodeCount)
+	}
+	if code, ok := v.checkOutput(stderr, *output); !ok {
+		return code
+	}
+	desired, site, err := desiredFor(p, *cloudConfig)
+	if err != nil {
+		msg := err.Error()
+		if !strings.Contains(msg, *cloudConfig) { // some providers name the file themselves
+			msg = *cloudConfig + ": " + msg
+		}
+		fmt.Fprintf(stderr, "cloudlb plan: --cloud-config: %s\n", msg)
 		return exitUsage
 	}
 	docs, err := readInputs(files, stdin)
@@ -105,7 +159,7 @@ func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cloudlb plan: %v\n", err)
 		return exitUsage
 	}
-	entries, problems := plan(planners[*cloudFlag], docs, placeholderNodes(*cloudFlag, *nodeCount), *clusterName)
+	entries, problems := plan(p.cloud, desired, docs, placeholderNodes(*cloudFlag, *nodeCount, site), *clusterName)
 	errs := 0
 	for _, p := range problems {
 		if p.Severity == annotations.Error {
@@ -117,54 +171,66 @@ func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if entries == nil {
 		entries = []planEntry{}
 	}
-	var out []byte
-	if *output == "json" {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false) // placeholders are <...>; keep them readable
-		err, out = enc.Encode(entries), b.Bytes()
-	} else {
-		out, err = yaml.Marshal(entries)
+	// text is the YAML: the plan is data, and YAML is its most readable form.
+	format := *output
+	if format == "text" {
+		format = "yaml"
 	}
-	if err != nil {
+	if err := writeData(stdout, format, entries); err != nil {
 		fmt.Fprintf(stderr, "cloudlb plan: %v\n", err)
 		return exitUsage
 	}
-	stdout.Write(out)
+	fmt.Fprintf(stderr, "%s planned for %s: %s, %s\n", plural(len(entries), "LoadBalancer Service"), *cloudFlag,
+		plural(errs, "error"), plural(len(problems)-errs, "warning"))
 	if errs > 0 {
 		return exitInvalid
 	}
 	return exitOK
 }
 
+// desiredFor returns p's model builder and node site with the cloud config of path ("" for
+// none).
+func desiredFor(p planner, path string) (desiredFunc, nodeSite, error) {
+	if path == "" {
+		return p.withConfig(nil)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nodeSite{}, pathError(path, err)
+	}
+	defer f.Close()
+	return p.withConfig(f)
+}
+
 // plan builds the desired model of each LoadBalancer Service; Services with an invalid
 // annotation, or that the provider refuses, become findings instead.
-func plan(p planner, docs []document, nodes []*v1.Node, clusterName string) ([]planEntry, []finding) {
+func plan(cloud annotations.Cloud, desiredModel desiredFunc, docs []document, nodes []*v1.Node, clusterName string) ([]planEntry, []finding) {
 	var entries []planEntry
 	var findings []finding
 	for _, d := range docs {
 		if d.DecodeErr != nil {
-			findings = append(findings, finding{File: d.File, Service: d.Name, Problem: annotations.Problem{
-				Severity: annotations.Error, Key: "(object)", Reason: "does not decode as a v1 Service: " + d.DecodeErr.Error(),
-			}})
+			findings = append(findings, decodeProblem(d))
+			continue
+		}
+		if p := typeProblem(d.Service); p != nil {
+			findings = append(findings, finding{File: d.File, Service: d.Name, Problem: *p})
 			continue
 		}
 		if d.Service.Spec.Type != v1.ServiceTypeLoadBalancer {
 			continue
 		}
-		_, problems := annotations.Parse(d.Service, p.cloud)
+		_, problems := annotations.Parse(d.Service, cloud)
 		for _, p := range problems {
 			findings = append(findings, finding{File: d.File, Service: d.Name, Problem: p})
 		}
 		if problems.HasErrors() {
 			continue
 		}
-		desired, err := p.desired(d.Service, nodes, clusterName)
+		desired, err := desiredModel(d.Service, nodes, clusterName)
 		switch {
 		case errors.Is(err, cloudprovider.ImplementedElsewhere):
 			pr := annotations.Problem{Severity: annotations.Warning, Key: "(service)", Reason: "served by another controller; nothing to plan"}
-			if p.cloud == annotations.AWS {
+			if cloud == annotations.AWS {
 				pr.Key, pr.Reason = "service.beta.kubernetes.io/aws-load-balancer-type", "served by another controller (the AWS Load Balancer Controller); nothing to plan"
 			}
 			findings = append(findings, finding{File: d.File, Service: d.Name, Problem: pr})
@@ -180,19 +246,33 @@ func plan(p planner, docs []document, nodes []*v1.Node, clusterName string) ([]p
 	return entries, findings
 }
 
+// nodeSite is where the placeholder nodes live. With a cloud config it comes from the config,
+// so that a plan does not mix the config's region with a placeholder node's zone.
+type nodeSite struct {
+	zone                        string // aws, gce
+	subscription, resourceGroup string // azure
+}
+
 // placeholderNodes are node-1..n with an InternalIP 10.0.0.(10+i) and a provider ID of the
-// cloud's form: AWS instance IDs i-00000000000000001 on in us-east-1a, Azure VMs of a
-// placeholder subscription, GCE instances in us-central1-a.
-func placeholderNodes(cloud string, n int) []*v1.Node {
+// cloud's form: AWS instance IDs i-00000000000000001 in us-east-1a, Azure VMs of a
+// placeholder subscription, GCE instances in us-central1-a, or where site says.
+func placeholderNodes(cloud string, n int, site nodeSite) []*v1.Node {
+	or := func(v, def string) string {
+		if v == "" {
+			return def
+		}
+		return v
+	}
 	nodes := make([]*v1.Node, 0, n)
 	for i := 1; i <= n; i++ {
 		name := fmt.Sprintf("node-%d", i)
-		id := fmt.Sprintf("aws:///us-east-1a/i-%017x", i)
+		id := fmt.Sprintf("aws:///%s/i-%017x", or(site.zone, "us-east-1a"), i)
 		switch cloud {
 		case "azure":
-			id = "azure:///subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/<resource-group>/providers/Microsoft.Compute/virtualMachines/" + name
+			id = fmt.Sprintf("azure:///subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/%s",
+				or(site.subscription, "00000000-0000-0000-0000-000000000000"), or(site.resourceGroup, "<resource-group>"), name)
 		case "gce":
-			id = "gce://<project-id>/us-central1-a/" + name
+			id = fmt.Sprintf("gce://<project-id>/%s/%s", or(site.zone, "us-central1-a"), name)
 		}
 		nodes = append(nodes, &v1.Node{
 			ObjectMeta: metav1.ObjectMeta{Name: name},

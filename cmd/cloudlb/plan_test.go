@@ -92,13 +92,15 @@ func TestPlanJSON(t *testing.T) {
 
 func TestPlanInvalidAnnotation(t *testing.T) {
 	t.Parallel()
-	code, out, errOut := runCLI(t, "", "plan", "-o", "json", "-f", "testdata/plan/invalid.yaml")
+	code, out, errOut := runCLI(t, "", "plan", "--cloud", "aws", "-o", "json", "-f", "testdata/plan/invalid.yaml")
 	if code != exitInvalid {
 		t.Fatalf("exit %d, want %d\n%s", code, exitInvalid, errOut)
 	}
 	want := `testdata/plan/invalid.yaml: default/bad: service.beta.kubernetes.io/aws-load-balancer-healthcheck-interval: "3": must be between 5 and 300`
-	if !strings.Contains(errOut, want) {
-		t.Errorf("stderr %q does not contain %q", errOut, want)
+	for _, want := range []string{want, "1 LoadBalancer Service planned for aws: 1 error, 0 warnings\n"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr %q does not contain %q", errOut, want)
+		}
 	}
 	// The valid Service of the same file is still planned.
 	var got planOutput
@@ -107,22 +109,30 @@ func TestPlanInvalidAnnotation(t *testing.T) {
 	}
 }
 
+// TestPlanYAML reads a directory; -o text is the YAML form, and the default.
 func TestPlanYAML(t *testing.T) {
 	t.Parallel()
-	code, out, errOut := runCLI(t, "", "plan", "-f", "testdata/plan")
-	if code != exitInvalid { // the directory holds invalid.yaml too
-		t.Fatalf("exit %d, want %d\n%s", code, exitInvalid, errOut)
+	var outputs []string
+	for _, args := range [][]string{{"-o", "yaml"}, {"-o", "text"}, nil} {
+		code, out, errOut := runCLI(t, "", append([]string{"plan", "--cloud", "aws", "-f", "testdata/plan"}, args...)...)
+		if code != exitInvalid { // the directory holds invalid.yaml too
+			t.Fatalf("%v: exit %d, want %d\n%s", args, code, exitInvalid, errOut)
+		}
+		var got planOutput
+		if err := yaml.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("%v: not YAML: %v\n%s", args, err, out)
+		}
+		var services []string
+		for _, e := range got {
+			services = append(services, e.Service+"="+e.Type)
+		}
+		if want := "default/good=classic shop/api=nlb shop/web=classic"; strings.Join(services, " ") != want {
+			t.Errorf("%v: planned %v, want %s", args, services, want)
+		}
+		outputs = append(outputs, out)
 	}
-	var got planOutput
-	if err := yaml.Unmarshal([]byte(out), &got); err != nil {
-		t.Fatalf("not YAML: %v\n%s", err, out)
-	}
-	var services []string
-	for _, e := range got {
-		services = append(services, e.Service+"="+e.Type)
-	}
-	if want := "default/good=classic shop/api=nlb shop/web=classic"; strings.Join(services, " ") != want {
-		t.Errorf("planned %v, want %s", services, want)
+	if outputs[0] != outputs[1] || outputs[1] != outputs[2] {
+		t.Errorf("-o yaml, -o text and the default differ:\n%s\n---\n%s\n---\n%s", outputs[0], outputs[1], outputs[2])
 	}
 }
 
@@ -133,16 +143,65 @@ func TestPlanUsage(t *testing.T) {
 		args    []string
 		wantErr string
 	}{
-		{"no input", []string{"plan"}, "no input"},
+		// A plan is one provider's model: without --cloud it names the choices.
+		{"no cloud", []string{"plan", "-f", "testdata/plan/tls-clb.yaml"}, "cloudlb plan: --cloud is required: aws, azure or gce\n"},
+		{"no input", []string{"plan", "--cloud", "aws"}, "no input"},
 		{"other cloud", []string{"plan", "--cloud", "openstack", "-f", "testdata/plan/tls-clb.yaml"}, "allowed: aws, azure, gce"},
-		{"bad output", []string{"plan", "-o", "text", "-f", "testdata/plan/tls-clb.yaml"}, "allowed: yaml, json"},
-		{"missing file", []string{"plan", "-f", "testdata/plan/nope.yaml"}, "no such file"},
+		{"bad output", []string{"plan", "--cloud", "aws", "-o", "xml", "-f", "testdata/plan/tls-clb.yaml"}, `-o "xml": allowed: text, json, yaml`},
+		{"missing file", []string{"plan", "--cloud", "aws", "-f", "testdata/plan/nope.yaml"}, "testdata/plan/nope.yaml: no such file"},
+		{"deployment only", []string{"plan", "--cloud", "aws", "-f", "testdata/noservice/deployment.yaml"}, "testdata/noservice/deployment.yaml: no Service to check"},
+		{"negative nodes", []string{"plan", "--cloud", "aws", "--nodes", "-1", "-f", "testdata/plan/tls-clb.yaml"}, "--nodes -1: must be 0 or more"},
+		{"missing cloud config", []string{"plan", "--cloud", "gce", "--cloud-config", "testdata/cloudconfig/nope.conf", "-f", "../../examples/gce/internal.yaml"},
+			"cloudlb plan: --cloud-config: testdata/cloudconfig/nope.conf: no such file or directory"},
+		// The provider's own parser reads the file, so its checks (unknown keys) apply.
+		{"invalid aws cloud config", []string{"plan", "--cloud", "aws", "--cloud-config", "testdata/cloudconfig/aws-bad.ini", "-f", "testdata/plan/tls-clb.yaml"},
+			"testdata/cloudconfig/aws-bad.ini:2"},
+		{"another cloud's config", []string{"plan", "--cloud", "azure", "--cloud-config", "testdata/cloudconfig/aws.ini", "-f", "../../examples/azure/internal.yaml"},
+			"cloudlb plan: --cloud-config: testdata/cloudconfig/aws.ini: azure cloud config: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			code, _, errOut := runCLI(t, "", tc.args...)
-			if code != exitUsage || !strings.Contains(errOut, tc.wantErr) {
-				t.Errorf("exit %d stderr %q, want %d and %q", code, errOut, exitUsage, tc.wantErr)
+			code, out, errOut := runCLI(t, "", tc.args...)
+			if code != exitUsage || !strings.Contains(errOut, tc.wantErr) || out != "" {
+				t.Errorf("exit %d stderr %q stdout %q, want %d, %q and no stdout", code, errOut, out, exitUsage, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestPlanCloudConfig checks that --cloud-config reaches each provider's model: names, tags,
+// security groups and the zone of the placeholder nodes come from the file.
+func TestPlanCloudConfig(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		cloud, config, file string
+		want                []string // substrings of the JSON plan
+	}{
+		{"aws", "testdata/cloudconfig/aws.ini", "testdata/plan/tls-clb.yaml", []string{
+			`"kubernetes.io/cluster/from-config": "owned"`, `"securityGroups": [` + "\n" + `        "sg-0123456789abcdef0"`,
+		}},
+		{"azure", "testdata/cloudconfig/azure.json", "../../examples/azure/internal.yaml", []string{
+			`"name": "edge-internal"`, `"resourceGroup": "rg-prod"`, `"location": "westeurope"`,
+		}},
+		{"gce", "testdata/cloudconfig/gce.conf", "../../examples/gce/internal.yaml", []string{
+			`"project": "my-project"`, `"region": "europe-west1"`, `"k8s-prod-node"`, "/zones/europe-west1-b/instanceGroups/",
+		}},
+	} {
+		t.Run(tc.cloud, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"plan", "--cloud", tc.cloud, "-o", "json", "-f", tc.file}
+			_, without, _ := runCLI(t, "", args...)
+			code, out, errOut := runCLI(t, "", append(args, "--cloud-config", tc.config)...)
+			if code != exitOK {
+				t.Fatalf("exit %d, want 0\n%s", code, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("plan with %s lacks %q:\n%s", tc.config, w, out)
+				}
+				if strings.Contains(without, w) {
+					t.Errorf("plan without a cloud config has %q too: the test proves nothing", w)
+				}
 			}
 		})
 	}
