@@ -57,6 +57,11 @@ func newCloudInitializer(registered []string) app.InitCloudFunc {
 			klog.ErrorS(err, "Cannot initialise the cloud provider")
 			klog.FlushAndExit(klog.ExitFlushTimeout, 1)
 		}
+		if kv := startupSettings(cp.Name, cp.CloudConfigFile, cloud); kv != nil {
+			// Once, at start: what the provider runs with, so a setting that has no effect
+			// shows before it surprises anyone.
+			klog.InfoS("Cloud provider configured", kv...)
+		}
 		if !cloud.HasClusterID() {
 			// Ownership of cloud resources is decided by tags carrying --cluster-name, which we
 			// always set; upstream's "ClusterID" check guards in-tree tag schemes we do not use.
@@ -65,6 +70,28 @@ func newCloudInitializer(registered []string) app.InitCloudFunc {
 		}
 		return cloud
 	}
+}
+
+// settingsLister is a provider that lists the settings it runs with, as klog key/value pairs
+// with secrets redacted.
+type settingsLister interface {
+	EffectiveConfig() []any
+}
+
+var (
+	_ settingsLister = (*aws.Cloud)(nil)
+	_ settingsLister = (*azure.Cloud)(nil)
+	_ settingsLister = (*gce.Cloud)(nil)
+)
+
+// startupSettings is the key/value list of the start-up log line for cloud: the provider,
+// its --cloud-config file and the settings it runs with; nil when it lists none.
+func startupSettings(name, configFile string, cloud cloudprovider.Interface) []any {
+	l, ok := cloud.(settingsLister)
+	if !ok {
+		return nil
+	}
+	return append([]any{"provider", name, "cloudConfig", configFile}, l.EffectiveConfig()...)
 }
 
 // initCloud creates the named provider from its optional config file; registered lists the

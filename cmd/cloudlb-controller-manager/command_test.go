@@ -221,6 +221,10 @@ func TestInitCloud(t *testing.T) {
 	if err := os.WriteFile(awsConfig, []byte("[Global]\nZone = us-east-1a\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	awsTypo := filepath.Join(dir, "aws-typo.conf")
+	if err := os.WriteFile(awsTypo, []byte("[Global]\nZone = us-east-1a\nKubernetesClusterIDD = mycluster\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name, provider, config string
 		wantErr                string // "" = success
@@ -232,6 +236,7 @@ func TestInitCloud(t *testing.T) {
 		{"external", "external", "", "registered providers: fake"},
 		{"unknown", "openstack", "", `unknown --cloud-provider "openstack"; registered providers: fake`},
 		{"missing config", "fake", filepath.Join(dir, "absent.yaml"), "--cloud-config"},
+		{"aws config with a typo", "aws", awsTypo, awsTypo + `:3: unknown key "KubernetesClusterIDD" in [Global], did you mean KubernetesClusterID?`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -249,5 +254,36 @@ func TestInitCloud(t *testing.T) {
 				t.Errorf("provider %q does not support load balancers", tc.provider)
 			}
 		})
+	}
+}
+
+func TestStartupSettings(t *testing.T) {
+	t.Parallel()
+	registered := registerProviders()
+	dir := t.TempDir()
+	awsConfig := filepath.Join(dir, "aws.conf")
+	if err := os.WriteFile(awsConfig, []byte("[Global]\nZone = us-east-1a ; comment\nKubernetesClusterID = prod\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cloud, err := initCloud("aws", awsConfig, registered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv := startupSettings("aws", awsConfig, cloud)
+	got := map[any]any{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		got[kv[i]] = kv[i+1]
+	}
+	for k, want := range map[string]string{"provider": "aws", "cloudConfig": awsConfig, "Zone": "us-east-1a", "KubernetesClusterID": "prod", "effectiveRegion": "us-east-1"} {
+		if got[k] != want {
+			t.Errorf("start-up setting %s = %#v, want %q", k, got[k], want)
+		}
+	}
+	fakeCloud, err := initCloud("fake", "", registered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kv := startupSettings("fake", "", fakeCloud); kv != nil {
+		t.Errorf("fake lists settings %v, want none", kv)
 	}
 }
