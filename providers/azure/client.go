@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -11,8 +12,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"golang.org/x/time/rate"
+	"k8s.io/klog/v2"
 )
 
 // Client-side limits of one Cloud. ARM allows about 1,200 writes and 12,000 reads per hour
@@ -182,10 +183,17 @@ func (staticCredential) GetToken(context.Context, policy.TokenRequestOptions) (a
 }
 
 // NewFromConfig builds the provider with armnetwork clients. Credentials come from
-// azidentity.NewDefaultAzureCredential (environment, workload identity, managed identity,
-// Azure CLI); a plain-http loopback resourceManagerEndpoint (a local fake) gets a static
+// azure.json as upstream chooses them (workload identity, managed identity, client secret,
+// client certificate; see credentials.go), from azidentity.NewDefaultAzureCredential when it
+// names none, and a plain-http loopback resourceManagerEndpoint (a local fake) gets a static
 // test credential instead.
 func NewFromConfig(cc *CloudConfig) (*Cloud, error) {
+	return newFromConfig(cc, credentialDeps{getenv: os.Getenv, log: klog.Background()}, Limits{})
+}
+
+// newFromConfig is NewFromConfig with the environment, transport and logger as
+// dependencies, so tests run the production path against a fake Entra ID, IMDS and ARM.
+func newFromConfig(cc *CloudConfig, d credentialDeps, l Limits) (*Cloud, error) {
 	if err := cc.validateForCloud(); err != nil {
 		return nil, err
 	}
@@ -193,18 +201,16 @@ func NewFromConfig(cc *CloudConfig) (*Cloud, error) {
 	if err != nil {
 		return nil, err
 	}
-	base := &arm.ClientOptions{ClientOptions: azcore.ClientOptions{Cloud: cfg}}
+	base := &arm.ClientOptions{ClientOptions: azcore.ClientOptions{Cloud: cfg, Transport: d.transport}}
 	var cred azcore.TokenCredential
 	if cc.insecureLoopback() {
 		cred = staticCredential{}
 		base.InsecureAllowCredentialWithHTTP = true
-	} else {
-		opts := &azidentity.DefaultAzureCredentialOptions{ClientOptions: azcore.ClientOptions{Cloud: cfg}, TenantID: cc.TenantID}
-		if cred, err = azidentity.NewDefaultAzureCredential(opts); err != nil {
-			return nil, fmt.Errorf("azure: credentials: %w", err)
-		}
+		d.log.Info("Chose Azure credentials", "mode", string(authStaticTestToken), "resourceManagerEndpoint", cc.ResourceManagerEndpoint)
+	} else if cred, err = cc.newCredential(base.ClientOptions, d); err != nil {
+		return nil, err
 	}
-	return NewWithCredential(cc, cred, base, Limits{})
+	return NewWithCredential(cc, cred, base, l)
 }
 
 // NewWithCredential builds the provider on the given credential and client options (the

@@ -25,14 +25,28 @@ const (
 )
 
 // CloudConfig is the upstream azure.json, so users switch without rewriting it. Keys
-// cloudlb does not act on (credentials of the service principal, VM types, route tables,
-// rate limits, ...) are ignored as upstream ignores unknown keys.
+// cloudlb does not act on (VM types, route tables, rate limits, ...) are ignored as upstream
+// ignores unknown keys.
 type CloudConfig struct {
 	Cloud          string `json:"cloud,omitempty"`
 	TenantID       string `json:"tenantId,omitempty"`
 	SubscriptionID string `json:"subscriptionId,omitempty"`
 	ResourceGroup  string `json:"resourceGroup,omitempty"`
 	Location       string `json:"location,omitempty"`
+
+	// Credentials, chosen as upstream chooses them (see credentials.go).
+	AADClientID           string `json:"aadClientId,omitempty"`
+	AADClientSecret       string `json:"aadClientSecret,omitempty" datapolicy:"token"`
+	AADClientCertPath     string `json:"aadClientCertPath,omitempty"`
+	AADClientCertPassword string `json:"aadClientCertPassword,omitempty" datapolicy:"password"`
+	// UseManagedIdentityExtension authenticates with the node's managed identity; which one
+	// is UserAssignedIdentityID (a client ID or a resource ID), "" meaning system-assigned.
+	UseManagedIdentityExtension bool   `json:"useManagedIdentityExtension,omitempty"`
+	UserAssignedIdentityID      string `json:"userAssignedIdentityID,omitempty"`
+	// UseFederatedWorkloadIdentityExtension exchanges the service account token in
+	// AADFederatedTokenFile for an Entra ID token (workload identity).
+	UseFederatedWorkloadIdentityExtension bool   `json:"useFederatedWorkloadIdentityExtension,omitempty"`
+	AADFederatedTokenFile                 string `json:"aadFederatedTokenFile,omitempty"`
 
 	VNetName                   string `json:"vnetName,omitempty"`
 	VNetResourceGroup          string `json:"vnetResourceGroup,omitempty"`
