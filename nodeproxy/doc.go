@@ -21,5 +21,7 @@
 //     through github.com/vishvananda/netlink behind NetlinkHandle; Linux only.
 //   - bindaddr.go: the --nodeport-addresses listen addresses, shared by the health check
 //     servers and the NodePort proxy; events.go: Event reasons.
+//   - apimonitor.go: APIServerMonitor, which sees the clients' requests through their transport
+//     and warns while the API server cannot be reached (client-go's informers retry quietly).
 //   - metrics.go: Prometheus metrics in component-base's legacy registry.
 package nodeproxy
