@@ -167,8 +167,8 @@ func (a *Agent) queue() {
 	}
 }
 
-// Run serves until ctx is done, then stops every server it started. It returns an error only
-// when the node health server cannot listen.
+// Run serves until ctx is done, then stops every server it started, waiting at most stopWait
+// for the informers. It returns an error only when the node health server cannot listen.
 func (a *Agent) Run(ctx context.Context) error {
 	logger := klog.FromContext(ctx).WithValues("node", a.opts.NodeName)
 	ctx = klog.NewContext(ctx, logger)
@@ -184,21 +184,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		logger.Info("Node health server listening", "address", l.Addr().String())
 	}
 	a.events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.deps.Client.CoreV1().Events("")})
-	defer a.events.Shutdown()
-	defer a.servers.Close()
-	for _, act := range a.deps.Actuators {
-		if c, ok := act.(closer); ok {
-			defer c.Close()
-		}
-	}
-	if nodeSrv != nil {
-		defer nodeSrv.Close()
-	}
+	defer a.stop(logger, nodeSrv)
 
 	a.queue() // the first sync is pending from the start: no cache sync for 2x the period is unhealthy
 	for _, f := range a.factories {
 		f.Start(ctx.Done())
-		defer f.Shutdown()
 	}
 	if !cache.WaitForCacheSync(ctx.Done(), a.synced...) {
 		return nil // ctx done
@@ -224,6 +214,41 @@ func (a *Agent) Run(ctx context.Context) error {
 			logger.Error(err, "Sync failed; retrying", "after", retryDelay)
 			retry = a.deps.Clock.After(retryDelay)
 		}
+	}
+}
+
+// stopWait bounds how long Run waits, once ctx is done, for the informers and the Event
+// broadcaster to stop. A reflector backing off from an unreachable API server sleeps up to
+// 30 s without looking at its stop channel (client-go's watch-list path), while the agent is
+// to exit within 2 s of SIGTERM in every state (a DaemonSet rollout waits for each node in
+// turn); the process is about to exit anyway, taking whatever is left with it.
+const stopWait = 500 * time.Millisecond
+
+// stop closes every server and listener at once (probes then fail fast rather than hang),
+// then gives the informers and the Event broadcaster stopWait to finish.
+func (a *Agent) stop(logger klog.Logger, nodeSrv *http.Server) {
+	if nodeSrv != nil {
+		_ = nodeSrv.Close()
+	}
+	a.servers.Close()
+	for i := len(a.deps.Actuators) - 1; i >= 0; i-- { // the reverse of their start, as defers would
+		if c, ok := a.deps.Actuators[i].(closer); ok {
+			c.Close()
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.events.Shutdown()
+		for _, f := range a.factories {
+			f.Shutdown()
+		}
+	}()
+	// The real clock, not Deps.Clock: this bounds real time, and a fake clock would never fire.
+	select {
+	case <-done:
+	case <-time.After(stopWait):
+		logger.V(2).Info("Not waiting longer for the informers to stop", "waited", stopWait)
 	}
 }
 
