@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	logsapi "k8s.io/component-base/logs/api/v1"
 	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/klog/v2"
 
@@ -25,11 +26,14 @@ import (
 
 // defaultMetricsBindAddress serves /metrics. kube-proxy's metrics port is 10249 and both may
 // run on one node (hostNetwork), so the agent takes 10263, next to the control-plane
-// components' 10257-10259 range and free of the well-known node ports.
-const defaultMetricsBindAddress = "0.0.0.0:10263"
+// components' 10257-10259 range and free of the well-known node ports. Loopback, as
+// kube-proxy's default: /metrics has no authentication, and with hostNetwork 0.0.0.0 would
+// serve it to anyone who can reach the node.
+const defaultMetricsBindAddress = "127.0.0.1:10263"
 
-// shutdownTimeout bounds the graceful stop of the metrics server after SIGTERM.
-const shutdownTimeout = 5 * time.Second
+// serverStopTimeout is how long a scrape in flight at SIGTERM may finish; the agent exits
+// within 2 s of SIGTERM.
+const serverStopTimeout = 500 * time.Millisecond
 
 // options are the command's flags.
 type options struct {
@@ -46,6 +50,7 @@ type options struct {
 	ProxyProtocol       int
 	BindLoadBalancerIPs bool
 	DummyInterface      string
+	Logging             *logsapi.LoggingConfiguration
 	nodePortAddressesIP []netip.Prefix
 }
 
@@ -58,6 +63,7 @@ func newOptions() *options {
 		KubeAPIQPS:         5,
 		KubeAPIBurst:       10,
 		DummyInterface:     nodeproxy.DefaultDummyInterface,
+		Logging:            logsapi.NewLoggingConfiguration(),
 	}
 }
 
@@ -65,7 +71,7 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Path to a kubeconfig file; empty uses the in-cluster service account.")
 	fs.StringVar(&o.NodeName, "node-name", o.NodeName, "This node's name (required; default $NODE_NAME, set from the downward API spec.nodeName).")
 	fs.StringVar(&o.HealthzBindAddress, "healthz-bind-address", o.HealthzBindAddress, "Address of the node health server (/healthz, /livez), as kube-proxy's; empty disables it.")
-	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus /metrics server; empty disables it.")
+	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus /metrics server, which has no authentication: the default serves loopback only, as kube-proxy's; 0.0.0.0:10263 exposes it to everyone who can reach the node (hostNetwork), the operator's choice; empty disables it.")
 	fs.StringSliceVar(&o.NodePortAddresses, "nodeport-addresses", o.NodePortAddresses, "CIDRs of the node addresses the healthCheckNodePort servers listen on (e.g. 10.0.0.0/8,fd00::/8); empty listens on every address.")
 	fs.DurationVar(&o.SyncPeriod, "sync-period", o.SyncPeriod, "Period of the full sync; the agent reports itself unhealthy after twice this without a successful sync.")
 	fs.StringVar(&o.ServiceProxyName, "service-proxy-name", o.ServiceProxyName, "Serve only Services labelled service.kubernetes.io/service-proxy-name=<this> (kube-proxy then leaves them alone); empty serves the Services without that label, as kube-proxy does.")
@@ -75,6 +81,9 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.ProxyProtocol, "proxy-protocol", o.ProxyProtocol, "PROXY protocol version (1 or 2) the NodePort proxy sends to TCP backends so they see the client address; 0 sends none.")
 	fs.BoolVar(&o.BindLoadBalancerIPs, "bind-load-balancer-ips", o.BindLoadBalancerIPs, "Put the served Services' status.loadBalancer.ingress IPs on the --dummy-interface link (created if missing), so traffic to them from this node is delivered locally; needs NET_ADMIN.")
 	fs.StringVar(&o.DummyInterface, "dummy-interface", o.DummyInterface, "Dummy link for --bind-load-balancer-ips; every other address on it is removed.")
+	// --logging-format, -v, --vmodule, --log-flush-frequency and the format options, as
+	// kube-proxy and the controller manager take them.
+	logsapi.AddFlags(o.Logging, fs)
 }
 
 // validate checks the flags and parses the CIDRs.
@@ -99,6 +108,11 @@ func (o *options) validate() error {
 	}
 	if err := nodeproxy.ValidateInterfaceName(o.DummyInterface); err != nil {
 		errs = append(errs, fmt.Errorf("--dummy-interface: %w", err))
+	}
+	// No feature gate: the agent has no --feature-gates, so the alpha logging options (split
+	// streams) stay off and contextual logging on, as in kube-proxy without --feature-gates.
+	if fieldErrs := logsapi.Validate(o.Logging, nil, nil); len(fieldErrs) > 0 {
+		errs = append(errs, fmt.Errorf("logging flags: %w", fieldErrs.ToAggregate()))
 	}
 	o.nodePortAddressesIP = nil
 	for _, c := range o.NodePortAddresses {
@@ -159,15 +173,23 @@ func newCommand() *cobra.Command {
 		Use:   "cloudlb-nodeproxy",
 		Short: "Node agent for externalTrafficPolicy: Local Services: kube-proxy-compatible health checks, an optional NodePort proxy and load balancer IPs on a dummy interface",
 		Args:  cobra.NoArgs,
+		// --version prints this and exits before the flags are validated (no --node-name needed).
+		Version: versionString(version, buildInfo()),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.validate(); err != nil {
 				return err
 			}
+			if err := logsapi.ValidateAndApply(o.Logging, nil); err != nil { // nil: see validate
+				return err
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
+			// After the first signal, a second one kills at once, as without a handler.
+			context.AfterFunc(ctx, stop)
 			return run(ctx, o)
 		},
 	}
+	cmd.SetVersionTemplate("{{.Name}} {{.Version}}\n")
 	o.addFlags(cmd.Flags())
 	return cmd
 }
@@ -181,6 +203,9 @@ func run(ctx context.Context, o *options) error {
 	}
 	cfg.QPS, cfg.Burst = o.KubeAPIQPS, o.KubeAPIBurst
 	cfg.UserAgent = "cloudlb-nodeproxy"
+	apiMonitor := nodeproxy.NewAPIServerMonitor(cfg.Host, nil)
+	cfg.Wrap(apiMonitor.WrapTransport)
+	go apiMonitor.Run(ctx)
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("create client: %w", err)
@@ -207,9 +232,11 @@ func run(ctx context.Context, o *options) error {
 		go func() { _ = srv.Serve(l) }()
 		logger.Info("Metrics server listening", "address", l.Addr().String())
 		defer func() {
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), serverStopTimeout)
 			defer cancel()
-			_ = srv.Shutdown(sctx)
+			if err := srv.Shutdown(sctx); err != nil {
+				_ = srv.Close() // a scrape still running: cut it
+			}
 		}()
 	}
 	return agent.Run(ctx)

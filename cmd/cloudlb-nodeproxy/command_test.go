@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"reflect"
@@ -23,6 +25,8 @@ func TestOptions(t *testing.T) {
 		args    []string
 		wantErr []string
 		want    nodeproxy.Options
+		// wantLogging is "<format> v=<verbosity>" of the logging configuration; empty: not checked.
+		wantLogging string
 	}{
 		{
 			name: "defaults with the node from the downward API",
@@ -45,6 +49,34 @@ func TestOptions(t *testing.T) {
 			name:    "errors are all reported",
 			args:    []string{"--nodeport-addresses=10.0.0.1", "--sync-period=0s", "--metrics-bind-address=nope", "--proxy-protocol=3", "--dummy-interface=much-too-long-name0"},
 			wantErr: []string{"--node-name is required", `--nodeport-addresses "10.0.0.1": not a CIDR`, "--sync-period must be positive", `--metrics-bind-address "nope"`, "--proxy-protocol must be 0, 1 or 2, got 3", `--dummy-interface: interface name "much-too-long-name0" is longer than 15 bytes`},
+		},
+		{
+			name:        "JSON logs",
+			args:        []string{"--node-name=n", "--logging-format=json", "-v=4", "--log-flush-frequency=1s"},
+			want:        nodeproxy.Options{NodeName: "n", HealthzBindAddress: "0.0.0.0:10256", SyncPeriod: 30 * time.Second},
+			wantLogging: "json v=4",
+		},
+		{
+			name:        "text logs by default, with --vmodule",
+			args:        []string{"--node-name=n", "--v=2", "--vmodule=agent=5"},
+			want:        nodeproxy.Options{NodeName: "n", HealthzBindAddress: "0.0.0.0:10256", SyncPeriod: 30 * time.Second},
+			wantLogging: "text v=2",
+		},
+		{
+			name:    "--vmodule is for text only",
+			args:    []string{"--node-name=n", "--logging-format=json", "--vmodule=agent=5"},
+			wantErr: []string{"vmodule: Forbidden: Only supported for text log format"},
+		},
+		{
+			name:    "unknown logging format",
+			args:    []string{"--node-name=n", "--logging-format=xml"},
+			wantErr: []string{`logging flags: format: Invalid value: "xml"`},
+		},
+		{
+			// Alpha, behind LoggingAlphaOptions, and the agent has no --feature-gates.
+			name:    "split streams",
+			args:    []string{"--node-name=n", "--log-text-split-stream"},
+			wantErr: []string{"logging flags:", "Feature LoggingAlphaOptions is disabled"},
 		},
 	}
 	for _, tt := range tests {
@@ -73,6 +105,9 @@ func TestOptions(t *testing.T) {
 			}
 			if got := o.agentOptions(); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("agentOptions = %+v\nwant %+v", got, tt.want)
+			}
+			if got := fmt.Sprintf("%s v=%d", o.Logging.Format, o.Logging.Verbosity); tt.wantLogging != "" && got != tt.wantLogging {
+				t.Errorf("logging configuration %q, want %q", got, tt.wantLogging)
 			}
 		})
 	}
@@ -116,11 +151,18 @@ func TestActuators(t *testing.T) {
 	}
 }
 
-func TestMetricsPortDoesNotClashWithKubeProxy(t *testing.T) {
-	for _, p := range []string{":10249", ":10256"} {
-		if strings.HasSuffix(defaultMetricsBindAddress, p) {
-			t.Errorf("default metrics address %s clashes with kube-proxy", defaultMetricsBindAddress)
-		}
+// TestMetricsDefaultAddress: /metrics has no authentication, so by default it is on loopback
+// (as kube-proxy's), on a port kube-proxy does not use.
+func TestMetricsDefaultAddress(t *testing.T) {
+	host, port, err := net.SplitHostPort(defaultMetricsBindAddress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ip, err := netip.ParseAddr(host); err != nil || !ip.IsLoopback() {
+		t.Errorf("default metrics address %s is not a loopback address", defaultMetricsBindAddress)
+	}
+	if port == "10249" || port == "10256" {
+		t.Errorf("default metrics address %s clashes with kube-proxy", defaultMetricsBindAddress)
 	}
 }
 
@@ -142,7 +184,6 @@ func TestDaemonSetArgs(t *testing.T) {
 	o := newOptions()
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
 	o.addFlags(fs)
-	fs.Int("v", 0, "klog verbosity (added by component-base at run time)")
 	var args []string
 	for _, a := range c.Args {
 		args = append(args, strings.ReplaceAll(a, "$(NODE_NAME)", "node-1"))
