@@ -50,6 +50,9 @@ type CredentialError struct {
 }
 
 func (e *CredentialError) Error() string {
+	if strings.HasPrefix(e.Key, "AZURE_") {
+		return "azure credentials: environment variable " + e.Key + ": " + e.Err.Error()
+	}
 	return "azure cloud config: " + e.Key + ": " + e.Err.Error()
 }
 

@@ -38,8 +38,8 @@ type fakeCloud struct {
 	tokens []tokenRequest
 	// issued are the access tokens handed out, in order.
 	issued []string
-	// armAuth are the Authorization headers ARM received.
-	armAuth []string
+	// armAuth are the Authorization headers ARM received, armCalls its requests.
+	armAuth, armCalls []string
 	// other are the remaining requests ("GET https://host/path"), e.g. discovery.
 	other []string
 }
@@ -95,6 +95,7 @@ func (f *fakeCloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(host, "management."):
 		f.mu.Lock()
 		f.armAuth = append(f.armAuth, r.Header.Get("Authorization"))
+		f.armCalls = append(f.armCalls, r.Method+" "+o.String()+r.URL.Path)
 		f.mu.Unlock()
 		f.arm.ServeHTTP(w, r)
 	default:

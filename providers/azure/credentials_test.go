@@ -259,7 +259,7 @@ func TestCredentialModes(t *testing.T) {
 				t.Fatalf("%d token requests, want 1: %+v", len(f.tokens), f.tokens)
 			}
 			tr := f.tokens[0]
-			t.Logf("log: %s\ndiscovery: %q\ntoken request: %s\nARM received: Authorization: %q", logged, f.other, tr.describe(tc.mask...), f.armAuth)
+			t.Logf("log: %s\ndiscovery: %q\ntoken request: %s\nARM received: %q with Authorization: %q", logged, f.other, tr.describe(tc.mask...), f.armCalls, f.armAuth)
 			if tr.url != tc.wantURL {
 				t.Errorf("token request sent to %s, want %s", tr.url, tc.wantURL)
 			}
@@ -344,6 +344,7 @@ func TestCredentialErrors(t *testing.T) {
 			t.Parallel()
 			f := newFakeCloud(t, credSub)
 			_, err := newFromConfig(credConfig(t, tc.keys), credentialDeps{getenv: func(k string) string { return tc.env[k] }, transport: f.transport(), log: logr.Discard()}, Limits{})
+			t.Log(err)
 			var ce *CredentialError
 			if !errors.As(err, &ce) || ce.Key != tc.wantKey || !strings.Contains(err.Error(), tc.wantMsg) {
 				t.Fatalf("error %v: want a CredentialError for %s mentioning %q", err, tc.wantKey, tc.wantMsg)
