@@ -84,6 +84,7 @@ func TestBinaryServesAndStopsOnSIGTERM(t *testing.T) {
 		}
 	}
 
+	sent := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -92,8 +93,11 @@ func TestBinaryServesAndStopsOnSIGTERM(t *testing.T) {
 		if err != nil {
 			t.Errorf("exit after SIGTERM: %v", err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("still running 10 s after SIGTERM")
+		if took := time.Since(sent); took > maxExit {
+			t.Errorf("exited %s after SIGTERM, want at most %s", took.Round(time.Millisecond), maxExit)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatalf("still running %s after SIGTERM", waitTimeout)
 	}
 	for _, addr := range []string{healthz, metricsAddr} {
 		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
