@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -387,5 +388,16 @@ func TestAuthModePrecedence(t *testing.T) {
 				t.Errorf("mode %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestCredentialKeysRedacted: the start-up log of the effective settings shows that a secret
+// is set, never its value.
+func TestCredentialKeysRedacted(t *testing.T) {
+	t.Parallel()
+	cc := credConfig(t, map[string]any{"aadClientId": credClient, "aadClientSecret": credSecret, "aadClientCertPassword": pfxPass})
+	got := fmt.Sprint(cc.Effective())
+	if strings.Contains(got, credSecret) || strings.Contains(got, pfxPass) || !strings.Contains(got, "aadClientSecret "+redacted) || !strings.Contains(got, credClient) {
+		t.Errorf("effective settings %s: want aadClientSecret and aadClientCertPassword redacted, aadClientId shown", got)
 	}
 }
