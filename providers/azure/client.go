@@ -89,7 +89,7 @@ func (o *policyOptions) arm() *arm.ClientOptions {
 	if out.Retry.MaxRetryDelay == 0 {
 		out.Retry.MaxRetryDelay = defaultMaxDelay
 	}
-	out.PerCallPolicies = append(append([]policy.Policy{}, out.PerCallPolicies...), conditionPolicy{})
+	out.PerCallPolicies = append(append([]policy.Policy{}, out.PerCallPolicies...), conditionPolicy{}, auditPolicy{})
 	out.PerRetryPolicies = append(append([]policy.Policy{}, out.PerRetryPolicies...), &limitPolicy{limiter: o.limiter, stats: o.stats})
 	return out
 }
