@@ -24,17 +24,20 @@ func (auditPolicy) Do(req *policy.Request) (*http.Response, error) {
 	}
 	resp, err := req.Next()
 	w := armWrite(raw.Method, raw.URL.Path)
+	// The error reported is the auditor's only: the pipeline turns an error status into the
+	// SDK's ResponseError itself, so resp and err go back unchanged.
+	failed := err
 	if err == nil && resp != nil {
 		switch {
 		case resp.StatusCode >= 300:
-			err = fmt.Errorf("HTTP %d", resp.StatusCode)
+			failed = fmt.Errorf("HTTP %d", resp.StatusCode)
 		case raw.Method == http.MethodPut && resp.StatusCode == http.StatusCreated:
 			w.Change = providers.ChangeCreated
 		case raw.Method == http.MethodDelete && resp.StatusCode != http.StatusNoContent:
 			w.Change = providers.ChangeDeleted
 		}
 	}
-	providers.AuditWrite(raw.Context(), w, err)
+	providers.AuditWrite(raw.Context(), w, failed)
 	return resp, err
 }
 
