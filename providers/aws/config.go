@@ -15,6 +15,8 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	cloudprovider "k8s.io/cloud-provider"
+
+	"github.com/cloudlb/cloudlb/internal/cloudconfig"
 )
 
 // ProviderName is the name the provider registers under (--cloud-provider=aws).
@@ -78,7 +80,7 @@ type ServiceOverride struct {
 func ParseCloudConfig(r io.Reader) (*CloudConfig, error) {
 	cfg := &CloudConfig{}
 	if r != nil {
-		if _, err := readINI(cfg, r); err != nil {
+		if _, err := cloudconfig.ReadINI(cfg, r); err != nil {
 			return nil, fmt.Errorf("aws cloud config: %w", err)
 		}
 	}
@@ -193,3 +195,6 @@ func NewFromConfig(ctx context.Context, cc *CloudConfig) (*Cloud, error) {
 	})
 	return New(Options{Config: cc, ELB: elbc, EC2: ec2c, ELBv2: elbv2c, limits: ls}), nil
 }
+
+// UnknownKeyError is a section or key of the cloud config that the provider does not know.
+type UnknownKeyError = cloudconfig.UnknownKeyError

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"reflect"
 	"slices"
 	"strings"
 
 	"k8s.io/klog/v2"
+
+	"github.com/cloudlb/cloudlb/internal/cloudconfig"
 )
 
 // upstreamKeys are the top-level keys of upstream cloud-provider-azure's azure.json (its
@@ -53,26 +54,7 @@ var upstreamKeys = []string{
 // UnknownKeyError is a top-level key of azure.json that neither cloudlb nor upstream knows.
 // Upstream ignores those, so a typo would silently leave a setting at its default; cloudlb
 // refuses the file instead.
-type UnknownKeyError struct {
-	// File is the config file's name; "" when it was read from a reader without one.
-	File string
-	Line int
-	Key  string
-	// Nearest is the known key closest to Key; "" when none is close.
-	Nearest string
-}
-
-func (e *UnknownKeyError) Error() string {
-	where := fmt.Sprintf("line %d", e.Line)
-	if e.File != "" {
-		where = fmt.Sprintf("%s:%d", e.File, e.Line)
-	}
-	msg := fmt.Sprintf("%s: unknown key %q", where, e.Key)
-	if e.Nearest != "" {
-		msg += ", did you mean " + e.Nearest + "?"
-	}
-	return msg
-}
+type UnknownKeyError = cloudconfig.UnknownKeyError
 
 // checkKeys refuses azure.json when a top-level key is unknown, and logs the upstream keys
 // cloudlb accepts without acting on them, so the operator knows they have no effect. r is
@@ -116,7 +98,7 @@ func classifyKeys(file string, data []byte) (ignored []string, err error) {
 			ignored = append(ignored, key)
 		default:
 			errs = append(errs, &UnknownKeyError{File: file, Line: line, Key: key,
-				Nearest: nearest(key, append(slices.Clone(known), upstreamKeys...))})
+				Nearest: cloudconfig.Nearest(key, append(slices.Clone(known), upstreamKeys...))})
 		}
 	}
 	return ignored, errors.Join(errs...)
@@ -150,38 +132,4 @@ func jsonName(f reflect.StructField) string {
 
 func containsFold(names []string, s string) bool {
 	return slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, s) })
-}
-
-// nearest returns the name in names closest to s, ignoring case, when it is within about one
-// edit per four characters (at least two, so a swapped pair of letters is found); else "".
-func nearest(s string, names []string) string {
-	limit := max(2, len(s)/4)
-	best, bestDist := "", limit+1
-	for _, n := range names {
-		if d := editDistance(strings.ToLower(s), strings.ToLower(n)); d < bestDist {
-			best, bestDist = n, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, by bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	cloudprovider "k8s.io/cloud-provider"
+
+	"github.com/cloudlb/cloudlb/internal/cloudconfig"
 )
 
 // ProviderName is the name the provider registers under (--cloud-provider=gce).
@@ -61,7 +63,7 @@ func ParseCloudConfig(r io.Reader) (*CloudConfig, error) {
 	if r == nil {
 		return cfg, nil
 	}
-	if _, err := readINI(cfg, r); err != nil {
+	if _, err := cloudconfig.ReadINI(cfg, r); err != nil {
 		return nil, fmt.Errorf("gce cloud config: %w", err)
 	}
 	var tags []string
@@ -170,3 +172,6 @@ func newFromReader(r io.Reader) (cloudprovider.Interface, error) {
 	}
 	return c, nil
 }
+
+// UnknownKeyError is a section or key of the cloud config that the provider does not know.
+type UnknownKeyError = cloudconfig.UnknownKeyError

@@ -1,13 +1,17 @@
 package gce
 
-import "reflect"
+import (
+	"reflect"
+
+	"github.com/cloudlb/cloudlb/internal/cloudconfig"
+)
 
 // Effective returns the settings the provider runs with, as klog key/value pairs for the
 // start-up log: each [global] key cloudlb acts on by its name in the file, the region and
 // network the calls use, and ignoredKeys, the upstream keys that are set but have no effect
 // here (token-body among them, named but never shown).
 func (c *CloudConfig) Effective() []any {
-	kv, ignored := effectiveSettings(reflect.ValueOf(c.Global))
+	kv, ignored := cloudconfig.EffectiveSettings(reflect.ValueOf(c.Global))
 	if ignored == nil {
 		ignored = []string{}
 	}

@@ -1,7 +1,8 @@
-package gce
-
-// This file is the same in providers/aws and providers/gce (only the package differs): both
-// read upstream's gcfg files, and neither package may import the other.
+// Package cloudconfig reads the providers' cloud config files as upstream does (gcfg for the
+// AWS and GCE INI files) and refuses what upstream would silently ignore: an unknown section
+// or key is an error naming the file, the line and the nearest known name. It also renders the
+// effective settings for the start-up log.
+package cloudconfig
 
 import (
 	"bytes"
@@ -25,7 +26,8 @@ type UnknownKeyError struct {
 	// File is the config file's name; "" when it was read from a reader without one.
 	File string
 	Line int
-	// Section is the section as written, with its subsection (`ServiceOverride "1"`).
+	// Section is the section as written, with its subsection (`ServiceOverride "1"`); "" in a
+	// file without sections.
 	Section string
 	// Key is the unknown key; "" when the section itself is unknown.
 	Key string
@@ -39,8 +41,11 @@ func (e *UnknownKeyError) Error() string {
 		where = fmt.Sprintf("%s:%d", e.File, e.Line)
 	}
 	what := fmt.Sprintf("unknown key %q in [%s]", e.Key, e.Section)
-	if e.Key == "" {
+	switch {
+	case e.Key == "":
 		what = fmt.Sprintf("unknown section [%s]", e.Section)
+	case e.Section == "": // a file without sections (azure.json)
+		what = fmt.Sprintf("unknown key %q", e.Key)
 	}
 	if e.Nearest != "" {
 		what += ", did you mean " + e.Nearest + "?"
@@ -52,10 +57,10 @@ func (e *UnknownKeyError) Error() string {
 // Windows (gcfg.ReadInto, which takes a reader, does not).
 var utf8BOM = []byte("\ufeff")
 
-// readINI reads the gcfg file r into cfg, a pointer to a struct of sections, and returns the
+// ReadINI reads the gcfg file r into cfg, a pointer to a struct of sections, and returns the
 // file's name when r has one (cloudprovider.InitCloudProvider passes the *os.File). Every
 // unknown section or key is an UnknownKeyError; gcfg's own errors (syntax, values) come next.
-func readINI(cfg any, r io.Reader) (string, error) {
+func ReadINI(cfg any, r io.Reader) (string, error) {
 	var name string
 	if n, ok := r.(interface{ Name() string }); ok {
 		name = n.Name()
@@ -110,7 +115,7 @@ func unknownKeys(t reflect.Type, file string, src []byte) []error {
 			switch {
 			case !ok:
 				errs = append(errs, &UnknownKeyError{File: file, Line: f.Line(pos), Section: header,
-					Nearest: nearest(name, gcfgNames(t))})
+					Nearest: Nearest(name, gcfgNames(t))})
 			case field.Type.Kind() == reflect.Map:
 				sect = field.Type.Elem().Elem()
 			case hasSub:
@@ -125,7 +130,7 @@ func unknownKeys(t reflect.Type, file string, src []byte) []error {
 			}
 			if _, ok := gcfgField(sect, lit); !ok {
 				errs = append(errs, &UnknownKeyError{File: file, Line: f.Line(pos), Section: header, Key: lit,
-					Nearest: nearest(lit, gcfgNames(sect))})
+					Nearest: Nearest(lit, gcfgNames(sect))})
 			}
 			// The value is scanned as one STRING token after "=", so it is never mistaken
 			// for a key.
@@ -182,9 +187,9 @@ func gcfgNames(t reflect.Type) []string {
 	return names
 }
 
-// nearest returns the name in names closest to s, ignoring case, when it is within about one
+// Nearest returns the name in names closest to s, ignoring case, when it is within about one
 // edit per four characters (at least two, so a swapped pair of letters is found); else "".
-func nearest(s string, names []string) string {
+func Nearest(s string, names []string) string {
 	limit := max(2, len(s)/4)
 	best, bestDist := "", limit+1
 	for _, n := range names {
@@ -216,15 +221,15 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// tagIgnored, in a field's `cloudlb` struct tag, marks an upstream key that is accepted so
+// TagIgnored, in a field's `cloudlb` struct tag, marks an upstream key that is accepted so
 // upstream files read, but that cloudlb does not act on.
-const tagIgnored = "ignored"
+const TagIgnored = "ignored"
 
-// effectiveSettings returns the fields of section struct v as klog key/value pairs, by their
+// EffectiveSettings returns the fields of section struct v as klog key/value pairs, by their
 // names in the file, and the names of the fields tagged `cloudlb:"ignored"` that are set, so
 // the log says which settings have no effect. Ignored fields are named, never shown, which
 // keeps secrets among them (gce's token-body) out of the log.
-func effectiveSettings(v reflect.Value) (kv []any, ignored []string) {
+func EffectiveSettings(v reflect.Value) (kv []any, ignored []string) {
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -232,7 +237,7 @@ func effectiveSettings(v reflect.Value) (kv []any, ignored []string) {
 			continue
 		}
 		fv := v.Field(i)
-		if slices.Contains(strings.Split(f.Tag.Get("cloudlb"), ","), tagIgnored) {
+		if slices.Contains(strings.Split(f.Tag.Get("cloudlb"), ","), TagIgnored) {
 			if !fv.IsZero() {
 				ignored = append(ignored, gcfgName(f))
 			}
