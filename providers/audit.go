@@ -25,6 +25,23 @@ type Write struct {
 	Operation string
 	Object    string
 	Change    Change
+	// Reason is why the provider made the write (the step of its plan), from WithReason; ""
+	// when the provider gave none.
+	Reason string
+}
+
+type reasonKey struct{}
+
+// WithReason returns ctx whose writes are audited with why: the step of the provider's plan
+// they carry out ("replacing the NLB: its scheme is fixed at creation").
+func WithReason(ctx context.Context, why string) context.Context {
+	return context.WithValue(ctx, reasonKey{}, why)
+}
+
+// ReasonOf returns the reason WithReason put in ctx.
+func ReasonOf(ctx context.Context) (string, bool) {
+	why, ok := ctx.Value(reasonKey{}).(string)
+	return why, ok
 }
 
 // Auditor receives every cloud write of one reconcile, once per call whatever the SDK's
@@ -43,6 +60,9 @@ func WithAuditor(ctx context.Context, a Auditor) context.Context {
 // another cloud-controller-manager) the write is logged at the default level with what the
 // ctx's logger carries.
 func AuditWrite(ctx context.Context, w Write, err error) {
+	if w.Reason == "" {
+		w.Reason, _ = ReasonOf(ctx)
+	}
 	if a, ok := ctx.Value(auditorKey{}).(Auditor); ok && a != nil {
 		a(ctx, w, err)
 		return
@@ -56,6 +76,9 @@ func LogWrite(ctx context.Context, w Write, err error) {
 	kv := []any{"cloud", w.Cloud, "operation", w.Operation, "object", w.Object}
 	if w.Change != ChangeNone {
 		kv = append(kv, "change", string(w.Change))
+	}
+	if w.Reason != "" {
+		kv = append(kv, "why", w.Reason)
 	}
 	if err != nil {
 		klog.FromContext(ctx).Info("Cloud write failed", append(kv, "err", err.Error())...)

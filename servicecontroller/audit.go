@@ -30,6 +30,10 @@ func (c *core) withAudit(ctx context.Context, svc *v1.Service, op string) contex
 		default:
 			return
 		}
-		c.events.Event(svc, v1.EventTypeNormal, reason, fmt.Sprintf("%s %s %s (%s)", w.Change, w.Cloud, w.Object, w.Operation))
+		msg := fmt.Sprintf("%s %s %s (%s)", w.Change, w.Cloud, w.Object, w.Operation)
+		if w.Reason != "" {
+			msg += ": " + w.Reason
+		}
+		c.events.Event(svc, v1.EventTypeNormal, reason, msg)
 	})
 }

@@ -27,6 +27,8 @@ func TestAuditWrites(t *testing.T) {
 			"Normal CloudObjectCreated: Created aws arn:tg/1 (elbv2.CreateTargetGroup)"},
 		{"deleted", providers.Write{Cloud: "aws", Operation: "elb.DeleteLoadBalancer", Object: "a1", Change: providers.ChangeDeleted}, nil,
 			[]string{`"msg"="Cloud write"`, `"object"="a1"`, `"change"="Deleted"`}, "Normal CloudObjectDeleted: Deleted aws a1 (elb.DeleteLoadBalancer)"},
+		{"replaced, with the provider's reason", providers.Write{Cloud: "aws", Operation: "elb.DeleteLoadBalancer", Object: "a1", Change: providers.ChangeDeleted, Reason: "replacing: the scheme changed"}, nil,
+			[]string{`"why"="replacing: the scheme changed"`}, "Normal CloudObjectDeleted: Deleted aws a1 (elb.DeleteLoadBalancer): replacing: the scheme changed"},
 		{"changed in place: logged, no Event", providers.Write{Cloud: "aws", Operation: "elb.ConfigureHealthCheck", Object: "a1"}, nil,
 			[]string{`"msg"="Cloud write"`, `"operation"="elb.ConfigureHealthCheck"`}, ""},
 		{"failed: logged with the error, no Event", providers.Write{Cloud: "aws", Operation: "elbv2.CreateListener", Object: "arn:lb/1", Change: providers.ChangeCreated}, errors.New("boom"),

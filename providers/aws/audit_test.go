@@ -110,14 +110,15 @@ func TestAuditEveryWriteOnce(t *testing.T) {
 	}
 	changes := map[string]bool{}
 	for _, w := range writes {
-		if w.Object == "" || !strings.Contains(w.Operation, ".") {
-			t.Errorf("write without an object or API: %+v", w)
+		if w.Object == "" || !strings.Contains(w.Operation, ".") || w.Reason == "" {
+			t.Errorf("write without an object, API or reason: %+v", w)
 		}
 		if w.Change != providers.ChangeNone {
-			changes[string(w.Change)+" "+w.Operation] = true
+			changes[string(w.Change)+" "+w.Operation+": "+w.Reason] = true
 		}
 	}
-	for _, want := range []string{"Created elbv2.CreateLoadBalancer", "Created elbv2.CreateTargetGroup", "Deleted elbv2.DeleteLoadBalancer", "Deleted elbv2.DeleteTargetGroup"} {
+	for _, want := range []string{"Created elbv2.CreateLoadBalancer: the Service has no NLB yet", "Created elbv2.CreateTargetGroup: the Service has no NLB yet",
+		"Deleted elbv2.DeleteLoadBalancer: the Service no longer wants a load balancer", "Deleted elbv2.DeleteTargetGroup: the Service no longer wants a load balancer"} {
 		if !changes[want] {
 			t.Errorf("no %q reported among %v", want, changes)
 		}

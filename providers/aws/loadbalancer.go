@@ -92,7 +92,7 @@ func (c *Cloud) ensureNLBService(ctx context.Context, clusterName string, svc *v
 		return nil, err
 	}
 	if update {
-		if done, err := c.updateNLBTargets(ctx, m, net.vpc); done || err != nil {
+		if done, err := c.updateNLBTargets(providers.WithReason(ctx, "the Service's eligible nodes changed"), m, net.vpc); done || err != nil {
 			if err != nil {
 				return nil, fmt.Errorf("updating NLB %s targets: %w", m.Name, err)
 			}
@@ -103,7 +103,7 @@ func (c *Cloud) ensureNLBService(ctx context.Context, clusterName string, svc *v
 	// the spec hash is written, so a failure here is retried.
 	// A managed NLB group has the Classic one's name: the NLB took it over, so it stays.
 	retireClassic := func() error {
-		return c.deleteClassic(ctx, svc, m.Name, m.Cluster, net.vpc, m.ManagedSecurityGroup != nil)
+		return c.deleteClassic(providers.WithReason(ctx, "the Service's load balancer type changed to NLB"), svc, m.Name, m.Cluster, net.vpc, m.ManagedSecurityGroup != nil)
 	}
 	missing := func() error { return c.checkRenamed(ctx, svc, m.Cluster, m.Name) }
 	dns, err := c.ensureNLB(ctx, m, net.vpc, missing, retireClassic)
@@ -141,7 +141,7 @@ func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc 
 		// the replacement is delete then create: the Service has no load balancer in between.
 		// The managed security group is kept and reused.
 		klog.FromContext(ctx).Info("Replacing AWS load balancer to change its scheme", "service", m.Service, "name", m.Name, "internal", m.Internal)
-		if err := c.deleteLB(ctx, m.Name); err != nil {
+		if err := c.deleteLB(providers.WithReason(ctx, "replacing the load balancer: its scheme (internal or internet-facing) is fixed at creation"), m.Name); err != nil {
 			return nil, fmt.Errorf("replacing load balancer %s: %w", m.Name, err)
 		}
 		o = &Observed{}
@@ -175,11 +175,16 @@ func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc 
 			if err != nil || old == nil || !owned(old.tags, m.Cluster) || ownedBy(old.tags, m.Service, m.Name) != nil {
 				return err
 			}
-			return c.retireNLB(ctx, old, false, m.Cluster, net.vpc) // the Classic annotations cannot say
+			// The Classic annotations cannot ask for deletion protection.
+			return c.retireNLB(providers.WithReason(ctx, "the Service's load balancer type changed to Classic"), old, false, m.Cluster, net.vpc)
 		}
 	}
 	c.classic.drop(m.Name) // until apply has succeeded, the cache would be a guess
-	dns, err := c.apply(ctx, m, p, net.vpc, retireNLB)
+	why := "the load balancer differs from the Service"
+	if p.Create {
+		why = "the Service has no load balancer yet"
+	}
+	dns, err := c.apply(providers.WithReason(ctx, why), m, p, net.vpc, retireNLB)
 	if err != nil {
 		return nil, fmt.Errorf("ensuring load balancer %s: %w", m.Name, err)
 	}
@@ -248,6 +253,7 @@ func (c *Cloud) UpdateLoadBalancer(ctx context.Context, clusterName string, svc 
 		c.classic.put(name, o.Instances, o.Tags)
 		st = classicState{instances: o.Instances, tags: o.Tags}
 	}
+	ctx = providers.WithReason(ctx, "the Service's eligible nodes changed")
 	instances := buildInstances(nodes, cfg.AWS.TargetNodeLabels)
 	add, remove := setDiff(instances, st.instances)
 	// Two rounds at most: the second corrects a stale cache with what the first reported.
@@ -296,6 +302,7 @@ func (c *Cloud) EnsureLoadBalancerDeleted(ctx context.Context, clusterName strin
 	// Service being deleted can still be edited) it is turned off here.
 	unprotect := cfg.AWS == nil || cfg.AWS.LBAttributes[attrDeletionProtection] != "true"
 	isNLB := cfg.AWS != nil && cfg.AWS.Type == annotations.AWSTypeNLB
+	ctx = providers.WithReason(ctx, "the Service no longer wants a load balancer")
 	cluster, service := c.cluster(clusterName), serviceName(svc)
 	net, err := c.vpcAndSubnets(ctx, cluster)
 	if err != nil {

@@ -136,6 +136,11 @@ func (c *Cloud) ensureNLB(ctx context.Context, m *NLBModel, vpc string, missing,
 	}
 	c.nlbs.drop(m.Name) // until the full reconcile has succeeded
 	existed := o != nil
+	if existed {
+		ctx = providers.WithReason(ctx, "the NLB differs from the Service")
+	} else {
+		ctx = providers.WithReason(ctx, "the Service has no NLB yet")
+	}
 	groups, err := c.ensureNLBGroups(ctx, m, vpc)
 	if err != nil {
 		return "", err
@@ -146,7 +151,8 @@ func (c *Cloud) ensureNLB(ctx context.Context, m *NLBModel, vpc string, missing,
 		// fixed at creation: replace (the name is fixed by the Service UID, so the NLB is
 		// deleted first; a managed group is kept for the new one).
 		// Its target groups stay: the new NLB takes them over with their registered targets.
-		if err := c.deleteNLB(ctx, o, m.Attributes[attrDeletionProtection] != "true", vpc); err != nil {
+		if err := c.deleteNLB(providers.WithReason(ctx, "replacing the NLB: its scheme, pinned addresses, IPv6 source NAT or having security groups at all is fixed at creation"),
+			o, m.Attributes[attrDeletionProtection] != "true", vpc); err != nil {
 			return "", err
 		}
 		o = nil
@@ -187,7 +193,7 @@ func (c *Cloud) ensureNLB(ctx context.Context, m *NLBModel, vpc string, missing,
 		// Groups no listener uses any more (a changed port, protocol or health-check
 		// protocol), also those left by an earlier attempt that failed, are found by their
 		// tags, so a failed delete is retried next time instead of being forgotten.
-		if err := c.dropStaleTargetGroups(ctx, m, vpc, o.arn, tgArns); err != nil {
+		if err := c.dropStaleTargetGroups(providers.WithReason(ctx, "no listener of the NLB uses the target group any more"), m, vpc, o.arn, tgArns); err != nil {
 			return "", err
 		}
 	}

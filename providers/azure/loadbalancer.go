@@ -53,6 +53,9 @@ func lbKey(rg, name string) string { return strings.ToLower("lb:" + rg + "/" + n
 // its public IP and NSG rules. An unchanged Service reads the public IP, the load balancer
 // and the NSG, and writes nothing.
 func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node) (*v1.LoadBalancerStatus, error) {
+	if _, ok := providers.ReasonOf(ctx); !ok {
+		ctx = providers.WithReason(ctx, "the Service's load balancer parts differ from the Service")
+	}
 	cfg, err := config(svc)
 	if err != nil {
 		return nil, err
@@ -308,6 +311,7 @@ func status(ips []string, additional []string) *v1.LoadBalancerStatus {
 // set: one read, and one write only if no other Service's update did it already. NSG rules
 // that list node addresses (floating IP disabled) follow.
 func (c *Cloud) UpdateLoadBalancer(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node) error {
+	ctx = providers.WithReason(ctx, "the Service's eligible nodes changed")
 	cfg, err := config(svc)
 	if err != nil {
 		return err
@@ -371,6 +375,7 @@ func (c *Cloud) updatePool(ctx context.Context, m *Model, rg, name string) error
 // balancers (deleting a load balancer left without frontends) and then its managed public
 // IPs. Nothing of other Services or of the user is touched; a second call only reads.
 func (c *Cloud) EnsureLoadBalancerDeleted(ctx context.Context, clusterName string, svc *v1.Service) error {
+	ctx = providers.WithReason(ctx, "the Service no longer wants a load balancer")
 	s := c.cfg.settings(clusterName)
 	m := &Model{Service: serviceName(svc), Prefix: ServicePrefix(svc), Cluster: s.Cluster}
 	if err := c.deleteKnownPLS(ctx, svc, m); err != nil {

@@ -74,6 +74,9 @@ func (c *Cloud) build(ctx context.Context, clusterName string, svc *v1.Service, 
 // EnsureLoadBalancer creates or updates the Service's load balancer. An unchanged Service
 // whose nodes this process applied within cacheTTL costs one ForwardingRules.Get.
 func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node) (*v1.LoadBalancerStatus, error) {
+	if _, ok := providers.ReasonOf(ctx); !ok {
+		ctx = providers.WithReason(ctx, "the Service's load balancer parts differ from the Service")
+	}
 	m, err := c.build(ctx, clusterName, svc, nodes)
 	if err != nil {
 		return nil, err
@@ -171,7 +174,7 @@ func (c *Cloud) ensureMembership(ctx context.Context, m *Model) (bool, error) {
 // UpdateLoadBalancer applies a node change: with the spec unchanged, only target pool
 // instances or instance group members (and backend service zones) are written.
 func (c *Cloud) UpdateLoadBalancer(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node) error {
-	_, err := c.EnsureLoadBalancer(ctx, clusterName, svc, nodes)
+	_, err := c.EnsureLoadBalancer(providers.WithReason(ctx, "the Service's eligible nodes changed"), clusterName, svc, nodes)
 	return err
 }
 
@@ -179,6 +182,7 @@ func (c *Cloud) UpdateLoadBalancer(ctx context.Context, clusterName string, svc 
 // partial create or delete left: every candidate name is looked up, errors do not stop the
 // other deletes, and shared objects go only when no other Service uses them.
 func (c *Cloud) EnsureLoadBalancerDeleted(ctx context.Context, clusterName string, svc *v1.Service) error {
+	ctx = providers.WithReason(ctx, "the Service no longer wants a load balancer")
 	if cfg, _ := annotations.Parse(svc, annotations.GCE); cfg.GCE != nil && cfg.GCE.HandledElsewhere != "" {
 		return cloudprovider.ImplementedElsewhere
 	}
