@@ -30,12 +30,24 @@ type Write struct {
 	Reason string
 }
 
+// ReasonDeleting is the reason of every write of EnsureLoadBalancerDeleted.
+const ReasonDeleting = "the Service no longer wants a load balancer"
+
 type reasonKey struct{}
 
 // WithReason returns ctx whose writes are audited with why: the step of the provider's plan
 // they carry out ("replacing the NLB: its scheme is fixed at creation").
 func WithReason(ctx context.Context, why string) context.Context {
 	return context.WithValue(ctx, reasonKey{}, why)
+}
+
+// WithStep is WithReason for one step of a provider's plan, except during a deletion, whose
+// writes all keep ReasonDeleting.
+func WithStep(ctx context.Context, why string) context.Context {
+	if r, _ := ReasonOf(ctx); r == ReasonDeleting {
+		return ctx
+	}
+	return WithReason(ctx, why)
 }
 
 // ReasonOf returns the reason WithReason put in ctx.

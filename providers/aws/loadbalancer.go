@@ -302,7 +302,7 @@ func (c *Cloud) EnsureLoadBalancerDeleted(ctx context.Context, clusterName strin
 	// Service being deleted can still be edited) it is turned off here.
 	unprotect := cfg.AWS == nil || cfg.AWS.LBAttributes[attrDeletionProtection] != "true"
 	isNLB := cfg.AWS != nil && cfg.AWS.Type == annotations.AWSTypeNLB
-	ctx = providers.WithReason(ctx, "the Service no longer wants a load balancer")
+	ctx = providers.WithReason(ctx, providers.ReasonDeleting)
 	cluster, service := c.cluster(clusterName), serviceName(svc)
 	net, err := c.vpcAndSubnets(ctx, cluster)
 	if err != nil {

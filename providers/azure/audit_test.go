@@ -42,6 +42,9 @@ func TestAuditWrites(t *testing.T) {
 		if w.Change != providers.ChangeNone {
 			changes = append(changes, string(w.Change)+" "+w.Operation)
 		}
+		if w.Reason == "" || w.Change == providers.ChangeDeleted && w.Reason != providers.ReasonDeleting {
+			t.Errorf("write %+v: want a reason (the deletion's for a delete)", w)
+		}
 	}
 	for _, want := range []string{"Created PUT publicIPAddresses", "Deleted DELETE publicIPAddresses", "Created PUT loadBalancers", "Deleted DELETE loadBalancers"} {
 		if !slices.Contains(changes, want) {

@@ -91,6 +91,7 @@ func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc 
 // returns the frontends' addresses (IPv4, then IPv6 for a dual-stack Service) and their
 // public IP IDs joined with ",".
 func (c *Cloud) ensureFrontend(ctx context.Context, m *Model) (ips []string, pipIDs string, err error) {
+	ctx = providers.WithStep(ctx, "the Service's frontend addresses differ from the Service")
 	var ip, ip6, pipID, pipID6 string
 	if m.PublicIP != nil {
 		if pipID, ip, err = c.ensurePublicIP(ctx, m, m.PublicIP); err != nil {
@@ -177,6 +178,11 @@ func lbOwned(lb *armnetwork.LoadBalancer, cluster string) bool {
 // load balancer left without frontends is deleted. It returns the load balancer as written
 // (or read, when nothing changed).
 func (c *Cloud) reconcileLB(ctx context.Context, m *Model, rg, name string, remove bool) (*armnetwork.LoadBalancer, error) {
+	step := "the load balancer's frontends, rules, probes or pools for the Service differ from it"
+	if remove {
+		step = "the Service's frontends, rules and probes are no longer wanted on this load balancer"
+	}
+	ctx = providers.WithStep(ctx, step)
 	lbID := ids{c.cfg.SubscriptionID}.loadBalancer(rg, name)
 	log := klog.FromContext(ctx)
 	for range maxConflictRetries {
@@ -242,6 +248,7 @@ func (c *Cloud) reconcileLB(ctx context.Context, m *Model, rg, name string, remo
 // reconcileNSG makes the NSG hold want among the rules named with prefix, with one
 // conditional write and bounded retries on 412.
 func (c *Cloud) reconcileNSG(ctx context.Context, rg, name, prefix string, want []SecurityRule) error {
+	ctx = providers.WithStep(ctx, "the security rules differ from the Service's ports and source ranges")
 	defer c.locks.lock(strings.ToLower("nsg:" + rg + "/" + name))()
 	for range maxConflictRetries {
 		obs, err := c.api.getNSG(ctx, rg, name)
@@ -333,6 +340,7 @@ func (c *Cloud) UpdateLoadBalancer(ctx context.Context, clusterName string, svc 
 }
 
 func (c *Cloud) updatePool(ctx context.Context, m *Model, rg, name string) error {
+	ctx = providers.WithStep(ctx, "the backend pool differs from the Service's nodes")
 	defer c.locks.lock(lbKey(rg, name))()
 	for range maxConflictRetries {
 		obs, err := c.api.getLB(ctx, rg, name)
@@ -375,7 +383,7 @@ func (c *Cloud) updatePool(ctx context.Context, m *Model, rg, name string) error
 // balancers (deleting a load balancer left without frontends) and then its managed public
 // IPs. Nothing of other Services or of the user is touched; a second call only reads.
 func (c *Cloud) EnsureLoadBalancerDeleted(ctx context.Context, clusterName string, svc *v1.Service) error {
-	ctx = providers.WithReason(ctx, "the Service no longer wants a load balancer")
+	ctx = providers.WithReason(ctx, providers.ReasonDeleting)
 	s := c.cfg.settings(clusterName)
 	m := &Model{Service: serviceName(svc), Prefix: ServicePrefix(svc), Cluster: s.Cluster}
 	if err := c.deleteKnownPLS(ctx, svc, m); err != nil {

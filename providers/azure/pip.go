@@ -53,6 +53,7 @@ func pipOwnedBy(p *armnetwork.PublicIPAddress, service, cluster string) bool {
 // ensurePublicIP returns the ID and address of the Service's public IP, creating or
 // updating a managed one. Public IPs of the user are only read.
 func (c *Cloud) ensurePublicIP(ctx context.Context, m *Model, want *PublicIP) (id, address string, err error) {
+	ctx = providers.WithStep(ctx, "the Service's public IP differs from the Service")
 	switch {
 	case want.Address != "":
 		pips, err := c.api.listPIPs(ctx, want.ResourceGroup)
@@ -186,6 +187,7 @@ func updatePublicIP(obs *armnetwork.PublicIPAddress, w *PublicIP) (*armnetwork.P
 // groups, except keepIDs (IDs joined with ","), deleting those no other Service uses. The
 // caller has removed the frontends that used them.
 func (c *Cloud) releasePublicIPs(ctx context.Context, service, cluster string, rgs []string, keepIDs string) error {
+	ctx = providers.WithStep(ctx, "the Service no longer uses the public IP")
 	keep := strings.Split(keepIDs, ",")
 	for _, rg := range rgs {
 		pips, err := c.api.listPIPs(ctx, rg)

@@ -199,6 +199,7 @@ func sameStrings(have []*string, want []string) bool {
 // while the old Private Link Service still serves the frontend: as upstream, the name is
 // fixed once created.
 func (c *Cloud) reconcilePLS(ctx context.Context, m *Model) (string, error) {
+	ctx = providers.WithStep(ctx, "the private link service differs from the Service")
 	want := m.PLS
 	id := ids{c.cfg.SubscriptionID}.privateLinkService(want.ResourceGroup, want.Name)
 	for range maxConflictRetries {
@@ -253,6 +254,7 @@ func (c *Cloud) reconcilePLS(ctx context.Context, m *Model) (string, error) {
 // deleteOwnedPLS deletes the Private Link Service with this ID if it is the Service's; one
 // that is not is left alone and reported as a UserError.
 func (c *Cloud) deleteOwnedPLS(ctx context.Context, service, cluster, id string) error {
+	ctx = providers.WithStep(ctx, "the Service no longer wants the private link service")
 	rg, name := resourceGroupAndName(id)
 	for range maxConflictRetries {
 		p, err := c.api.getPLS(ctx, rg, name)

@@ -8,6 +8,8 @@ import (
 
 	compute "cloud.google.com/go/compute/apiv1"
 	"cloud.google.com/go/compute/apiv1/computepb"
+
+	"github.com/cloudlb/cloudlb/providers"
 )
 
 // write runs one write and waits for its operation, under the rate limit and retries.
@@ -39,51 +41,52 @@ func (c *Cloud) remove(ctx context.Context, op string, f func(context.Context) (
 // Every step is idempotent and the spec label is written last, so a crash anywhere leaves a
 // label that makes the next reconcile read and repair everything.
 func (c *Cloud) apply(ctx context.Context, m *Model, p *Plan, o *Observed) (string, error) {
+	why := providers.WithStep
 	if p.DeleteAddressFirst {
 		// The rules hold the address: they go first (they are re-created with the new one).
 		for _, name := range p.RecreateRules {
-			if err := c.deleteRule(ctx, m, name); err != nil {
+			if err := c.deleteRule(why(ctx, "replacing the forwarding rule: its address changes"), m, name); err != nil {
 				return "", err
 			}
 		}
 		p.RecreateRules = nil
 	}
-	if err := c.applyAddress(ctx, m, p); err != nil {
+	if err := c.applyAddress(why(ctx, "the Service's address reservation differs from the Service"), m, p); err != nil {
 		return "", err
 	}
 	for _, f := range p.Firewalls {
 		if ip, err := netip.ParseAddr(p.IP); f.DestinationFromIP && err == nil && ip.Is4() {
 			f.Firewall.DestinationRanges = []string{ip.String() + "/32"}
 		}
-		if err := c.applyFirewall(ctx, m, f); err != nil {
+		if err := c.applyFirewall(why(ctx, "the firewall rule differs from the Service's ports, source ranges or nodes"), m, f); err != nil {
 			return "", err
 		}
 	}
 	if h := p.HealthCheck; h != nil {
-		if err := c.applyHealthCheck(ctx, m, h); err != nil {
+		if err := c.applyHealthCheck(why(ctx, "the health check differs from the Service"), m, h); err != nil {
 			return "", err
 		}
 	}
 	if len(p.Groups) > 0 {
-		if err := c.applyGroups(ctx, m, p.Groups); err != nil {
+		if err := c.applyGroups(why(ctx, "the instance groups differ from the Service's nodes"), m, p.Groups); err != nil {
 			return "", err
 		}
 	}
 	for _, name := range p.RecreateRules {
-		if err := c.deleteRule(ctx, m, name); err != nil {
+		if err := c.deleteRule(why(ctx, "replacing the forwarding rule: what it forwards to, its ports or protocol are fixed at creation"), m, name); err != nil {
 			return "", err
 		}
 	}
-	if err := c.applyTargetPool(ctx, m, p); err != nil {
+	if err := c.applyTargetPool(why(ctx, "the target pool differs from the Service's nodes or health check"), m, p); err != nil {
 		return "", err
 	}
 	if b := p.BackendService; b != nil {
-		if err := c.applyBackendService(ctx, m, b); err != nil {
+		if err := c.applyBackendService(why(ctx, "the backend service differs from the Service"), m, b); err != nil {
 			return "", err
 		}
 	}
 	for _, r := range p.CreateRules {
-		if err := c.createRule(ctx, m, r, p.IP); err != nil {
+		if err := c.createRule(why(ctx, "the Service has no forwarding rule for these ports yet"), m, r, p.IP); err != nil {
 			return "", err
 		}
 	}
@@ -92,7 +95,7 @@ func (c *Cloud) apply(ctx context.Context, m *Model, p *Plan, o *Observed) (stri
 		if rp.Fingerprint != "" {
 			res.Fingerprint = ptr(rp.Fingerprint)
 		}
-		if err := c.write(ctx, "ForwardingRules.Patch", func(ctx context.Context) (*compute.Operation, error) {
+		if err := c.write(why(ctx, "the Service's global access setting changed"), "ForwardingRules.Patch", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.ForwardingRules.Patch(ctx, &computepb.PatchForwardingRuleRequest{Project: m.Project, Region: m.Region, ForwardingRule: rp.Rule.Name,
 				ForwardingRuleResource: res})
 		}); err != nil {
@@ -100,18 +103,18 @@ func (c *Cloud) apply(ctx context.Context, m *Model, p *Plan, o *Observed) (stri
 		}
 	}
 	for _, r := range p.SetTargets {
-		if err := c.write(ctx, "ForwardingRules.SetTarget", func(ctx context.Context) (*compute.Operation, error) {
+		if err := c.write(why(ctx, "pointing the forwarding rule at the Service's target pool"), "ForwardingRules.SetTarget", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.ForwardingRules.SetTarget(ctx, &computepb.SetTargetForwardingRuleRequest{Project: m.Project, Region: m.Region, ForwardingRule: r.Name,
 				TargetReferenceResource: &computepb.TargetReference{Target: ptr(c.regionURL(m, "targetPools", r.Target))}})
 		}); err != nil {
 			return "", err
 		}
 	}
-	if err := c.applyDeletes(ctx, m, p, o); err != nil {
+	if err := c.applyDeletes(why(ctx, "the Service no longer uses it"), m, p, o); err != nil {
 		return "", err
 	}
 	if p.SetSpec {
-		if err := c.setSpec(ctx, m); err != nil {
+		if err := c.setSpec(why(ctx, "recording the applied spec (everything else is in place)"), m); err != nil {
 			return "", err
 		}
 	}

@@ -182,7 +182,7 @@ func (c *Cloud) UpdateLoadBalancer(ctx context.Context, clusterName string, svc 
 // partial create or delete left: every candidate name is looked up, errors do not stop the
 // other deletes, and shared objects go only when no other Service uses them.
 func (c *Cloud) EnsureLoadBalancerDeleted(ctx context.Context, clusterName string, svc *v1.Service) error {
-	ctx = providers.WithReason(ctx, "the Service no longer wants a load balancer")
+	ctx = providers.WithReason(ctx, providers.ReasonDeleting)
 	if cfg, _ := annotations.Parse(svc, annotations.GCE); cfg.GCE != nil && cfg.GCE.HandledElsewhere != "" {
 		return cloudprovider.ImplementedElsewhere
 	}
