@@ -318,7 +318,7 @@ func (c *Cloud) EnsureLoadBalancerDeleted(ctx context.Context, clusterName strin
 		if arn != "" {
 			nlbArns, found = append(nlbArns, arn), true
 		}
-		gone, err := c.deleteClassicLB(ctx, svc, name, cluster, i == 0)
+		gone, _, err := c.deleteClassicLB(ctx, svc, name, cluster, i == 0)
 		if err != nil {
 			return err
 		}
@@ -337,7 +337,7 @@ func (c *Cloud) EnsureLoadBalancerDeleted(ctx context.Context, clusterName strin
 				nlbArns = append(nlbArns, o.arn)
 				continue
 			}
-			if _, err := c.deleteClassicLB(ctx, svc, o.name, cluster, false); err != nil {
+			if _, _, err := c.deleteClassicLB(ctx, svc, o.name, cluster, false); err != nil {
 				return err
 			}
 		}
@@ -405,46 +405,40 @@ func (c *Cloud) deleteOwnedNLB(ctx context.Context, svc *v1.Service, name, clust
 	return o.arn, nil
 }
 
-// deleteClassicLB deletes the Classic Load Balancer called name if it is the Service's, and
-// reports whether there was one; see deleteOwnedNLB for primary.
-func (c *Cloud) deleteClassicLB(ctx context.Context, svc *v1.Service, name, cluster string, primary bool) (bool, error) {
+// deleteClassicLB deletes the Classic Load Balancer called name if it is the Service's and
+// says whether it did; other says one exists that is another Service's (possible with
+// aws-load-balancer-name). One of that name without our cluster tag is a user error when
+// primary (the name the annotations give), else left alone.
+func (c *Cloud) deleteClassicLB(ctx context.Context, svc *v1.Service, name, cluster string, primary bool) (deleted, other bool, err error) {
 	o, err := c.observe(ctx, name)
 	if err != nil {
-		return false, fmt.Errorf("deleting load balancer %s: %w", name, err)
+		return false, false, fmt.Errorf("deleting load balancer %s: %w", name, err)
 	}
-	if !o.Exists || ownedBy(o.Tags, serviceName(svc), name) != nil {
-		return false, nil // none, or another Service's (see deleteOwnedNLB)
+	if !o.Exists {
+		return false, false, nil
+	}
+	if ownedBy(o.Tags, serviceName(svc), name) != nil {
+		return false, true, nil
 	}
 	if !owned(o.Tags, cluster) {
 		if !primary {
-			return false, nil
+			return false, false, nil
 		}
-		return false, providers.NewUserError(serviceName(svc), "load balancer %s exists without the tag %s=%s; it is not ours and is not deleted", name, clusterTag(cluster), tagOwned)
+		return false, false, providers.NewUserError(serviceName(svc), "load balancer %s exists without the tag %s=%s; it is not ours and is not deleted", name, clusterTag(cluster), tagOwned)
 	}
 	if err := c.deleteLB(ctx, name); err != nil {
-		return false, fmt.Errorf("deleting load balancer %s: %w", name, err)
+		return false, false, fmt.Errorf("deleting load balancer %s: %w", name, err)
 	}
-	return true, nil
+	return true, false, nil
 }
 
 // deleteClassic deletes the Classic Load Balancer, then its managed security group (also
 // the managed group of an NLB, which has the same name), unless keepGroup: then only the
 // Classic Load Balancer's rules in the node groups go.
 func (c *Cloud) deleteClassic(ctx context.Context, svc *v1.Service, name, cluster, vpc string, keepGroup bool) error {
-	o, err := c.observe(ctx, name)
-	if err != nil {
-		return fmt.Errorf("deleting load balancer %s: %w", name, err)
-	}
-	if o.Exists && ownedBy(o.Tags, serviceName(svc), name) != nil {
-		return nil // another Service's (see EnsureLoadBalancerDeleted), with its group
-	}
-	if o.Exists {
-		if !owned(o.Tags, cluster) {
-			return providers.NewUserError(serviceName(svc), "load balancer %s exists without the tag %s=%s; it is not ours and is not deleted", name, clusterTag(cluster), tagOwned)
-		}
-		if err := c.deleteLB(ctx, name); err != nil {
-			return fmt.Errorf("deleting load balancer %s: %w", name, err)
-		}
+	_, other, err := c.deleteClassicLB(ctx, svc, name, cluster, true)
+	if err != nil || other {
+		return err // another Service's is left with its group
 	}
 	g, err := c.findGroup(ctx, securityGroupName(name), vpc)
 	if err != nil || g == nil {

@@ -535,7 +535,8 @@ func (c *Cloud) dropStaleTargetGroups(ctx context.Context, m *NLBModel, vpc, lbA
 	if err != nil {
 		return err
 	}
-	stale := slices.DeleteFunc(ours, func(arn string) bool { return slices.Contains(mapValues(want), arn) })
+	inUse := mapValues(want)
+	stale := slices.DeleteFunc(ours, func(arn string) bool { return slices.Contains(inUse, arn) })
 	return c.deleteTargetGroups(ctx, stale)
 }
 

@@ -27,29 +27,16 @@ func (c *Cloud) ensureNLBNodeRules(ctx context.Context, m *NLBModel, vpc string,
 	if err != nil {
 		return "", err
 	}
-	all := map[string]bool{}
+	all := taggedGroups(tags)
 	maps.Copy(all, want)
-	for g := range strings.SplitSeq(tags[tagNodeGroups], ",") {
-		if g != "" {
-			all[g] = true
+	err = c.planNodeRules(ctx, all, m.Name, func(id string) []Rule {
+		if want[id] {
+			return m.NodeRules
 		}
-	}
-	groups, err := c.describeGroups(ctx, slices.Sorted(maps.Keys(all)))
+		return nil
+	})
 	if err != nil {
 		return "", err
-	}
-	for _, id := range slices.Sorted(maps.Keys(groups)) {
-		var ours []Rule
-		if want[id] {
-			ours = m.NodeRules
-		}
-		add, remove := nodeRulePlan(groups[id], ours, m.Name)
-		if err := c.authorize(ctx, id, add); err != nil {
-			return "", err
-		}
-		if err := c.revoke(ctx, id, remove); err != nil {
-			return "", err
-		}
 	}
 	v := strings.Join(slices.Sorted(maps.Keys(want)), ",")
 	if len(v) > 256 {
@@ -65,26 +52,38 @@ func (c *Cloud) revokeNLBNodeRules(ctx context.Context, o *nlbObserved, vpc stri
 	if c.cfg.Global.DisableSecurityGroupIngress {
 		return nil
 	}
-	all := map[string]bool{}
-	for g := range strings.SplitSeq(o.tags[tagNodeGroups], ",") {
-		if g != "" {
-			all[g] = true
-		}
-	}
+	all := taggedGroups(o.tags)
 	vpcGroups, err := c.vpcInstanceGroups(ctx, vpc)
 	if err != nil {
 		return err
 	}
 	maps.Copy(all, vpcGroups)
-	if len(all) == 0 {
+	return c.planNodeRules(ctx, all, o.name, func(string) []Rule { return nil })
+}
+
+// taggedGroups are the node groups an NLB's tag lists.
+func taggedGroups(tags map[string]string) map[string]bool {
+	out := map[string]bool{}
+	for g := range strings.SplitSeq(tags[tagNodeGroups], ",") {
+		if g != "" {
+			out[g] = true
+		}
+	}
+	return out
+}
+
+// planNodeRules reads the groups ids (those that still exist) and makes name's rules in each
+// equal to want(id), with the shared MTU rules following (nodeRulePlan).
+func (c *Cloud) planNodeRules(ctx context.Context, ids map[string]bool, name string, want func(id string) []Rule) error {
+	if len(ids) == 0 {
 		return nil
 	}
-	groups, err := c.describeGroups(ctx, slices.Sorted(maps.Keys(all)))
+	groups, err := c.describeGroups(ctx, slices.Sorted(maps.Keys(ids)))
 	if err != nil {
 		return err
 	}
 	for _, id := range slices.Sorted(maps.Keys(groups)) {
-		add, remove := nodeRulePlan(groups[id], nil, o.name)
+		add, remove := nodeRulePlan(groups[id], want(id), name)
 		if err := c.authorize(ctx, id, add); err != nil {
 			return err
 		}
