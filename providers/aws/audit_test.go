@@ -2,15 +2,11 @@ package aws
 
 import (
 	"context"
-	"fmt"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -50,33 +46,8 @@ func TestObjectOf(t *testing.T) {
 // groups are reported as created and deleted.
 func TestAuditEveryWriteOnce(t *testing.T) {
 	t.Parallel()
-	srv := fakeaws.New(fakeaws.Options{})
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	const cluster = "demo"
-	owned := map[string]string{"kubernetes.io/cluster/" + cluster: "owned"}
-	built, err := srv.ApplyTopology(fakeaws.Topology{
-		VPC: fakeaws.TopologyVPC{CIDR: "10.0.0.0/16"},
-		Subnets: []fakeaws.TopologySubnet{
-			{Name: "public-a", CIDR: "10.0.1.0/24", Zone: "us-east-1a", Public: true, Tags: map[string]string{"kubernetes.io/role/elb": "1"}},
-		},
-		SecurityGroups: []fakeaws.TopologySecurityGroup{{Name: "nodes", Tags: owned}},
-		Instances:      []fakeaws.TopologyInstance{{Name: "node", Subnet: "public-a", Count: 1, Tags: owned, SecurityGroups: []string{"nodes"}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), Credentials: credentials.NewStaticCredentialsProvider("AKIDFAKE", "secret", "")}
-	ls := newLimits(Limits{MaxBackoff: 5 * time.Millisecond})
-	cc, err := ParseCloudConfig(strings.NewReader(fmt.Sprintf("[Global]\nZone = us-east-1a\nVPC = %s\n", built.VPC)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := New(Options{Config: cc, limits: ls,
-		EC2:   ec2.NewFromConfig(cfg, func(o *ec2.Options) { ls.ec2.configure(&o.Retryer, &o.APIOptions) }),
-		ELB:   elb.NewFromConfig(cfg, func(o *elb.Options) { ls.elb.configure(&o.Retryer, &o.APIOptions) }),
-		ELBv2: elbv2.NewFromConfig(cfg, func(o *elbv2.Options) { ls.elbv2.configure(&o.Retryer, &o.APIOptions) })})
-	nodes := []*v1.Node{{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}, Spec: v1.NodeSpec{ProviderID: "aws:///us-east-1a/" + built.Instances["node-1"]}}}
+	c, srv, nodes := fakeEnv(t, fakeaws.Options{}, 1)
+	const cluster = fakeCluster
 	svc := &v1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web", UID: types.UID("9a1b2c3d-8b7d-4e6f-9a1b-2c3d4e5f6a7b"),
 			Annotations: map[string]string{"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}},

@@ -2,18 +2,12 @@ package aws
 
 import (
 	"context"
-	"fmt"
-	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
-	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -27,43 +21,11 @@ import (
 // a few seconds: after a throttle the adaptive mode really does slow the sending rate.
 func TestAdaptiveRetryUnderThrottling(t *testing.T) {
 	t.Parallel()
-	srv := fakeaws.New(fakeaws.Options{Seed: 7})
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	const cluster = "demo"
-	owned := map[string]string{"kubernetes.io/cluster/" + cluster: "owned"}
-	built, err := srv.ApplyTopology(fakeaws.Topology{
-		VPC: fakeaws.TopologyVPC{CIDR: "10.0.0.0/16"},
-		Subnets: []fakeaws.TopologySubnet{
-			{Name: "public-a", CIDR: "10.0.1.0/24", Zone: "us-east-1a", Public: true, Tags: map[string]string{"kubernetes.io/role/elb": "1"}},
-		},
-		SecurityGroups: []fakeaws.TopologySecurityGroup{{Name: "nodes", Tags: owned}},
-		Instances:      []fakeaws.TopologyInstance{{Name: "node", Subnet: "public-a", Count: 2, Tags: owned, SecurityGroups: []string{"nodes"}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDFAKE", "secret", "")}
-	// Short backoff keeps the test fast; the attempt bound and the adaptive mode are the
-	// production ones.
-	ls := newLimits(Limits{MaxBackoff: 5 * time.Millisecond})
-	ec2c := ec2.NewFromConfig(cfg, func(o *ec2.Options) { ls.ec2.configure(&o.Retryer, &o.APIOptions) })
-	elbc := elb.NewFromConfig(cfg, func(o *elb.Options) { ls.elb.configure(&o.Retryer, &o.APIOptions) })
-	elbv2c := elbv2.NewFromConfig(cfg, func(o *elbv2.Options) { ls.elbv2.configure(&o.Retryer, &o.APIOptions) })
-	if elbc.Options().Retryer != ls.elb.retryer || ec2c.Options().Retryer != ls.ec2.retryer {
+	c, srv, nodes := fakeEnv(t, fakeaws.Options{Seed: 7}, 2)
+	if c.elb.(*elb.Client).Options().Retryer != c.limits.elb.retryer || c.ec2.(*ec2.Client).Options().Retryer != c.limits.ec2.retryer {
 		t.Fatal("the clients do not use the shared retryers")
 	}
-	cc, err := ParseCloudConfig(strings.NewReader(fmt.Sprintf("[Global]\nZone = us-east-1a\nVPC = %s\n", built.VPC)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := New(Options{Config: cc, ELB: elbc, EC2: ec2c, ELBv2: elbv2c, limits: ls})
-	var nodes []*v1.Node
-	for _, n := range []string{"node-1", "node-2"} {
-		nodes = append(nodes, &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: n},
-			Spec: v1.NodeSpec{ProviderID: "aws:///us-east-1a/" + built.Instances[n]}})
-	}
+	const cluster = fakeCluster
 	svc := &v1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web", UID: types.UID("9a1b2c3d-8b7d-4e6f-9a1b-2c3d4e5f6a7b")},
 		Spec: v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer, Ports: []v1.ServicePort{
