@@ -15,9 +15,9 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/cloudlb/cloudlb/integration/controllermanager"
-	"github.com/cloudlb/cloudlb/integration/controlplane"
-	"github.com/cloudlb/cloudlb/integration/fakeaws"
+	"github.com/cloudlb/cloudlb/fakecloud/fakeaws"
+	"github.com/cloudlb/cloudlb/internal/controllermanager"
+	"github.com/cloudlb/cloudlb/internal/controlplane"
 	"github.com/cloudlb/cloudlb/providers/fake"
 )
 

@@ -19,7 +19,7 @@ import (
 
 	"github.com/cloudlb/cloudlb/annotations"
 	"github.com/cloudlb/cloudlb/examples"
-	"github.com/cloudlb/cloudlb/integration/controlplane"
+	"github.com/cloudlb/cloudlb/internal/controlplane"
 	"github.com/cloudlb/cloudlb/providers/fake"
 )
 

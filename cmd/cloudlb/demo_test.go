@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cloudlb/cloudlb/integration/controlplane"
+	"github.com/cloudlb/cloudlb/internal/controlplane"
 )
 
 func TestDemoUsageErrors(t *testing.T) {

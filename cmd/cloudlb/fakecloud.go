@@ -9,7 +9,7 @@ import (
 	"sort"
 	"syscall"
 
-	"github.com/cloudlb/cloudlb/integration/fakeaws"
+	"github.com/cloudlb/cloudlb/fakecloud/fakeaws"
 )
 
 // fakeAWSOptions are the flags of `cloudlb fakecloud aws`.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/cloudlb/cloudlb/integration/fakeazure"
+	"github.com/cloudlb/cloudlb/fakecloud/fakeazure"
 )
 
 // serveFakeAzure serves the fake ARM network API on listen until ctx ends. It prints the

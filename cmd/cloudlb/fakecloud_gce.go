@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/cloudlb/cloudlb/integration/fakegce"
+	"github.com/cloudlb/cloudlb/fakecloud/fakegce"
 )
 
 // serveFakeGCE serves the fake Compute API on listen until ctx ends. It prints the

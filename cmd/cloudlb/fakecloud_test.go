@@ -50,7 +50,7 @@ func TestServeFakeAWSWithTopology(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := serveFakeAWS(ctx, fakeAWSOptions{listen: "127.0.0.1:0", topology: "../../integration/fakeaws/testdata/topology.yaml", region: "us-east-1", seed: 1}, pw)
+		err := serveFakeAWS(ctx, fakeAWSOptions{listen: "127.0.0.1:0", topology: "../../fakecloud/fakeaws/testdata/topology.yaml", region: "us-east-1", seed: 1}, pw)
 		_ = pw.Close()
 		done <- err
 	}()

@@ -13,7 +13,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
-	"github.com/cloudlb/cloudlb/integration/fakeaws"
+	"github.com/cloudlb/cloudlb/fakecloud/fakeaws"
 )
 
 // The suite reads the cloud through the same public APIs on either endpoint, with its own

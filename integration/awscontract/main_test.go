@@ -32,9 +32,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/cloudlb/cloudlb/fakecloud/fakeaws"
 	"github.com/cloudlb/cloudlb/integration/contract"
 	"github.com/cloudlb/cloudlb/integration/controlplane"
-	"github.com/cloudlb/cloudlb/integration/fakeaws"
 )
 
 // endpointEnv names the AWS-compatible endpoint to test instead of the in-process fake.

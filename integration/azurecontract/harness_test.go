@@ -13,8 +13,8 @@ import (
 	cloudprovider "k8s.io/cloud-provider"
 
 	"github.com/cloudlb/cloudlb/annotations"
+	"github.com/cloudlb/cloudlb/fakecloud/fakeazure"
 	"github.com/cloudlb/cloudlb/integration/contract"
-	"github.com/cloudlb/cloudlb/integration/fakeazure"
 	"github.com/cloudlb/cloudlb/providers/azure"
 )
 

@@ -36,9 +36,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/cloudlb/cloudlb/fakecloud/fakeazure"
 	"github.com/cloudlb/cloudlb/integration/contract"
 	"github.com/cloudlb/cloudlb/integration/controlplane"
-	"github.com/cloudlb/cloudlb/integration/fakeazure"
 )
 
 const (

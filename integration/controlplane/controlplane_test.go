@@ -160,7 +160,7 @@ func TestStopLeavesNothingBehind(t *testing.T) {
 	}
 	defer cp.Stop() // in case an assertion below fails early
 
-	etcdPID, apiserverPID := controlplane.PIDs(cp)
+	etcdPID, apiserverPID := cp.PIDs()
 	workDir := filepath.Dir(cp.KubeconfigPath())
 	if _, err := os.Stat(workDir); err != nil {
 		t.Fatalf("working directory: %v", err)

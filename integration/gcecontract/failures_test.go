@@ -10,7 +10,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cloudlb/cloudlb/integration/fakegce"
+	"github.com/cloudlb/cloudlb/fakecloud/fakegce"
 	cloudgce "github.com/cloudlb/cloudlb/providers/gce"
 	"github.com/cloudlb/cloudlb/servicecontroller"
 )

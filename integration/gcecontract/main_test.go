@@ -20,9 +20,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/cloudlb/cloudlb/fakecloud/fakegce"
 	"github.com/cloudlb/cloudlb/integration/contract"
 	"github.com/cloudlb/cloudlb/integration/controlplane"
-	"github.com/cloudlb/cloudlb/integration/fakegce"
 )
 
 const (

@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/cloudlb/cloudlb/integration/fakegce"
+	"github.com/cloudlb/cloudlb/fakecloud/fakegce"
 	cloudgce "github.com/cloudlb/cloudlb/providers/gce"
 )
 

@@ -16,7 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	awsprovider "github.com/cloudlb/cloudlb/integration/fakeaws"
+	awsprovider "github.com/cloudlb/cloudlb/fakecloud/fakeaws"
 	cloudaws "github.com/cloudlb/cloudlb/providers/aws"
 )
 

@@ -11,7 +11,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	v1 "k8s.io/api/core/v1"
 
-	awsprovider "github.com/cloudlb/cloudlb/integration/fakeaws"
+	awsprovider "github.com/cloudlb/cloudlb/fakecloud/fakeaws"
 	"github.com/cloudlb/cloudlb/providers"
 )
 

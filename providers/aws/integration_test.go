@@ -23,7 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	cloudprovider "k8s.io/cloud-provider"
 
-	awsprovider "github.com/cloudlb/cloudlb/integration/fakeaws"
+	awsprovider "github.com/cloudlb/cloudlb/fakecloud/fakeaws"
 	"github.com/cloudlb/cloudlb/providers"
 	cloudaws "github.com/cloudlb/cloudlb/providers/aws"
 )

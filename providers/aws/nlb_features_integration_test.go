@@ -13,7 +13,7 @@ import (
 	v2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	v1 "k8s.io/api/core/v1"
 
-	awsprovider "github.com/cloudlb/cloudlb/integration/fakeaws"
+	awsprovider "github.com/cloudlb/cloudlb/fakecloud/fakeaws"
 	"github.com/cloudlb/cloudlb/providers"
 	cloudaws "github.com/cloudlb/cloudlb/providers/aws"
 )

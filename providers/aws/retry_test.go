@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/cloudlb/cloudlb/integration/fakeaws"
+	"github.com/cloudlb/cloudlb/fakecloud/fakeaws"
 )
 
 // TestAdaptiveRetryUnderThrottling creates a CLB and re-ensures it with 30% of the calls

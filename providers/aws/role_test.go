@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	awsprovider "github.com/cloudlb/cloudlb/integration/fakeaws"
+	awsprovider "github.com/cloudlb/cloudlb/fakecloud/fakeaws"
 	cloudaws "github.com/cloudlb/cloudlb/providers/aws"
 )
 

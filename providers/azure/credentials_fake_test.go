@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudlb/cloudlb/integration/fakeazure"
+	"github.com/cloudlb/cloudlb/fakecloud/fakeazure"
 )
 
 // origin carries a request's real scheme and host from redirect to the fake.

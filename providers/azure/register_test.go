@@ -7,7 +7,7 @@ import (
 
 	cloudprovider "k8s.io/cloud-provider"
 
-	"github.com/cloudlb/cloudlb/integration/fakeazure"
+	"github.com/cloudlb/cloudlb/fakecloud/fakeazure"
 	"github.com/cloudlb/cloudlb/providers/azure"
 )
 

@@ -12,7 +12,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/cloudlb/cloudlb/integration/fakegce"
+	"github.com/cloudlb/cloudlb/fakecloud/fakegce"
 )
 
 // env is one fake Compute endpoint and a provider built from a gce.conf pointing at it,

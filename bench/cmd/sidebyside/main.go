@@ -23,7 +23,7 @@ import (
 	// Registers the upstream provider as "aws" in its init.
 	_ "k8s.io/cloud-provider-aws/pkg/providers/v1"
 
-	"github.com/cloudlb/cloudlb/integration/fakeaws"
+	"github.com/cloudlb/cloudlb/fakecloud/fakeaws"
 	cloudaws "github.com/cloudlb/cloudlb/providers/aws"
 )
 

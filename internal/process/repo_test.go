@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/cloudlb/cloudlb/integration/process"
+	"github.com/cloudlb/cloudlb/internal/process"
 )
 
 func TestFindRepoRoot(t *testing.T) {
@@ -51,7 +51,7 @@ func TestRepoRoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(root, "integration", "process")); err != nil {
+	if _, err := os.Stat(filepath.Join(root, "internal", "process")); err != nil {
 		t.Errorf("RepoRoot() = %s, which does not hold this package: %v", root, err)
 	}
 }

@@ -1,5 +1,5 @@
 // Package controllermanager runs cloudlb-controller-manager as a separate process against a
-// control plane (see integration/controlplane), for the demo and the end-to-end tests.
+// control plane (see internal/controlplane), for the demo and the end-to-end tests.
 //
 // The process runs the fake cloud provider with a --cloud-config written from a fake.Config,
 // serves /healthz on a free loopback --secure-port, and is ready once /healthz answers 200.
@@ -19,13 +19,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/yaml"
 
-	"github.com/cloudlb/cloudlb/integration/process"
+	"github.com/cloudlb/cloudlb/internal/process"
 	"github.com/cloudlb/cloudlb/providers/fake"
 )
 
@@ -165,25 +164,6 @@ func Start(ctx context.Context, opts Options) (_ *Process, err error) {
 		}
 		return nil, fmt.Errorf("start cloudlb-controller-manager: %w\n--- last %d lines of %s ---\n%s", err, tailLines, logPath, tail)
 	}
-}
-
-// StartForTest starts the process and stops it when tb's test ends, logging the tail of its
-// log if the test failed; it calls tb.Fatal on error.
-func StartForTest(tb testing.TB, opts Options) *Process {
-	tb.Helper()
-	p, err := Start(tb.Context(), opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if tb.Failed() {
-			tb.Logf("--- last %d lines of %s ---\n%s", tailLines, p.LogPath(), p.Tail(tailLines))
-		}
-		if err := p.Stop(); err != nil {
-			tb.Errorf("stop cloudlb-controller-manager: %v", err)
-		}
-	})
-	return p
 }
 
 // buildArgs returns the command line for opts; the extra arguments come last so they win.

@@ -1,3 +1,5 @@
+// Package controlplane holds the test side of internal/controlplane: the real etcd and
+// kube-apiserver shared by a test package (RunMain), or started for one test (StartForTest).
 package controlplane
 
 import (
@@ -10,7 +12,41 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/cloudlb/cloudlb/internal/controlplane"
 )
+
+// ControlPlane and Options are internal/controlplane's; the aliases keep tests to one import.
+type (
+	ControlPlane = controlplane.ControlPlane
+	Options      = controlplane.Options
+)
+
+// UnprivilegedUser is the user name of UnprivilegedRESTConfig's identity, bound to no role.
+const UnprivilegedUser = controlplane.UnprivilegedUser
+
+// Start starts a control plane; see internal/controlplane.Start.
+func Start(ctx context.Context, opts Options) (*ControlPlane, error) {
+	return controlplane.Start(ctx, opts)
+}
+
+// StartForTest starts a control plane that is stopped when tb's test ends; it calls tb.Fatal on error.
+func StartForTest(tb testing.TB) *ControlPlane {
+	tb.Helper()
+	cp, err := Start(tb.Context(), Options{})
+	if err != nil {
+		tb.Fatalf("start control plane: %v", err)
+	}
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			tb.Logf("control plane logs (test failed):\n%s", cp.LogTails())
+		}
+		if err := cp.Stop(); err != nil {
+			tb.Errorf("stop control plane: %v", err)
+		}
+	})
+	return cp
+}
 
 // RunMain is the body of a test package's TestMain that shares one control plane: it starts
 // the control plane, calls setup (which usually stores it in a package variable), runs the

@@ -16,12 +16,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"k8s.io/client-go/rest"
 
-	"github.com/cloudlb/cloudlb/integration/process"
+	"github.com/cloudlb/cloudlb/internal/process"
 )
 
 // DefaultStartTimeout bounds Start when Options.StartTimeout is zero.
@@ -89,7 +88,7 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	cp := &ControlPlane{opts: opts, dir: dir}
 	defer func() {
 		if err != nil {
-			tails := cp.logTails() // before shutdown noise is appended
+			tails := cp.LogTails() // before shutdown noise is appended
 			// An early exit is already reported by err; Stop's error would repeat it.
 			_ = cp.Stop()
 			if tails != "" {
@@ -122,22 +121,9 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	return cp, nil
 }
 
-// StartForTest starts a control plane that is stopped when tb's test ends; it calls tb.Fatal on error.
-func StartForTest(tb testing.TB) *ControlPlane {
-	tb.Helper()
-	cp, err := Start(tb.Context(), Options{})
-	if err != nil {
-		tb.Fatalf("start control plane: %v", err)
-	}
-	tb.Cleanup(func() {
-		if tb.Failed() {
-			tb.Logf("control plane logs (test failed):\n%s", cp.logTails())
-		}
-		if err := cp.Stop(); err != nil {
-			tb.Errorf("stop control plane: %v", err)
-		}
-	})
-	return cp
+// PIDs returns the process IDs of etcd and kube-apiserver.
+func (cp *ControlPlane) PIDs() (etcd, apiserver int) {
+	return cp.etcd.PID(), cp.apiserver.PID()
 }
 
 // RESTConfig returns a new copy of the admin (group system:masters) client configuration.
@@ -181,8 +167,8 @@ func (cp *ControlPlane) killProcesses() error {
 	return errors.Join(errs...)
 }
 
-// logTails returns the last lines of each started process's log.
-func (cp *ControlPlane) logTails() string {
+// LogTails returns the last lines of each started process's log.
+func (cp *ControlPlane) LogTails() string {
 	var b strings.Builder
 	for _, p := range []*process.Process{cp.etcd, cp.apiserver} {
 		if p != nil {

@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/cloudlb/cloudlb/integration/process"
+	"github.com/cloudlb/cloudlb/internal/process"
 )
 
 const (

@@ -4,9 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 
-	"github.com/cloudlb/cloudlb/integration/process"
+	"github.com/cloudlb/cloudlb/internal/process"
 )
 
 // tailLines is how many log lines an error includes.
@@ -74,3 +75,6 @@ func (p *Process) Stop() error {
 
 // Tail returns the last n lines of the log, for error messages.
 func (p *Process) Tail(n int) string { return p.proc.Tail(n) }
+
+// CloudConfigPath returns the --cloud-config file written for the process.
+func (p *Process) CloudConfigPath() string { return filepath.Join(p.dir, cloudConfigName) }

@@ -21,7 +21,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/cloudlb/cloudlb/integration/process"
+	"github.com/cloudlb/cloudlb/internal/process"
 )
 
 const (
