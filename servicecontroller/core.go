@@ -53,7 +53,7 @@ type serviceState struct {
 	// process). It decides whether a sync is a real change (Events) and what to delete when the
 	// Service vanished without our finalizer.
 	applied *v1.Service
-	// nodes is the node set the cloud last accepted; nil when unknown (never synced, or the
+	// nodes is the node set the cloud last accepted; "" when unknown (never synced, or the
 	// last write failed), in which case node passes leave the Service to the queue.
 	nodes nodeSet
 	// reported is the message of the last user-error or wait Event, so retries and drift
@@ -114,7 +114,7 @@ func (c *core) peekState(key string) *serviceState {
 // that looked it up before it was dropped must find nothing to update.
 func (c *core) dropState(key string, st *serviceState) {
 	c.setState(st, "")
-	st.applied, st.nodes = nil, nil
+	st.applied, st.nodes = nil, ""
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.services[key] == st {

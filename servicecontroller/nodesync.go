@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -83,13 +83,14 @@ func (c *core) syncNodes(ctx context.Context, services []*v1.Service) ([]keyErro
 	if err != nil {
 		return nil, fmt.Errorf("listing nodes: %w", err)
 	}
+	sets := newEligibleSets(nodes)
 	var mu sync.Mutex
 	var failed []keyError
 	hostsStart := time.Now()
 	defer func() { updateLoadBalancerHostLatency.Observe(time.Since(hostsStart).Seconds()) }()
 	workqueue.ParallelizeUntil(ctx, c.opts.Workers, len(services), func(i int) {
 		key := cache.MetaObjectToName(services[i]).String()
-		if err := c.syncServiceNodes(ctx, key, services[i], nodes); err != nil {
+		if err := c.syncServiceNodes(ctx, key, services[i], sets); err != nil {
 			mu.Lock()
 			failed = append(failed, keyError{key: key, err: err})
 			mu.Unlock()
@@ -99,7 +100,7 @@ func (c *core) syncNodes(ctx context.Context, services []*v1.Service) ([]keyErro
 }
 
 // syncServiceNodes updates one Service's backends when its eligible node set changed.
-func (c *core) syncServiceNodes(ctx context.Context, key string, svc *v1.Service, all []*v1.Node) error {
+func (c *core) syncServiceNodes(ctx context.Context, key string, svc *v1.Service, sets *eligibleSets) error {
 	if !wantsLoadBalancer(svc, c.opts.LoadBalancerClass) || svc.DeletionTimestamp != nil {
 		return nil
 	}
@@ -109,16 +110,15 @@ func (c *core) syncServiceNodes(ctx context.Context, key string, svc *v1.Service
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.nodes == nil || st.uid != svc.UID {
+	if st.nodes == "" || st.uid != svc.UID {
 		return nil
 	}
 	cfg, problems := annotations.Parse(svc, c.opts.AnnotationCloud)
 	if problems.HasErrors() {
 		return nil // reported by the queue's sync; an invalid Service gets no cloud call
 	}
-	nodes := eligibleNodes(all, cfg.NodeLabels())
-	set := newNodeSet(nodes)
-	if maps.Equal(set, st.nodes) {
+	nodes, set := sets.get(cfg.NodeLabels())
+	if set == st.nodes {
 		return nil
 	}
 	// Recorded before the call, so a pass that starts while this one runs does not repeat it.
@@ -130,7 +130,8 @@ func (c *core) syncServiceNodes(ctx context.Context, key string, svc *v1.Service
 	klog.FromContext(ctx).V(2).Info("Updating load balancer backends", "nodes", len(nodes))
 	start := time.Now()
 	loadBalancerSyncCount.Inc()
-	err := c.cloud.UpdateLoadBalancer(ctx, c.opts.ClusterName, svc.DeepCopy(), nodes)
+	// A copy of the slice: nodes is shared by the pass, and a provider may sort what it is given.
+	err := c.cloud.UpdateLoadBalancer(ctx, c.opts.ClusterName, svc.DeepCopy(), slices.Clone(nodes))
 	if errors.Is(err, cloudprovider.ImplementedElsewhere) {
 		err = nil
 	}
@@ -140,7 +141,7 @@ func (c *core) syncServiceNodes(ctx context.Context, key string, svc *v1.Service
 	}
 	observe(opUpdate, start, err)
 	if err != nil {
-		st.nodes = nil
+		st.nodes = ""
 		c.report(svc, st, err)
 		return err
 	}

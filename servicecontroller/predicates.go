@@ -1,10 +1,12 @@
 package servicecontroller
 
 import (
+	"crypto/sha256"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	v1 "k8s.io/api/core/v1"
 )
@@ -67,13 +69,64 @@ func nodeChangeRelevant(old, cur *v1.Node) bool {
 		!maps.Equal(old.Labels, cur.Labels)
 }
 
-// nodeSet is a node set as the cloud last accepted it: name -> spec.providerID.
-type nodeSet map[string]string
+// nodeSet identifies a node set as the cloud last accepted it: the SHA-256 digest of its nodes'
+// names and spec.providerIDs in name order; "" means unknown. A Service's state keeps only this
+// digest, not a copy of the set, so the controller's memory does not grow as Services x Nodes.
+type nodeSet string
 
+// newNodeSet returns the digest of nodes, which eligibleNodes sorted by name.
 func newNodeSet(nodes []*v1.Node) nodeSet {
-	s := make(nodeSet, len(nodes))
+	h := sha256.New()
 	for _, n := range nodes {
-		s[n.Name] = n.Spec.ProviderID
+		// Names and providerIDs contain no NUL, so the encoding is unambiguous.
+		h.Write([]byte(n.Name))
+		h.Write([]byte{0})
+		h.Write([]byte(n.Spec.ProviderID))
+		h.Write([]byte{0})
 	}
-	return s
+	return nodeSet(h.Sum(nil))
+}
+
+// eligibleSets memoises, within one node pass, the eligible nodes and their digest per node
+// selector: most Services share one (no selector), so a pass over S Services filters and
+// hashes the N nodes once per distinct selector instead of S times.
+type eligibleSets struct {
+	all []*v1.Node
+	mu  sync.Mutex
+	by  map[string]eligibleSet
+}
+
+type eligibleSet struct {
+	nodes []*v1.Node
+	set   nodeSet
+}
+
+func newEligibleSets(all []*v1.Node) *eligibleSets {
+	return &eligibleSets{all: all, by: map[string]eligibleSet{}}
+}
+
+// get returns the nodes eligible under selector and their digest; callers must not modify nodes.
+func (e *eligibleSets) get(selector map[string]string) ([]*v1.Node, nodeSet) {
+	key := selectorKey(selector)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if got, ok := e.by[key]; ok {
+		return got.nodes, got.set
+	}
+	nodes := eligibleNodes(e.all, selector)
+	got := eligibleSet{nodes: nodes, set: newNodeSet(nodes)}
+	e.by[key] = got
+	return got.nodes, got.set
+}
+
+// selectorKey is a canonical form of a node selector: its pairs in key order.
+func selectorKey(selector map[string]string) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(selector)) {
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(selector[k])
+		b.WriteByte(0)
+	}
+	return b.String()
 }

@@ -88,6 +88,71 @@ func TestEligibleNodesSorted(t *testing.T) {
 	}
 }
 
+func withProviderID(id string) func(*v1.Node) {
+	return func(n *v1.Node) { n.Spec.ProviderID = id }
+}
+
+// TestNodeSetDigest: two node sets have one digest exactly when they hold the same names with
+// the same providerIDs, whatever order the lister returned them in.
+func TestNodeSetDigest(t *testing.T) {
+	t.Parallel()
+	base := []*v1.Node{node("a"), node("b")}
+	for _, tc := range []struct {
+		name  string
+		other []*v1.Node
+		same  bool
+	}{
+		{"same nodes listed in another order", []*v1.Node{node("b"), node("a")}, true},
+		{"a node more", []*v1.Node{node("a"), node("b"), node("c")}, false},
+		{"a node less", []*v1.Node{node("a")}, false},
+		{"a providerID changed", []*v1.Node{node("a"), node("b", withProviderID("fake://b2"))}, false},
+		{"a providerID set late", []*v1.Node{node("a"), node("b", withProviderID(""))}, false},
+		{"a node renamed", []*v1.Node{node("a"), node("bb", withProviderID("fake://b"))}, false},
+		{"no nodes", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := newNodeSet(eligibleNodes(tc.other, nil)) == newNodeSet(eligibleNodes(base, nil))
+			if got != tc.same {
+				t.Errorf("same digest = %v, want %v", got, tc.same)
+			}
+		})
+	}
+	// Name and providerID boundaries: "ab"+"c" must not read as "a"+"bc".
+	ab := newNodeSet([]*v1.Node{node("ab", withProviderID("c"))})
+	if a := newNodeSet([]*v1.Node{node("a", withProviderID("bc"))}); a == ab {
+		t.Error(`node "a" with providerID "bc" has the digest of node "ab" with providerID "c"`)
+	}
+	if newNodeSet(nil) == "" {
+		t.Error(`the empty set's digest is "", which means unknown`)
+	}
+}
+
+// TestEligibleSetsPerSelector: a pass filters once per distinct selector, whatever the order
+// of its keys, and Services with different selectors get their own sets.
+func TestEligibleSetsPerSelector(t *testing.T) {
+	t.Parallel()
+	all := []*v1.Node{node("a", withLabel("pool", "x"), withLabel("zone", "1")), node("b", withLabel("pool", "y"))}
+	sets := newEligibleSets(all)
+	everyNode, everySet := sets.get(nil)
+	if len(everyNode) != 2 {
+		t.Fatalf("no selector: %d nodes, want 2", len(everyNode))
+	}
+	poolX, poolXSet := sets.get(map[string]string{"pool": "x", "zone": "1"})
+	if len(poolX) != 1 || poolX[0].Name != "a" {
+		t.Fatalf("pool=x,zone=1: %v, want [a]", poolX)
+	}
+	if poolXSet == everySet {
+		t.Error("pool=x,zone=1 has the digest of every node")
+	}
+	again, againSet := sets.get(map[string]string{"zone": "1", "pool": "x"})
+	if &again[0] != &poolX[0] || againSet != poolXSet {
+		t.Error("the same selector was filtered twice in one pass")
+	}
+	if len(sets.by) != 2 {
+		t.Errorf("%d memoised selectors, want 2", len(sets.by))
+	}
+}
+
 func TestNodeChangeRelevant(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

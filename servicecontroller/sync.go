@@ -112,7 +112,7 @@ func (c *core) forgetRecreated(ctx context.Context, st *serviceState, svc *v1.Se
 		}
 	}
 	c.setState(st, "")
-	st.uid, st.applied, st.nodes, st.reported, st.warned, st.noNodesWarned = svc.UID, nil, nil, "", "", false
+	st.uid, st.applied, st.nodes, st.reported, st.warned, st.noNodesWarned = svc.UID, nil, "", "", "", false
 	return nil
 }
 
@@ -156,10 +156,10 @@ func (c *core) ensure(ctx context.Context, key string, st *serviceState, svc *v1
 		c.setState(st, "")
 		return nil
 	case err != nil:
-		st.nodes = nil
+		st.nodes = ""
 		return withOp(opEnsure, err)
 	case status == nil:
-		st.nodes = nil
+		st.nodes = ""
 		return withOp(opEnsure, errors.New("the provider returned no status and no error"))
 	}
 	st.applied, st.nodes, st.reported = svc, newNodeSet(nodes), ""
