@@ -8,6 +8,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	cloudprovider "k8s.io/cloud-provider"
+
+	"github.com/cloudlb/cloudlb/annotations"
+	"github.com/cloudlb/cloudlb/providers"
 )
 
 // serviceWriter is the core's port to the API server for the Service objects it reconciles.
@@ -134,4 +137,31 @@ func (c *core) setState(st *serviceState, s string) {
 		servicesByState.WithLabelValues(s).Inc()
 	}
 	st.state = s
+}
+
+// annotationCloud is the cloud whose annotations the controller parses: the provider's when it
+// takes parsed configs (providers.Configured), so the two cannot disagree; else
+// Options.AnnotationCloud.
+func (c *core) annotationCloud() annotations.Cloud {
+	if p, ok := c.cloud.(providers.Configured); ok {
+		return p.AnnotationCloud()
+	}
+	return c.opts.AnnotationCloud
+}
+
+// ensureLB hands the provider the config parsed once here when it takes one, so that what the
+// controller validated is what the provider builds; other providers parse for themselves.
+func (c *core) ensureLB(ctx context.Context, svc *v1.Service, cfg *annotations.Config, nodes []*v1.Node) (*v1.LoadBalancerStatus, error) {
+	if p, ok := c.cloud.(providers.Configured); ok {
+		return p.EnsureLoadBalancerConfigured(ctx, c.opts.ClusterName, svc, cfg, nodes)
+	}
+	return c.cloud.EnsureLoadBalancer(ctx, c.opts.ClusterName, svc, nodes)
+}
+
+// updateLB is ensureLB for node changes.
+func (c *core) updateLB(ctx context.Context, svc *v1.Service, cfg *annotations.Config, nodes []*v1.Node) error {
+	if p, ok := c.cloud.(providers.Configured); ok {
+		return p.UpdateLoadBalancerConfigured(ctx, c.opts.ClusterName, svc, cfg, nodes)
+	}
+	return c.cloud.UpdateLoadBalancer(ctx, c.opts.ClusterName, svc, nodes)
 }

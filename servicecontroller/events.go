@@ -130,8 +130,12 @@ func nodeNames(nodes []*v1.Node) string {
 }
 
 // updatedMessage describes a node pass that changed the backends.
-func updatedMessage(nodes []*v1.Node) string {
-	return fmt.Sprintf("Updated load balancer with new hosts (%d nodes)", len(nodes))
+func updatedMessage(nodes []*v1.Node, lastApplied bool) string {
+	msg := fmt.Sprintf("Updated load balancer with new hosts (%d nodes)", len(nodes))
+	if lastApplied {
+		msg += ", with the settings last applied: the Service's annotations are invalid"
+	}
+	return msg
 }
 
 // noNodesMessage says why a load balancer has no backends.

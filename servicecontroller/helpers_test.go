@@ -55,6 +55,7 @@ type recCloud struct {
 	calls     map[string]int           // by operation
 	updates   map[string]int           // UpdateLoadBalancer calls by Service key
 	lastNodes map[string][]string      // node names of the last Ensure/Update by Service key
+	lastSvc   map[string]*v1.Service   // the Service of the last call by Service key
 }
 
 var _ cloudprovider.LoadBalancer = (*recCloud)(nil)
@@ -75,6 +76,7 @@ func newRecCloud(j *journal) *recCloud {
 		calls:     map[string]int{},
 		updates:   map[string]int{},
 		lastNodes: map[string][]string{},
+		lastSvc:   map[string]*v1.Service{},
 	}
 }
 
@@ -109,12 +111,19 @@ func (c *recCloud) nodesOf(key string) []string {
 	return c.lastNodes[key]
 }
 
+func (c *recCloud) lastService(key string) *v1.Service {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastSvc[key]
+}
+
 func (c *recCloud) call(op string, svc *v1.Service, nodes []*v1.Node) error {
 	key := svcKey(svc)
 	c.j.add("%s %s", op, key)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls[op]++
+	c.lastSvc[key] = svc.DeepCopy()
 	if nodes != nil || op == callEnsure || op == callUpdate {
 		names := []string{}
 		for _, n := range nodes {

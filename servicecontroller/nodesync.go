@@ -113,9 +113,9 @@ func (c *core) syncServiceNodes(ctx context.Context, key string, svc *v1.Service
 	if st.nodes == "" || st.uid != svc.UID {
 		return nil
 	}
-	cfg, problems := annotations.Parse(svc, c.opts.AnnotationCloud)
-	if problems.HasErrors() {
-		return nil // reported by the queue's sync; an invalid Service gets no cloud call
+	cfg, target, lastApplied := c.nodeConfig(svc, st)
+	if cfg == nil {
+		return nil // reported by the queue's sync; nothing valid was ever applied
 	}
 	nodes, set := sets.get(cfg.NodeLabels())
 	if set == st.nodes {
@@ -131,7 +131,7 @@ func (c *core) syncServiceNodes(ctx context.Context, key string, svc *v1.Service
 	start := time.Now()
 	loadBalancerSyncCount.Inc()
 	// A copy of the slice: nodes is shared by the pass, and a provider may sort what it is given.
-	err := c.cloud.UpdateLoadBalancer(ctx, c.opts.ClusterName, svc.DeepCopy(), slices.Clone(nodes))
+	err := c.updateLB(ctx, target.DeepCopy(), cfg, slices.Clone(nodes))
 	if errors.Is(err, cloudprovider.ImplementedElsewhere) {
 		err = nil
 	}
@@ -148,7 +148,26 @@ func (c *core) syncServiceNodes(ctx context.Context, key string, svc *v1.Service
 	if len(nodes) == 0 {
 		c.observeNodes(svc, st, nodes)
 	} else {
-		c.events.Event(svc, v1.EventTypeNormal, ReasonUpdatedLoadBalancer, updatedMessage(nodes))
+		c.events.Event(svc, v1.EventTypeNormal, ReasonUpdatedLoadBalancer, updatedMessage(nodes, lastApplied))
 	}
 	return nil
+}
+
+// nodeConfig returns the parsed config and the Service a node update applies: svc's own, or,
+// when an edit made svc's annotations invalid, those of the Service as last applied (lastApplied
+// true), so that its backends follow the nodes while its author fixes it; the queue's sync
+// reports the problems. cfg is nil when nothing valid was ever applied in this process.
+func (c *core) nodeConfig(svc *v1.Service, st *serviceState) (cfg *annotations.Config, target *v1.Service, lastApplied bool) {
+	cfg, problems := annotations.Parse(svc, c.annotationCloud())
+	if !problems.HasErrors() {
+		return cfg, svc, false
+	}
+	if st.applied == nil {
+		return nil, nil, false
+	}
+	cfg, problems = annotations.Parse(st.applied, c.annotationCloud())
+	if problems.HasErrors() {
+		return nil, nil, false
+	}
+	return cfg, st.applied, true
 }

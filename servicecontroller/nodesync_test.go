@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -103,19 +104,48 @@ func TestNodePassOneUpdatePerAffectedService(t *testing.T) {
 	}
 }
 
-func TestNodePassSkipsUnknownAndInvalid(t *testing.T) {
+func TestNodePassSkipsUnknownAndOtherClass(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, Options{})
 	never := lbService("never-synced")
-	invalid := ensureAll(t, f, lbService("later-invalid"))[0]
-	invalid.Annotations = map[string]string{"service.beta.kubernetes.io/aws-load-balancer-healthcheck-interval": "3"}
 	other := lbService("other-class", withClass("example.com/lb"))
 	f.setNodes(node("node-a"), node("node-b"), node("node-c"))
-	if _, err := f.core.syncNodes(t.Context(), []*v1.Service{never, invalid, other}); err != nil {
+	if _, err := f.core.syncNodes(t.Context(), []*v1.Service{never, other}); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.cloud.count(callUpdate); got != 0 {
 		t.Errorf("%d UpdateLoadBalancer calls, want 0", got)
+	}
+}
+
+// TestNodePassKeepsInvalidServiceCurrent: a provisioned Service whose annotations an edit made
+// invalid keeps getting node updates, with the Service as last applied, while the queue's sync
+// reports the problem; nothing of the invalid edit reaches the cloud.
+func TestNodePassKeepsInvalidServiceCurrent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	const interval = "service.beta.kubernetes.io/aws-load-balancer-healthcheck-interval"
+	svc := ensureAll(t, f, lbService("later-invalid", withAnnotation(interval, "10")))[0]
+	edited := svc.DeepCopy()
+	edited.Annotations[interval] = "3" // below AWS's minimum of 5
+	f.writer.put(edited)
+	if err := f.sync(svcKey(edited)); err == nil {
+		t.Fatal("sync of the invalid Service: no error")
+	}
+	f.events.reset()
+	f.setNodes(node("node-a"), node("node-b"), node("node-c"))
+	if _, err := f.core.syncNodes(t.Context(), []*v1.Service{edited}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.cloud.nodesOf(svcKey(edited)); !slices.Equal(got, []string{"node-a", "node-b", "node-c"}) {
+		t.Errorf("nodes sent = %v, want the three current nodes", got)
+	}
+	if got := f.cloud.lastService(svcKey(edited)).Annotations[interval]; got != "10" {
+		t.Errorf("the cloud got %s=%q, want the last applied %q", interval, got, "10")
+	}
+	events := f.events.list()
+	if len(events) != 1 || !strings.Contains(events[0].message, "settings last applied") {
+		t.Errorf("events = %v, want one UpdatedLoadBalancer saying the settings last applied were used", events)
 	}
 }
 

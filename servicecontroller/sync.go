@@ -119,7 +119,7 @@ func (c *core) forgetRecreated(ctx context.Context, st *serviceState, svc *v1.Se
 // ensure creates or updates the load balancer of a Service that wants one.
 func (c *core) ensure(ctx context.Context, key string, st *serviceState, svc *v1.Service) error {
 	// Parse before anything else: an invalid Service gets no finalizer and no cloud call.
-	cfg, problems := annotations.Parse(svc, c.opts.AnnotationCloud)
+	cfg, problems := annotations.Parse(svc, c.annotationCloud())
 	if err := problems.Err(key); err != nil {
 		return withOp(opEnsure, err)
 	}
@@ -147,7 +147,7 @@ func (c *core) ensure(ctx context.Context, key string, st *serviceState, svc *v1
 	nodes := eligibleNodes(all, cfg.NodeLabels())
 	c.observeNodes(svc, st, nodes)
 
-	status, err := c.cloud.EnsureLoadBalancer(ctx, c.opts.ClusterName, svc, nodes)
+	status, err := c.ensureLB(ctx, svc, cfg, nodes)
 	switch {
 	case errors.Is(err, cloudprovider.ImplementedElsewhere):
 		// As upstream: the finalizer stays (it was added above), the status is someone else's.

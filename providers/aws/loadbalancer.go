@@ -57,19 +57,30 @@ func (c *Cloud) deleteLB(ctx context.Context, name string) error {
 	return err
 }
 
-// config parses the Service's annotations for AWS and steps aside for the types served
-// elsewhere.
+// config parses the Service's annotations for AWS, for the cloudprovider adapters and plan.
 func config(svc *v1.Service) (*annotations.Config, error) {
-	cfg, problems := annotations.Parse(svc, annotations.AWS)
-	if err := problems.Err(cfg.Service); err != nil {
+	cfg, err := providers.Parse(svc, annotations.AWS)
+	if err != nil {
 		return nil, err
 	}
-	switch cfg.AWS.Type {
-	case annotations.AWSTypeExternal:
-		return nil, cloudprovider.ImplementedElsewhere
-	}
-	return cfg, nil
+	return cfg, servedHere(cfg)
 }
+
+// servedHere steps aside for the types served elsewhere.
+func servedHere(cfg *annotations.Config) error {
+	if cfg.AWS == nil {
+		return fmt.Errorf("the annotations of %s were parsed for cloud %q, not for aws", cfg.Service, cfg.Cloud)
+	}
+	if cfg.AWS.Type == annotations.AWSTypeExternal {
+		return cloudprovider.ImplementedElsewhere
+	}
+	return nil
+}
+
+var _ providers.Configured = (*Cloud)(nil)
+
+// AnnotationCloud is the cloud whose annotations this provider reads (providers.Configured).
+func (c *Cloud) AnnotationCloud() annotations.Cloud { return annotations.AWS }
 
 // ensureNLBService is EnsureLoadBalancer for aws-load-balancer-type: nlb. A Classic Load
 // Balancer of ours with the same name (a type change) is deleted once the NLB is in place.
@@ -113,11 +124,19 @@ func (c *Cloud) ensureNLBService(ctx context.Context, clusterName string, svc *v
 	return status(dns), nil
 }
 
-// EnsureLoadBalancer creates or updates the Service's Classic Load Balancer. An unchanged
-// Service costs DescribeLoadBalancers + DescribeTags and no write.
+// EnsureLoadBalancer parses the Service's annotations and calls EnsureLoadBalancerConfigured.
 func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node) (*v1.LoadBalancerStatus, error) {
-	cfg, err := config(svc)
+	cfg, err := providers.Parse(svc, annotations.AWS)
 	if err != nil {
+		return nil, err
+	}
+	return c.EnsureLoadBalancerConfigured(ctx, clusterName, svc, cfg, nodes)
+}
+
+// EnsureLoadBalancerConfigured creates or updates the Service's Classic Load Balancer or NLB.
+// An unchanged Service costs DescribeLoadBalancers + DescribeTags and no write.
+func (c *Cloud) EnsureLoadBalancerConfigured(ctx context.Context, clusterName string, svc *v1.Service, cfg *annotations.Config, nodes []*v1.Node) (*v1.LoadBalancerStatus, error) {
+	if err := servedHere(cfg); err != nil {
 		return nil, err
 	}
 	if cfg.AWS.Type == annotations.AWSTypeNLB {
@@ -219,14 +238,22 @@ func (c *Cloud) build(ctx context.Context, clusterName string, svc *v1.Service, 
 	return m, net, err
 }
 
-// UpdateLoadBalancer registers and deregisters instances only. It starts from what the last
+// UpdateLoadBalancer parses the Service's annotations and calls UpdateLoadBalancerConfigured.
+func (c *Cloud) UpdateLoadBalancer(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node) error {
+	cfg, err := providers.Parse(svc, annotations.AWS)
+	if err != nil {
+		return err
+	}
+	return c.UpdateLoadBalancerConfigured(ctx, clusterName, svc, cfg, nodes)
+}
+
+// UpdateLoadBalancerConfigured registers and deregisters instances only. It starts from what the last
 // sync of this load balancer left (cached), so a node change costs one Register or
 // Deregister call per Service plus shared lookups; without a cached state it reads the load
 // balancer and its tags first. RegisterInstancesWithLoadBalancer answers with every instance
 // registered, so a cache gone stale is corrected by a second call.
-func (c *Cloud) UpdateLoadBalancer(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node) error {
-	cfg, err := config(svc)
-	if err != nil {
+func (c *Cloud) UpdateLoadBalancerConfigured(ctx context.Context, clusterName string, svc *v1.Service, cfg *annotations.Config, nodes []*v1.Node) error {
+	if err := servedHere(cfg); err != nil {
 		return err
 	}
 	if cfg.AWS.Type == annotations.AWSTypeNLB {
@@ -310,7 +337,7 @@ func (c *Cloud) EnsureLoadBalancerDeleted(ctx context.Context, clusterName strin
 	}
 	var nlbArns []string
 	found := false
-	for i, name := range candidateNames(svc) {
+	for i, name := range candidateNames(svc, cfg.AWS) {
 		arn, err := c.deleteOwnedNLB(ctx, svc, name, cluster, net.vpc, unprotect, i == 0, isNLB)
 		if err != nil {
 			return fmt.Errorf("deleting NLB %s: %w", name, err)

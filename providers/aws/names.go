@@ -73,8 +73,8 @@ func parsedName(svc *v1.Service) string {
 // candidateNames are the names under which the Service's load balancers may exist: the one
 // its annotations give and upstream's default a<uid> (the annotation may have been added after
 // creation). A load balancer under a third name is found through the tags (findOwned).
-func candidateNames(svc *v1.Service) []string {
-	name, def := parsedName(svc), LoadBalancerName(svc)
+func candidateNames(svc *v1.Service, cfg *annotations.AWSConfig) []string {
+	name, def := nameOf(svc, cfg), LoadBalancerName(svc)
 	if name == def {
 		return []string{name}
 	}

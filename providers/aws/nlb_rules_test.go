@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/cloudlb/cloudlb/annotations"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -97,7 +98,8 @@ func TestCandidateNames(t *testing.T) {
 		{"invalid annotation falls back to the default", named("-bad-"), []string{def}},
 	}
 	for _, tt := range tests {
-		if got := candidateNames(tt.svc); !slices.Equal(got, tt.want) {
+		cfg, _ := annotations.Parse(tt.svc, annotations.AWS)
+		if got := candidateNames(tt.svc, cfg.AWS); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: candidateNames = %v, want %v", tt.name, got, tt.want)
 		}
 	}

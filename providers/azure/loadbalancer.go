@@ -28,15 +28,28 @@ func (c *Cloud) GetLoadBalancerName(_ context.Context, _ string, svc *v1.Service
 
 // config parses the Service's annotations for Azure and refuses what cloudlb cannot serve.
 func config(svc *v1.Service) (*annotations.Config, error) {
-	cfg, problems := annotations.Parse(svc, annotations.Azure)
-	if err := problems.Err(cfg.Service); err != nil {
+	cfg, err := providers.Parse(svc, annotations.Azure)
+	if err != nil {
 		return nil, err
 	}
-	if !slices.Contains(svc.Spec.IPFamilies, v1.IPv4Protocol) && len(svc.Spec.IPFamilies) > 0 {
-		return nil, providers.NewUserError(cfg.Service, "IPv6-only Services are not supported yet by cloudlb on Azure; use IPv4 or dual-stack (which gets an IPv4 and an IPv6 frontend)")
-	}
-	return cfg, nil
+	return cfg, servedHere(svc, cfg)
 }
+
+// servedHere refuses what cloudlb does not serve on Azure.
+func servedHere(svc *v1.Service, cfg *annotations.Config) error {
+	if cfg.Azure == nil {
+		return fmt.Errorf("the annotations of %s were parsed for cloud %q, not for azure", cfg.Service, cfg.Cloud)
+	}
+	if !slices.Contains(svc.Spec.IPFamilies, v1.IPv4Protocol) && len(svc.Spec.IPFamilies) > 0 {
+		return providers.NewUserError(cfg.Service, "IPv6-only Services are not supported yet by cloudlb on Azure; use IPv4 or dual-stack (which gets an IPv4 and an IPv6 frontend)")
+	}
+	return nil
+}
+
+var _ providers.Configured = (*Cloud)(nil)
+
+// AnnotationCloud is the cloud whose annotations this provider reads (providers.Configured).
+func (c *Cloud) AnnotationCloud() annotations.Cloud { return annotations.Azure }
 
 // build makes the model; a port not allocated yet becomes a retry after pendingDelay.
 func (c *Cloud) build(clusterName string, svc *v1.Service, nodes []*v1.Node, cfg *annotations.Config) (*Model, error) {
@@ -49,15 +62,23 @@ func (c *Cloud) build(clusterName string, svc *v1.Service, nodes []*v1.Node, cfg
 
 func lbKey(rg, name string) string { return strings.ToLower("lb:" + rg + "/" + name) }
 
-// EnsureLoadBalancer puts the Service on the cluster's (internal) load balancer, creating
+// EnsureLoadBalancer parses the annotations and calls EnsureLoadBalancerConfigured, which puts the Service on the cluster's (internal) load balancer, creating
 // its public IP and NSG rules. An unchanged Service reads the public IP, the load balancer
 // and the NSG, and writes nothing.
 func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node) (*v1.LoadBalancerStatus, error) {
+	cfg, err := providers.Parse(svc, annotations.Azure)
+	if err != nil {
+		return nil, err
+	}
+	return c.EnsureLoadBalancerConfigured(ctx, clusterName, svc, cfg, nodes)
+}
+
+// EnsureLoadBalancerConfigured is EnsureLoadBalancer with the annotations parsed.
+func (c *Cloud) EnsureLoadBalancerConfigured(ctx context.Context, clusterName string, svc *v1.Service, cfg *annotations.Config, nodes []*v1.Node) (*v1.LoadBalancerStatus, error) {
 	if _, ok := providers.ReasonOf(ctx); !ok {
 		ctx = providers.WithReason(ctx, "the Service's load balancer parts differ from the Service")
 	}
-	cfg, err := config(svc)
-	if err != nil {
+	if err := servedHere(svc, cfg); err != nil {
 		return nil, err
 	}
 	m, err := c.build(clusterName, svc, nodes, cfg)
@@ -81,7 +102,7 @@ func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc 
 	if err != nil {
 		return nil, fmt.Errorf("ensuring the private link service of %s: %w", m.Service, err)
 	}
-	if err := c.cleanupElsewhere(ctx, svc, m, pipID, plsID); err != nil {
+	if err := c.cleanupElsewhere(ctx, svc, cfg.Azure, m, pipID, plsID); err != nil {
 		return nil, err
 	}
 	return status(ips, m.AdditionalPublicIPs), nil
@@ -132,7 +153,7 @@ func (c *Cloud) ensureFrontend(ctx context.Context, m *Model) (ips []string, pip
 // cleanupElsewhere removes the Service from the opposite load balancer and releases public
 // IPs it no longer uses, when its placement changed or is not known (first reconcile since
 // start): the new frontend is in place before the old one goes.
-func (c *Cloud) cleanupElsewhere(ctx context.Context, svc *v1.Service, m *Model, pipID, plsID string) error {
+func (c *Cloud) cleanupElsewhere(ctx context.Context, svc *v1.Service, az *annotations.AzureConfig, m *Model, pipID, plsID string) error {
 	prev, known := c.placement(svc.UID)
 	if !known || prev.internal != m.Internal {
 		other := m.LoadBalancer.Name + internalSuffix
@@ -148,7 +169,7 @@ func (c *Cloud) cleanupElsewhere(ctx context.Context, svc *v1.Service, m *Model,
 		}
 	}
 	if !known || !idEqual(prev.pipID, pipID) {
-		if err := c.releasePublicIPs(ctx, m.Service, m.Cluster, c.pipResourceGroups(svc), pipID); err != nil {
+		if err := c.releasePublicIPs(ctx, m.Service, m.Cluster, c.pipResourceGroups(az), pipID); err != nil {
 			return fmt.Errorf("releasing public IPs of %s: %w", m.Service, err)
 		}
 	}
@@ -157,12 +178,11 @@ func (c *Cloud) cleanupElsewhere(ctx context.Context, svc *v1.Service, m *Model,
 }
 
 // pipResourceGroups are where the Service's public IPs may be: the annotation's resource
-// group and the cluster's.
-func (c *Cloud) pipResourceGroups(svc *v1.Service) []string {
+// group and the cluster's. az may be nil (annotations unreadable on deletion).
+func (c *Cloud) pipResourceGroups(az *annotations.AzureConfig) []string {
 	rgs := []string{c.cfg.ResourceGroup}
-	if cfg, _ := annotations.Parse(svc, annotations.Azure); cfg.Azure != nil && cfg.Azure.PIPResourceGroup != "" &&
-		!strings.EqualFold(cfg.Azure.PIPResourceGroup, c.cfg.ResourceGroup) {
-		rgs = append([]string{cfg.Azure.PIPResourceGroup}, rgs...)
+	if az != nil && az.PIPResourceGroup != "" && !strings.EqualFold(az.PIPResourceGroup, c.cfg.ResourceGroup) {
+		rgs = append([]string{az.PIPResourceGroup}, rgs...)
 	}
 	return rgs
 }
@@ -314,13 +334,21 @@ func status(ips []string, additional []string) *v1.LoadBalancerStatus {
 	return st
 }
 
-// UpdateLoadBalancer brings the cluster pool of the Service's load balancer to the node
+// UpdateLoadBalancer parses the annotations and calls UpdateLoadBalancerConfigured, which brings the cluster pool of the Service's load balancer to the node
 // set: one read, and one write only if no other Service's update did it already. NSG rules
 // that list node addresses (floating IP disabled) follow.
 func (c *Cloud) UpdateLoadBalancer(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node) error {
-	ctx = providers.WithReason(ctx, "the Service's eligible nodes changed")
-	cfg, err := config(svc)
+	cfg, err := providers.Parse(svc, annotations.Azure)
 	if err != nil {
+		return err
+	}
+	return c.UpdateLoadBalancerConfigured(ctx, clusterName, svc, cfg, nodes)
+}
+
+// UpdateLoadBalancerConfigured is UpdateLoadBalancer with the annotations parsed.
+func (c *Cloud) UpdateLoadBalancerConfigured(ctx context.Context, clusterName string, svc *v1.Service, cfg *annotations.Config, nodes []*v1.Node) error {
+	ctx = providers.WithReason(ctx, "the Service's eligible nodes changed")
+	if err := servedHere(svc, cfg); err != nil {
 		return err
 	}
 	m, err := c.build(clusterName, svc, nodes, cfg)
@@ -386,7 +414,9 @@ func (c *Cloud) EnsureLoadBalancerDeleted(ctx context.Context, clusterName strin
 	ctx = providers.WithReason(ctx, providers.ReasonDeleting)
 	s := c.cfg.settings(clusterName)
 	m := &Model{Service: serviceName(svc), Prefix: ServicePrefix(svc), Cluster: s.Cluster}
-	if err := c.deleteKnownPLS(ctx, svc, m); err != nil {
+	// Parsed once, leniently: a Service being deleted is deleted whatever its annotations say.
+	cfg, _ := annotations.Parse(svc, annotations.Azure)
+	if err := c.deleteKnownPLS(ctx, svc, cfg.Azure, m); err != nil {
 		return fmt.Errorf("deleting the private link service of %s: %w", m.Service, err)
 	}
 	if s.SecurityGroupName != "" {
@@ -403,7 +433,7 @@ func (c *Cloud) EnsureLoadBalancerDeleted(ctx context.Context, clusterName strin
 			return fmt.Errorf("removing %s from load balancer %s: %w", m.Service, name, err)
 		}
 	}
-	if err := c.releasePublicIPs(ctx, m.Service, m.Cluster, c.pipResourceGroups(svc), ""); err != nil {
+	if err := c.releasePublicIPs(ctx, m.Service, m.Cluster, c.pipResourceGroups(cfg.Azure), ""); err != nil {
 		return fmt.Errorf("deleting public IPs of %s: %w", m.Service, err)
 	}
 	c.setPlacement(svc.UID, nil)

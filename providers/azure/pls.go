@@ -324,16 +324,16 @@ func (c *Cloud) ensurePLS(ctx context.Context, svc *v1.Service, m *Model) (strin
 // deleteKnownPLS deletes, before the frontend goes, the Private Link Service the Service
 // had when this process last placed it or that its annotations name. Others still
 // attached are found when ARM refuses to remove the frontend (reconcileLB).
-func (c *Cloud) deleteKnownPLS(ctx context.Context, svc *v1.Service, m *Model) error {
+func (c *Cloud) deleteKnownPLS(ctx context.Context, svc *v1.Service, az *annotations.AzureConfig, m *Model) error {
 	var cands []string
 	if prev, known := c.placement(svc.UID); known && prev.plsID != "" {
 		cands = append(cands, prev.plsID)
 	}
-	if cfg, _ := annotations.Parse(svc, annotations.Azure); cfg.Azure != nil && cfg.Azure.PLS != nil {
+	if az != nil && az.PLS != nil {
 		s := c.cfg.settings(m.Cluster)
-		if built := buildPLS(cfg.Azure, s, ids{s.SubscriptionID}, &Model{Service: m.Service,
-			LoadBalancer: LoadBalancer{Name: loadBalancerName(s.LoadBalancerName, cfg.Azure.Internal), ResourceGroup: s.LoadBalancerResourceGroup},
-			Frontend:     Frontend{Name: frontendName(m.Prefix, cfg.Azure.InternalSubnet)}}); built != nil {
+		if built := buildPLS(az, s, ids{s.SubscriptionID}, &Model{Service: m.Service,
+			LoadBalancer: LoadBalancer{Name: loadBalancerName(s.LoadBalancerName, az.Internal), ResourceGroup: s.LoadBalancerResourceGroup},
+			Frontend:     Frontend{Name: frontendName(m.Prefix, az.InternalSubnet)}}); built != nil {
 			id := ids{s.SubscriptionID}.privateLinkService(built.ResourceGroup, built.Name)
 			if !slices.ContainsFunc(cands, func(c string) bool { return idEqual(c, id) }) {
 				cands = append(cands, id)

@@ -35,10 +35,16 @@ func (c *Cloud) GetLoadBalancerName(_ context.Context, _ string, service *v1.Ser
 // update (a change of internal replaces the load balancer: a delete and a create), nothing when
 // it already matches. Invalid annotations return their *annotations.InvalidError before any call.
 func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, service *v1.Service, nodes []*v1.Node) (*v1.LoadBalancerStatus, error) {
-	desired, err := c.build(clusterName, service, nodes)
+	cfg, err := providers.Parse(service, annotations.AnyCloud)
 	if err != nil {
 		return nil, err
 	}
+	return c.EnsureLoadBalancerConfigured(ctx, clusterName, service, cfg, nodes)
+}
+
+// EnsureLoadBalancerConfigured is EnsureLoadBalancer with the annotations parsed.
+func (c *Cloud) EnsureLoadBalancerConfigured(ctx context.Context, clusterName string, service *v1.Service, cfg *annotations.Config, nodes []*v1.Node) (*v1.LoadBalancerStatus, error) {
+	desired := Build(service, nodes, cfg, clusterName)
 	observed, err := c.describe(ctx, desired.Name)
 	if err != nil {
 		return nil, fmt.Errorf("ensuring load balancer %s: %w", desired.Name, err)
@@ -72,10 +78,16 @@ func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, serv
 // UpdateLoadBalancer sets the backend nodes of service's existing load balancer: one read,
 // and one write only when the node set changed.
 func (c *Cloud) UpdateLoadBalancer(ctx context.Context, clusterName string, service *v1.Service, nodes []*v1.Node) error {
-	desired, err := c.build(clusterName, service, nodes)
+	cfg, err := providers.Parse(service, annotations.AnyCloud)
 	if err != nil {
 		return err
 	}
+	return c.UpdateLoadBalancerConfigured(ctx, clusterName, service, cfg, nodes)
+}
+
+// UpdateLoadBalancerConfigured is UpdateLoadBalancer with the annotations parsed.
+func (c *Cloud) UpdateLoadBalancerConfigured(ctx context.Context, clusterName string, service *v1.Service, cfg *annotations.Config, nodes []*v1.Node) error {
+	desired := Build(service, nodes, cfg, clusterName)
 	observed, err := c.describe(ctx, desired.Name)
 	switch {
 	case err != nil:
@@ -119,14 +131,11 @@ func (c *Cloud) EnsureLoadBalancerDeleted(ctx context.Context, clusterName strin
 	return nil
 }
 
-// build parses the Service's annotations for every cloud and builds the desired model.
-func (c *Cloud) build(clusterName string, service *v1.Service, nodes []*v1.Node) (LoadBalancer, error) {
-	cfg, problems := annotations.Parse(service, annotations.AnyCloud)
-	if err := problems.Err(cfg.Service); err != nil {
-		return LoadBalancer{}, err
-	}
-	return Build(service, nodes, cfg, clusterName), nil
-}
+var _ providers.Configured = (*Cloud)(nil)
+
+// AnnotationCloud is the cloud whose annotations this provider reads (providers.Configured):
+// the fake serves every cloud's.
+func (c *Cloud) AnnotationCloud() annotations.Cloud { return annotations.AnyCloud }
 
 // status is the ingress the Service reports for lb.
 func (c *Cloud) status(lb LoadBalancer) *v1.LoadBalancerStatus {

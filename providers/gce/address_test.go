@@ -34,7 +34,7 @@ func TestMixedProtocolRules(t *testing.T) {
 			if got := e.ensure(mixed).Ingress[0].IP; got != ip {
 				t.Errorf("adding UDP moved the IP from %s to %s", ip, got)
 			}
-			m, err := e.cloud.build(e.ctx(), "", mixed, e.nodes)
+			m, err := e.build(mixed)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,7 +86,7 @@ func TestNetworkTierChangeRefused(t *testing.T) {
 	if e.fake.Writes() != 0 {
 		t.Errorf("refused change wrote: %v", e.fake.Calls())
 	}
-	m, err := e.cloud.build(e.ctx(), "", premium, e.nodes)
+	m, err := e.build(premium)
 	if err != nil {
 		t.Fatal(err)
 	}

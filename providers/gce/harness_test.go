@@ -60,6 +60,15 @@ func (e *env) addNode(name, zone string) {
 	e.nodes = append(e.nodes, testNode(name, zone, nil))
 }
 
+// build parses svc's annotations and builds its model, as EnsureLoadBalancer does.
+func (e *env) build(svc *v1.Service) (*Model, error) {
+	cfg, _, err := config(svc)
+	if err != nil {
+		return nil, err
+	}
+	return e.cloud.build(e.ctx(), "", svc, cfg, e.nodes)
+}
+
 func (e *env) ctx() context.Context {
 	ctx, cancel := context.WithTimeout(e.t.Context(), 30*time.Second)
 	e.t.Cleanup(cancel)

@@ -532,7 +532,7 @@ func TestLeftoverSharedHealthCheckAfterPartialDelete(t *testing.T) {
 	e := newEnv(t)
 	s := svc("web", nil)
 	e.ensure(s)
-	m, err := e.cloud.build(e.ctx(), "", s, e.nodes)
+	m, err := e.build(s)
 	if err != nil {
 		t.Fatal(err)
 	}

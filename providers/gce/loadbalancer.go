@@ -34,24 +34,40 @@ func (c *Cloud) GetLoadBalancer(ctx context.Context, clusterName string, svc *v1
 	return status(r.IP), true, nil
 }
 
-// config parses the Service's annotations for GCE. Services GKE's controllers serve are
-// cloudprovider.ImplementedElsewhere; rbs reports cloud.google.com/l4-rbs: enabled, which
-// cloudlb serves itself with a backend-service based external load balancer.
+// config parses the Service's annotations for GCE, for the cloudprovider adapters and plan.
+// rbs reports cloud.google.com/l4-rbs: enabled, which cloudlb serves itself with a
+// backend-service based external load balancer.
 func config(svc *v1.Service) (cfg *annotations.Config, rbs bool, err error) {
-	cfg, problems := annotations.Parse(svc, annotations.GCE)
-	if err := problems.Err(cfg.Service); err != nil {
+	cfg, err = providers.Parse(svc, annotations.GCE)
+	if err != nil {
 		return nil, false, err
 	}
-	if cfg.GCE.HandledElsewhere != "" {
-		return nil, false, cloudprovider.ImplementedElsewhere
+	if err := servedHere(cfg); err != nil {
+		return nil, false, err
 	}
 	return cfg, cfg.GCE.RBS, nil
 }
 
-// build parses and builds the model, resolving the node tags (cached).
-func (c *Cloud) build(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node) (*Model, error) {
-	cfg, rbs, err := config(svc)
-	if err != nil {
+// servedHere steps aside for the Services GKE's controllers serve
+// (cloudprovider.ImplementedElsewhere).
+func servedHere(cfg *annotations.Config) error {
+	if cfg.GCE == nil {
+		return fmt.Errorf("the annotations of %s were parsed for cloud %q, not for gce", cfg.Service, cfg.Cloud)
+	}
+	if cfg.GCE.HandledElsewhere != "" {
+		return cloudprovider.ImplementedElsewhere
+	}
+	return nil
+}
+
+var _ providers.Configured = (*Cloud)(nil)
+
+// AnnotationCloud is the cloud whose annotations this provider reads (providers.Configured).
+func (c *Cloud) AnnotationCloud() annotations.Cloud { return annotations.GCE }
+
+// build builds the model, resolving the node tags (cached).
+func (c *Cloud) build(ctx context.Context, clusterName string, svc *v1.Service, cfg *annotations.Config, nodes []*v1.Node) (*Model, error) {
+	if err := servedHere(cfg); err != nil {
 		return nil, err
 	}
 	var refs []instanceRef
@@ -64,20 +80,29 @@ func (c *Cloud) build(ctx context.Context, clusterName string, svc *v1.Service, 
 	if err != nil {
 		return nil, err
 	}
-	m, err := Build(Input{Service: svc, Nodes: nodes, GCE: cfg.GCE, Core: cfg.Core, Settings: c.settings(clusterName), NodeTags: tags, RBS: rbs})
+	m, err := Build(Input{Service: svc, Nodes: nodes, GCE: cfg.GCE, Core: cfg.Core, Settings: c.settings(clusterName), NodeTags: tags, RBS: cfg.GCE.RBS})
 	if errors.Is(err, errPortPending) {
 		return nil, cloudproviderapi.NewRetryError(err.Error(), portPendingDelay)
 	}
 	return m, err
 }
 
-// EnsureLoadBalancer creates or updates the Service's load balancer. An unchanged Service
-// whose nodes this process applied within cacheTTL costs one ForwardingRules.Get.
+// EnsureLoadBalancer parses the Service's annotations and calls EnsureLoadBalancerConfigured.
 func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node) (*v1.LoadBalancerStatus, error) {
+	cfg, err := providers.Parse(svc, annotations.GCE)
+	if err != nil {
+		return nil, err
+	}
+	return c.EnsureLoadBalancerConfigured(ctx, clusterName, svc, cfg, nodes)
+}
+
+// EnsureLoadBalancerConfigured creates or updates the Service's load balancer. An unchanged Service
+// whose nodes this process applied within cacheTTL costs one ForwardingRules.Get.
+func (c *Cloud) EnsureLoadBalancerConfigured(ctx context.Context, clusterName string, svc *v1.Service, cfg *annotations.Config, nodes []*v1.Node) (*v1.LoadBalancerStatus, error) {
 	if _, ok := providers.ReasonOf(ctx); !ok {
 		ctx = providers.WithReason(ctx, "the Service's load balancer parts differ from the Service")
 	}
-	m, err := c.build(ctx, clusterName, svc, nodes)
+	m, err := c.build(ctx, clusterName, svc, cfg, nodes)
 	if err != nil {
 		return nil, err
 	}
@@ -171,10 +196,20 @@ func (c *Cloud) ensureMembership(ctx context.Context, m *Model) (bool, error) {
 	return true, nil
 }
 
-// UpdateLoadBalancer applies a node change: with the spec unchanged, only target pool
-// instances or instance group members (and backend service zones) are written.
+// UpdateLoadBalancer parses the Service's annotations and calls UpdateLoadBalancerConfigured.
 func (c *Cloud) UpdateLoadBalancer(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node) error {
-	_, err := c.EnsureLoadBalancer(providers.WithReason(ctx, "the Service's eligible nodes changed"), clusterName, svc, nodes)
+	cfg, err := providers.Parse(svc, annotations.GCE)
+	if err != nil {
+		return err
+	}
+	return c.UpdateLoadBalancerConfigured(ctx, clusterName, svc, cfg, nodes)
+}
+
+// UpdateLoadBalancerConfigured applies a node change through EnsureLoadBalancerConfigured (the
+// node set is part of the model): with the spec unchanged, only target pool instances or
+// instance group members (and backend service zones) are written.
+func (c *Cloud) UpdateLoadBalancerConfigured(ctx context.Context, clusterName string, svc *v1.Service, cfg *annotations.Config, nodes []*v1.Node) error {
+	_, err := c.EnsureLoadBalancerConfigured(providers.WithReason(ctx, "the Service's eligible nodes changed"), clusterName, svc, cfg, nodes)
 	return err
 }
 
