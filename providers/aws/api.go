@@ -10,7 +10,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	"github.com/aws/smithy-go"
 
-	"github.com/cloudlb/cloudlb/metrics"
+	"github.com/cloudlb/cloudlb/providers/cloudapi"
 )
 
 // elbAPI lists the Classic ELB verbs the provider calls; *elb.Client satisfies it.
@@ -63,11 +63,7 @@ func call[T any](ctx context.Context, ls *limits, op string, f func() (T, error)
 	}
 	start := time.Now()
 	out, err := f()
-	observed := err
-	if isThrottle(err) {
-		observed = fmt.Errorf("%w: %w", metrics.ErrThrottled, err)
-	}
-	metrics.ObserveCloudCall("aws", op, start, observed)
+	cloudapi.Observe(ProviderName, op, start, cloudapi.Outcome{Err: err, Throttled: isThrottle(err)})
 	if err != nil {
 		return out, fmt.Errorf("%s: %w", op, err)
 	}
@@ -83,10 +79,5 @@ func errorCode(err error) string {
 	return ""
 }
 
-func isThrottle(err error) bool {
-	switch errorCode(err) {
-	case "Throttling", "ThrottlingException", "RequestLimitExceeded":
-		return true
-	}
-	return false
-}
+// isThrottle reports whether err is AWS's throttling answer.
+func isThrottle(err error) bool { return cloudapi.AWSThrottled(errorCode(err)) }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go/middleware"
-	"golang.org/x/time/rate"
+
+	"github.com/cloudlb/cloudlb/providers/cloudapi"
 )
 
 // Client-side limits of one Cloud, per API (ec2, elb, elbv2).
@@ -57,13 +57,11 @@ func (l Limits) withDefaults() Limits {
 }
 
 // apiLimit is the state one API shares across every call of one Cloud: the token bucket
-// call waits on, the SDK retryer (whose adaptive rate limiter learns from throttling only if
-// every call goes through the same instance), and the attempt counters.
+// call waits on with the attempt counters, and the SDK retryer (whose adaptive rate limiter
+// learns from throttling only if every call goes through the same instance).
 type apiLimit struct {
-	limiter   *rate.Limiter
-	retryer   aws.RetryerV2
-	attempts  atomic.Int64
-	throttled atomic.Int64
+	limiter *cloudapi.Limiter
+	retryer aws.RetryerV2
 }
 
 // limits holds one apiLimit per API.
@@ -74,7 +72,7 @@ type limits struct {
 func newLimits(l Limits) *limits {
 	l = l.withDefaults()
 	api := func() *apiLimit {
-		return &apiLimit{limiter: rate.NewLimiter(rate.Limit(l.QPS), l.Burst), retryer: newRetryer(l)}
+		return &apiLimit{limiter: cloudapi.NewLimiter(l.QPS, l.Burst), retryer: newRetryer(l)}
 	}
 	return &limits{ec2: api(), elb: api(), elbv2: api()}
 }
@@ -116,7 +114,7 @@ func (a *apiLimit) wait(ctx context.Context, op string) error {
 		return nil
 	}
 	if err := a.limiter.Wait(ctx); err != nil {
-		return fmt.Errorf("%s: waiting for the client-side rate limit: %w", op, err)
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	return nil
 }
@@ -133,27 +131,21 @@ func (a *apiLimit) configure(retryer *aws.Retryer, apiOptions *[]func(*middlewar
 		return s.Finalize.Add(middleware.FinalizeMiddlewareFunc("cloudlb/attempts",
 			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 				out, md, err := next.HandleFinalize(ctx, in)
-				a.attempts.Add(1)
-				if isThrottle(err) {
-					a.throttled.Add(1)
-				}
+				a.limiter.Attempted(isThrottle(err))
 				return out, md, err
 			}), middleware.After)
 	})
 }
 
 // APIStats are the SDK attempts of one API since the Cloud was built.
-type APIStats struct {
-	Attempts  int64
-	Throttled int64
-}
+type APIStats = cloudapi.Stats
 
 // APIStats returns the attempts and throttled attempts per API ("ec2", "elb", "elbv2") of
 // the clients NewFromConfig built; clients passed in Options are not counted.
 func (c *Cloud) APIStats() map[string]APIStats {
 	out := map[string]APIStats{}
 	for name, a := range map[string]*apiLimit{"ec2": c.limits.ec2, "elb": c.limits.elb, "elbv2": c.limits.elbv2} {
-		out[name] = APIStats{Attempts: a.attempts.Load(), Throttled: a.throttled.Load()}
+		out[name] = a.limiter.Stats()
 	}
 	return out
 }

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cloudlb/cloudlb/metrics"
+	"github.com/cloudlb/cloudlb/providers/cloudapi"
 )
 
 // Op is one simulated cloud API operation; its value is the operation label of the metrics.
@@ -21,9 +21,6 @@ const (
 	OpUpdateNodes Op = "SetLoadBalancerBackends"
 	OpDelete      Op = "DeleteLoadBalancer"
 )
-
-// metricsCloud is the cloud label of the fake provider's call metrics.
-const metricsCloud = "fake"
 
 // Calls counts the simulated cloud calls made through one *Cloud, failed ones included.
 type Calls struct {
@@ -109,7 +106,8 @@ func (c *Cloud) call(ctx context.Context, op Op, do func() error) error {
 	if err == nil {
 		err = do()
 	}
-	metrics.ObserveCloudCall(metricsCloud, string(op), started, err)
+	// The fake does not throttle: an injected error is an error.
+	cloudapi.Observe(ProviderName, string(op), started, cloudapi.Outcome{Err: err})
 	return err
 }
 
