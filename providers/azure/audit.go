@@ -3,7 +3,6 @@ package azure
 import (
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
@@ -45,12 +44,8 @@ func (auditPolicy) Do(req *policy.Request) (*http.Response, error) {
 // /subscriptions/s/resourceGroups/g/providers/Microsoft.Network/loadBalancers/name.
 func armWrite(method, path string) providers.Write {
 	w := providers.Write{Cloud: ProviderName, Operation: method, Object: path}
-	parts := strings.Split(strings.Trim(path, "/"), "/")
-	for i := len(parts) - 2; i >= 0; i-- {
-		if strings.HasPrefix(parts[i], "Microsoft.") && i+1 < len(parts) {
-			w.Operation = method + " " + parts[i+1]
-			break
-		}
+	if typ := parseARMPath(path).typ; typ != "" {
+		w.Operation = method + " " + typ
 	}
 	return w
 }

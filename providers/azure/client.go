@@ -5,15 +5,15 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"golang.org/x/time/rate"
 	"k8s.io/klog/v2"
+
+	"github.com/cloudlb/cloudlb/providers/cloudapi"
 )
 
 // Client-side limits of one Cloud. ARM allows about 1,200 writes and 12,000 reads per hour
@@ -62,21 +62,16 @@ func (l Limits) withDefaults() Limits {
 
 // policyOptions are the pipeline settings shared by every client of one Cloud.
 type policyOptions struct {
-	base    *arm.ClientOptions
-	limits  Limits
-	limiter *rate.Limiter
+	base   *arm.ClientOptions
+	limits Limits
+	// limiter is the token bucket of every attempt, which also counts them.
+	limiter *cloudapi.Limiter
 	poll    time.Duration
-	stats   *stats
-}
-
-// stats count the HTTP attempts of one Cloud, retries included.
-type stats struct {
-	attempts  atomic.Int64
-	throttled atomic.Int64
 }
 
 // arm returns the client options: the caller's (or the cloud's) endpoint, our retry
-// settings, the precondition policy per call and the rate limiter per attempt.
+// settings, the precondition, audit and metrics policies per call and the rate limiter per
+// attempt.
 func (o *policyOptions) arm() *arm.ClientOptions {
 	out := &arm.ClientOptions{}
 	if o.base != nil {
@@ -89,46 +84,38 @@ func (o *policyOptions) arm() *arm.ClientOptions {
 	if out.Retry.MaxRetryDelay == 0 {
 		out.Retry.MaxRetryDelay = defaultMaxDelay
 	}
-	out.PerCallPolicies = append(append([]policy.Policy{}, out.PerCallPolicies...), conditionPolicy{}, auditPolicy{})
-	out.PerRetryPolicies = append(append([]policy.Policy{}, out.PerRetryPolicies...), &limitPolicy{limiter: o.limiter, stats: o.stats})
+	out.PerCallPolicies = append(append([]policy.Policy{}, out.PerCallPolicies...), conditionPolicy{}, auditPolicy{}, metricsPolicy{observe: cloudapi.Observe})
+	out.PerRetryPolicies = append(append([]policy.Policy{}, out.PerRetryPolicies...), limitPolicy{o.limiter})
 	return out
 }
 
 // limitPolicy waits for the shared token bucket before every attempt and counts attempts.
-type limitPolicy struct {
-	limiter *rate.Limiter
-	stats   *stats
-}
+type limitPolicy struct{ limiter *cloudapi.Limiter }
 
-func (p *limitPolicy) Do(req *policy.Request) (*http.Response, error) {
+func (p limitPolicy) Do(req *policy.Request) (*http.Response, error) {
 	if err := p.limiter.Wait(req.Raw().Context()); err != nil {
-		return nil, fmt.Errorf("waiting for the client-side rate limit: %w", err)
+		return nil, err
 	}
 	resp, err := req.Next()
-	p.stats.attempts.Add(1)
-	if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
-		p.stats.throttled.Add(1)
-	}
+	p.limiter.Attempted(resp != nil && cloudapi.AzureThrottled(resp.StatusCode))
 	return resp, err
 }
 
 func newPolicyOptions(base *arm.ClientOptions, l Limits) *policyOptions {
 	l = l.withDefaults()
-	return &policyOptions{base: base, limits: l, limiter: rate.NewLimiter(rate.Limit(l.QPS), l.Burst), poll: l.Poll, stats: &stats{}}
+	return &policyOptions{base: base, limits: l, limiter: cloudapi.NewLimiter(l.QPS, l.Burst), poll: l.Poll}
 }
 
 // APIStats are the ARM attempts of one Cloud since it was built.
-type APIStats struct {
-	Attempts  int64
-	Throttled int64
-}
+type APIStats = cloudapi.Stats
 
-// APIStats returns the HTTP attempts (retries included) and the throttled ones.
+// APIStats returns the HTTP attempts (retries included) and the throttled ones; zero for a
+// Cloud built by New, whose client is not ours.
 func (c *Cloud) APIStats() APIStats {
-	if c.stats == nil {
+	if c.limiter == nil {
 		return APIStats{}
 	}
-	return APIStats{Attempts: c.stats.attempts.Load(), Throttled: c.stats.throttled.Load()}
+	return c.limiter.Stats()
 }
 
 // cloudConfiguration maps the config's cloud name and endpoint override to azcore's.
@@ -225,6 +212,6 @@ func NewWithCredential(cc *CloudConfig, cred azcore.TokenCredential, base *arm.C
 		return nil, err
 	}
 	c := New(Options{Config: cc, Network: api})
-	c.stats = po.stats
+	c.limiter = po.limiter
 	return c, nil
 }

@@ -7,6 +7,7 @@ import (
 	cloudprovider "k8s.io/cloud-provider"
 
 	"github.com/cloudlb/cloudlb/providers"
+	"github.com/cloudlb/cloudlb/providers/cloudapi"
 )
 
 // maxConflictRetries bounds the re-read and retry of one write that lost a race (412).
@@ -27,9 +28,11 @@ type Options struct {
 type Cloud struct {
 	providers.LoadBalancerOnly
 
-	cfg   *CloudConfig
-	api   network
-	stats *stats
+	cfg *CloudConfig
+	api network
+	// limiter is the token bucket and attempt count of the clients NewWithCredential built;
+	// nil for a Cloud built by New.
+	limiter *cloudapi.Limiter
 
 	locks keyedMutex
 
