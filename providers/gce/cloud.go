@@ -17,6 +17,7 @@ import (
 	cloudprovider "k8s.io/cloud-provider"
 
 	"github.com/cloudlb/cloudlb/providers"
+	"github.com/cloudlb/cloudlb/providers/cloudapi"
 )
 
 // cacheTTL is how long instance tags and applied instance membership are trusted without
@@ -118,11 +119,11 @@ func NewFromConfig(ctx context.Context, cc *CloudConfig) (*Cloud, error) {
 		return nil, fmt.Errorf("gce: building the HTTP client: %w", err)
 	}
 	// Every client shares one HTTP client (one connection pool, one token source), which
-	// reports every write to the reconcile's auditor.
+	// reports every write to the reconcile's auditor and every request to the metrics.
 	if hc.Transport == nil {
 		hc.Transport = http.DefaultTransport
 	}
-	hc.Transport = auditTransport{next: hc.Transport}
+	hc.Transport = auditTransport{next: metricsTransport{next: hc.Transport, observe: cloudapi.Observe}}
 	opts = append(opts, option.WithHTTPClient(hc))
 	var cl Clients
 	var errs []error
