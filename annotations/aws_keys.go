@@ -35,10 +35,10 @@ var (
 	}
 	AWSInternal = &Descriptor{
 		Key: awsPrefix + "internal", Cloud: AWS, Type: Bool,
-		Defaults:     []Default{{Always, "false"}},
-		ValueAliases: map[string]string{"0.0.0.0/0": "true"},
-		Doc:          "Creates an internal load balancer (private subnets only) instead of an internet-facing one; aws-load-balancer-scheme wins when both are set.",
-		AppliesTo:    "CLB, NLB", Change: Replace,
+		Defaults:    []Default{{Always, "false"}},
+		OtherValues: "true",
+		Doc:         "Creates an internal load balancer (private subnets only) instead of an internet-facing one; aws-load-balancer-scheme wins when both are set. As upstream, any value but false (0.0.0.0/0, yes, ...) means true, with a warning.",
+		AppliesTo:   "CLB, NLB", Change: Replace,
 	}
 	AWSSSLCert = &Descriptor{
 		Key: awsPrefix + "ssl-cert", Cloud: AWS, Type: List, Format: awsFormatCertARN,

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -180,7 +181,7 @@ func TestAWSLimitsRejected(t *testing.T) {
 		{"connection-draining-timeout", "3601", false, "between 1 and 3600"},
 		{"proxy-protocol", "true", false, "not an accepted value"},
 		{"backend-protocol", "grpc", false, "not an accepted value"},
-		{"internal", "yes", false, "not a boolean"},
+		{"access-log-enabled", "maybe", false, "not a boolean"},
 		{"scheme", "public", false, "not an accepted value"},
 		{"ssl-cert", "my-cert", false, "not an ACM or IAM certificate ARN"},
 		{"ssl-cert", "arn:aws:acm:us-east-1:123:certificate/abc", false, "not an ACM or IAM"},
@@ -403,11 +404,21 @@ func TestAWSCrossField(t *testing.T) {
 
 func TestAWSValueAliases(t *testing.T) {
 	t.Parallel()
-	c, ps := awsParse(t, map[string]string{awsK("internal"): "0.0.0.0/0"})
-	if !c.Internal || !awsHas(ps, Warning, awsK("internal"), `deprecated value, read as "true"`) || ps.HasErrors() {
-		t.Errorf("legacy internal value: internal=%v, %v", c.Internal, ps)
+	// cloud-provider-aws: any value of aws-load-balancer-internal but "false" is internal.
+	for _, v := range []string{"0.0.0.0/0", "yes", "internal"} {
+		c, ps := awsParse(t, map[string]string{awsK("internal"): v})
+		if !c.Internal || !awsHas(ps, Warning, awsK("internal"), `read as "true", as the upstream aws provider reads it`) || ps.HasErrors() {
+			t.Errorf("internal=%q: internal=%v, %v", v, c.Internal, ps)
+		}
 	}
-	c, ps = awsParse(t, awsNLBAnn(map[string]string{awsK("enable-icmp-for-path-mtu-discovery"): "false"}))
+	// Other booleans: strconv.ParseBool's spellings keep their meaning, with a warning.
+	for v, want := range map[string]bool{"1": true, "t": true, "0": false, "F": false} {
+		c, ps := awsParse(t, map[string]string{awsK("cross-zone-load-balancing-enabled"): v})
+		if c.CrossZone != want || !awsHas(ps, Warning, awsK("cross-zone-load-balancing-enabled"), fmt.Sprintf("read as %q", strconv.FormatBool(want))) || ps.HasErrors() {
+			t.Errorf("cross-zone=%q: %v, %v; want %v with a warning", v, c.CrossZone, ps, want)
+		}
+	}
+	c, ps := awsParse(t, awsNLBAnn(map[string]string{awsK("enable-icmp-for-path-mtu-discovery"): "false"}))
 	if c.EnableICMPForPathMTUDiscovery || !awsHas(ps, Warning, awsK("enable-icmp-for-path-mtu-discovery"), "deprecated value") {
 		t.Errorf("icmp alias: %v, %v", c.EnableICMPForPathMTUDiscovery, ps)
 	}

@@ -317,11 +317,13 @@ var (
 var (
 	AzureProbeProtocol = &Descriptor{
 		Key: "service.beta.kubernetes.io/azure-load-balancer-health-probe-protocol", Cloud: Azure, Type: Enum,
-		Allowed:   []string{"Tcp", "Http", "Https"},
-		Defaults:  []Default{{azureWhenLocal, "Http"}, {Always, azureDefaultProbeProtocol}},
-		Doc:       "Probe protocol of TCP ports (case-insensitive). Precedence: port_{port}_health-probe_protocol, then spec.ports[].appProtocol, then this key. Local Services probe kube-proxy's spec.healthCheckNodePort over HTTP /healthz unless port_{port}_health-probe_port is set.",
-		AppliesTo: "all",
-		Change:    InPlace,
+		Allowed:  []string{"Tcp", "Http", "Https"},
+		Defaults: []Default{{azureWhenLocal, "Http"}, {Always, azureDefaultProbeProtocol}},
+		// cloud-provider-azure: any other value probes over TCP.
+		OtherValues: "Tcp",
+		Doc:         "Probe protocol of TCP ports (case-insensitive). Precedence: port_{port}_health-probe_protocol, then spec.ports[].appProtocol, then this key. Local Services probe kube-proxy's spec.healthCheckNodePort over HTTP /healthz unless port_{port}_health-probe_port is set.",
+		AppliesTo:   "all",
+		Change:      InPlace,
 	}
 	AzureProbeRequestPath = &Descriptor{
 		Key: "service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path", Cloud: Azure, Type: String,

@@ -171,7 +171,13 @@ func TestAzureLimits(t *testing.T) {
 			check: func(t *testing.T, c *AzureConfig) { azureEq(t, "IdleTimeoutMinutes", c.IdleTimeoutMinutes, int32(100)) }},
 		{name: "bool any case", ann: map[string]string{"azure-load-balancer-disable-tcp-reset": "True"},
 			check: func(t *testing.T, c *AzureConfig) { azureEq(t, "DisableTCPReset", c.DisableTCPReset, true) }},
-		{name: "bool other spelling", ann: map[string]string{"azure-load-balancer-internal": "yes"}, errs: []string{"azure-load-balancer-internal"}},
+		// cloud-provider-azure: EqualFold(v, "true"), so any other value is false.
+		{name: "bool other spelling is false, as upstream", ann: map[string]string{"azure-load-balancer-internal": "yes"}, warns: []string{"azure-load-balancer-internal"},
+			check: func(t *testing.T, c *AzureConfig) {
+				if c.Internal {
+					t.Error(`"yes" read as internal; cloud-provider-azure reads it as false`)
+				}
+			}},
 		{name: "interval 4", ann: map[string]string{"azure-load-balancer-health-probe-interval": "4"}, errs: []string{"azure-load-balancer-health-probe-interval"}},
 		{name: "num-of-probe 1", ann: map[string]string{"azure-load-balancer-health-probe-num-of-probe": "1"}, errs: []string{"azure-load-balancer-health-probe-num-of-probe"}},
 		{name: "interval x num = 120", ann: map[string]string{"azure-load-balancer-health-probe-interval": "40", "azure-load-balancer-health-probe-num-of-probe": "3"},
@@ -201,7 +207,8 @@ func TestAzureLimits(t *testing.T) {
 			check: func(t *testing.T, c *AzureConfig) {
 				azureEq(t, "probe 80", *c.Ports[80].Probe, AzureProbe{Protocol: "Http", Port: 30080, RequestPath: "/ready", IntervalSeconds: 5, NumOfProbe: 2})
 			}},
-		{name: "probe protocol udp", ann: map[string]string{"azure-load-balancer-health-probe-protocol": "udp"}, errs: []string{"azure-load-balancer-health-probe-protocol"}},
+		// cloud-provider-azure probes over TCP for any other value.
+		{name: "probe protocol udp is Tcp, as upstream", ann: map[string]string{"azure-load-balancer-health-probe-protocol": "udp"}, warns: []string{"azure-load-balancer-health-probe-protocol"}},
 		{name: "request path without slash", ann: map[string]string{"azure-load-balancer-health-probe-request-path": "healthz"}, errs: []string{"azure-load-balancer-health-probe-request-path"}},
 		{name: "probe port by name", ann: map[string]string{"port_80_health-probe_port": "https"},
 			check: func(t *testing.T, c *AzureConfig) { azureEq(t, "probe port", c.Ports[80].Probe.Port, int32(30443)) }},

@@ -56,15 +56,17 @@ const gceMaxAddressNames = 2
 var (
 	// GCELoadBalancerType selects the internal or external passthrough Network Load Balancer.
 	GCELoadBalancerType = &Descriptor{
-		Key:       "networking.gke.io/load-balancer-type",
-		Cloud:     GCE,
-		Type:      Enum,
-		Defaults:  []Default{{Always, "External"}},
-		Allowed:   []string{"Internal", "External"},
-		Aliases:   []string{"cloud.google.com/load-balancer-type"},
-		Doc:       "Internal creates an internal passthrough Network Load Balancer (private address in the VPC); External an external one. spec.loadBalancerClass networking.gke.io/l4-regional-{internal,external}-legacy overrides it. A change deletes the load balancer of the old scheme and creates the new one (new address).",
-		AppliesTo: "all",
-		Change:    Replace,
+		Key:      "networking.gke.io/load-balancer-type",
+		Cloud:    GCE,
+		Type:     Enum,
+		Defaults: []Default{{Always, "External"}},
+		Allowed:  []string{"Internal", "External"},
+		Aliases:  []string{"cloud.google.com/load-balancer-type"},
+		// cloud-provider-gcp: every value but Internal (or internal) is external.
+		OtherValues: "External",
+		Doc:         "Internal creates an internal passthrough Network Load Balancer (private address in the VPC); External an external one. spec.loadBalancerClass networking.gke.io/l4-regional-{internal,external}-legacy overrides it. A change deletes the load balancer of the old scheme and creates the new one (new address).",
+		AppliesTo:   "all",
+		Change:      Replace,
 	}
 
 	// GCEAllowGlobalAccess lets clients in any region reach an internal load balancer.

@@ -146,8 +146,9 @@ func TestGCELoadBalancerType(t *testing.T) {
 		{name: "lower case", ann: map[string]string{key: "internal"}, check: internal(true)},
 		{name: "upper case", ann: map[string]string{key: " INTERNAL "}, check: internal(true)},
 		{name: "External", ann: map[string]string{key: "external"}, check: internal(false)},
-		{name: "unknown value rejected", ann: map[string]string{key: "Private"}, check: internal(false),
-			want: []gceWant{gceErr(key, "not an accepted value")}},
+		// cloud-provider-gcp makes every value but Internal an external load balancer.
+		{name: "other value read as upstream does", ann: map[string]string{key: "Private"}, check: internal(false),
+			want: []gceWant{gceWarn(key, `read as "External", as the upstream gce provider reads it`)}},
 		{name: "deprecated alias", ann: map[string]string{alias: "Internal"}, check: internal(true),
 			want: []gceWant{gceWarn(alias, "deprecated, use "+key)}},
 		{name: "new key wins over alias", ann: map[string]string{alias: "Internal", key: "External"}, check: internal(false),
@@ -251,8 +252,8 @@ func TestGCEInternalOptions(t *testing.T) {
 	long63 := "s" + strings.Repeat("a", 62)
 	gceRun(t, []gceCase{
 		{name: "global access", ann: gceInternal(map[string]string{ga: "TRUE"}), check: front("", true)},
-		{name: "global access not a bool", ann: gceInternal(map[string]string{ga: "yes"}), check: front("", false),
-			want: []gceWant{gceErr(ga, "not a boolean")}},
+		{name: "global access not a bool is false, as upstream", ann: gceInternal(map[string]string{ga: "yes"}), check: front("", false),
+			want: []gceWant{gceWarn(ga, `read as "false"`)}},
 		{name: "global access on external", ann: map[string]string{ga: "true"}, check: front("", false),
 			want: []gceWant{gceWarn(ga, "ignored on external load balancers")}},
 		{name: "old subnet key", ann: gceInternal(map[string]string{oldSub: "ilb-subnet"}), check: front("ilb-subnet", false)},
@@ -291,8 +292,8 @@ func TestGCEBackendShare(t *testing.T) {
 		{name: "explicitly off", ann: gceInternal(map[string]string{key: "false"}), check: shared(false)},
 		{name: "deprecated alias", ann: gceInternal(map[string]string{alias: "true"}), check: shared(true),
 			want: []gceWant{gceWarn(alias, "deprecated, use "+key)}},
-		{name: "not a bool", ann: gceInternal(map[string]string{key: "1"}), check: shared(false),
-			want: []gceWant{gceErr(key, "not a boolean")}},
+		{name: "not a bool is false, as upstream", ann: gceInternal(map[string]string{key: "1"}), check: shared(false),
+			want: []gceWant{gceWarn(key, `read as "false"`)}},
 		{name: "Local", ann: gceInternal(map[string]string{key: "true"}), mut: []func(*v1.Service){gceLocal}, check: shared(false),
 			want: []gceWant{gceWarn(key, "ignored with externalTrafficPolicy Local")}},
 		{name: "Local and off", ann: gceInternal(map[string]string{key: "false"}), mut: []func(*v1.Service){gceLocal}, check: shared(false)},

@@ -138,8 +138,13 @@ func (p *parser) accept(d *Descriptor, key, port, raw string) {
 	p.written[d], p.raw[d] = key, raw
 	v, err := decode(d, value)
 	if err != nil {
-		p.errorf(key, raw, d.AllowedDoc(), "%v", err)
-		return
+		upstream, ok := upstreamReading(d, raw)
+		if !ok {
+			p.errorf(key, raw, d.AllowedDoc(), "%v", err)
+			return
+		}
+		p.warnf(key, raw, d.AllowedDoc(), "read as %q, as the upstream %s provider reads it; write %q", upstream, d.Cloud, upstream)
+		v, _ = decode(d, upstream)
 	}
 	if d.PerPort() {
 		if p.ports[d] == nil {

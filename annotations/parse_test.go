@@ -117,14 +117,14 @@ func TestParseClassifiesUnknownKeys(t *testing.T) {
 
 func TestParseOtherCloudsKeysAreIgnoredWithAWarning(t *testing.T) {
 	t.Parallel()
-	key := "service.beta.kubernetes.io/azure-load-balancer-internal"
-	_, ps := Parse(coreSvc(map[string]string{key: "not-a-bool"}), AWS)
+	key := "service.beta.kubernetes.io/azure-load-balancer-health-probe-num-of-probe"
+	_, ps := Parse(coreSvc(map[string]string{key: "many"}), AWS)
 	found := coreFind(ps, key)
 	if len(found) != 1 || found[0].Severity != Warning || !strings.Contains(found[0].Reason, "belongs to azure, ignored by the aws provider") {
 		t.Errorf("problems = %v", found)
 	}
 	// Without a cloud, the same key is checked against Azure's rules.
-	_, ps = Parse(coreSvc(map[string]string{key: "not-a-bool"}), AnyCloud)
+	_, ps = Parse(coreSvc(map[string]string{key: "many"}), AnyCloud)
 	found = coreFind(ps, key)
 	if len(found) != 1 || found[0].Severity != Error {
 		t.Errorf("AnyCloud problems = %v, want an error", found)

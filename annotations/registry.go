@@ -120,6 +120,10 @@ type Descriptor struct {
 	MapKeys []string
 	// ValueAliases maps accepted legacy spellings to the canonical value, with a warning.
 	ValueAliases map[string]string
+	// OtherValues, when set, is what the upstream provider reads every value as that cloudlb's
+	// own decoding refuses (cloud-provider-aws: aws-load-balancer-internal is internal for any
+	// value but "false"); cloudlb reads them so too, with a warning. See upstreamReading.
+	OtherValues string
 	// Aliases are deprecated keys read when Key is absent.
 	Aliases []string
 	// EmptyMeansSomething marks keys where "" is a value of its own rather than "unset".

@@ -55,12 +55,12 @@ func (c *cfgCloud) UpdateLoadBalancer(context.Context, string, *v1.Service, []*v
 // parsed, on creation and on node changes.
 func TestConfiguredProviderGetsTheParsedConfig(t *testing.T) {
 	t.Parallel()
-	const gceType = "networking.gke.io/load-balancer-type"
+	const gceTier = "cloud.google.com/network-tier"
 	f := newFixture(t, Options{AnnotationCloud: annotations.AWS})
 	cloud := &cfgCloud{recCloud: f.cloud, cloud: annotations.GCE}
 	f.core = newCore(f.core.opts, cloud, f.writer, f.events, f.core.nodes)
 
-	bad := f.add(lbService("bad", withAnnotation(gceType, "Sideways")))
+	bad := f.add(lbService("bad", withAnnotation(gceTier, "Gold")))
 	if err := f.sync(bad); err == nil {
 		t.Error("a Service with an invalid GCE annotation synced without error on a GCE provider")
 	}
@@ -68,7 +68,7 @@ func TestConfiguredProviderGetsTheParsedConfig(t *testing.T) {
 		t.Errorf("%d Ensure calls for an invalid Service, want 0", got)
 	}
 
-	good := f.add(lbService("good", withAnnotation(gceType, "Internal")))
+	good := f.add(lbService("good", withAnnotation(gceTier, "Standard")))
 	f.mustSync(good)
 	f.setNodes(node("node-a"), node("node-b"), node("node-c"))
 	if _, err := f.core.syncNodes(t.Context(), []*v1.Service{f.writer.get(good)}); err != nil {
