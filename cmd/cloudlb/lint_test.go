@@ -48,7 +48,7 @@ func TestLintExitCodesAndLines(t *testing.T) {
 			wantErr: "1 LoadBalancer Service checked: 0 errors, 1 warning; --strict: warnings fail\n"},
 		// A value upstream accepted keeps upstream's meaning; the warning proposes the canonical one.
 		{name: "upstream's lenient value", args: []string{"lint", "--cloud", "aws", "-"}, wantCode: exitOK,
-			stdin: "apiVersion: v1\nkind: Service\nmetadata: {name: old, annotations: {service.beta.kubernetes.io/aws-load-balancer-internal: \"0.0.0.0/0\"}}\nspec: {type: LoadBalancer, ports: [{port: 80}]}\n",
+			stdin:     "apiVersion: v1\nkind: Service\nmetadata: {name: old, annotations: {service.beta.kubernetes.io/aws-load-balancer-internal: \"0.0.0.0/0\"}}\nspec: {type: LoadBalancer, ports: [{port: 80}]}\n",
 			wantLines: []string{`<stdin>: default/old: service.beta.kubernetes.io/aws-load-balancer-internal: "0.0.0.0/0": warning: read as "true", as the upstream aws provider reads it; write "true" (allowed: true, false (any case))`},
 			wantErr:   "1 LoadBalancer Service checked: 0 errors, 1 warning\n"},
 		{name: "strict after the file", args: []string{"lint", "testdata/typo.yaml", "--strict"}, wantCode: exitInvalid, wantErr: "--strict: warnings fail"},
