@@ -1,10 +1,12 @@
-// Package deploy_test checks the manifests under deploy/ against a real kube-apiserver: every
-// object passes a server-side dry-run, the controller manager's RBAC allows every call it makes
-// and nothing else, and the binary started with the Deployment's own arguments runs under that
-// RBAC: it wins the Lease, serves /healthz and /metrics, and provisions a load balancer.
+// Package deploy_test checks the manifests under deploy/ and the chart charts/cloudlb against a
+// real kube-apiserver, rendered by the real kustomize and helm: every object passes a server-side
+// dry-run, the controller manager's RBAC allows every call it makes and nothing else, and the
+// binary started with the demo overlay's own arguments runs under that RBAC: it wins the Lease,
+// serves /healthz and /metrics, and provisions a load balancer.
 package deploy_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -30,14 +32,12 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/util/yaml"
@@ -66,10 +66,13 @@ var (
 	shared *controlplane.ControlPlane
 	// deployDir is <repo root>/deploy.
 	deployDir = filepath.Join("..", "..", "deploy")
-	// controllerManagerDir holds the manifests `kubectl apply -k` installs.
+	// controllerManagerDir is the controller manager's base, without a cloud.
 	controllerManagerDir = filepath.Join(deployDir, "controller-manager")
-	installOnce          sync.Once
-	installErr           error
+	// demoDir is the overlay that runs the fake cloud: the only rendering the binary can run
+	// against an API server without a cloud behind it.
+	demoDir     = filepath.Join(deployDir, "overlays", "demo")
+	installOnce sync.Once
+	installErr  error
 )
 
 func TestMain(m *testing.M) {
@@ -83,6 +86,8 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	toolHome = filepath.Join(dir, "tools")
+	binDir = filepath.Join(dir, "bin")
 	// Real clusters (kubeadm and the like) configure a client CA and a front-proxy CA; only then
 	// does kube-apiserver publish kube-system/extension-apiserver-authentication, which the
 	// controller manager's delegated authentication reads.
@@ -141,45 +146,6 @@ type manifest struct {
 
 func (m manifest) String() string {
 	return fmt.Sprintf("%s %s %s/%s", m.file, m.obj.GetKind(), m.obj.GetNamespace(), m.obj.GetName())
-}
-
-// loadManifests decodes every Kubernetes object in the YAML files under dir; kustomization.yaml
-// files are not objects and are skipped.
-func loadManifests(t *testing.T, dir string) []manifest {
-	t.Helper()
-	var out []manifest
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name() == "kustomization.yaml" {
-			return err
-		}
-		if ext := filepath.Ext(path); ext != ".yaml" && ext != ".yml" {
-			return nil
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		dec := yaml.NewYAMLOrJSONDecoder(f, 4096)
-		for {
-			var obj map[string]any
-			if err := dec.Decode(&obj); errors.Is(err, io.EOF) {
-				return nil
-			} else if err != nil {
-				return fmt.Errorf("decode %s: %w", path, err)
-			}
-			if len(obj) > 0 {
-				out = append(out, manifest{file: path, obj: &unstructured.Unstructured{Object: obj}})
-			}
-		}
-	})
-	if err != nil {
-		t.Fatalf("load manifests: %v", err)
-	}
-	if len(out) == 0 {
-		t.Fatalf("no manifests under %s", dir)
-	}
-	return out
 }
 
 // applyManifests server-side applies ms as the admin; dryRun only validates them.
@@ -245,13 +211,15 @@ func notFoundOK(err error) error {
 	return err
 }
 
-// installRBAC applies the ServiceAccount and its RBAC for real, once for the package.
+// installRBAC applies the ServiceAccount and its RBAC, as the demo overlay renders them, for
+// real, once for the package.
 func installRBAC(t *testing.T) {
 	t.Helper()
 	waitForBootstrap(t)
+	_, all := kustomizeBuild(t, demoDir)
 	var ms []manifest
-	for _, m := range loadManifests(t, controllerManagerDir) {
-		if base := filepath.Base(m.file); filepath.Dir(m.file) == controllerManagerDir && (base == "serviceaccount.yaml" || base == "rbac.yaml") {
+	for _, m := range all {
+		if k := m.obj.GetKind(); k == "ServiceAccount" || strings.HasPrefix(k, "Cluster") || strings.HasPrefix(k, "Role") {
 			ms = append(ms, m)
 		}
 	}
@@ -261,17 +229,25 @@ func installRBAC(t *testing.T) {
 	}
 }
 
+// TestManifestsPassServerSideDryRun renders every kustomization under deploy/ (the bases, the
+// overlays, node-controllers) with the real kustomize and dry-runs each object; only the demo
+// overlay may run the fake cloud.
 func TestManifestsPassServerSideDryRun(t *testing.T) {
 	waitForBootstrap(t)
-	ms := loadManifests(t, deployDir)
-	if err := applyManifests(t.Context(), ms, true); err != nil {
-		t.Fatalf("server-side dry-run rejected manifests:\n%v", err)
-	}
 	var kinds []string
-	for _, m := range ms {
-		kinds = append(kinds, m.obj.GetKind())
+	for _, dir := range kustomizationRoots(t) {
+		raw, ms := kustomizeBuild(t, dir)
+		if err := applyManifests(t.Context(), ms, true); err != nil {
+			t.Errorf("server-side dry-run rejected kustomize build %s:\n%v", dir, err)
+		}
+		if fake := bytes.Contains(raw, []byte("--cloud-provider=fake")); fake != (dir == demoDir) {
+			t.Errorf("kustomize build %s: --cloud-provider=fake present: %v; only %s runs the fake cloud, and it must", dir, fake, demoDir)
+		}
+		for _, m := range ms {
+			kinds = append(kinds, m.obj.GetKind())
+		}
 	}
-	for _, want := range []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment"} {
+	for _, want := range []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment", "DaemonSet"} {
 		if !slices.Contains(kinds, want) {
 			t.Errorf("no %s under %s", want, deployDir)
 		}
@@ -290,11 +266,11 @@ func TestKustomizationsListTheirFiles(t *testing.T) {
 		} else if err != nil {
 			return err
 		}
-		var k struct{ Resources []string }
+		var k struct{ Resources, Components []string }
 		if err := yaml.Unmarshal(raw, &k); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		for _, r := range k.Resources {
+		for _, r := range slices.Concat(k.Resources, k.Components) {
 			if _, err := os.Stat(filepath.Join(path, r)); err != nil {
 				t.Errorf("%s/kustomization.yaml lists %s: %v", path, r, err)
 			}
@@ -484,9 +460,10 @@ func lbService(name string) *corev1.Service {
 	}
 }
 
-// TestBinaryRunsUnderShippedRBAC starts cloudlb-controller-manager with the Deployment's own
-// arguments and a token of the shipped ServiceAccount: anything the binary needs beyond rbac.yaml
-// shows up as a failed step or a "forbidden" line in its log.
+// TestBinaryRunsUnderShippedRBAC starts cloudlb-controller-manager with the demo overlay's
+// Deployment arguments (the base's plus the fake cloud) and a token of the shipped ServiceAccount:
+// anything the binary needs beyond rbac.yaml shows up as a failed step or a "forbidden" line in
+// its log.
 func TestBinaryRunsUnderShippedRBAC(t *testing.T) {
 	installRBAC(t)
 	admin := adminClient(t)
@@ -496,11 +473,7 @@ func TestBinaryRunsUnderShippedRBAC(t *testing.T) {
 		t.Fatalf("delete stale lease: %v", err)
 	}
 
-	build := exec.CommandContext(ctx, "go", "build", "-o", dir, "./cmd/cloudlb-controller-manager")
-	build.Dir = filepath.Join("..", "..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinaries(t)
 	kubeconfig := serviceAccountKubeconfig(t, admin, dir)
 	port := freePort(t)
 	// The overrides come last so they win: the API server and a free loopback port of this test.
@@ -512,7 +485,7 @@ func TestBinaryRunsUnderShippedRBAC(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer logFile.Close()
-	proc := exec.Command(filepath.Join(dir, "cloudlb-controller-manager"), args...)
+	proc := exec.Command(filepath.Join(bin, "cloudlb-controller-manager"), args...)
 	proc.Stdout, proc.Stderr = logFile, logFile
 	if err := proc.Start(); err != nil {
 		t.Fatalf("start controller manager: %v", err)
@@ -603,21 +576,11 @@ func TestBinaryRunsUnderShippedRBAC(t *testing.T) {
 	}
 }
 
-// deploymentArgs returns the container arguments of deploy/controller-manager/deployment.yaml.
+// deploymentArgs returns the controller manager's arguments as the demo overlay renders them.
 func deploymentArgs(t *testing.T) []string {
 	t.Helper()
-	for _, m := range loadManifests(t, controllerManagerDir) {
-		if m.obj.GetKind() != "Deployment" {
-			continue
-		}
-		var d appsv1.Deployment
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m.obj.Object, &d); err != nil {
-			t.Fatalf("%s: %v", m, err)
-		}
-		return d.Spec.Template.Spec.Containers[0].Args
-	}
-	t.Fatalf("no Deployment under %s", controllerManagerDir)
-	return nil
+	_, ms := kustomizeBuild(t, demoDir)
+	return onlyDeployment(t, ms).Spec.Template.Spec.Containers[0].Args
 }
 
 // serviceAccountKubeconfig writes a kubeconfig holding a token of the controller manager's ServiceAccount.
