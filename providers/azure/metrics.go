@@ -94,7 +94,9 @@ func clientName(typ string) string {
 // armOperation names an ARM request as the armnetwork method that sends it,
 // "<Client>.<Method>" as fakeazure counts calls ("LoadBalancers.CreateOrUpdate",
 // "PublicIPAddresses.List"), and the polls of long-running operations "AsyncOperation.Get".
-// The name has no resource name or ID in it: the metrics' label values stay a small set.
+// A nested resource, which cloudlb does not call, is named by its own type
+// ("BackendAddressPools.Get"). The name has no resource name or ID in it: the metrics' label
+// values stay a small set.
 func armOperation(method, path string) string {
 	p := parseARMPath(path)
 	switch {
