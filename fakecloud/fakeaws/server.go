@@ -66,6 +66,10 @@ type Options struct {
 	// DeleteLoadBalancer or DeleteListener. Counted in calls, not time, so tests are
 	// deterministic; 0 turns it off.
 	TargetGroupInUseCalls int
+	// OnCall, when set, sees every call counted in Calls (faulted ones included) with its
+	// request, and unlike Calls it is never reset: the contract suites collect the operations
+	// the provider needed from it (deploy/permissions). It must be safe for concurrent use.
+	OnCall func(*http.Request, Call)
 }
 
 // Faults are injected around an operation: a throttled or failed call changes no state; a
@@ -280,6 +284,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.calls[Call{req.service, req.action}]++
 	fault, lose, latency := s.drawFault(req)
 	s.mu.Unlock()
+	if s.opts.OnCall != nil {
+		s.opts.OnCall(r, Call{req.service, req.action})
+	}
 
 	if latency > 0 {
 		select {

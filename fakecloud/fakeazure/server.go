@@ -56,6 +56,11 @@ type Options struct {
 	PageSize int
 	// Seed makes etags and GUIDs reproducible; 0 means 1.
 	Seed uint64
+	// OnCall, when set, sees every call counted in Calls (faulted ones included) with its
+	// request and key, and unlike Calls it is never reset: the contract suites collect the
+	// operations the provider needed from it (deploy/permissions). It must be safe for
+	// concurrent use.
+	OnCall func(r *http.Request, call string)
 }
 
 // Faults are injected before a call runs; a faulted call is counted and changes nothing.
@@ -298,6 +303,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	fault, latency, retryAfter := s.drawFault(call)
 	s.mu.Unlock()
+	if s.opts.OnCall != nil {
+		s.opts.OnCall(r, call)
+	}
 
 	if latency > 0 {
 		t := time.NewTimer(latency)

@@ -40,6 +40,11 @@ type Options struct {
 	Region string
 	// Seed makes fault draws reproducible; 0 means 1.
 	Seed uint64
+	// OnCall, when set, sees every call counted in Calls (faulted ones included) with its
+	// request and key, and unlike Calls it is never reset: the contract suites collect the
+	// operations the provider needed from it (deploy/permissions). It must be safe for
+	// concurrent use.
+	OnCall func(r *http.Request, callKey string)
 }
 
 // Faults are injected before a call runs; a faulted call changes no state.
@@ -202,6 +207,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	fault, opFault, latency := s.drawFault(key, rt.isWrite())
 	s.mu.Unlock()
+	if s.opts.OnCall != nil {
+		s.opts.OnCall(r, key)
+	}
 
 	if latency > 0 {
 		t := time.NewTimer(latency)

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"slices"
@@ -64,17 +65,22 @@ type suite struct {
 	net  *network
 	// gate sits in front of the in-process fake to cut the controller off after N writes.
 	gate writeGate
+	// served holds the operations the in-process fake served to the provider, which reaches
+	// the fake through an endpoint of its own (AWS_ENDPOINT_URL); the suite's own clients use
+	// endpoint.
+	served contract.Served
 }
 
 var shared suite
 
 // TestMain runs the suite on one control plane; once every test has deleted its Services, the
-// cloud must hold nothing of the suite's cluster (leftovers).
+// cloud must hold nothing of the suite's cluster (leftovers), and the IAM policy must grant
+// exactly what the provider called (permissions_test.go).
 func TestMain(m *testing.M) {
 	os.Exit(contract.Main(m, func(ctx context.Context, cp *controlplane.ControlPlane) error {
 		shared.cp = cp
 		return shared.setUp(ctx)
-	}, shared.leftovers))
+	}, shared.leftovers, shared.checkPermissions))
 }
 
 // leftovers reports what the cloud still holds of the suite's cluster: through the APIs by
@@ -119,6 +125,7 @@ func prefixed(p string, items []string) []string {
 
 func (s *suite) setUp(ctx context.Context) error {
 	s.endpoint = os.Getenv(endpointEnv)
+	providerEndpoint := s.endpoint
 	if s.endpoint != "" {
 		clusterName = fmt.Sprintf("awscontract-%d", time.Now().Unix())
 		fmt.Printf("AWS contract suite against %s (cluster %s); fake-only assertions are skipped\n", s.endpoint, clusterName)
@@ -130,13 +137,16 @@ func (s *suite) setUp(ctx context.Context) error {
 			return err
 		}
 		fmt.Printf("AWS contract suite against the in-process fakeaws, DNS names %s\n", dns)
-		s.fake = fakeaws.New(fakeaws.Options{Region: region, DNSNames: dns})
+		s.fake = fakeaws.New(fakeaws.Options{Region: region, DNSNames: dns,
+			OnCall: func(r *http.Request, c fakeaws.Call) { s.served.Record(r, c.String()) }})
 		// Never closed: the process ends with the package.
-		s.endpoint = httptest.NewServer(s.gate.wrap(s.fake.Handler())).URL
+		front := s.gate.wrap(s.fake.Handler())
+		s.endpoint = httptest.NewServer(front).URL
+		providerEndpoint = httptest.NewServer(s.served.Provider(front)).URL
 	}
 	// The provider builds its clients as in production (cloudaws.NewFromConfig: the SDK's
 	// default chain, AWS_ENDPOINT_URL, the provider's adaptive retries and rate limits).
-	for k, v := range map[string]string{"AWS_ENDPOINT_URL": s.endpoint, "AWS_REGION": region,
+	for k, v := range map[string]string{"AWS_ENDPOINT_URL": providerEndpoint, "AWS_REGION": region,
 		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull} {
 		if err := os.Setenv(k, v); err != nil {
 			return err

@@ -21,6 +21,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"slices"
@@ -66,19 +67,23 @@ type suite struct {
 	fake *fakeazure.Server
 	// wire sits between the clients and the fake: it cuts writes off and races them.
 	wire *wire
-	url  string
-	f    *armnetwork.ClientFactory
+	// url is the provider's endpoint (harness_test.go); the suite's own clients (f) use
+	// another one in front of the same wire, so that served holds only the provider's calls.
+	url    string
+	f      *armnetwork.ClientFactory
+	served contract.Served
 }
 
 var shared suite
 
 // TestMain runs the suite on one control plane; once every test has deleted its Services, the
-// cloud must hold nothing of ours and everything of the user's (leftovers).
+// cloud must hold nothing of ours and everything of the user's (leftovers), and the custom role
+// must grant exactly what the provider needed (permissions_test.go).
 func TestMain(m *testing.M) {
 	os.Exit(contract.Main(m, func(ctx context.Context, cp *controlplane.ControlPlane) error {
 		shared.cp = cp
 		return shared.setUp(ctx)
-	}, func(context.Context) error { return shared.leftovers() }))
+	}, func(context.Context) error { return shared.leftovers() }, func(context.Context) error { return shared.checkPermissions() }))
 }
 
 // userPIPs are the user's public IPs, which cloudlb must never change or delete.
@@ -88,11 +93,12 @@ var poll = &runtime.PollUntilDoneOptions{Frequency: 5 * time.Millisecond}
 
 // setUp builds the subscription through ARM and registers three ready Nodes.
 func (s *suite) setUp(ctx context.Context) error {
-	s.fake = fakeazure.New(fakeazure.Options{SubscriptionID: sub, Location: location})
+	s.fake = fakeazure.New(fakeazure.Options{SubscriptionID: sub, Location: location,
+		OnCall: func(r *http.Request, call string) { s.served.Record(r, armOperation(r, call)) }})
 	// Never closed: the process ends with the package.
 	s.wire = &wire{next: s.fake}
-	s.url = httptest.NewServer(s.wire).URL
-	f, err := armnetwork.NewClientFactory(sub, fakeazure.Credential(), fakeazure.ClientOptions(s.url))
+	s.url = httptest.NewServer(s.served.Provider(s.wire)).URL
+	f, err := armnetwork.NewClientFactory(sub, fakeazure.Credential(), fakeazure.ClientOptions(httptest.NewServer(s.wire).URL))
 	if err != nil {
 		return err
 	}

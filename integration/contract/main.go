@@ -10,9 +10,11 @@ import (
 )
 
 // Main is a contract suite's TestMain: it starts the control plane, hands it to setUp (which
-// builds the suite's cloud and Nodes), runs the tests and, when they passed, requires
-// leftovers to report nothing, since every test deletes its Services. It returns the exit code.
-func Main(m *testing.M, setUp func(context.Context, *controlplane.ControlPlane) error, leftovers func(context.Context) error) int {
+// builds the suite's cloud and Nodes), runs the tests and, when they passed, requires every
+// one of after to report nothing: what the cloud still holds (every test deletes its
+// Services), the permissions the provider needed against the permission file. It returns
+// the exit code.
+func Main(m *testing.M, setUp func(context.Context, *controlplane.ControlPlane) error, after ...func(context.Context) error) int {
 	ctx := context.Background()
 	cp, err := controlplane.Start(ctx, controlplane.Options{})
 	if err != nil {
@@ -23,9 +25,11 @@ func Main(m *testing.M, setUp func(context.Context, *controlplane.ControlPlane) 
 	if err := setUp(ctx, cp); err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: set up: %v\n", err)
 	} else if code = m.Run(); code == 0 {
-		if err := leftovers(ctx); err != nil {
-			fmt.Fprintf(os.Stderr, "FAIL: after every Service was deleted: %v\n", err)
-			code = 1
+		for _, check := range after {
+			if err := check(ctx); err != nil {
+				fmt.Fprintf(os.Stderr, "FAIL: after the tests: %v\n", err)
+				code = 1
+			}
 		}
 	}
 	if err := cp.Stop(); err != nil {

@@ -10,6 +10,7 @@ package gcecontract_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -38,15 +39,20 @@ const (
 
 // suite is what every test shares.
 type suite struct {
-	cp       *controlplane.ControlPlane
-	fake     *fakegce.Server
-	endpoint string
+	cp   *controlplane.ControlPlane
+	fake *fakegce.Server
+	// endpoint is the providers' (harness_test.go); served holds the calls made through it,
+	// the suite's own reads with clientOpts among them (see permissions_test.go). The
+	// suite's own writes in reach_test.go go to userEndpoint, which served does not count.
+	endpoint, userEndpoint string
+	served                 contract.Served
 }
 
 var shared suite
 
 // TestMain starts the control plane and the fake, seeds three nodes in two zones, runs the
-// tests, and then requires the cloud to hold nothing (every test deleted its Services).
+// tests, and then requires the cloud to hold nothing (every test deleted its Services) and the
+// custom role to grant exactly what was called (permissions_test.go).
 func TestMain(m *testing.M) {
 	os.Exit(contract.Main(m, func(ctx context.Context, cp *controlplane.ControlPlane) error {
 		shared.cp = cp
@@ -61,7 +67,7 @@ func TestMain(m *testing.M) {
 			names = append(names, r.Kind+" "+r.Name)
 		}
 		return fmt.Errorf("left behind:\n  %s", strings.Join(names, "\n  "))
-	}))
+	}, func(context.Context) error { return shared.checkPermissions() }))
 }
 
 // nodes are the cluster's nodes: name and zone. "spare" has an instance but no Node until
@@ -73,11 +79,13 @@ var nodes = []struct{ name, zone string }{
 func providerID(name, zone string) string { return "gce://" + project + "/" + zone + "/" + name }
 
 func (s *suite) setUp(ctx context.Context) error {
-	s.fake = fakegce.New(fakegce.Options{Project: project, Region: region})
+	s.fake = fakegce.New(fakegce.Options{Project: project, Region: region,
+		OnCall: func(r *http.Request, key string) { s.served.Record(r, key) }})
 	// A second subnet for the internal-load-balancer-subnet cases.
 	s.fake.AddNetwork("default", map[string]string{ilbSubnet: ilbSubnetCIDR})
 	// Never closed: the process ends with the package.
-	s.endpoint = httptest.NewServer(s.fake).URL
+	s.endpoint = httptest.NewServer(s.served.Provider(s.fake)).URL
+	s.userEndpoint = httptest.NewServer(s.fake).URL
 	cs, err := kubernetes.NewForConfig(cp(s.cp))
 	if err != nil {
 		return err
