@@ -91,6 +91,7 @@ func newCommand(sd *shutdown) (*cobra.Command, error) {
 	// Both defaults must be set before the command is built: the flags take their defaults from here.
 	ccmOptions.ServiceController.ConcurrentServiceSyncs = defaultConcurrentServiceSyncs
 	ccmOptions.Generic.LeaderElection.ResourceName = defaultLeaderElectionLease
+	ccmOptions.Generic.Controllers = defaultControllers()
 
 	extra := newCloudlbOptions()
 	var additional cliflag.NamedFlagSets

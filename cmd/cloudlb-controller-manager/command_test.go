@@ -36,7 +36,7 @@ func TestCommandFlagDefaults(t *testing.T) {
 		{"leader-elect-resource-name", defaultLeaderElectionLease},
 		{"leader-elect-resource-namespace", "kube-system"},
 		{"secure-port", "10258"},
-		{"controllers", "[*]"},
+		{"controllers", "[service]"},
 		{"cluster-name", "kubernetes"},
 	} {
 		t.Run(tc.flag, func(t *testing.T) {
@@ -176,7 +176,7 @@ func TestControllerConstructors(t *testing.T) {
 			t.Errorf("upstream controller %q is missing", tc.name)
 			continue
 		}
-		if funcPC(c.Constructor) != funcPC(tc.want) {
+		if funcPC(c.Constructor(c.InitContext, nil, fullCloud{})) != funcPC(tc.want(c.InitContext, nil, fullCloud{})) {
 			t.Errorf("%q does not use upstream's constructor", tc.name)
 		}
 	}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"slices"
 
 	cloudprovider "k8s.io/cloud-provider"
 	"k8s.io/cloud-provider/app"
@@ -21,9 +23,41 @@ import (
 // for the upstream controller keeps working.
 const serviceControllerClientName = "service-controller"
 
+// defaultControllers is the default of --controllers: only the service controller. cloudlb is
+// the load-balancer part of a cloud-controller-manager; its providers serve nothing else
+// (providers.LoadBalancerOnly), so the cloud's own cloud-controller-manager keeps the node
+// and route controllers. --controllers=* and the upstream names remain explicit choices.
+func defaultControllers() []string { return []string{"service"} }
+
+// errCloudLacks is the error of an upstream controller named in --controllers whose cloud
+// interface the provider does not serve.
+var errCloudLacks = errors.New("the cloud provider does not serve what the controller needs")
+
+// cloudNeed is the cloudprovider.Interface part an upstream controller calls besides load
+// balancers.
+type cloudNeed struct {
+	part   string
+	serves func(cloudprovider.Interface) bool
+}
+
+// cloudNeeds are the upstream controllers that call more of the cloud than its load balancers.
+func cloudNeeds() map[string]cloudNeed {
+	instances := cloudNeed{"Instances", func(c cloudprovider.Interface) bool {
+		_, v1 := c.Instances()
+		_, v2 := c.InstancesV2()
+		return v1 || v2
+	}}
+	return map[string]cloudNeed{
+		names.CloudNodeController:          instances,
+		names.CloudNodeLifecycleController: instances,
+		names.NodeRouteController:          {"Routes", func(c cloudprovider.Interface) bool { _, ok := c.Routes(); return ok }},
+	}
+}
+
 // controllerConstructors returns upstream's default controllers with the service controller
 // replaced by ours under the same name, so --controllers and its aliases work unchanged. Ours
-// runs under sd, so a signal stops it and main waits for it.
+// runs under sd, so a signal stops it and main waits for it. The upstream node and route
+// controllers first check that the provider serves what they call (requireCloud).
 func controllerConstructors(o *cloudlbOptions, sd *shutdown) map[string]app.ControllerInitFuncConstructor {
 	// A copy: app.DefaultInitFuncConstructors is upstream's package-level map.
 	constructors := maps.Clone(app.DefaultInitFuncConstructors)
@@ -31,7 +65,35 @@ func controllerConstructors(o *cloudlbOptions, sd *shutdown) map[string]app.Cont
 		InitContext: app.ControllerInitContext{ClientName: serviceControllerClientName},
 		Constructor: serviceControllerConstructor{o: o, sd: sd}.newInitFunc,
 	}
+	for name, need := range cloudNeeds() {
+		c := constructors[name]
+		c.Constructor = requireCloud(name, need, c.Constructor)
+		constructors[name] = c
+	}
 	return constructors
+}
+
+// requireCloud wraps the constructor of an upstream controller that needs more of the cloud
+// than load balancers. When the provider lacks it, a controller named in --controllers is an
+// error: the operator asked for something that cannot run (upstream would only log a warning
+// and leave, say, new Nodes tainted uninitialized forever). One enabled only through "*" is
+// skipped with a log line that says where it belongs.
+func requireCloud(name string, need cloudNeed, next app.InitFuncConstructor) app.InitFuncConstructor {
+	return func(initContext app.ControllerInitContext, completed *config.CompletedConfig, cloud cloudprovider.Interface) app.InitFunc {
+		if cloud == nil || need.serves(cloud) {
+			return next(initContext, completed, cloud)
+		}
+		return func(ctx context.Context, _ genericcontrollermanager.ControllerContext) (controller.Interface, bool, error) {
+			if slices.Contains(completed.ComponentConfig.Generic.Controllers, name) {
+				return nil, false, fmt.Errorf("--controllers names %s, but cloud provider %q has no %s (cloudlb serves load balancers only): "+
+					"run %s in the cloud's own cloud-controller-manager and leave it out of cloudlb's --controllers: %w",
+					name, cloud.ProviderName(), need.part, name, errCloudLacks)
+			}
+			klog.FromContext(ctx).Info("Not starting a controller enabled by --controllers=*: the cloud provider serves load balancers only; the cloud's own cloud-controller-manager runs it",
+				"controller", name, "provider", cloud.ProviderName(), "missing", need.part)
+			return nil, false, nil
+		}
+	}
 }
 
 // serviceControllerConstructor builds our service controller from cloudlb's flags and runs it

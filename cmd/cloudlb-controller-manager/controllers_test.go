@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,10 +16,15 @@ import (
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 	cloudprovider "k8s.io/cloud-provider"
+	"k8s.io/cloud-provider/app"
 	"k8s.io/cloud-provider/app/config"
 	"k8s.io/cloud-provider/names"
 	"k8s.io/cloud-provider/options"
 	genericcontrollermanager "k8s.io/controller-manager/app"
+	cmconfig "k8s.io/controller-manager/config"
+	"k8s.io/controller-manager/controller"
+	"k8s.io/klog/v2"
+	"k8s.io/klog/v2/ktesting"
 
 	"github.com/cloudlb/cloudlb/providers/fake"
 )
@@ -125,5 +133,133 @@ func TestServiceControllerUsesFlags(t *testing.T) {
 	}
 	if len(lbs) != 1 || lbs[0].Service != "default/web" || lbs[0].ClusterName != clusterName {
 		t.Errorf("cloud load balancers = %+v, want one for default/web owned by cluster %q", lbs, clusterName)
+	}
+}
+
+// TestControllersFlag resolves --controllers as upstream does (aliases, "*", "-name"): by
+// default only the service controller runs; the upstream controllers stay explicit choices.
+func TestControllersFlag(t *testing.T) {
+	t.Parallel()
+	all := app.ControllerNames(controllerConstructors(newCloudlbOptions(), newShutdown()))
+	nodeAndRoute := []string{names.CloudNodeController, names.CloudNodeLifecycleController, names.NodeRouteController}
+	for _, tc := range []struct {
+		name string
+		flag []string
+		want []string
+	}{
+		{"default", defaultControllers(), []string{names.ServiceLBController}},
+		{"star", []string{"*"}, all},
+		{"star without service", []string{"*", "-service"}, nodeAndRoute},
+		{"named", []string{"service", "cloud-node"}, []string{names.CloudNodeController, names.ServiceLBController}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			o, err := options.NewCloudControllerManagerOptions()
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.Generic.Controllers = tc.flag
+			var cfg cmconfig.GenericControllerManagerConfiguration
+			if err := o.Generic.ApplyTo(&cfg, all, app.ControllersDisabledByDefault.List(), names.CCMControllerAliases()); err != nil {
+				t.Fatal(err)
+			}
+			var enabled []string
+			for _, name := range all {
+				if genericcontrollermanager.IsControllerEnabled(name, app.ControllersDisabledByDefault, cfg.Controllers) {
+					enabled = append(enabled, name)
+				}
+			}
+			slices.Sort(enabled)
+			want := slices.Sorted(slices.Values(tc.want))
+			if !slices.Equal(enabled, want) {
+				t.Errorf("--controllers=%s enables %v, want %v", strings.Join(tc.flag, ","), enabled, want)
+			}
+		})
+	}
+}
+
+// TestUpstreamControllersNeedTheCloud starts the upstream node and route controllers over a
+// provider that serves load balancers only: named in --controllers they refuse to start,
+// naming what is missing and where the controller belongs; enabled by "*" they are skipped
+// with a log line.
+func TestUpstreamControllersNeedTheCloud(t *testing.T) {
+	t.Parallel()
+	cloud, err := fake.New(fake.Config{})
+	if err != nil {
+		t.Fatalf("fake.New: %v", err)
+	}
+	ctors := controllerConstructors(newCloudlbOptions(), newShutdown())
+	for name, part := range map[string]string{
+		names.CloudNodeController: "Instances", names.CloudNodeLifecycleController: "Instances", names.NodeRouteController: "Routes",
+	} {
+		for _, tc := range []struct {
+			how         string
+			controllers []string
+			wantErr     bool
+		}{
+			{"named", []string{names.ServiceLBController, name}, true},
+			{"star", []string{"*"}, false},
+		} {
+			t.Run(name+"/"+tc.how, func(t *testing.T) {
+				t.Parallel()
+				completed, _ := completedConfig(t, kubefake.NewClientset(), "kubernetes")
+				completed.ComponentConfig.Generic.Controllers = tc.controllers
+				logger := ktesting.NewLogger(t, ktesting.NewConfig(ktesting.BufferLogs(true)))
+				ctx := klog.NewContext(t.Context(), logger)
+				ctor := ctors[name]
+				_, started, err := ctor.Constructor(ctor.InitContext, completed, cloud)(ctx, genericcontrollermanager.ControllerContext{})
+				if started {
+					t.Fatal("started a controller the provider cannot serve")
+				}
+				if tc.wantErr {
+					if !errors.Is(err, errCloudLacks) {
+						t.Fatalf("err = %v, want errCloudLacks", err)
+					}
+					for _, want := range []string{name, `"fake"`, "no " + part, "cloud's own cloud-controller-manager"} {
+						if !strings.Contains(err.Error(), want) {
+							t.Errorf("error %q does not say %q", err, want)
+						}
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("err = %v, want nil (skipped)", err)
+				}
+				logged := logger.GetSink().(ktesting.Underlier).GetBuffer().String()
+				for _, want := range []string{"Not starting a controller enabled by --controllers=*", name, part} {
+					if !strings.Contains(logged, want) {
+						t.Errorf("log %q does not say %q", logged, want)
+					}
+				}
+			})
+		}
+	}
+}
+
+// fullCloud serves instances and routes, as a provider with node controllers would; only the
+// methods requireCloud calls are implemented.
+type fullCloud struct{ cloudprovider.Interface }
+
+func (fullCloud) Instances() (cloudprovider.Instances, bool)     { return nil, true }
+func (fullCloud) InstancesV2() (cloudprovider.InstancesV2, bool) { return nil, false }
+func (fullCloud) Routes() (cloudprovider.Routes, bool)           { return nil, true }
+func (fullCloud) ProviderName() string                           { return "full" }
+
+// TestRequireCloudPassesThrough hands a cloud that serves what the controller needs to the
+// upstream constructor unchanged, whatever --controllers says.
+func TestRequireCloudPassesThrough(t *testing.T) {
+	t.Parallel()
+	completed, _ := completedConfig(t, kubefake.NewClientset(), "kubernetes")
+	completed.ComponentConfig.Generic.Controllers = []string{names.CloudNodeController}
+	called := false
+	next := func(app.ControllerInitContext, *config.CompletedConfig, cloudprovider.Interface) app.InitFunc {
+		called = true
+		return func(context.Context, genericcontrollermanager.ControllerContext) (controller.Interface, bool, error) {
+			return nil, true, nil
+		}
+	}
+	initFn := requireCloud(names.CloudNodeController, cloudNeeds()[names.CloudNodeController], next)(app.ControllerInitContext{}, completed, fullCloud{})
+	if _, started, err := initFn(t.Context(), genericcontrollermanager.ControllerContext{}); !called || !started || err != nil {
+		t.Errorf("upstream constructor called %v, started %v, err %v; want the upstream controller", called, started, err)
 	}
 }
