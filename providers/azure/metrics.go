@@ -120,24 +120,22 @@ func armOperation(method, path string) string {
 	default:
 		return "Other." + upperFirst(strings.ToLower(method))
 	}
-	switch method {
-	case http.MethodGet:
-		switch {
-		case named:
-			return client + ".Get"
-		case p.subscriptionWide:
-			return client + ".ListAll"
+	switch {
+	case method != http.MethodGet:
+		if verb, ok := armVerbs[method]; ok {
+			return client + "." + verb
 		}
-		return client + ".List"
-	case http.MethodPut:
-		return client + ".CreateOrUpdate"
-	case http.MethodDelete:
-		return client + ".Delete"
-	case http.MethodPatch:
-		return client + ".UpdateTags"
+		return client + "." + upperFirst(strings.ToLower(method))
+	case named:
+		return client + ".Get"
+	case p.subscriptionWide:
+		return client + ".ListAll"
 	}
-	return client + "." + upperFirst(strings.ToLower(method))
+	return client + ".List"
 }
+
+// armVerbs are armnetwork's method names of the writes.
+var armVerbs = map[string]string{http.MethodPut: "CreateOrUpdate", http.MethodDelete: "Delete", http.MethodPatch: "UpdateTags"}
 
 func upperFirst(s string) string {
 	if s == "" {

@@ -43,10 +43,10 @@ func TestARMOperation(t *testing.T) {
 		{"GET", rg + "/loadBalancers/kubernetes/backendAddressPools", "BackendAddressPools.List"},
 		{"GET", rg + "/loadBalancers/kubernetes/backendAddressPools/kubernetes", "BackendAddressPools.Get"},
 		{"POST", rg + "/loadBalancers/kubernetes/migrateToIpBased", "LoadBalancers.MigrateToIpBased"},
-		// Other shapes never put a segment of the path in the name.
 		// azcore's registration of the resource provider.
 		{"GET", sub, "Providers.Get"},
 		{"POST", sub + "/register", "Providers.Register"},
+		// Other shapes never put a segment of the path in the name.
 		{"GET", "/subscriptions/s/resourceGroups/rg", "Other.Get"},
 		{"GET", "/subscriptions/s/resourceGroups/rg/providers/NotMicrosoft.X/things/name", "Other.Get"},
 		{"GET", rg + "/loadBalancers/lb/backendAddressPools/pool/extra", "Other.Get"},

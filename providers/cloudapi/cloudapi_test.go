@@ -3,12 +3,13 @@ package cloudapi
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
 	"k8s.io/component-base/metrics/legacyregistry"
+	"k8s.io/component-base/metrics/testutil"
 
 	"github.com/cloudlb/cloudlb/metrics"
 )
@@ -88,12 +89,19 @@ func TestObserve(t *testing.T) {
 	Observe(cloud, op, time.Now(), Outcome{})
 	Observe(cloud, op, time.Now(), Outcome{Status: http.StatusTooManyRequests, Throttled: true})
 	Observe(cloud, op, time.Now().Add(-time.Second), Outcome{Err: errors.New("boom")})
-	for result, want := range map[string]float64{metrics.ResultOK: 1, metrics.ResultThrottled: 1, metrics.ResultError: 1} {
-		if got := counter(t, cloud, op, result); got != want {
-			t.Errorf("calls{result=%s} = %v, want %v", result, got, want)
-		}
+	labels := map[string]string{"cloud": cloud, "operation": op}
+	calls, err := testutil.GetCounterValuesFromGatherer(legacyregistry.DefaultGatherer, "cloudlb_cloud_api_calls_total", labels, "result")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if n, sum := latency(t, cloud, op); n != 3 || sum < 1 {
+	if want := map[string]float64{metrics.ResultOK: 1, metrics.ResultThrottled: 1, metrics.ResultError: 1}; !maps.Equal(calls, want) {
+		t.Errorf("calls by result %v, want %v", calls, want)
+	}
+	latency, err := testutil.GetHistogramVecFromGatherer(legacyregistry.DefaultGatherer, "cloudlb_cloud_api_call_duration_seconds", labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, sum := latency.GetAggregatedSampleCount(), latency.GetAggregatedSampleSum(); n != 3 || sum < 1 {
 		t.Errorf("latency: %d samples summing to %vs, want 3 summing to at least 1s", n, sum)
 	}
 }
@@ -116,51 +124,4 @@ func TestLimiter(t *testing.T) {
 	if got, want := l.Stats(), (Stats{Attempts: 3, Throttled: 1}); got != want {
 		t.Errorf("Stats() = %+v, want %+v", got, want)
 	}
-}
-
-func family(t *testing.T, name string) []*dto.Metric {
-	t.Helper()
-	families, err := legacyregistry.DefaultGatherer.Gather()
-	if err != nil {
-		t.Fatalf("gathering metrics: %v", err)
-	}
-	for _, f := range families {
-		if f.GetName() == name {
-			return f.GetMetric()
-		}
-	}
-	return nil
-}
-
-func has(m *dto.Metric, want map[string]string) bool {
-	n := 0
-	for _, l := range m.GetLabel() {
-		if v, ok := want[l.GetName()]; ok {
-			if v != l.GetValue() {
-				return false
-			}
-			n++
-		}
-	}
-	return n == len(want)
-}
-
-func counter(t *testing.T, cloud, op, result string) float64 {
-	t.Helper()
-	for _, m := range family(t, "cloudlb_cloud_api_calls_total") {
-		if has(m, map[string]string{"cloud": cloud, "operation": op, "result": result}) {
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
-}
-
-func latency(t *testing.T, cloud, op string) (uint64, float64) {
-	t.Helper()
-	for _, m := range family(t, "cloudlb_cloud_api_call_duration_seconds") {
-		if has(m, map[string]string{"cloud": cloud, "operation": op}) {
-			return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
-		}
-	}
-	return 0, 0
 }

@@ -117,21 +117,14 @@ func computeOperation(method, path string) string {
 		return res + ".Insert"
 	case len(segs) == 2 && (method == http.MethodPost || method == http.MethodGet):
 		return res + "." + upperFirst(segs[1]) // addInstance, setTarget, listInstances, wait
-	case len(segs) != 1:
-		return other
-	}
-	switch method {
-	case http.MethodGet:
-		return res + ".Get"
-	case http.MethodDelete:
-		return res + ".Delete"
-	case http.MethodPatch:
-		return res + ".Patch"
-	case http.MethodPut:
-		return res + ".Update"
+	case len(segs) == 1 && computeVerbs[method] != "":
+		return res + "." + computeVerbs[method]
 	}
 	return other
 }
+
+// computeVerbs are the API reference's method names of the requests on one resource.
+var computeVerbs = map[string]string{http.MethodGet: "Get", http.MethodDelete: "Delete", http.MethodPatch: "Patch", http.MethodPut: "Update"}
 
 // Compute names a collection by its scope where it exists in more than one: a regional
 // backendServices is RegionBackendServices, a global forwardingRules GlobalForwardingRules.
