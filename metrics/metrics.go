@@ -4,9 +4,7 @@
 package metrics
 
 import (
-	"errors"
 	"sync"
-	"time"
 
 	"k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/legacyregistry"
@@ -41,20 +39,4 @@ func Register() {
 	registerOnce.Do(func() {
 		legacyregistry.MustRegister(cloudCalls, cloudLatency)
 	})
-}
-
-// ErrThrottled marks a cloud error as throttling, so it is counted as "throttled".
-var ErrThrottled = errors.New("throttled by the cloud API")
-
-// ObserveCloudCall records one cloud API call. Providers call it once per SDK request.
-func ObserveCloudCall(cloud, operation string, started time.Time, err error) {
-	result := ResultOK
-	switch {
-	case errors.Is(err, ErrThrottled):
-		result = ResultThrottled
-	case err != nil:
-		result = ResultError
-	}
-	cloudCalls.WithLabelValues(cloud, operation, result).Inc()
-	cloudLatency.WithLabelValues(cloud, operation).Observe(time.Since(started).Seconds())
 }
