@@ -128,10 +128,10 @@ func hasKey(m map[string]string, k string) bool {
 }
 
 // EveryTestRan reports whether m.Run ran the whole package: with -run or -skip some calls
-// were never made, so a check that every granted permission was needed cannot hold. The
-// reason says which flag.
+// were never made, and -list runs none, so a check that every granted permission was needed
+// cannot hold. The reason says which flag.
 func EveryTestRan() (bool, string) {
-	for _, name := range []string{"test.run", "test.skip"} {
+	for _, name := range []string{"test.run", "test.skip", "test.list"} {
 		if f := flag.Lookup(name); f != nil && f.Value.String() != "" {
 			return false, fmt.Sprintf("-%s=%s", strings.TrimPrefix(name, "test."), f.Value)
 		}
