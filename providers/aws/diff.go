@@ -337,3 +337,25 @@ func sameSet(a, b []string) bool {
 	add, rm := setDiff(a, b)
 	return len(add) == 0 && len(rm) == 0
 }
+
+// appliedTags is the load balancer's tags after apply wrote p: observed, minus the removed,
+// plus the set ones with the managed group resolved; a created one starts from the model's.
+func appliedTags(observed map[string]string, m *Model, p *Plan) map[string]string {
+	tags := maps.Clone(observed)
+	if p.Create {
+		tags = maps.Clone(m.Tags)
+	}
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	for _, k := range p.RemoveTags {
+		delete(tags, k)
+	}
+	for k, v := range p.SetTags {
+		if v == managedGroupRef {
+			v = p.GroupID
+		}
+		tags[k] = v
+	}
+	return tags
+}

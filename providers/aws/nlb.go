@@ -3,6 +3,7 @@ package aws
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -359,9 +360,6 @@ func healthCheckOf(tg *v2types.TargetGroup) NLBHealthCheck {
 	return hc
 }
 
-// isHTTP reports whether a health check protocol has a path and a matcher.
-func isHTTP(proto string) bool { return proto == "HTTP" || proto == "HTTPS" }
-
 // syncTargets registers the missing instances, then deregisters the extra ones.
 func (c *Cloud) syncTargets(ctx context.Context, arn string, port int32, want, have []string) error {
 	add, remove := setDiff(want, have)
@@ -554,4 +552,25 @@ func mapValues(m map[string]string) []string {
 		out = append(out, v)
 	}
 	return out
+}
+
+// errTargetGroupInUse is the transient answer of DeleteTargetGroup right after the load
+// balancer or listener using the group went away: the delete is retried, never dropped.
+var errTargetGroupInUse = fmt.Errorf("target group still in use, retrying")
+
+// deleteTargetGroups deletes the given target groups; one already gone counts as deleted.
+func (c *Cloud) deleteTargetGroups(ctx context.Context, arns []string) error {
+	for _, arn := range arns {
+		_, err := call(ctx, c.limits, "elbv2.DeleteTargetGroup", func() (*elbv2.DeleteTargetGroupOutput, error) {
+			return c.elbv2.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(arn)})
+		})
+		switch errorCode(err) {
+		case "", "TargetGroupNotFound":
+		case "ResourceInUse":
+			return fmt.Errorf("deleting target group %s: %w: %w", arn, errTargetGroupInUse, err)
+		default:
+			return fmt.Errorf("deleting target group %s: %w", arn, err)
+		}
+	}
+	return nil
 }

@@ -138,9 +138,6 @@ func createALPN(l NLBListener) []string {
 	return []string{l.ALPNPolicy}
 }
 
-// attrDeletionProtection is the NLB attribute that makes AWS refuse DeleteLoadBalancer.
-const attrDeletionProtection = "deletion_protection.enabled"
-
 // deleteNLBOnly deletes the load balancer itself; see deleteNLB for unprotect.
 func (c *Cloud) deleteNLBOnly(ctx context.Context, o *nlbObserved, unprotect bool) error {
 	del := func() error {
@@ -164,4 +161,22 @@ func (c *Cloud) deleteNLBOnly(ctx context.Context, o *nlbObserved, unprotect boo
 		return err
 	}
 	return del()
+}
+
+// pinsMatch reports whether the observed mappings hold every wanted pin. An unpinned field
+// matches whatever AWS chose (it reports addresses it assigned, e.g. a dualstack NLB's IPv6
+// addresses), and a prefix AWS assigned matches auto_assigned.
+func pinsMatch(have, want map[string]subnetPin) bool {
+	for sn, w := range want {
+		h := have[sn]
+		for _, f := range [][2]string{{w.Allocation, h.Allocation}, {w.PrivateIPv4, h.PrivateIPv4}, {w.IPv6, h.IPv6}} {
+			if f[0] != "" && f[0] != f[1] {
+				return false
+			}
+		}
+		if w.NATPrefix != "" && w.NATPrefix != h.NATPrefix && !(w.NATPrefix == autoAssigned && h.NATPrefix != "") {
+			return false
+		}
+	}
+	return true
 }

@@ -141,38 +141,6 @@ func nodeRulePlan(existing, want []Rule, name string) (add, remove []Rule) {
 	return add, remove
 }
 
-// describeGroups reads the CIDR rules of the given groups; groups that no longer exist are
-// left out.
-func (c *Cloud) describeGroups(ctx context.Context, ids []string) (map[string][]Rule, error) {
-	out := map[string][]Rule{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	res, err := call(ctx, c.limits, "ec2.DescribeSecurityGroups", func() (*ec2.DescribeSecurityGroupsOutput, error) {
-		return c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: ids})
-	})
-	if errorCode(err) == "InvalidGroup.NotFound" && len(ids) > 1 {
-		for _, id := range ids { // one is gone: read them one by one
-			one, err := c.describeGroups(ctx, []string{id})
-			if err != nil {
-				return nil, err
-			}
-			maps.Copy(out, one)
-		}
-		return out, nil
-	}
-	if errorCode(err) == "InvalidGroup.NotFound" {
-		return out, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	for _, g := range res.SecurityGroups {
-		out[aws.ToString(g.GroupId)] = allRules(g)
-	}
-	return out, nil
-}
-
 // revoke removes rules from group, tolerating rules already gone.
 func (c *Cloud) revoke(ctx context.Context, group string, rules []Rule) error {
 	if len(rules) == 0 {

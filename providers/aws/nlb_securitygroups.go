@@ -3,12 +3,9 @@ package aws
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"maps"
-	"net/netip"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -16,129 +13,8 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	v2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
-	"github.com/cloudlb/cloudlb/annotations"
 	"github.com/cloudlb/cloudlb/providers"
 )
-
-// Values AWS uses for "nothing chosen".
-const (
-	alpnNone     = "None"
-	autoAssigned = "auto_assigned"
-	enforceOn    = "on"
-)
-
-// nlbSources are the client CIDRs: the source ranges, plus ::/0 when they are the default
-// and the NLB is dualstack (as aws-load-balancer-controller does).
-func nlbSources(m *NLBModel, core annotations.CoreConfig) []string {
-	var out []string
-	for _, p := range core.SourceRanges {
-		out = append(out, p.String())
-	}
-	if m.IPAddressType == "dualstack" && core.SourceRangesFrom == "default" && !slices.Contains(out, "::/0") {
-		out = append(out, "::/0")
-	}
-	return out
-}
-
-// buildNLBSecurityGroups decides the NLB's groups: none with disable-nlb-sg, the user's with
-// aws-load-balancer-security-groups, the managed one when the cloud config says
-// NLBSecurityGroupMode = Managed, else none (upstream's default, kept for existing NLBs).
-// Keys that only act on the NLB's groups are errors when it has none and nothing said so.
-func buildNLBSecurityGroups(m *NLBModel, in Input, sources []string) error {
-	cfg := in.AWS
-	switch {
-	case cfg.DisableNLBSecurityGroups:
-		return nil // the parser warned about the keys this makes moot
-	case len(cfg.SecurityGroups) > 0:
-		m.SecurityGroups = slices.Sorted(slices.Values(cfg.SecurityGroups))
-	case in.Settings.NLBManagedSecurityGroups:
-		m.ManagedSecurityGroup = nlbManagedGroup(m, cfg, sources)
-	default:
-		hint := "set NLBSecurityGroupMode = Managed in the cloud config's [Global] section, or list groups in " + annotations.AWSSecurityGroups.Key
-		if len(cfg.SecurityGroupPrefixLists) > 0 {
-			return providers.NewUserError(m.Service, "%s needs the NLB's managed security group, and this NLB has none: %s", annotations.AWSSecurityGroupPrefixLists.Key, hint)
-		}
-		if !cfg.InboundSGRulesOnPrivateLinkTraffic {
-			return providers.NewUserError(m.Service, "%s applies to an NLB's security groups, and this NLB has none: %s", annotations.AWSInboundSGRulesOnPrivateLink.Key, hint)
-		}
-		return nil
-	}
-	if !cfg.InboundSGRulesOnPrivateLinkTraffic {
-		m.PrivateLinkInboundRules = "off"
-	}
-	return nil
-}
-
-// nlbManagedGroup is the managed group: each listener's port from each source range and
-// prefix list, plus ICMP fragmentation-needed (path MTU discovery) from the source ranges
-// unless enable-icmp-for-path-mtu-discovery is off.
-func nlbManagedGroup(m *NLBModel, cfg *annotations.AWSConfig, sources []string) *SecurityGroup {
-	sg := &SecurityGroup{
-		Name:        securityGroupName(m.Name),
-		Description: fmt.Sprintf("Security group for Kubernetes NLB %s (%s)", m.Name, m.Service),
-		Tags:        map[string]string{clusterTag(m.Cluster): tagOwned, tagServiceName: m.Service},
-	}
-	for _, l := range m.Listeners {
-		desc := fmt.Sprintf("cloudlb %s: listener %d", m.Service, l.Port)
-		for _, proto := range ruleProtocols(l.Protocol) {
-			for _, src := range sources {
-				sg.Rules = append(sg.Rules, Rule{Protocol: proto, FromPort: l.Port, ToPort: l.Port, CIDR: src, Description: desc})
-			}
-			for _, pl := range cfg.SecurityGroupPrefixLists {
-				sg.Rules = append(sg.Rules, Rule{Protocol: proto, FromPort: l.Port, ToPort: l.Port, PrefixList: pl, Description: desc})
-			}
-		}
-	}
-	if cfg.EnableICMPForPathMTUDiscovery {
-		desc := fmt.Sprintf("cloudlb %s: path MTU discovery", m.Service)
-		for _, src := range sources {
-			if p, err := netip.ParsePrefix(src); err == nil && p.Addr().Is6() {
-				sg.Rules = append(sg.Rules, Rule{Protocol: "icmpv6", FromPort: 2, ToPort: 0, CIDR: src, Description: desc})
-			} else {
-				sg.Rules = append(sg.Rules, Rule{Protocol: "icmp", FromPort: 3, ToPort: 4, CIDR: src, Description: desc})
-			}
-		}
-	}
-	slices.SortFunc(sg.Rules, func(a, b Rule) int { return strings.Compare(a.key(), b.key()) })
-	sg.Rules = slices.CompactFunc(sg.Rules, func(a, b Rule) bool { return a.key() == b.key() })
-	return sg
-}
-
-// sourceGroup is the group the node rules let in when the NLB has groups: the managed one
-// (its ID is known only at apply, managedGroupRef stands for it), else the first of the
-// user's, as for a Classic Load Balancer.
-func (m *NLBModel) sourceGroup() string {
-	if m.ManagedSecurityGroup != nil {
-		return managedGroupRef
-	}
-	return sourceGroup(m.SecurityGroups)
-}
-
-// hasGroups reports whether the NLB is created with security groups.
-func (m *NLBModel) hasGroups() bool {
-	return m.ManagedSecurityGroup != nil || len(m.SecurityGroups) > 0
-}
-
-// nlbGroupNodeRules let the NLB's group into each NodePort and health-check port, in place
-// of the CIDR rules: AWS evaluates a target's rules against the NLB's group when it has one.
-func nlbGroupNodeRules(m *NLBModel, src string) []Rule {
-	var rules []Rule
-	for _, tg := range m.TargetGroups {
-		protos := ruleProtocols(tg.Protocol)
-		for _, proto := range protos {
-			rules = append(rules, Rule{Protocol: proto, FromPort: tg.Port, ToPort: tg.Port, Group: src, Description: ruleClient + m.Name})
-		}
-		port := tg.Port
-		if n, err := strconv.Atoi(tg.HealthCheck.Port); err == nil {
-			port = int32(n)
-		}
-		if protos[0] != "tcp" || port != tg.Port {
-			rules = append(rules, Rule{Protocol: "tcp", FromPort: port, ToPort: port, Group: src, Description: ruleHealth + m.Name})
-		}
-	}
-	slices.SortFunc(rules, func(a, b Rule) int { return strings.Compare(a.key(), b.key()) })
-	return slices.CompactFunc(rules, func(a, b Rule) bool { return a.key() == b.key() })
-}
 
 // withGroupID replaces managedGroupRef in rules by the managed group's ID.
 func withGroupID(rules []Rule, id string) []Rule {

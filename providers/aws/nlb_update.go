@@ -5,52 +5,9 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 )
-
-// nlbState is what the last sync of one of our NLBs left: its ARN, DNS name, tags, the
-// instances its target groups hold, and the target groups' ARNs by name (empty after a
-// no-op sync, which does not read them). Like classicState it lets a node change skip the
-// reads; every EnsureLoadBalancer replaces it.
-type nlbState struct {
-	arn, dns     string
-	tags         map[string]string
-	instances    []string
-	targetGroups map[string]string
-}
-
-type nlbCache struct {
-	mu sync.Mutex
-	m  map[string]nlbState
-}
-
-func (c *nlbCache) get(name string) (nlbState, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s, ok := c.m[name]
-	s.tags, s.instances, s.targetGroups = maps.Clone(s.tags), slices.Clone(s.instances), maps.Clone(s.targetGroups)
-	return s, ok
-}
-
-func (c *nlbCache) put(name string, s nlbState) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string]nlbState{}
-	}
-	if old, ok := c.m[name]; ok && s.targetGroups == nil && old.arn == s.arn {
-		s.targetGroups = old.targetGroups // a no-op sync keeps what a full one learnt
-	}
-	c.m[name] = s
-}
-
-func (c *nlbCache) drop(name string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.m, name)
-}
 
 // updateNLBTargets is UpdateLoadBalancer's fast path for an NLB: when the cached state says
 // everything but the instances matches m, and the instances' security groups are the ones

@@ -187,27 +187,6 @@ func (c *Cloud) ownedTargetGroups(ctx context.Context, cluster, service, vpc str
 	return c.v2Owned(ctx, candidates, cluster, service)
 }
 
-// errTargetGroupInUse is the transient answer of DeleteTargetGroup right after the load
-// balancer or listener using the group went away: the delete is retried, never dropped.
-var errTargetGroupInUse = fmt.Errorf("target group still in use, retrying")
-
-// deleteTargetGroups deletes the given target groups; one already gone counts as deleted.
-func (c *Cloud) deleteTargetGroups(ctx context.Context, arns []string) error {
-	for _, arn := range arns {
-		_, err := call(ctx, c.limits, "elbv2.DeleteTargetGroup", func() (*elbv2.DeleteTargetGroupOutput, error) {
-			return c.elbv2.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(arn)})
-		})
-		switch errorCode(err) {
-		case "", "TargetGroupNotFound":
-		case "ResourceInUse":
-			return fmt.Errorf("deleting target group %s: %w: %w", arn, errTargetGroupInUse, err)
-		default:
-			return fmt.Errorf("deleting target group %s: %w", arn, err)
-		}
-	}
-	return nil
-}
-
 // ownedGroups returns the security groups in vpc tagged as service's in cluster (the managed
 // groups k8s-elb-<name>, whatever name they were created under), with all their rules.
 func (c *Cloud) ownedGroups(ctx context.Context, cluster, service, vpc string) ([]*ObservedGroup, error) {
