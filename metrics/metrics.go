@@ -1,6 +1,6 @@
 // Package metrics holds the Prometheus metrics that providers report about their cloud API
-// calls. They are registered in component-base's legacy registry, which the
-// cloud-controller-manager serves on /metrics.
+// calls, and cloudlb_build_info. They are registered in component-base's legacy registry,
+// which the cloud-controller-manager serves on /metrics.
 package metrics
 
 import (
@@ -34,9 +34,11 @@ var (
 	registerOnce sync.Once
 )
 
-// Register adds the cloud API metrics to the legacy registry; later calls do nothing.
+// Register adds the cloud API metrics and cloudlb_build_info to the legacy registry; later
+// calls do nothing.
 func Register() {
 	registerOnce.Do(func() {
 		legacyregistry.MustRegister(cloudCalls, cloudLatency)
 	})
+	RegisterBuildInfo()
 }

@@ -108,8 +108,21 @@ secure port (10258: /healthz, /metrics) work as in any other one. Its service co
 ("service", i.e. service-lb-controller) is cloudlb's; the upstream cloud-node,
 cloud-node-lifecycle and route controllers can be enabled with --controllers.`
 	// Upstream's RunE validates its own options; ours are checked first so a bad value fails
-	// before any connection to the API server is made.
-	cmd.PreRunE = func(*cobra.Command, []string) error { return extra.validate() }
+	// before any connection to the API server is made. --version is answered before both, as
+	// upstream answers it before its own validation.
+	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
+		if versionRequested(cmd) {
+			return nil
+		}
+		return extra.validate()
+	}
+	upstreamRunE := cmd.RunE
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if printVersionIfRequested(cmd, cmd.OutOrStdout()) {
+			return nil
+		}
+		return upstreamRunE(cmd, args)
+	}
 	if f := cmd.Flags().Lookup("cloud-provider"); f != nil {
 		// The same *pflag.Flag is printed by --help. Upstream's text offers "empty for no
 		// provider", which this binary, whose only purpose is a provider's load balancers, refuses.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/cloud-provider/names"
 
 	"github.com/cloudlb/cloudlb/annotations"
+	"github.com/cloudlb/cloudlb/internal/version"
 )
 
 func TestCommandFlagDefaults(t *testing.T) {
@@ -109,6 +111,48 @@ func TestCommandRejectsInvalidCloudlbFlags(t *testing.T) {
 			err = cmd.Execute()
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("Execute(%v) error = %v, want one mentioning %s", tc.args, err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestCommandVersion(t *testing.T) {
+	// Not parallel: app.NewCloudControllerManagerCommand registers flags on the global
+	// pflag.CommandLine, so building two commands at once races; --version is one of them.
+	info := version.Get()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"one line", []string{"--version"}, "cloudlb-controller-manager " + info.String() + "\n"},
+		{"raw", []string{"--version=raw"}, fmt.Sprintf("%#v\n", info)},
+		{"before cloudlb's flags are validated", []string{"--version", "--node-batch-window=-1s"}, "cloudlb-controller-manager " + info.String() + "\n"},
+		{"before upstream's flags are validated", []string{"--version", "--concurrent-service-syncs=0", "--cloud-provider=nope"}, "cloudlb-controller-manager " + info.String() + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd, err := newCommand(newShutdown())
+			if err != nil {
+				t.Fatalf("newCommand: %v", err)
+			}
+			// The flag's value is component-base's global: leave it as the next test expects.
+			t.Cleanup(func() {
+				if err := cmd.Flags().Set("version", "false"); err != nil {
+					t.Errorf("reset --version: %v", err)
+				}
+			})
+			var out, errOut bytes.Buffer
+			cmd.SetOut(&out)
+			cmd.SetErr(&errOut)
+			cmd.SetArgs(tc.args)
+			if err := cmd.Execute(); err != nil {
+				t.Fatalf("Execute(%v): %v; stderr %q", tc.args, err, errOut.String())
+			}
+			if out.String() != tc.want {
+				t.Errorf("stdout = %q\nwant %q", out.String(), tc.want)
+			}
+			if strings.Contains(out.String(), "Kubernetes") || strings.Contains(out.String(), "$Format") {
+				t.Errorf("--version printed component-base's Kubernetes version: %q", out.String())
 			}
 		})
 	}

@@ -21,6 +21,8 @@ import (
 	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/klog/v2"
 
+	"github.com/cloudlb/cloudlb/internal/version"
+	"github.com/cloudlb/cloudlb/metrics"
 	"github.com/cloudlb/cloudlb/nodeproxy"
 )
 
@@ -174,7 +176,7 @@ func newCommand() *cobra.Command {
 		Short: "Node agent for externalTrafficPolicy: Local Services: kube-proxy-compatible health checks, an optional NodePort proxy and load balancer IPs on a dummy interface",
 		Args:  cobra.NoArgs,
 		// --version prints this and exits before the flags are validated (no --node-name needed).
-		Version: versionString(version, buildInfo()),
+		Version: version.Get().String(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.validate(); err != nil {
 				return err
@@ -222,6 +224,7 @@ func run(ctx context.Context, o *options) error {
 		agent.AddActuator(act)
 	}
 	if o.MetricsBindAddress != "" {
+		metrics.RegisterBuildInfo()
 		l, err := net.Listen("tcp", o.MetricsBindAddress)
 		if err != nil {
 			return fmt.Errorf("metrics server: %w", err)

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/cloudlb/cloudlb/internal/version"
 )
 
 // TestHelp: help asked for goes to stdout with exit 0, for the top level and every verb.
@@ -32,6 +34,8 @@ func TestHelp(t *testing.T) {
 		{[]string{"fakecloud", "aws", "--help"}, "-dns-names string"},
 		{[]string{"fakecloud", "azure", "-h"}, "Usage: cloudlb fakecloud azure"},
 		{[]string{"fakecloud", "gce", "--help"}, "Usage: cloudlb fakecloud gce"},
+		{[]string{"version", "--help"}, "Usage: cloudlb version [-o text|json|yaml]"},
+		{[]string{"help", "version"}, "cloudlb --version"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()
@@ -63,6 +67,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"fakecloud"}, "Usage: cloudlb fakecloud aws"},
 		{[]string{"fakecloud", "--nope"}, `unknown cloud "--nope"`},
 		{[]string{"fakecloud", "aws", "--nope"}, "cloudlb fakecloud aws: flag provided but not defined: -nope\nRun 'cloudlb fakecloud aws -h' for help."},
+		{[]string{"version", "--nope"}, "cloudlb version: flag provided but not defined: -nope"},
+		{[]string{"version", "extra"}, `cloudlb version: unexpected arguments ["extra"]`},
+		{[]string{"version", "-o", "markdown"}, `cloudlb version: -o "markdown": allowed: text, json, yaml`},
+		{[]string{"--version", "extra"}, `cloudlb version: unexpected arguments ["extra"]`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()
@@ -132,5 +140,47 @@ func TestPlural(t *testing.T) {
 		if got := plural(tc.n, tc.word); got != tc.want {
 			t.Errorf("plural(%d, %q) = %q, want %q", tc.n, tc.word, got, tc.want)
 		}
+	}
+}
+
+// TestVersion: "cloudlb version" and "cloudlb --version" print this binary's build: the one line
+// of internal/version in text, every field in json and yaml.
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	info := version.Get()
+	text := "cloudlb " + info.String() + "\n"
+	for _, tc := range []struct {
+		args     []string
+		wantText string // exact stdout; "" when decoded instead
+		decode   func([]byte, any) error
+	}{
+		{args: []string{"version"}, wantText: text},
+		{args: []string{"version", "-o", "text"}, wantText: text},
+		{args: []string{"--version"}, wantText: text},
+		{args: []string{"-version"}, wantText: text},
+		{args: []string{"version", "-o", "json"}, decode: json.Unmarshal},
+		{args: []string{"version", "-o", "yaml"}, decode: func(b []byte, v any) error { return yaml.UnmarshalStrict(b, v) }},
+		{args: []string{"--version", "-o", "json"}, decode: json.Unmarshal},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Parallel()
+			code, out, errOut := runCLI(t, "", tc.args...)
+			if code != exitOK || errOut != "" {
+				t.Fatalf("exit %d, stderr %q; want exit 0 and no stderr", code, errOut)
+			}
+			if tc.decode == nil {
+				if out != tc.wantText {
+					t.Errorf("stdout = %q\nwant %q", out, tc.wantText)
+				}
+				return
+			}
+			var got version.Info
+			if err := tc.decode([]byte(out), &got); err != nil {
+				t.Fatalf("decode: %v\n%s", err, out)
+			}
+			if got != info {
+				t.Errorf("decoded %+v\nwant %+v", got, info)
+			}
+		})
 	}
 }

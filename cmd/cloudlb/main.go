@@ -24,6 +24,7 @@ Usage:
   cloudlb annotations [--cloud aws|azure|gce] [-o text|json|yaml|markdown]
   cloudlb demo [--keep] [--timeout 90s] [--cloud fake|aws] [-v]
   cloudlb fakecloud aws|azure|gce [--listen ADDR] [--topology FILE (aws)]
+  cloudlb version [-o text|json|yaml]
 
 Exit codes: 0 done, 1 the input has errors (lint, plan) or the verb failed, 2 usage error or
 unreadable input. Run "cloudlb <verb> -h" (or "cloudlb help <verb>") for the flags of one verb.
@@ -48,6 +49,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runDemo(args[1:], stdout, stderr)
 	case "fakecloud":
 		return runFakecloud(args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		return runVersion(args[1:], stdout, stderr)
 	case "help":
 		if len(args) > 1 { // "cloudlb help lint" is "cloudlb lint -h"
 			return run([]string{args[1], "-h"}, stdin, stdout, stderr)
