@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
-	"strconv"
 
 	v1 "k8s.io/api/core/v1"
 
@@ -227,224 +226,41 @@ func buildPublicIP(svc *v1.Service, az *annotations.AzureConfig, s Settings, pre
 	return p
 }
 
-// armProtocol is the rule protocol of a Service port protocol.
-func armProtocol(p v1.Protocol) string {
-	switch p {
-	case v1.ProtocolUDP:
-		return "Udp"
-	case v1.ProtocolSCTP:
-		return "All"
+// buildPLS is the Private Link Service of azure-pls-create, attached to the Service's
+// frontend: named pls-<frontend> unless azure-pls-name, in azure-pls-resource-group or the
+// cloud config's privateLinkServiceResourceGroup, its NAT IP configurations in
+// azure-pls-ip-configuration-subnet (default: the internal subnet, then the cloud config's).
+func buildPLS(az *annotations.AzureConfig, s Settings, x ids, m *Model) *PrivateLinkService {
+	if az.PLS == nil {
+		return nil
 	}
-	return "Tcp"
-}
-
-// buildRules makes the load balancing rules and probes, in spec.ports order.
-func buildRules(svc *v1.Service, az *annotations.AzureConfig, s Settings, prefix string) ([]Rule, []Probe, error) {
-	local := svc.Spec.ExternalTrafficPolicy == v1.ServiceExternalTrafficPolicyLocal
-	shared := s.SharedProbe != nil && !local
-	probes := map[string]Probe{}
-	var order []string
-	addProbe := func(p Probe) string {
-		if _, ok := probes[p.Name]; !ok {
-			order = append(order, p.Name)
-		}
-		probes[p.Name] = p
-		return p.Name
+	c := az.PLS
+	p := &PrivateLinkService{
+		Name: c.Name, ResourceGroup: c.ResourceGroup, Location: s.Location,
+		FrontendID:    child(x.loadBalancer(m.LoadBalancer.ResourceGroup, m.LoadBalancer.Name), "frontendIPConfigurations", m.Frontend.Name),
+		IPCount:       max(c.IPCount, 1),
+		FQDNs:         slices.Clone(c.FQDNs),
+		ProxyProtocol: c.ProxyProtocol,
+		Visibility:    slices.Clone(c.Visibility),
+		AutoApproval:  slices.Clone(c.AutoApproval),
+		Tags:          map[string]string{tagCluster: s.Cluster, tagOwnerService: m.Service},
 	}
-	// probeFor returns the probe name of one rule, adding the probe.
-	probeFor := func(pc annotations.AzurePortConfig, proto v1.Protocol) (string, error) {
-		if pc.NoLBRule || pc.NoProbeRule {
-			return "", nil
-		}
-		if shared {
-			// Shared by every Cluster Service: fixed settings, or Services would fight over them.
-			return addProbe(Probe{Name: sharedProbeName, Protocol: "Http", Port: s.SharedProbe.Port, RequestPath: s.SharedProbe.Path,
-				IntervalSeconds: sharedProbeInterval, Threshold: sharedProbeThreshold, Shared: true}), nil
-		}
-		pr := pc.Probe
-		if pr == nil || (!pr.HealthCheckNodePort && proto != v1.ProtocolTCP) {
-			return "", nil
-		}
-		if pr.Port == 0 {
-			return "", errPortPending
-		}
-		name := ruleName(prefix, az.InternalSubnet, v1.ProtocolTCP, pc.Port)
-		if pr.HealthCheckNodePort {
-			name = ruleName(prefix, az.InternalSubnet, v1.ProtocolTCP, pr.Port)
-		}
-		return addProbe(Probe{Name: name, Protocol: pr.Protocol, Port: pr.Port, RequestPath: pr.RequestPath,
-			IntervalSeconds: pr.IntervalSeconds, Threshold: pr.NumOfProbe}), nil
+	if p.Name == "" {
+		p.Name = "pls-" + m.Frontend.Name
 	}
-	var ports []int32
-	for _, sp := range svc.Spec.Ports {
-		if !slices.Contains(ports, sp.Port) {
-			ports = append(ports, sp.Port)
-		}
+	if p.ResourceGroup == "" {
+		p.ResourceGroup = s.PLSResourceGroup
 	}
-	rule := func(name, proto string, front, back int32, probe string) Rule {
-		r := Rule{Name: name, Protocol: proto, FrontendPort: front, BackendPort: back, FloatingIP: !az.DisableFloatingIP,
-			IdleTimeoutMinutes: az.IdleTimeoutMinutes, LoadDistribution: az.LoadDistribution, DisableOutboundSNAT: s.DisableOutboundSNAT, Probe: probe}
-		if proto != "Udp" {
-			reset := !az.DisableTCPReset
-			r.TCPReset = &reset
-		}
-		return r
+	if p.ResourceGroup == "" {
+		p.ResourceGroup = s.ResourceGroup
 	}
-	var rules []Rule
-	if az.HAPorts && len(svc.Spec.Ports) > 0 {
-		first := svc.Spec.Ports[0]
-		probe := ""
-		for _, p := range ports {
-			pc := az.Ports[p]
-			n, err := probeFor(pc, v1.ProtocolTCP)
-			if err != nil {
-				return nil, nil, err
-			}
-			if n != "" {
-				probe = n
-				break
-			}
-		}
-		rules = append(rules, rule(ruleName(prefix, az.InternalSubnet, protocolOf(first), first.Port), "All", 0, 0, probe))
-	} else {
-		for _, p := range ports {
-			pc := az.Ports[p]
-			if pc.NoLBRule {
-				continue
-			}
-			for _, proto := range pc.Protocols {
-				back := pc.Port
-				if az.DisableFloatingIP {
-					if pc.NodePort == 0 {
-						return nil, nil, errPortPending
-					}
-					back = pc.NodePort
-				}
-				probe, err := probeFor(pc, proto)
-				if err != nil {
-					return nil, nil, err
-				}
-				rules = append(rules, rule(ruleName(prefix, az.InternalSubnet, proto, pc.Port), armProtocol(proto), pc.Port, back, probe))
-			}
-		}
+	subnet := c.Subnet
+	if subnet == "" {
+		subnet = s.SubnetName
 	}
-	out := make([]Probe, 0, len(order))
-	for _, n := range order {
-		out = append(out, probes[n])
+	p.SubnetID = x.subnet(s.VNetResourceGroup, s.VNetName, subnet)
+	for _, a := range c.IPAddresses {
+		p.IPAddresses = append(p.IPAddresses, a.String())
 	}
-	return rules, out, nil
-}
-
-func protocolOf(sp v1.ServicePort) v1.Protocol {
-	if sp.Protocol == "" {
-		return v1.ProtocolTCP
-	}
-	return sp.Protocol
-}
-
-// buildSecurity makes the Service's NSG rules: per protocol, one allow rule per source
-// (Internet, each allowed service tag, the source ranges), plus the deny-all rule.
-// v6 builds the rules of the IPv6 frontend, named with the suffix -IPv6.
-func buildSecurity(svc *v1.Service, az *annotations.AzureConfig, s Settings, prefix string, pool Pool, v6 bool) *Security {
-	sec := &Security{Group: s.SecurityGroupName, ResourceGroup: s.SecurityGroupResourceGroup, Rules: []SecurityRule{}}
-	if az.DisableNSGRule {
-		return sec
-	}
-	var dest []string
-	toFrontend := !az.DisableFloatingIP
-	if az.DisableFloatingIP {
-		for _, a := range pool.Addresses {
-			dest = append(dest, a.IP)
-		}
-	}
-	for _, a := range az.AdditionalPublicIPs {
-		if a.Is4() != v6 {
-			dest = append(dest, a.String())
-		}
-	}
-	suffix := ""
-	if v6 {
-		suffix = ipv6Suffix
-	}
-	ports := map[string][]int32{}
-	var protos []string
-	for _, sp := range svc.Spec.Ports {
-		pc := az.Ports[sp.Port]
-		if pc.NoLBRule && !az.HAPorts {
-			continue
-		}
-		proto := "*"
-		switch protocolOf(sp) {
-		case v1.ProtocolTCP:
-			proto = "Tcp"
-		case v1.ProtocolUDP:
-			proto = "Udp"
-		}
-		port := sp.Port
-		if az.DisableFloatingIP {
-			port = sp.NodePort
-		}
-		if !slices.Contains(protos, proto) {
-			protos = append(protos, proto)
-		}
-		if !slices.Contains(ports[proto], port) {
-			ports[proto] = append(ports[proto], port)
-		}
-	}
-	type source struct {
-		label   string
-		sources []string
-	}
-	var sources []source
-	if az.AllowFromInternet {
-		sources = append(sources, source{internetTag, []string{internetTag}})
-	} else {
-		var ranges []string
-		for _, r := range az.SourceRanges {
-			if r.Addr().Is4() != v6 {
-				ranges = append(ranges, r.String())
-			}
-		}
-		if len(ranges) > 0 {
-			sort.Strings(ranges)
-			sources = append(sources, source{"SourceRanges", ranges})
-		}
-	}
-	for _, t := range az.AllowedServiceTags {
-		sources = append(sources, source{t, []string{t}})
-	}
-	for _, proto := range protos {
-		ps := slices.Clone(ports[proto])
-		slices.Sort(ps)
-		portStrs := make([]string, len(ps))
-		for i, p := range ps {
-			portStrs[i] = strconv.Itoa(int(p))
-		}
-		label := map[string]string{"Tcp": "TCP", "Udp": "UDP", "*": "SCTP"}[proto]
-		for _, src := range sources {
-			name := fmt.Sprintf("%s-%s-%s", prefix, label, sanitizeRuleName(src.label))
-			if len(name) > maxRuleName-len(suffix) {
-				name = name[:maxRuleName-len(suffix)]
-			}
-			sec.Rules = append(sec.Rules, SecurityRule{Name: name + suffix, Access: securityRuleAllow, Protocol: proto, Sources: src.sources,
-				Ports: portStrs, Destinations: slices.Clone(dest), ToFrontend: toFrontend, IPv6: v6})
-		}
-	}
-	if az.DenyAllExceptLoadBalancerSourceRanges {
-		sec.Rules = append(sec.Rules, SecurityRule{Name: prefix + "-DenyAll" + suffix, Access: securityRuleDeny, Protocol: "*",
-			Sources: []string{securityRuleAnySource}, Ports: []string{"*"}, Destinations: slices.Clone(dest), ToFrontend: toFrontend, IPv6: v6})
-	}
-	return sec
-}
-
-// sanitizeRuleName keeps the characters ARM allows in rule names (letters, digits, '.', '-', '_').
-func sanitizeRuleName(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_'
-		if !ok {
-			b[i] = '_'
-		}
-	}
-	return string(b)
+	return p
 }

@@ -41,18 +41,46 @@
 //
 // # Reconcile
 //
-// Build (build.go) is pure. EnsureLoadBalancer reads the public IP, the load balancer and
-// the NSG, and diffs (DiffLoadBalancer, DiffSecurityGroup; pure, comparing only the fields
-// cloudlb sets) to at most one conditional PUT per resource: If-Match with the etag read,
-// or If-None-Match: * on create. A 412 (another writer won) re-reads and retries, bounded.
-// An unchanged Service costs those three reads (plus a list of the Private Link Services of
-// its group when it has one) and no write. Writes to one load balancer are serialised by a
-// lock per load balancer, not per process. UpdateLoadBalancer only
-// syncs the pool: the first Service to see a new node set writes it, the others find it
-// done with one read. Moving a Service between the public and internal load balancer
-// creates the new frontend before removing the old one; the Cloud remembers where each
-// Service was put, so the opposite load balancer and stale public IPs are only read when
-// that changes or after a restart.
+// The provider follows Build -> Observe -> Diff -> Apply, one part at a time:
+//
+//   - Build (build.go, build_rules.go, build_security.go, ipv6.go) is pure: the typed
+//     annotations, the Service, its nodes and the cloud config's settings make a Model.
+//   - Observe (observe.go) only reads: the public IPs the frontends want (by name, or the
+//     group's list to find one by address), the load balancer, the NSG, the Private Link
+//     Services of the group, and, when where the Service was is not known, the opposite load
+//     balancer and the public IPs of its groups. What was read is an Observed.
+//   - Diff (diff*.go) is pure: Model x Observed -> Plan, the ordered writes a person can read
+//     (method, resource, changes, step), each PUT carrying the whole ARM body Apply sends,
+//     computed from the resource as read (DiffLoadBalancer, DiffSecurityGroup, DiffPLS keep
+//     every part of other Services and tools) and conditional on its etag: If-Match, or
+//     If-None-Match: * on a create. Refusals (a user's public IP that does not exist, a load
+//     balancer or Private Link Service that is not ours) are providers.UserErrors from Diff.
+//   - Apply (apply.go) is the only code that writes. converge is its one loop: under the
+//     part's lock it observes, diffs and writes; a write that lost a race (412, or ARM's 409
+//     "superseded") observes and diffs again, bounded, as does one ARM refuses because a
+//     Private Link Service still references the frontend it removes (that Private Link
+//     Service is deleted first when it is the Service's, as upstream).
+//
+// A part (parts.go) is what is read and written together: the Service's public IP(s), its
+// load balancer, the NSG rules, the Private Link Service, its parts of the opposite load
+// balancer, its stale public IPs. EnsureLoadBalancer (reconcile.go) converges them in that
+// order, so a crash between two writes leaves what the next reconcile completes; the NSG
+// part comes after the frontend because its rules allow the frontend's address, which Azure
+// gives when it creates the public IP or the internal frontend (recorded from the write's
+// answer, not read again). An unchanged Service costs the reads of the public IP, the load
+// balancer and the NSG (plus a list of the Private Link Services of its group when it has
+// one) and no write. Writes to one load balancer, and to the NSG, are serialised by a lock
+// per resource, not per process. UpdateLoadBalancer only converges the pool: the first
+// Service to see a new node set writes it, the others find it done with one read. Moving a
+// Service between the public and internal load balancer creates the new frontend before
+// removing the old one; the Cloud remembers where each Service was put, so the opposite load
+// balancer and stale public IPs are only read when that changes or after a restart.
+// EnsureLoadBalancerDeleted applies the empty model: Private Link Services, NSG rules, both
+// load balancers (one left without frontends is deleted), then the managed public IPs.
+//
+// PlanLoadBalancer (plan.go, providers.Planner) observes and diffs the same parts without a
+// lock or a write, and lists the writes as the audit trail names them; an address Azure has
+// not given yet appears as Unresolved.
 //
 // # Dual-stack
 //

@@ -122,6 +122,9 @@ func lastSegment(id string) string {
 // ids builds ARM resource IDs of one subscription.
 type ids struct{ subscription string }
 
+// idsOf builds the IDs of the settings' subscription.
+func idsOf(s Settings) ids { return ids{s.SubscriptionID} }
+
 func (x ids) resource(rg, typ, name string) string {
 	return fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/%s/%s", x.subscription, rg, typ, name)
 }

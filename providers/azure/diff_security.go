@@ -2,7 +2,6 @@ package azure
 
 import (
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 
@@ -10,22 +9,35 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
 )
 
-// resolveSecurity returns the Service's security rules with the frontends' addresses of
-// the rule's family filled in; rules left without any destination are dropped (nothing to
-// allow yet).
-func resolveSecurity(sec *Security, frontendIPs []string) []SecurityRule {
+// frontendIPs are the addresses of the Service's frontends: IPv4, and IPv6 for a
+// dual-stack Service.
+type frontendIPs struct{ v4, v6 string }
+
+// list is the addresses in the order of the Service's status.
+func (f frontendIPs) list() []string {
+	out := []string{f.v4}
+	if f.v6 != "" {
+		out = append(out, f.v6)
+	}
+	return out
+}
+
+// resolveSecurity returns the Service's security rules with the frontend's address of the
+// rule's family filled in; rules left without any destination are dropped (nothing to allow
+// yet).
+func resolveSecurity(sec *Security, frontend frontendIPs) []SecurityRule {
 	if sec == nil {
 		return nil
 	}
 	out := make([]SecurityRule, 0, len(sec.Rules))
 	for _, r := range sec.Rules {
 		dst := slices.Clone(r.Destinations)
-		if r.ToFrontend {
-			for _, ip := range frontendIPs {
-				if a, err := netip.ParseAddr(ip); err == nil && a.Is6() == r.IPv6 {
-					dst = append(dst, ip)
-				}
-			}
+		ip := frontend.v4
+		if r.IPv6 {
+			ip = frontend.v6
+		}
+		if r.ToFrontend && ip != "" {
+			dst = append(dst, ip)
 		}
 		dst = sortedUnique(dst)
 		if len(dst) == 0 {
@@ -37,11 +49,31 @@ func resolveSecurity(sec *Security, frontendIPs []string) []SecurityRule {
 	return out
 }
 
-// DiffSecurityGroup returns the NSG to write so it holds exactly want among the rules named
-// with prefix, every other rule untouched, and the changes; no change means no write. An
-// unchanged rule keeps its priority; a changed one keeps it too; a new allow rule takes the
-// lowest free priority from 500, a new deny rule the highest free one from 4096. obs is not
-// modified.
+// diffSecurity plans the cluster NSG rg/name holding want among the rules named with
+// prefix: one PUT, every other rule as read.
+func diffSecurity(o *Observed, x ids, rg, name, prefix string, want []SecurityRule) (*Plan, error) {
+	obs := o.SecurityGroups[key(rg, name)]
+	if obs == nil {
+		if len(want) == 0 {
+			return &Plan{}, nil
+		}
+		return nil, fmt.Errorf("network security group %s in resource group %s (securityGroupName in the cloud config) does not exist", name, rg)
+	}
+	out, changes, err := DiffSecurityGroup(obs, prefix, want)
+	if err != nil {
+		return nil, err
+	}
+	if len(changes) == 0 {
+		return &Plan{}, nil
+	}
+	return &Plan{Writes: []Write{put(x, typeSecurityGroups, rg, name, out, out.Etag, changes, stepSecurity)}}, nil
+}
+
+// DiffSecurityGroup is the body of the NSG's PUT in a Plan (diffSecurity): a copy of obs that
+// holds exactly want among the rules named with prefix, every other rule untouched, and the
+// changes; no change means no write. An unchanged rule keeps its priority; a changed one
+// keeps it too; a new allow rule takes the lowest free priority from 500, a new deny rule the
+// highest free one from 4096. obs is not modified.
 func DiffSecurityGroup(obs *armnetwork.SecurityGroup, prefix string, want []SecurityRule) (*armnetwork.SecurityGroup, []string, error) {
 	nsg := &armnetwork.SecurityGroup{}
 	if err := deepCopy(obs, nsg); err != nil {
