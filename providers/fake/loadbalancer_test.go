@@ -118,7 +118,8 @@ func wantInternalLB(want bool) func(*testing.T, LoadBalancer) {
 
 func TestInvalidAnnotationMakesNoCall(t *testing.T) {
 	t.Parallel()
-	bad := newService("web", withAnnotation(awsInternalKey, "maybe"))
+	const badKey = "service.beta.kubernetes.io/aws-load-balancer-healthcheck-interval"
+	bad := newService("web", withAnnotation(badKey, "3")) // AWS's minimum is 5
 	ctx := context.Background()
 	tests := []struct {
 		name string
@@ -139,8 +140,8 @@ func TestInvalidAnnotationMakesNoCall(t *testing.T) {
 			if !errors.As(err, &invalid) {
 				t.Fatalf("error %v, want an *annotations.InvalidError", err)
 			}
-			if len(invalid.Problems) == 0 || invalid.Problems[0].Key != awsInternalKey {
-				t.Errorf("problems %+v, want one about %s", invalid.Problems, awsInternalKey)
+			if len(invalid.Problems) == 0 || invalid.Problems[0].Key != badKey {
+				t.Errorf("problems %+v, want one about %s", invalid.Problems, badKey)
 			}
 			wantCalls(t, c, 0, 0, nil)
 			if lbs, _ := c.LoadBalancers(); len(lbs) != 0 {
