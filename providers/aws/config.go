@@ -14,9 +14,9 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	cloudprovider "k8s.io/cloud-provider"
 
 	"github.com/cloudlb/cloudlb/internal/cloudconfig"
+	"github.com/cloudlb/cloudlb/providers"
 )
 
 // ProviderName is the name the provider registers under (--cloud-provider=aws).
@@ -129,21 +129,9 @@ var registerOnce sync.Once
 // Register makes the provider available to cloudprovider.InitCloudProvider as "aws"; it is
 // safe to call more than once.
 func Register() {
-	registerOnce.Do(func() {
-		cloudprovider.RegisterCloudProvider(ProviderName, newFromReader)
+	providers.Register(&registerOnce, ProviderName, ParseCloudConfig, func(cc *CloudConfig) (*Cloud, error) {
+		return NewFromConfig(context.Background(), cc)
 	})
-}
-
-func newFromReader(r io.Reader) (cloudprovider.Interface, error) {
-	cfg, err := ParseCloudConfig(r)
-	if err != nil {
-		return nil, err
-	}
-	c, err := NewFromConfig(context.Background(), cfg)
-	if err != nil {
-		return nil, err // not c: a nil *Cloud would be a non-nil Interface
-	}
-	return c, nil
 }
 
 // NewFromConfig builds the provider with SDK clients from the default credential chain

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"sync"
 
-	cloudprovider "k8s.io/cloud-provider"
+	"github.com/cloudlb/cloudlb/providers"
 )
 
 // ProviderName is the name the provider registers under (--cloud-provider=azure).
@@ -215,20 +215,4 @@ var registerOnce sync.Once
 
 // Register makes the provider available to cloudprovider.InitCloudProvider as "azure"; it
 // is safe to call more than once.
-func Register() {
-	registerOnce.Do(func() {
-		cloudprovider.RegisterCloudProvider(ProviderName, newFromReader)
-	})
-}
-
-func newFromReader(r io.Reader) (cloudprovider.Interface, error) {
-	cc, err := ParseCloudConfig(r)
-	if err != nil {
-		return nil, err
-	}
-	c, err := NewFromConfig(cc)
-	if err != nil {
-		return nil, err // not c: a nil *Cloud would be a non-nil Interface
-	}
-	return c, nil
-}
+func Register() { providers.Register(&registerOnce, ProviderName, ParseCloudConfig, NewFromConfig) }

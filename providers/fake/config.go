@@ -8,8 +8,9 @@ import (
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	cloudprovider "k8s.io/cloud-provider"
 	"sigs.k8s.io/yaml"
+
+	"github.com/cloudlb/cloudlb/providers"
 )
 
 // ProviderName is the name the fake provider registers under (--cloud-provider=fake).
@@ -104,21 +105,4 @@ var registerOnce sync.Once
 
 // Register makes the fake provider available to cloudprovider.InitCloudProvider under
 // ProviderName, built from the --cloud-config reader; it is safe to call more than once.
-func Register() {
-	registerOnce.Do(func() {
-		cloudprovider.RegisterCloudProvider(ProviderName, newFromReader)
-	})
-}
-
-// newFromReader is the cloudprovider.Factory of the fake provider.
-func newFromReader(r io.Reader) (cloudprovider.Interface, error) {
-	cfg, err := ParseConfig(r)
-	if err != nil {
-		return nil, err
-	}
-	c, err := New(cfg)
-	if err != nil {
-		return nil, err // not c: a nil *Cloud would be a non-nil Interface
-	}
-	return c, nil
-}
+func Register() { providers.Register(&registerOnce, ProviderName, ParseConfig, New) }

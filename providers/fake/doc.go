@@ -5,7 +5,7 @@
 //
 // Every simulated cloud call (one read: OpGet; writes: OpCreate, OpUpdate, OpUpdateNodes,
 // OpDelete) is counted, can be slowed down (Latency) or made to fail (InjectError), and is
-// reported through metrics.ObserveCloudCall. With Config.StatePath set, the state lives in a
+// reported through cloudapi.Observe. With Config.StatePath set, the state lives in a
 // JSON file guarded by flock(2), so several processes (controller managers that are killed and
 // restarted, or that take turns through leader election) share one cloud.
 package fake

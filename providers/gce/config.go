@@ -9,9 +9,8 @@ import (
 	"strings"
 	"sync"
 
-	cloudprovider "k8s.io/cloud-provider"
-
 	"github.com/cloudlb/cloudlb/internal/cloudconfig"
+	"github.com/cloudlb/cloudlb/providers"
 )
 
 // ProviderName is the name the provider registers under (--cloud-provider=gce).
@@ -156,21 +155,9 @@ var registerOnce sync.Once
 // Register makes the provider available to cloudprovider.InitCloudProvider as "gce"; it is
 // safe to call more than once.
 func Register() {
-	registerOnce.Do(func() {
-		cloudprovider.RegisterCloudProvider(ProviderName, newFromReader)
+	providers.Register(&registerOnce, ProviderName, ParseCloudConfig, func(cc *CloudConfig) (*Cloud, error) {
+		return NewFromConfig(context.Background(), cc)
 	})
-}
-
-func newFromReader(r io.Reader) (cloudprovider.Interface, error) {
-	cfg, err := ParseCloudConfig(r)
-	if err != nil {
-		return nil, err
-	}
-	c, err := NewFromConfig(context.Background(), cfg)
-	if err != nil {
-		return nil, err // not c: a nil *Cloud would be a non-nil Interface
-	}
-	return c, nil
 }
 
 // UnknownKeyError is a section or key of the cloud config that the provider does not know.

@@ -7,14 +7,14 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	compute "cloud.google.com/go/compute/apiv1"
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"github.com/googleapis/gax-go/v2/apierror"
-	"golang.org/x/time/rate"
 	"google.golang.org/api/googleapi"
+
+	"github.com/cloudlb/cloudlb/providers/cloudapi"
 )
 
 // Client-side limits of one Cloud. Compute's default per-project limits are of the order of
@@ -58,29 +58,23 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// limiter is the token bucket and retry policy every call of one Cloud shares.
+// limiter is the token bucket (with its attempt counts) and retry policy every call of one
+// Cloud shares.
 type limiter struct {
-	l         Limits
-	bucket    *rate.Limiter
-	attempts  atomic.Int64
-	throttled atomic.Int64
+	l      Limits
+	bucket *cloudapi.Limiter
 }
 
 func newLimiter(l Limits) *limiter {
 	l = l.withDefaults()
-	return &limiter{l: l, bucket: rate.NewLimiter(rate.Limit(l.QPS), l.Burst)}
+	return &limiter{l: l, bucket: cloudapi.NewLimiter(l.QPS, l.Burst)}
 }
 
 // APIStats are the Compute attempts since the Cloud was built.
-type APIStats struct {
-	Attempts  int64
-	Throttled int64
-}
+type APIStats = cloudapi.Stats
 
 // APIStats returns the attempts and throttled attempts of every call of this Cloud.
-func (c *Cloud) APIStats() APIStats {
-	return APIStats{Attempts: c.limits.attempts.Load(), Throttled: c.limits.throttled.Load()}
-}
+func (c *Cloud) APIStats() APIStats { return c.limits.bucket.Stats() }
 
 // SetLimits replaces the client-side rate limits and retries (zero fields take the
 // defaults). Call it before the Cloud serves: contract tests and benchmarks against a fake
@@ -94,16 +88,13 @@ func (lm *limiter) do(ctx context.Context, op string, f func(context.Context) er
 	backoff := lm.l.BaseBackoff
 	for attempt := 1; ; attempt++ {
 		if err := lm.bucket.Wait(ctx); err != nil {
-			return fmt.Errorf("%s: waiting for the client-side rate limit: %w", op, err)
+			return fmt.Errorf("%s: %w", op, err)
 		}
-		lm.attempts.Add(1)
 		err := f(ctx)
+		throttled := err != nil && isThrottle(err)
+		lm.bucket.Attempted(throttled)
 		if err == nil {
 			return nil
-		}
-		throttled := isThrottle(err)
-		if throttled {
-			lm.throttled.Add(1)
 		}
 		if !throttled && !isServerError(err) || attempt >= lm.l.MaxAttempts {
 			return fmt.Errorf("%s: %w", op, err)
@@ -174,24 +165,23 @@ func isInUse(err error) bool {
 	return httpCode(err) == http.StatusBadRequest && strings.Contains(err.Error(), "being used by")
 }
 
-// isThrottle is 429, or 403 with a rate-limit reason (Compute's usual throttling answer).
+// isThrottle is Compute's throttling answer (cloudapi.GCEThrottled): 429, or 403 with a
+// rate-limit reason, which an error without structured reasons only says in its message.
 func isThrottle(err error) bool {
-	switch httpCode(err) {
-	case http.StatusTooManyRequests:
+	code := httpCode(err)
+	if cloudapi.GCEThrottled(code, "") {
 		return true
-	case http.StatusForbidden:
-		var ge *googleapi.Error
-		if errors.As(err, &ge) {
-			for _, e := range ge.Errors {
-				if strings.Contains(strings.ToLower(e.Reason), "ratelimitexceeded") {
-					return true
-				}
+	}
+	var ge *googleapi.Error
+	if errors.As(err, &ge) {
+		for _, e := range ge.Errors {
+			if cloudapi.GCEThrottled(code, e.Reason) {
+				return true
 			}
 		}
-		s := strings.ToLower(err.Error())
-		return strings.Contains(s, "ratelimitexceeded") || strings.Contains(s, "rate limit")
 	}
-	return false
+	s := strings.ToLower(err.Error())
+	return code == http.StatusForbidden && (strings.Contains(s, "ratelimitexceeded") || strings.Contains(s, "rate limit"))
 }
 
 func isServerError(err error) bool {
