@@ -230,7 +230,7 @@ func installRBAC(t *testing.T) {
 }
 
 // TestManifestsPassServerSideDryRun renders every kustomization under deploy/ (the bases, the
-// overlays, node-controllers) with the real kustomize and dry-runs each object; only the demo
+// overlays) with the real kustomize and dry-runs each object; only the demo
 // overlay may run the fake cloud.
 func TestManifestsPassServerSideDryRun(t *testing.T) {
 	waitForBootstrap(t)
