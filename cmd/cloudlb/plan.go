@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -66,21 +67,30 @@ type planner struct {
 }
 
 var planners = map[string]planner{
-	"aws": newPlanner(annotations.AWS, aws.ParseCloudConfig, aws.DesiredModel, func(cc *aws.CloudConfig) nodeSite {
-		if cc.Global.Zone == "" && cc.Global.Region != "" {
-			return nodeSite{zone: cc.Global.Region + "a"}
-		}
-		return nodeSite{zone: cc.Global.Zone}
-	}),
-	"azure": newPlanner(annotations.Azure, azure.ParseCloudConfig, azure.DesiredModel, func(cc *azure.CloudConfig) nodeSite {
-		return nodeSite{subscription: cc.SubscriptionID, resourceGroup: cc.ResourceGroup}
-	}),
-	"gce": newPlanner(annotations.GCE, gce.ParseCloudConfig, gce.DesiredModel, func(cc *gce.CloudConfig) nodeSite {
-		if cc.Global.LocalZone == "" && cc.Global.Region != "" {
-			return nodeSite{zone: cc.Global.Region + "-a"}
-		}
-		return nodeSite{zone: cc.Global.LocalZone}
-	}),
+	"aws":   newPlanner(annotations.AWS, aws.ParseCloudConfig, aws.DesiredModel, awsSite),
+	"azure": newPlanner(annotations.Azure, azure.ParseCloudConfig, azure.DesiredModel, azureSite),
+	"gce":   newPlanner(annotations.GCE, gce.ParseCloudConfig, gce.DesiredModel, gceSite),
+}
+
+// awsSite puts the placeholder nodes in the config's zone, or the first of its region.
+func awsSite(cc *aws.CloudConfig) nodeSite {
+	if cc.Global.Zone == "" && cc.Global.Region != "" {
+		return nodeSite{zone: cc.Global.Region + "a"}
+	}
+	return nodeSite{zone: cc.Global.Zone}
+}
+
+// azureSite puts the placeholder nodes' VMs in the config's subscription and group.
+func azureSite(cc *azure.CloudConfig) nodeSite {
+	return nodeSite{subscription: cc.SubscriptionID, resourceGroup: cc.ResourceGroup}
+}
+
+// gceSite puts the placeholder nodes in the config's zone, or the first of its region.
+func gceSite(cc *gce.CloudConfig) nodeSite {
+	if cc.Global.LocalZone == "" && cc.Global.Region != "" {
+		return nodeSite{zone: cc.Global.Region + "-a"}
+	}
+	return nodeSite{zone: cc.Global.LocalZone}
 }
 
 // newPlanner adapts a provider's ParseCloudConfig and DesiredModel. Without a config the
@@ -112,67 +122,99 @@ as lint prints them, so stdout stays parseable.
 annotations. --cloud-config reads that provider's cloud config (aws: the INI file of
 cloud-provider-aws, azure: azure.json, gce: gce.conf), as the controller's --cloud-config.
 
+--live reads the cloud the cloud config points at (aws: the SDK's default chain and
+AWS_ENDPOINT_URL; azure: resourceManagerEndpoint; gce: api-endpoint) and prints, instead of
+the model, the writes the controller would make for each Service, in order, with why; it
+makes no write, so read-only credentials suffice. The Services' nodes are the cluster's
+(--kubeconfig) or the placeholder nodes (--nodes). A manifest without a UID or nodePorts
+gets placeholders, which name objects the cloud does not have: plan the Service as the API
+server returns it (kubectl get service NAME -o yaml) to see what a change of it would write.
+
 Exit codes: 0 planned, 1 a Service has errors (the others are still planned), 2 usage error
 or input that cannot be read (see "cloudlb lint -h").`
 
+// planFlags are the flags of cloudlb plan.
+type planFlags struct {
+	files       stringList
+	cloud       string
+	cloudConfig string
+	output      string
+	clusterName string
+	nodeCount   int
+	live        bool
+	kubeconfig  string
+	// nodesSet says --nodes was given.
+	nodesSet bool
+}
+
+func (f *planFlags) register(v *verb) {
+	v.fs.Var(&f.files, "f", filesUsage)
+	v.fs.StringVar(&f.cloud, "cloud", "", "cloud to plan for: aws, azure or gce (required)")
+	v.fs.StringVar(&f.cloudConfig, "cloud-config", "", "the provider's cloud config file, as the controller's --cloud-config; default: none")
+	v.fs.StringVar(&f.output, "o", "text", outputUsage)
+	v.fs.StringVar(&f.clusterName, "cluster-name", "kubernetes", "cluster name of the ownership tags (the controller's --cluster-name)")
+	v.fs.IntVar(&f.nodeCount, "nodes", 3, "number of placeholder nodes (node-1..N) the load balancer targets")
+	v.fs.BoolVar(&f.live, "live", false, "read the cloud of --cloud-config and print the writes the controller would make (no write is made)")
+	v.fs.StringVar(&f.kubeconfig, "kubeconfig", "", "with --live: the cluster whose Nodes the load balancer targets; default: the placeholder nodes")
+}
+
+// check reports the first usage error of the flags.
+func (f *planFlags) check(v *verb, stderr io.Writer) (int, bool) {
+	_, known := planners[f.cloud]
+	switch {
+	case f.cloud == "":
+		return v.usageError(stderr, "--cloud is required: aws, azure or gce"), false
+	case !known:
+		return v.usageError(stderr, "--cloud %q: allowed: aws, azure, gce", f.cloud), false
+	case len(f.files) == 0:
+		return v.usageError(stderr, "no input: give -f FILE, -f DIR or -f -"), false
+	case f.nodeCount < 0:
+		return v.usageError(stderr, "--nodes %d: must be 0 or more", f.nodeCount), false
+	case f.live && f.cloudConfig == "":
+		return v.usageError(stderr, "--live needs --cloud-config: the cloud config says which cloud (account, subscription or project, and endpoint) to read"), false
+	case f.kubeconfig != "" && !f.live:
+		return v.usageError(stderr, "--kubeconfig is read only with --live: an offline plan targets the placeholder nodes (--nodes)"), false
+	case f.kubeconfig != "" && f.nodesSet:
+		return v.usageError(stderr, "--nodes and --kubeconfig: give one; --nodes counts placeholder nodes, --kubeconfig lists the cluster's"), false
+	}
+	return v.checkOutput(stderr, f.output)
+}
+
 // runPlan prints, offline, the load balancer the provider would make for each LoadBalancer
-// Service of the inputs.
+// Service of the inputs; with --live, the writes the provider would make in the cloud.
 func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	v := newVerb("cloudlb plan", "cloudlb plan --cloud aws|azure|gce [-f FILE|DIR|-]... [--cloud-config FILE] [-o text|json|yaml] [--cluster-name NAME] [--nodes N]", planAbout)
-	var files stringList
-	v.fs.Var(&files, "f", filesUsage)
-	cloudFlag := v.fs.String("cloud", "", "cloud to plan for: aws, azure or gce (required)")
-	cloudConfig := v.fs.String("cloud-config", "", "the provider's cloud config file, as the controller's --cloud-config; default: none")
-	output := v.output()
-	clusterName := v.fs.String("cluster-name", "kubernetes", "cluster name of the ownership tags (the controller's --cluster-name)")
-	nodeCount := v.fs.Int("nodes", 3, "number of placeholder nodes (node-1..N) the load balancer targets")
+	v := newVerb("cloudlb plan", "cloudlb plan --cloud aws|azure|gce [-f FILE|DIR|-]... [--cloud-config FILE] [--live [--kubeconfig FILE]] [-o text|json|yaml] [--cluster-name NAME] [--nodes N]", planAbout)
+	var f planFlags
+	f.register(v)
 	positional, code, ok := v.parse(args, stdout, stderr)
 	if !ok {
 		return code
 	}
-	files = append(files, positional...)
-	p, known := planners[*cloudFlag]
-	switch {
-	case *cloudFlag == "":
-		return v.usageError(stderr, "--cloud is required: aws, azure or gce")
-	case !known:
-		return v.usageError(stderr, "--cloud %q: allowed: aws, azure, gce", *cloudFlag)
-	case len(files) == 0:
-		return v.usageError(stderr, "no input: give -f FILE, -f DIR or -f -")
-	case *nodeCount < 0:
-		return v.usageError(stderr, "--nodes %d: must be 0 or more", *nodeCount)
-	}
-	if code, ok := v.checkOutput(stderr, *output); !ok {
+	f.files = append(f.files, positional...)
+	v.fs.Visit(func(fl *flag.Flag) { f.nodesSet = f.nodesSet || fl.Name == "nodes" })
+	if code, ok := f.check(v, stderr); !ok {
 		return code
 	}
-	desired, site, err := desiredFor(p, *cloudConfig)
+	p := planners[f.cloud]
+	desired, site, err := desiredFor(p, f.cloudConfig)
 	if err != nil {
-		msg := err.Error()
-		if !strings.Contains(msg, *cloudConfig) { // some providers name the file themselves
-			msg = *cloudConfig + ": " + msg
-		}
-		fmt.Fprintf(stderr, "cloudlb plan: --cloud-config: %s\n", msg)
-		return exitUsage
+		return cloudConfigError(stderr, f.cloudConfig, err)
 	}
-	docs, err := readInputs(files, stdin)
+	docs, err := readInputs(f.files, stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "cloudlb plan: %v\n", err)
 		return exitUsage
 	}
-	entries, problems := plan(p.cloud, desired, docs, placeholderNodes(*cloudFlag, *nodeCount, site), *clusterName)
-	errs := 0
-	for _, p := range problems {
-		if p.Severity == annotations.Error {
-			errs++
-		}
-		// stdout holds the plan only, so it stays parseable; problems read as lint prints them.
-		fmt.Fprintln(stderr, p)
+	if f.live {
+		return runLivePlan(&f, docs, stdout, stderr)
 	}
+	entries, problems := plan(p.cloud, desired, docs, placeholderNodes(f.cloud, f.nodeCount, site), f.clusterName)
+	errs := printProblems(stderr, problems)
 	if entries == nil {
 		entries = []planEntry{}
 	}
 	// text is the YAML: the plan is data, and YAML is its most readable form.
-	format := *output
+	format := f.output
 	if format == "text" {
 		format = "yaml"
 	}
@@ -180,8 +222,35 @@ func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cloudlb plan: %v\n", err)
 		return exitUsage
 	}
-	fmt.Fprintf(stderr, "%s planned for %s: %s, %s\n", plural(len(entries), "LoadBalancer Service"), *cloudFlag,
-		plural(errs, "error"), plural(len(problems)-errs, "warning"))
+	return planSummary(stderr, len(entries), f.cloud, errs, len(problems)-errs)
+}
+
+// cloudConfigError reports a cloud config that cannot be read or built on (exit 2).
+func cloudConfigError(stderr io.Writer, path string, err error) int {
+	msg := err.Error()
+	if !strings.Contains(msg, path) { // some providers name the file themselves
+		msg = path + ": " + msg
+	}
+	fmt.Fprintf(stderr, "cloudlb plan: --cloud-config: %s\n", msg)
+	return exitUsage
+}
+
+// printProblems prints the problems as lint does, on stderr so stdout stays parseable, and
+// returns how many are errors.
+func printProblems(stderr io.Writer, problems []finding) int {
+	errs := 0
+	for _, p := range problems {
+		if p.Severity == annotations.Error {
+			errs++
+		}
+		fmt.Fprintln(stderr, p)
+	}
+	return errs
+}
+
+// planSummary prints the closing line and returns the exit code.
+func planSummary(stderr io.Writer, planned int, cloud string, errs, warnings int) int {
+	fmt.Fprintf(stderr, "%s planned for %s: %s, %s\n", plural(planned, "LoadBalancer Service"), cloud, plural(errs, "error"), plural(warnings, "warning"))
 	if errs > 0 {
 		return exitInvalid
 	}
@@ -251,6 +320,8 @@ func plan(cloud annotations.Cloud, desiredModel desiredFunc, docs []document, no
 type nodeSite struct {
 	zone                        string // aws, gce
 	subscription, resourceGroup string // azure
+	// project is the GCE project of a live plan's placeholder nodes; "" for "<project-id>".
+	project string
 }
 
 // placeholderNodes are node-1..n with an InternalIP 10.0.0.(10+i) and a provider ID of the
@@ -272,7 +343,7 @@ func placeholderNodes(cloud string, n int, site nodeSite) []*v1.Node {
 			id = fmt.Sprintf("azure:///subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/%s",
 				or(site.subscription, "00000000-0000-0000-0000-000000000000"), or(site.resourceGroup, "<resource-group>"), name)
 		case "gce":
-			id = fmt.Sprintf("gce://<project-id>/%s/%s", or(site.zone, "us-central1-a"), name)
+			id = fmt.Sprintf("gce://%s/%s/%s", or(site.project, "<project-id>"), or(site.zone, "us-central1-a"), name)
 		}
 		nodes = append(nodes, &v1.Node{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
