@@ -22,13 +22,17 @@ import (
 
 // journal is the ordered record of every cloud call and API write of one test.
 type journal struct {
-	mu      sync.Mutex
-	entries []string
+	mu       sync.Mutex
+	entries  []string
+	disabled bool // records nothing (memory benchmarks)
 }
 
 func (j *journal) add(format string, args ...any) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.disabled {
+		return
+	}
 	j.entries = append(j.entries, fmt.Sprintf(format, args...))
 }
 
