@@ -198,12 +198,15 @@ func livePlan(t *testing.T, writes *atomic.Int64, args ...string) []liveWrite {
 	if code != exitOK {
 		t.Fatalf("cloudlb plan %v: exit %d\n%s", args, code, errOut)
 	}
-	if n := writes.Load() - before; n != 0 {
-		t.Errorf("cloudlb plan %v made %d writes", args, n)
-	}
 	var got []livePlanEntry
 	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != 1 {
 		t.Fatalf("not one plan (%v):\n%s", err, out)
+	}
+	// The text form, for a person reading the test's log (go test -v).
+	_, text, _ := runCLI(t, "", append([]string{"plan", "--live"}, args...)...)
+	t.Logf("cloudlb plan --live %s\n%s", strings.Join(args, " "), text)
+	if n := writes.Load() - before; n != 0 {
+		t.Errorf("cloudlb plan %v made %d writes", args, n)
 	}
 	return got[0].Writes
 }

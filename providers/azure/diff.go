@@ -85,9 +85,9 @@ func notOurLB(m *Model, name string) error {
 	return providers.NewUserError(m.Service, "load balancer %s exists without the tag %s=%s; it is not ours and is left untouched", name, tagCluster, m.Cluster)
 }
 
-// diffLoadBalancer plans the Service's load balancer: its frontends (on the public IPs
+// diffServiceLB plans the Service's load balancer: its frontends (on the public IPs
 // observed), rules, probes and the cluster pool, with one PUT.
-func diffLoadBalancer(m *Model, o *Observed, x ids) (*Plan, error) {
+func diffServiceLB(m *Model, o *Observed, x ids) (*Plan, error) {
 	rg, name := m.LoadBalancer.ResourceGroup, m.LoadBalancer.Name
 	obs := o.LoadBalancers[key(rg, name)]
 	if obs != nil && !lbOwned(obs, m.Cluster) {

@@ -25,12 +25,12 @@ func (r *reconcile) publicIPPart(want *PublicIP) part {
 		diff:    func(o *Observed) (*Plan, error) { return diffPublicIP(r.m, want, o, r.x) }}
 }
 
-// loadBalancerPart is the Service's load balancer (diffLoadBalancer).
+// loadBalancerPart is the Service's load balancer (diffServiceLB).
 func (r *reconcile) loadBalancerPart() part {
 	rg, name := r.m.LoadBalancer.ResourceGroup, r.m.LoadBalancer.Name
 	return part{name: "load balancer " + name, lock: lbKey(rg, name),
 		observe: func(ctx context.Context, o *Observed) error { return r.c.observeLB(ctx, o, rg, name) },
-		diff:    func(o *Observed) (*Plan, error) { return diffLoadBalancer(r.m, o, r.x) }}
+		diff:    func(o *Observed) (*Plan, error) { return diffServiceLB(r.m, o, r.x) }}
 }
 
 // poolPart is the cluster pools of the Service's load balancer (diffPool).
