@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/cloudlb/cloudlb/fakecloud/fakeaws"
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 )
 
 // fakeAWSOptions are the flags of `cloudlb fakecloud aws`.
@@ -85,8 +86,7 @@ func runFakecloud(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// serveFakeAWS builds the topology, serves until ctx ends, and prints the endpoint first
-// so that scripts can wait for that line.
+// serveFakeAWS builds the topology and serves fakeaws until ctx ends.
 func serveFakeAWS(ctx context.Context, o fakeAWSOptions, stdout io.Writer) error {
 	var topo *fakeaws.Topology
 	if o.topology != "" {
@@ -107,23 +107,37 @@ func serveFakeAWS(ctx context.Context, o fakeAWSOptions, stdout io.Writer) error
 			return fmt.Errorf("topology %s: %w", o.topology, err)
 		}
 	}
-	url, err := srv.Start(o.listen)
+	return serveFake(ctx, "fakeaws", srv, o.listen, stdout, func(url string) {
+		fmt.Fprintf(stdout, "fakeaws: serving EC2 (2016-11-15), ELB (2012-06-01), ELBv2 (2015-12-01), ACM (2015-12-08) and IAM (2010-05-08) at %s, region %s\n", url, o.region)
+		if built != nil {
+			fmt.Fprintf(stdout, "topology: vpc %s\n", built.VPC)
+			printIDs(stdout, "subnet", built.Subnets)
+			printIDs(stdout, "security group", built.SecurityGroups)
+			printIDs(stdout, "instance", built.Instances)
+		}
+		fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL=%s AWS_REGION=%s AWS_ACCESS_KEY_ID=fake AWS_SECRET_ACCESS_KEY=fake\n", url, o.region)
+		fmt.Fprintln(stdout, "Ctrl-C stops it.")
+	})
+}
+
+// fakeServer is what serveFake needs of a fake cloud: fakecore's listener and counters.
+type fakeServer interface {
+	Start(addr string) (string, error)
+	Close() error
+	Tally() fakecore.Tally
+}
+
+// serveFake serves srv on listen until ctx ends. banner prints the endpoint first, so that
+// scripts can wait for that line; the calls served are printed at the end.
+func serveFake(ctx context.Context, name string, srv fakeServer, listen string, stdout io.Writer, banner func(url string)) error {
+	url, err := srv.Start(listen)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = srv.Close() }()
-	fmt.Fprintf(stdout, "fakeaws: serving EC2 (2016-11-15), ELB (2012-06-01), ELBv2 (2015-12-01), ACM (2015-12-08) and IAM (2010-05-08) at %s, region %s\n", url, o.region)
-	if built != nil {
-		fmt.Fprintf(stdout, "topology: vpc %s\n", built.VPC)
-		printIDs(stdout, "subnet", built.Subnets)
-		printIDs(stdout, "security group", built.SecurityGroups)
-		printIDs(stdout, "instance", built.Instances)
-	}
-	fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL=%s AWS_REGION=%s AWS_ACCESS_KEY_ID=fake AWS_SECRET_ACCESS_KEY=fake\n", url, o.region)
-	fmt.Fprintln(stdout, "Ctrl-C stops it.")
+	banner(url)
 	<-ctx.Done()
-	fmt.Fprintf(stdout, "fakeaws: calls served:\n%s", fakeaws.CallsSummary(srv.Calls()))
-	return nil
+	fmt.Fprintf(stdout, "%s: calls served:\n%s", name, srv.Tally())
+	return srv.Close()
 }
 
 func printIDs(w io.Writer, kind string, ids map[string]string) {

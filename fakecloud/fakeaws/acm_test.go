@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/acm"
 	acmtypes "github.com/aws/aws-sdk-go-v2/service/acm/types"
+
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 )
 
 var acmARN = regexp.MustCompile(`^arn:aws:acm:us-east-1:123456789012:certificate/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
@@ -240,16 +242,16 @@ func TestACMFaultsAndCalls(t *testing.T) {
 	c := newFake(t)
 	client := acmClient(c)
 	arn := importCert(t, c)
-	c.srv.FailNext(Call{ServiceACM, "DescribeCertificate"}, "AccessDeniedException", 403)
+	c.srv.FailNext(NewCall(ServiceACM, "DescribeCertificate"), 1, &fakecore.APIError{Code: "AccessDeniedException", Status: 403})
 	_, err := client.DescribeCertificate(ctx, &acm.DescribeCertificateInput{CertificateArn: aws.String(arn)})
 	wantCode(t, err, "AccessDeniedException")
-	c.srv.SetFaults(Faults{ThrottleRate: 1, Operations: []string{"ListCertificates"}})
+	c.srv.SetFaults(fakecore.Faults{ThrottleRate: 1, Operations: []string{"acm:ListCertificates"}})
 	_, err = client.ListCertificates(ctx, &acm.ListCertificatesInput{})
 	wantCode(t, err, "ThrottlingException")
-	c.srv.SetFaults(Faults{})
+	c.srv.SetFaults(fakecore.Faults{})
 	must[*acm.DescribeCertificateOutput](t)(client.DescribeCertificate(ctx, &acm.DescribeCertificateInput{CertificateArn: aws.String(arn)}))
 	calls := c.srv.Calls()
-	if calls[Call{ServiceACM, "ImportCertificate"}] != 1 || calls[Call{ServiceACM, "DescribeCertificate"}] != 2 || calls[Call{ServiceACM, "ListCertificates"}] != 1 {
+	if calls[NewCall(ServiceACM, "ImportCertificate")] != 1 || calls[NewCall(ServiceACM, "DescribeCertificate")] != 2 || calls[NewCall(ServiceACM, "ListCertificates")] != 1 {
 		t.Fatalf("calls = %v", CallsSummary(calls))
 	}
 }

@@ -1,8 +1,11 @@
 package fakeaws
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 )
 
 // apiError is an AWS error response: the code the SDK matches on, a message and the
@@ -58,4 +61,21 @@ func serverError(service string) *apiError {
 	e := errf(http.StatusServiceUnavailable, "ServiceUnavailable", "Service is unavailable, please try again later.")
 	e.Receiver = true
 	return e
+}
+
+// injected is a fault of fakecore in the service's error envelope.
+func injected(service string, err error) *apiError {
+	var ae *fakecore.APIError
+	switch {
+	case errors.Is(err, fakecore.ErrThrottled):
+		return throttleError(service)
+	case errors.As(err, &ae):
+		msg := ae.Message
+		if msg == "" {
+			msg = "injected by fakeaws"
+		}
+		status := ae.HTTPStatus()
+		return &apiError{Code: ae.Code, Message: msg, Status: status, Receiver: status >= 500}
+	}
+	return serverError(service)
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 )
 
 func httpStatus(err error) int {
@@ -26,10 +28,10 @@ func TestLoseResponse(t *testing.T) {
 		name  string
 		setup func(s *Server)
 	}{
-		{"rate", func(s *Server) { s.SetFaults(Faults{LoseResponseRate: 1}) }},
-		{"one-shot", func(s *Server) { s.LoseNextResponse(Call{ServiceEC2, "CreateSecurityGroup"}) }},
+		{"rate", func(s *Server) { s.SetFaults(fakecore.Faults{LoseResponseRate: 1}) }},
+		{"one-shot", func(s *Server) { s.FailNext(NewCall(ServiceEC2, "CreateSecurityGroup"), 1, fakecore.ErrLost) }},
 		{"rate limited to the operation", func(s *Server) {
-			s.SetFaults(Faults{LoseResponseRate: 1, Operations: []string{"CreateSecurityGroup"}})
+			s.SetFaults(fakecore.Faults{LoseResponseRate: 1, Operations: []string{"ec2:CreateSecurityGroup"}})
 		}},
 	}
 	for _, tc := range tests {
@@ -49,7 +51,7 @@ func TestLoseResponse(t *testing.T) {
 				t.Fatalf("groups named g = %d, want the one the lost call created", len(out.SecurityGroups))
 			}
 			// The retry meets what the first call made.
-			c.srv.SetFaults(Faults{})
+			c.srv.SetFaults(fakecore.Faults{})
 			_, err = c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("g"), Description: aws.String("g"), VpcId: aws.String(tp.vpc)})
 			wantCode(t, err, "InvalidGroup.Duplicate")
 		})
@@ -60,7 +62,7 @@ func TestLoseResponseELBv2Status(t *testing.T) {
 	t.Parallel()
 	c := newFake(t)
 	tp := buildTopo(t, c)
-	c.srv.LoseNextResponse(Call{ServiceELBv2, "CreateTargetGroup"})
+	c.srv.FailNext(NewCall(ServiceELBv2, "CreateTargetGroup"), 1, fakecore.ErrLost)
 	in := &elbv2.CreateTargetGroupInput{Name: aws.String("tg"), Protocol: elbv2types.ProtocolEnumTcp, Port: aws.Int32(80), VpcId: aws.String(tp.vpc)}
 	_, err := c.elbv2.CreateTargetGroup(ctx, in)
 	wantCode(t, err, "ServiceUnavailable")
@@ -74,17 +76,17 @@ func TestLoseResponseELBv2Status(t *testing.T) {
 	}
 }
 
-func TestFailTimes(t *testing.T) {
+func TestFailNextTimes(t *testing.T) {
 	t.Parallel()
 	c := newFake(t)
-	call := Call{ServiceEC2, "DescribeVpcs"}
-	c.srv.FailTimes(call, 3, "RequestLimitExceeded", 503)
+	call := NewCall(ServiceEC2, "DescribeVpcs")
+	c.srv.FailNext(call, 3, &fakecore.APIError{Code: "RequestLimitExceeded", Status: 503})
 	for i := 0; i < 3; i++ {
 		_, err := c.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
 		wantCode(t, err, "RequestLimitExceeded")
 	}
 	must[*ec2.DescribeVpcsOutput](t)(c.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{}))
-	if n := c.srv.CallCount(ServiceEC2, "DescribeVpcs"); n != 4 {
+	if n := c.srv.CallCount(NewCall(ServiceEC2, "DescribeVpcs")); n != 4 {
 		t.Fatalf("calls = %d, want 4", n)
 	}
 }
@@ -95,7 +97,7 @@ func TestWriteRateLimit(t *testing.T) {
 	t.Parallel()
 	c := newFake(t)
 	tp := buildTopo(t, c)
-	c.srv.SetFaults(Faults{WriteRateLimit: 0.001, WriteBurst: 2})
+	c.srv.SetFaults(fakecore.Faults{WriteRateLimit: 0.001, WriteBurst: 2})
 	create := func(name string) error {
 		_, err := c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String(name), VpcId: aws.String(tp.vpc)})
 		return err
@@ -111,7 +113,7 @@ func TestWriteRateLimit(t *testing.T) {
 			t.Fatalf("a read was throttled: %v", err)
 		}
 	}
-	c.srv.SetFaults(Faults{WriteRateLimit: 1000})
+	c.srv.SetFaults(fakecore.Faults{WriteRateLimit: 1000})
 	if err := create("c"); err != nil {
 		t.Fatalf("write under a higher limit: %v", err)
 	}

@@ -138,7 +138,7 @@ func TestIAMListServerCertificates(t *testing.T) {
 			all = append(all, aws.ToString(m.ServerCertificateName))
 		}
 	}
-	if !slices.Equal(all, []string{"a", "b", "c"}) || c.srv.CallCount(ServiceIAM, "ListServerCertificates") != len(cases)+3 {
-		t.Fatalf("paginated = %v after %d calls", all, c.srv.CallCount(ServiceIAM, "ListServerCertificates"))
+	if !slices.Equal(all, []string{"a", "b", "c"}) || c.srv.CallCount(NewCall(ServiceIAM, "ListServerCertificates")) != len(cases)+3 {
+		t.Fatalf("paginated = %v after %d calls", all, c.srv.CallCount(NewCall(ServiceIAM, "ListServerCertificates")))
 	}
 }

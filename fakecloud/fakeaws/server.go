@@ -14,19 +14,15 @@
 package fakeaws
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"sync"
-	"time"
 
-	"golang.org/x/time/rate"
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 )
 
 // API versions the fake serves; the Version form field selects the service.
@@ -72,73 +68,56 @@ type Options struct {
 	OnCall func(*http.Request, Call)
 }
 
-// Faults are injected around an operation: a throttled or failed call changes no state; a
-// call whose response is lost changes it.
-type Faults struct {
-	// ThrottleRate is the fraction of calls answered with the service's throttling error:
-	// EC2 RequestLimitExceeded (HTTP 503), ELB, ELBv2 and IAM Throttling (HTTP 400), ACM
-	// ThrottlingException (HTTP 400).
-	ThrottleRate float64
-	// ServerErrorRate is the fraction of calls answered with a server error:
-	// EC2 InternalError (500), the other APIs ServiceUnavailable (503).
-	ServerErrorRate float64
-	// LoseResponseRate is the fraction of write calls (not Describe/Get/List) that run and
-	// change state, after which the client gets the server error of ServerErrorRate: the
-	// request reached the cloud but its answer was lost.
-	LoseResponseRate float64
-	// WriteRateLimit throttles write calls (not Describe/Get/List) above this many per
-	// second per service, with a burst of WriteBurst (WriteRateLimit when 0), as AWS meters
-	// mutating calls in request-rate buckets of their own. Unlike ThrottleRate, a client
-	// that slows down (the SDK's adaptive retry mode) stops being throttled. 0: no limit.
-	WriteRateLimit float64
-	WriteBurst     int
-	// Latency is added to every call.
-	Latency time.Duration
-	// Operations limits the faults to these operation names (all when empty).
-	Operations []string
-}
+// Call is an operation key, "service:Operation" ("ec2:DescribeInstances"): the key of
+// Calls, FailNext and Faults.Operations.
+type Call string
 
-// Call identifies an operation of one service, the key of Calls.
-type Call struct {
-	Service   string
-	Operation string
-}
+// NewCall is the key of one operation of one service.
+func NewCall(service, operation string) Call { return Call(service + ":" + operation) }
+
+// Service is the part before the colon ("ec2").
+func (c Call) Service() string { s, _, _ := strings.Cut(string(c), ":"); return s }
+
+// Operation is the part after the colon ("DescribeInstances").
+func (c Call) Operation() string { _, op, _ := strings.Cut(string(c), ":"); return op }
 
 // String is "service:Operation".
-func (c Call) String() string { return c.Service + ":" + c.Operation }
+func (c Call) String() string { return string(c) }
 
 // IsRead reports whether the operation only reads (Describe*/Get*/List*).
 func (c Call) IsRead() bool {
 	for _, p := range []string{"Describe", "Get", "List"} {
-		if strings.HasPrefix(c.Operation, p) {
+		if strings.HasPrefix(c.Operation(), p) {
 			return true
 		}
 	}
 	return false
 }
 
-// Server is the fake AWS endpoint. All state sits behind one mutex.
+// kind classifies the call for the counters and the write faults.
+func (c Call) kind() fakecore.Kind {
+	if c.IsRead() {
+		return fakecore.Read
+	}
+	return fakecore.Write
+}
+
+// Server is the fake AWS endpoint; it implements http.Handler. The call counters, faults
+// and listener are the embedded Endpoint's (fakecore); all state sits behind one mutex.
 type Server struct {
+	*fakecore.Endpoint[Call]
 	opts Options
 
 	mu     sync.Mutex
 	rng    *rand.Rand
-	faults Faults
-	// writeBuckets meter Faults.WriteRateLimit per service; SetFaults renews them.
-	writeBuckets map[string]*rate.Limiter
-	// failNext holds one-shot errors per operation, served before the random faults.
-	failNext map[Call][]*apiError
-	// loseNext counts, per operation, the next calls that run but answer a server error.
-	loseNext map[Call]int
-	calls    map[Call]int
-	reqSeq   uint64
-	ec2      *ec2State
-	elb      *elbState
-	elbv2    *elbv2State
-	certs    *certStore
-
-	httpSrv *http.Server
+	reqSeq uint64
+	ec2    *ec2State
+	elb    *elbState
+	elbv2  *elbv2State
+	certs  *certStore
 }
+
+var _ http.Handler = (*Server)(nil)
 
 // New returns a Server with empty state.
 func New(opts Options) *Server {
@@ -158,12 +137,11 @@ func New(opts Options) *Server {
 		opts.RulesPerSecurityGroup = 60
 	}
 	s := &Server{
-		opts:     opts,
-		rng:      rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
-		calls:    map[Call]int{},
-		failNext: map[Call][]*apiError{},
-		loseNext: map[Call]int{},
+		opts: opts,
+		rng:  rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 	}
+	// Each service meters its writes in a bucket of its own.
+	s.Endpoint = fakecore.NewEndpoint(fakecore.Config[Call]{Name: "fakeaws", Seed: opts.Seed, OnCall: opts.OnCall, Bucket: Call.Service}, s)
 	s.ec2 = newEC2State()
 	s.elb = newELBState()
 	s.elbv2 = newELBv2State()
@@ -174,87 +152,8 @@ func New(opts Options) *Server {
 // Region is the region the server reports.
 func (s *Server) Region() string { return s.opts.Region }
 
-// Start serves on addr (host:port, port 0 for any) and returns the endpoint URL.
-func (s *Server) Start(addr string) (string, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", fmt.Errorf("fakeaws: listen %s: %w", addr, err)
-	}
-	s.httpSrv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.httpSrv.Serve(ln) }()
-	return "http://" + ln.Addr().String(), nil
-}
-
-// Close stops a server started with Start.
-func (s *Server) Close() error {
-	if s.httpSrv == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return s.httpSrv.Shutdown(ctx)
-}
-
-// Handler serves the three APIs; use it with httptest.NewServer.
-func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
-
-// SetFaults replaces the injected faults; the zero Faults turns them off.
-func (s *Server) SetFaults(f Faults) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = f
-	s.writeBuckets = map[string]*rate.Limiter{}
-}
-
-// FailNext makes the next call of one operation fail with the given error code and HTTP
-// status (400 when 0), once per FailNext; the call is counted and changes nothing.
-func (s *Server) FailNext(c Call, code string, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if status == 0 {
-		status = http.StatusBadRequest
-	}
-	s.failNext[c] = append(s.failNext[c], &apiError{Code: code, Message: "injected by fakeaws", Status: status, Receiver: status >= 500})
-}
-
-// Calls returns a copy of the call counters, faulted and failed calls included.
-func (s *Server) Calls() map[Call]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[Call]int, len(s.calls))
-	for k, v := range s.calls {
-		out[k] = v
-	}
-	return out
-}
-
-// CallCount is the number of calls of one operation.
-func (s *Server) CallCount(service, operation string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[Call{service, operation}]
-}
-
-// ResetCalls zeroes the call counters.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = map[Call]int{}
-}
-
 // CallsSummary renders the counters sorted, one "service:Operation N" per line.
-func CallsSummary(calls map[Call]int) string {
-	keys := make([]Call, 0, len(calls))
-	for k := range calls {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
-	var b strings.Builder
-	for _, k := range keys {
-		fmt.Fprintf(&b, "%s %d\n", k, calls[k])
-	}
-	return b.String()
-}
+func CallsSummary(calls map[Call]int) string { return fakecore.Summary(calls) }
 
 // request is one decoded call.
 type request struct {
@@ -266,7 +165,8 @@ type request struct {
 	body []byte
 }
 
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP serves the five APIs on one endpoint.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.reqSeq++
 	id := requestID(s.reqSeq)
@@ -280,30 +180,21 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	s.mu.Lock()
-	s.calls[Call{req.service, req.action}]++
-	fault, lose, latency := s.drawFault(req)
-	s.mu.Unlock()
-	if s.opts.OnCall != nil {
-		s.opts.OnCall(r, Call{req.service, req.action})
-	}
-
-	if latency > 0 {
-		select {
-		case <-time.After(latency):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	if fault != nil {
-		respond(w, req, nil, fault)
+	call := NewCall(req.service, req.action)
+	o := s.Admit(r, call, call.kind())
+	switch {
+	case o.Gone:
+		return
+	case o.Err != nil:
+		// AWS has no long-running operations: an Async fault is answered at once too.
+		respond(w, req, nil, injected(req.service, o.Err))
 		return
 	}
 
 	s.mu.Lock()
 	body, err := s.dispatch(req)
 	s.mu.Unlock()
-	if lose {
+	if o.Lose {
 		// The operation ran (or failed) in the cloud; the client sees only a 5xx.
 		respond(w, req, nil, serverError(req.service))
 		return

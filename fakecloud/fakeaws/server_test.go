@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 )
 
 func post(t *testing.T, endpoint string, form url.Values, auth string) (int, string) {
@@ -98,32 +100,32 @@ func TestFaults(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
-		faults   Faults
+		faults   fakecore.Faults
 		call     func(c *clients) error
 		wantCode string
 		status   int
 	}{
-		{"ec2 throttle", Faults{ThrottleRate: 1}, func(c *clients) error {
+		{"ec2 throttle", fakecore.Faults{ThrottleRate: 1}, func(c *clients) error {
 			_, err := c.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
 			return err
 		}, "RequestLimitExceeded", 503},
-		{"elb throttle", Faults{ThrottleRate: 1}, func(c *clients) error {
+		{"elb throttle", fakecore.Faults{ThrottleRate: 1}, func(c *clients) error {
 			_, err := c.elb.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{})
 			return err
 		}, "Throttling", 400},
-		{"elbv2 throttle", Faults{ThrottleRate: 1}, func(c *clients) error {
+		{"elbv2 throttle", fakecore.Faults{ThrottleRate: 1}, func(c *clients) error {
 			_, err := c.elbv2.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{})
 			return err
 		}, "Throttling", 400},
-		{"ec2 5xx", Faults{ServerErrorRate: 1}, func(c *clients) error {
+		{"ec2 5xx", fakecore.Faults{ServerErrorRate: 1}, func(c *clients) error {
 			_, err := c.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
 			return err
 		}, "InternalError", 500},
-		{"elbv2 5xx", Faults{ServerErrorRate: 1}, func(c *clients) error {
+		{"elbv2 5xx", fakecore.Faults{ServerErrorRate: 1}, func(c *clients) error {
 			_, err := c.elbv2.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{})
 			return err
 		}, "ServiceUnavailable", 503},
-		{"other operation untouched", Faults{ThrottleRate: 1, Operations: []string{"CreateVpc"}}, func(c *clients) error {
+		{"other operation untouched", fakecore.Faults{ThrottleRate: 1, Operations: []string{"ec2:CreateVpc"}}, func(c *clients) error {
 			_, err := c.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
 			return err
 		}, "", 0},
@@ -160,18 +162,18 @@ func TestRetriesUnderThrottling(t *testing.T) {
 			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts, o.MaxBackoff = 10, time.Millisecond })
 		}}
 	client := ec2.NewFromConfig(cfg)
-	srv.SetFaults(Faults{ThrottleRate: 0.3})
+	srv.SetFaults(fakecore.Faults{ThrottleRate: 0.3})
 	for i := 0; i < 10; i++ {
 		if _, err := client.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")}); err != nil {
 			t.Fatalf("CreateVpc %d: %v", i, err)
 		}
 	}
-	srv.SetFaults(Faults{})
+	srv.SetFaults(fakecore.Faults{})
 	vpcs := must[*ec2.DescribeVpcsOutput](t)(client.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{}))
 	if len(vpcs.Vpcs) != 10 {
 		t.Fatalf("vpcs = %d, want 10 (a throttled call must not create)", len(vpcs.Vpcs))
 	}
-	if n := srv.CallCount(ServiceEC2, "CreateVpc"); n <= 10 {
+	if n := srv.CallCount(NewCall(ServiceEC2, "CreateVpc")); n <= 10 {
 		t.Fatalf("CreateVpc calls = %d, want retries above 10", n)
 	}
 }
@@ -181,14 +183,14 @@ func TestCallsAndLatency(t *testing.T) {
 	c := newFake(t)
 	buildTopo(t, c)
 	calls := c.srv.Calls()
-	if calls[Call{ServiceEC2, "CreateSubnet"}] != 2 || calls[Call{ServiceEC2, "RunInstances"}] != 1 {
+	if calls[NewCall(ServiceEC2, "CreateSubnet")] != 2 || calls[NewCall(ServiceEC2, "RunInstances")] != 1 {
 		t.Fatalf("calls = %v", CallsSummary(calls))
 	}
-	if !(Call{ServiceELBv2, "DescribeTargetHealth"}).IsRead() || (Call{ServiceEC2, "CreateTags"}).IsRead() {
+	if !NewCall(ServiceELBv2, "DescribeTargetHealth").IsRead() || NewCall(ServiceEC2, "CreateTags").IsRead() {
 		t.Fatal("IsRead misclassifies")
 	}
 	c.srv.ResetCalls()
-	c.srv.SetFaults(Faults{Latency: 50 * time.Millisecond})
+	c.srv.SetFaults(fakecore.Faults{Latency: 50 * time.Millisecond})
 	start := time.Now()
 	must[*elb.DescribeLoadBalancersOutput](t)(c.elb.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{}))
 	if d := time.Since(start); d < 50*time.Millisecond {
@@ -226,7 +228,7 @@ func TestDefaultConfigWithEndpointEnv(t *testing.T) {
 	if _, err := elbv2.NewFromConfig(cfg).DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{}); err != nil {
 		t.Fatal(err)
 	}
-	want := map[Call]int{{ServiceEC2, "DescribeAvailabilityZones"}: 1, {ServiceELB, "DescribeLoadBalancers"}: 1, {ServiceELBv2, "DescribeLoadBalancers"}: 1}
+	want := map[Call]int{NewCall(ServiceEC2, "DescribeAvailabilityZones"): 1, NewCall(ServiceELB, "DescribeLoadBalancers"): 1, NewCall(ServiceELBv2, "DescribeLoadBalancers"): 1}
 	if got := srv.Calls(); CallsSummary(got) != CallsSummary(want) {
 		t.Fatalf("calls = %s", CallsSummary(got))
 	}
@@ -236,14 +238,14 @@ func TestFailNext(t *testing.T) {
 	t.Parallel()
 	c := newFake(t)
 	tp := buildTopo(t, c)
-	c.srv.FailNext(Call{ServiceEC2, "CreateSecurityGroup"}, "InvalidGroup.Duplicate", 0)
+	c.srv.FailNext(NewCall(ServiceEC2, "CreateSecurityGroup"), 1, &fakecore.APIError{Code: "InvalidGroup.Duplicate"})
 	_, err := c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("g"), Description: aws.String("g"), VpcId: aws.String(tp.vpc)})
 	wantCode(t, err, "InvalidGroup.Duplicate")
 	if len(c.srv.Inventory().SecurityGroups) != 0 {
 		t.Fatal("a failed call created a group")
 	}
 	must[*ec2.CreateSecurityGroupOutput](t)(c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("g"), Description: aws.String("g"), VpcId: aws.String(tp.vpc)}))
-	if n := c.srv.CallCount(ServiceEC2, "CreateSecurityGroup"); n != 2 {
+	if n := c.srv.CallCount(NewCall(ServiceEC2, "CreateSecurityGroup")); n != 2 {
 		t.Fatalf("calls = %d, want 2", n)
 	}
 }

@@ -78,7 +78,7 @@ func (s *Server) getChild(rt route) (*response, *armError) {
 	return jsonResponse(http.StatusOK, mustJSON(c)), nil
 }
 
-func (s *Server) putTop(r *http.Request, rt route, body []byte) (*response, *armError) {
+func (s *Server) putTop(r *http.Request, rt route, body []byte, fail *armError) (*response, *armError) {
 	id := rt.topID()
 	e := s.res[key(id)]
 	p := putCtx{id: id, rg: rt.rg, name: rt.name}
@@ -94,7 +94,7 @@ func (s *Server) putTop(r *http.Request, rt route, body []byte) (*response, *arm
 	if e != nil {
 		status = http.StatusOK
 	}
-	if fail := s.takeAsyncFailure(rt.call(http.MethodPut)); fail != nil {
+	if fail != nil {
 		res := jsonResponse(status, updating(body))
 		res.header = s.acceptedHeaders(r, s.startOperation(key(p.id), fail), false)
 		return res, nil
@@ -134,7 +134,7 @@ func (s *Server) accepted(r *http.Request, status int, resKey string, m map[stri
 	return res
 }
 
-func (s *Server) deleteTop(r *http.Request, rt route) (*response, *armError) {
+func (s *Server) deleteTop(r *http.Request, rt route, fail *armError) (*response, *armError) {
 	e := s.res[key(rt.topID())]
 	if e == nil {
 		return jsonResponse(http.StatusNoContent, nil), nil
@@ -142,7 +142,7 @@ func (s *Server) deleteTop(r *http.Request, rt route) (*response, *armError) {
 	if err := precondition(r, etagOf(e.obj), true, e.id); err != nil {
 		return nil, err
 	}
-	if fail := s.takeAsyncFailure(rt.call(http.MethodDelete)); fail != nil {
+	if fail != nil {
 		res := jsonResponse(http.StatusAccepted, nil)
 		res.header = s.acceptedHeaders(r, s.startOperation(key(e.id), fail), true)
 		return res, nil
@@ -159,7 +159,7 @@ func (s *Server) deleteTop(r *http.Request, rt route) (*response, *armError) {
 
 // putChild writes one nested resource by rewriting its parent, so that the parent's
 // validation (references, conflicts, in-use checks) applies unchanged.
-func (s *Server) putChild(r *http.Request, rt route, body []byte) (*response, *armError) {
+func (s *Server) putChild(r *http.Request, rt route, body []byte, fail *armError) (*response, *armError) {
 	if !rt.child.writable {
 		return nil, errMethod(r.Method)
 	}
@@ -182,7 +182,7 @@ func (s *Server) putChild(r *http.Request, rt route, body []byte) (*response, *a
 	if idx >= 0 {
 		status = http.StatusOK
 	}
-	if fail := s.takeAsyncFailure(rt.call(http.MethodPut)); fail != nil {
+	if fail != nil {
 		res := jsonResponse(status, updating(body))
 		res.header = s.acceptedHeaders(r, s.startOperation(key(e.id), fail), false)
 		return res, nil
@@ -208,7 +208,7 @@ func (s *Server) putChild(r *http.Request, rt route, body []byte) (*response, *a
 	return s.accepted(r, status, key(e.id), c), nil
 }
 
-func (s *Server) deleteChild(r *http.Request, rt route) (*response, *armError) {
+func (s *Server) deleteChild(r *http.Request, rt route, fail *armError) (*response, *armError) {
 	if !rt.child.writable {
 		return nil, errMethod(r.Method)
 	}
@@ -225,7 +225,7 @@ func (s *Server) deleteChild(r *http.Request, rt route) (*response, *armError) {
 	if err := precondition(r, etagOf(e.obj), true, rt.childID()); err != nil {
 		return nil, err
 	}
-	if fail := s.takeAsyncFailure(rt.call(http.MethodDelete)); fail != nil {
+	if fail != nil {
 		res := jsonResponse(http.StatusAccepted, nil)
 		res.header = s.acceptedHeaders(r, s.startOperation(key(e.id), fail), true)
 		return res, nil

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
+
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 )
 
 func TestThrottlingHonoursRetryAfter(t *testing.T) {
@@ -14,8 +16,8 @@ func TestThrottlingHonoursRetryAfter(t *testing.T) {
 	e.pip("pip", nil)
 	c := e.f.NewPublicIPAddressesClient()
 	const wait = 300 * time.Millisecond
-	e.srv.SetFaults(Faults{RetryAfter: wait})
-	e.srv.FailNext("PublicIPAddresses.Get", http.StatusTooManyRequests, "SubscriptionRequestsThrottled")
+	e.srv.SetFaults(fakecore.Faults{RetryAfter: wait})
+	e.srv.FailNext("PublicIPAddresses.Get", 1, &fakecore.APIError{Status: http.StatusTooManyRequests, Code: "SubscriptionRequestsThrottled"})
 	e.srv.ResetCalls()
 	start := time.Now()
 	if _, err := c.Get(ctx(t), testRG, "pip", nil); err != nil {
@@ -33,12 +35,12 @@ func TestInjectedFaults(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name   string
-		faults Faults
+		faults fakecore.Faults
 		status int
 		code   string
 	}{
-		{"throttled", Faults{ThrottleRate: 1, RetryAfter: 5 * time.Millisecond, Calls: []string{"PublicIPAddresses.Get"}}, http.StatusTooManyRequests, "SubscriptionRequestsThrottled"},
-		{"server errors", Faults{ServerErrorRate: 1, Calls: []string{"PublicIPAddresses.Get"}}, http.StatusInternalServerError, "InternalServerError"},
+		{"throttled", fakecore.Faults{ThrottleRate: 1, RetryAfter: 5 * time.Millisecond, Operations: []string{"PublicIPAddresses.Get"}}, http.StatusTooManyRequests, "SubscriptionRequestsThrottled"},
+		{"server errors", fakecore.Faults{ServerErrorRate: 1, Operations: []string{"PublicIPAddresses.Get"}}, http.StatusInternalServerError, "InternalServerError"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -64,7 +66,7 @@ func TestLatency(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Options{})
 	const lat = 100 * time.Millisecond
-	e.srv.SetFaults(Faults{Latency: lat})
+	e.srv.SetFaults(fakecore.Faults{Latency: lat})
 	start := time.Now()
 	_, err := e.f.NewLoadBalancersClient().Get(ctx(t), testRG, "none", nil)
 	respErr(t, err, http.StatusNotFound, "ResourceNotFound")
@@ -76,7 +78,7 @@ func TestLatency(t *testing.T) {
 func TestFailNextCountsAndChangesNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Options{})
-	e.srv.FailNext("PublicIPAddresses.CreateOrUpdate", http.StatusConflict, "AnotherOperationInProgress")
+	e.srv.FailNext("PublicIPAddresses.CreateOrUpdate", 1, &fakecore.APIError{Status: http.StatusConflict, Code: "AnotherOperationInProgress"})
 	_, err := e.f.NewPublicIPAddressesClient().BeginCreateOrUpdate(ctx(t), testRG, "pip", armnetwork.PublicIPAddress{Location: ptr(testLocation)}, nil)
 	respErr(t, err, http.StatusConflict, "AnotherOperationInProgress")
 	if len(e.srv.Resources()) != 0 || e.srv.Writes() != 1 {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 )
 
 const providerNS = "Microsoft.Network"
@@ -116,6 +118,24 @@ func (rt *route) call(method string) string {
 		return client + ".UpdateTags"
 	}
 	return client + "." + method
+}
+
+// callKind classifies the call for the counters: async status polls, reads (GET) and
+// writes (PUT, PATCH, DELETE, POST).
+func (rt *route) callKind(method string) fakecore.Kind {
+	switch {
+	case rt.opID != "":
+		return fakecore.Poll
+	case method == http.MethodGet || method == http.MethodHead:
+		return fakecore.Read
+	}
+	return fakecore.Write
+}
+
+// longRunning reports whether the call is a PUT or DELETE of one resource, which ARM
+// answers with an async operation.
+func (rt *route) longRunning(method string) bool {
+	return rt.opID == "" && rt.name != "" && (method == http.MethodPut || method == http.MethodDelete)
 }
 
 func eq(a, b string) bool { return strings.EqualFold(a, b) }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
+
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 )
 
 func TestEtagPreconditions(t *testing.T) {
@@ -62,7 +64,7 @@ func TestEtagPreconditions(t *testing.T) {
 func TestAsyncOperationPolling(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Options{})
-	e.srv.SetFaults(Faults{AsyncPolls: 3})
+	e.srv.SetAsyncPolls(3)
 	c := e.f.NewPublicIPAddressesClient()
 
 	poller, err := c.BeginCreateOrUpdate(ctx(t), testRG, "pip", armnetwork.PublicIPAddress{Location: ptr(testLocation)}, nil)
@@ -92,7 +94,7 @@ func TestAsyncOperationPolling(t *testing.T) {
 		t.Fatalf("writes = %d, want 1 (polls are reads)", e.srv.Writes())
 	}
 
-	e.srv.SetFaults(Faults{AsyncPolls: -1})
+	e.srv.SetAsyncPolls(-1)
 	e.srv.ResetCalls()
 	if _, err := pollPut(t, func() (*runtime.Poller[armnetwork.PublicIPAddressesClientDeleteResponse], error) {
 		return c.BeginDelete(ctx(t), testRG, "pip", nil)
@@ -108,7 +110,7 @@ func TestAsyncOperationFailure(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Options{})
 	c := e.f.NewPublicIPAddressesClient()
-	e.srv.FailAsync("PublicIPAddresses.CreateOrUpdate", "AllocationFailed")
+	e.srv.FailNext("PublicIPAddresses.CreateOrUpdate", 1, &fakecore.APIError{Code: "AllocationFailed", Async: true})
 	_, err := pollPut(t, func() (*runtime.Poller[armnetwork.PublicIPAddressesClientCreateOrUpdateResponse], error) {
 		return c.BeginCreateOrUpdate(ctx(t), testRG, "pip", armnetwork.PublicIPAddress{Location: ptr(testLocation)}, nil)
 	})
@@ -118,7 +120,7 @@ func TestAsyncOperationFailure(t *testing.T) {
 
 	// A client that sends the read-only provisioningState back must still see the failure:
 	// the accepted answer says Updating, so the poller waits for the operation.
-	e.srv.FailAsync("PublicIPAddresses.CreateOrUpdate", "AllocationFailed")
+	e.srv.FailNext("PublicIPAddresses.CreateOrUpdate", 1, &fakecore.APIError{Code: "AllocationFailed", Async: true})
 	_, err = pollPut(t, func() (*runtime.Poller[armnetwork.PublicIPAddressesClientCreateOrUpdateResponse], error) {
 		return c.BeginCreateOrUpdate(ctx(t), testRG, "pip", armnetwork.PublicIPAddress{Location: ptr(testLocation),
 			Properties: &armnetwork.PublicIPAddressPropertiesFormat{ProvisioningState: ptr(armnetwork.ProvisioningStateSucceeded)}}, nil)
@@ -126,7 +128,7 @@ func TestAsyncOperationFailure(t *testing.T) {
 	respErr(t, err, http.StatusOK, "AllocationFailed")
 
 	e.pip("pip", nil)
-	e.srv.FailAsync("PublicIPAddresses.Delete", "InternalServerError")
+	e.srv.FailNext("PublicIPAddresses.Delete", 1, &fakecore.APIError{Code: "InternalServerError", Async: true})
 	_, err = pollPut(t, func() (*runtime.Poller[armnetwork.PublicIPAddressesClientDeleteResponse], error) {
 		return c.BeginDelete(ctx(t), testRG, "pip", nil)
 	})
@@ -140,7 +142,7 @@ func TestAsyncOperationFailure(t *testing.T) {
 func TestSupersededOperation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Options{})
-	e.srv.SetFaults(Faults{AsyncPolls: 2})
+	e.srv.SetAsyncPolls(2)
 	c := e.f.NewPublicIPAddressesClient()
 	first, err := c.BeginCreateOrUpdate(ctx(t), testRG, "pip", armnetwork.PublicIPAddress{Location: ptr(testLocation)}, nil)
 	if err != nil {

@@ -36,13 +36,7 @@ func (s *Server) startOperation(resKey string, fail *armError) *operation {
 		prev.err = errf(http.StatusConflict, "CanceledAndSupersededDueToAnotherOperation",
 			"Operation PutOrDelete on resource %s was canceled and superseded by another operation on the same resource.", resKey)
 	}
-	n := s.faults.AsyncPolls
-	if n == 0 {
-		n = 1
-	} else if n < 0 {
-		n = 0
-	}
-	op := &operation{id: s.uuid(), remaining: n, err: fail, start: time.Now().UTC()}
+	op := &operation{id: s.uuid(), remaining: s.asyncPolls, err: fail, start: time.Now().UTC()}
 	s.ops[op.id] = op
 	s.active[resKey] = op
 	return op
@@ -127,16 +121,6 @@ func (s *Server) pollOperation(r *http.Request, rt route) (*response, *armError)
 func setPollDelay(h map[string]string) {
 	h["Retry-After"] = "1"
 	h["retry-after-ms"] = strconv.FormatInt(asyncPollDelay.Milliseconds(), 10)
-}
-
-// takeAsyncFailure pops an injected async failure for the call, under s.mu.
-func (s *Server) takeAsyncFailure(call string) *armError {
-	q := s.failAsync[call]
-	if len(q) == 0 {
-		return nil
-	}
-	s.failAsync[call] = q[1:]
-	return q[0]
 }
 
 // updating is the body of a write answered before it is done: the request's resource with

@@ -6,6 +6,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
+
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 )
 
 // internalLB is a load balancer with internal frontends (each in subnetID).
@@ -127,6 +129,6 @@ func TestPrivateLinkServiceLifecycle(t *testing.T) {
 	}
 	c := e.srv.Calls()
 	if c["PrivateLinkServices.CreateOrUpdate"] != 8 || c["PrivateLinkServices.Delete"] != 1 {
-		t.Errorf("calls:\n%s", CallsSummary(c))
+		t.Errorf("calls:\n%s", fakecore.Summary(c))
 	}
 }

@@ -31,19 +31,19 @@
 package fakeazure
 
 import (
-	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 )
 
 // Options configures a Server; the zero value is usable.
@@ -63,42 +63,24 @@ type Options struct {
 	OnCall func(r *http.Request, call string)
 }
 
-// Faults are injected before a call runs; a faulted call is counted and changes nothing.
-type Faults struct {
-	// ThrottleRate is the fraction of calls answered 429 SubscriptionRequestsThrottled.
-	ThrottleRate float64
-	// ServerErrorRate is the fraction of calls answered 500 InternalServerError.
-	ServerErrorRate float64
-	// RetryAfter is sent with 429 answers (Retry-After in whole seconds, rounded up, and
-	// retry-after-ms, which azcore prefers, when it is not a whole number of seconds).
-	RetryAfter time.Duration
-	// Latency is added to every call.
-	Latency time.Duration
-	// AsyncPolls is how many InProgress answers an async operation gives before its
-	// terminal status; 0 means 1, negative means none.
-	AsyncPolls int
-	// Calls limits throttling and server errors to these call keys (all when empty).
-	Calls []string
-}
-
-// Server is the fake ARM endpoint; it implements http.Handler. All state sits behind one mutex.
+// Server is the fake ARM endpoint; it implements http.Handler. The call counters, faults
+// and listener are the embedded Endpoint's (fakecore); all state sits behind one mutex.
 type Server struct {
+	*fakecore.Endpoint[string]
 	opts Options
 
-	mu        sync.Mutex
-	rng       *rand.Rand
-	faults    Faults
-	failNext  map[string][]*armError
-	failAsync map[string][]*armError
-	calls     map[string]int
-	writes    int
-	seq       uint64
-	res       map[string]*entry
-	ops       map[string]*operation
+	mu  sync.Mutex
+	rng *rand.Rand
+	seq uint64
+	res map[string]*entry
+	ops map[string]*operation
 	// active is the latest operation per resource key, for superseding.
-	active  map[string]*operation
-	httpSrv *http.Server
+	active map[string]*operation
+	// asyncPolls is how many InProgress answers an async operation gives (SetAsyncPolls).
+	asyncPolls int
 }
+
+var _ http.Handler = (*Server)(nil)
 
 // entry is one stored top-level resource.
 type entry struct {
@@ -124,83 +106,33 @@ func New(o Options) *Server {
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
-	return &Server{
-		opts:      o,
-		rng:       rand.New(rand.NewPCG(o.Seed, o.Seed^0x5bd1e995)),
-		failNext:  map[string][]*armError{},
-		failAsync: map[string][]*armError{},
-		calls:     map[string]int{},
-		res:       map[string]*entry{},
-		ops:       map[string]*operation{},
-		active:    map[string]*operation{},
+	s := &Server{
+		opts:       o,
+		rng:        rand.New(rand.NewPCG(o.Seed, o.Seed^0x5bd1e995)),
+		res:        map[string]*entry{},
+		ops:        map[string]*operation{},
+		active:     map[string]*operation{},
+		asyncPolls: 1,
 	}
+	s.Endpoint = fakecore.NewEndpoint(fakecore.Config[string]{Name: "fakeazure", Seed: o.Seed, OnCall: o.OnCall}, s)
+	return s
 }
 
 // SubscriptionID is the subscription the server answers for.
 func (s *Server) SubscriptionID() string { return s.opts.SubscriptionID }
 
-// SetFaults replaces the injected faults; the zero Faults turns them off.
-func (s *Server) SetFaults(f Faults) {
+// SetAsyncPolls sets how many InProgress answers an async operation gives before its
+// terminal status: 0 means 1 (the default), negative means none.
+func (s *Server) SetAsyncPolls(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults = f
-}
-
-// FailNext makes the next call with this key (e.g. "LoadBalancers.CreateOrUpdate") fail
-// synchronously with the HTTP status and error code; it is counted and changes nothing.
-func (s *Server) FailNext(call string, status int, code string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failNext[call] = append(s.failNext[call], errf(status, code, "injected by fakeazure"))
-}
-
-// FailAsync makes the next long-running call with this key (a CreateOrUpdate or Delete)
-// be accepted and then end with an async operation status Failed carrying code. The write
-// is neither validated nor applied.
-func (s *Server) FailAsync(call, code string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failAsync[call] = append(s.failAsync[call], errf(http.StatusBadRequest, code, "injected by fakeazure"))
-}
-
-// Calls returns a copy of the call counters keyed "<Client>.<Method>", faulted calls included.
-func (s *Server) Calls() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		out[k] = v
+	switch {
+	case n == 0:
+		n = 1
+	case n < 0:
+		n = 0
 	}
-	return out
-}
-
-// ResetCalls zeroes the call counters and Writes.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = map[string]int{}
-	s.writes = 0
-}
-
-// Writes is the number of PUT, PATCH, DELETE and POST calls counted in Calls.
-func (s *Server) Writes() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.writes
-}
-
-// CallsSummary renders counters sorted, one "key N" per line.
-func CallsSummary(calls map[string]int) string {
-	keys := make([]string, 0, len(calls))
-	for k := range calls {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		fmt.Fprintf(&b, "%s %d\n", k, calls[k])
-	}
-	return b.String()
+	s.asyncPolls = n
 }
 
 // Resource describes one stored top-level resource.
@@ -294,38 +226,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("InvalidRequestContent", "reading the body: %v", err))
 		return
 	}
-	call := rt.call(r.Method)
-
-	s.mu.Lock()
-	s.calls[call]++
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.writes++
-	}
-	fault, latency, retryAfter := s.drawFault(call)
-	s.mu.Unlock()
-	if s.opts.OnCall != nil {
-		s.opts.OnCall(r, call)
-	}
-
-	if latency > 0 {
-		t := time.NewTimer(latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
-	}
-	if fault != nil {
+	o := s.Admit(r, rt.call(r.Method), rt.callKind(r.Method))
+	var asyncFail *armError
+	switch {
+	case o.Gone:
+		return
+	case o.Err != nil && o.Async && rt.longRunning(r.Method):
+		asyncFail = injected(o.Err)
+	case o.Err != nil:
+		fault := injected(o.Err)
 		if fault.Status == http.StatusTooManyRequests {
-			setRetryAfter(w.Header(), retryAfter)
+			setRetryAfter(w.Header(), o.RetryAfter)
 		}
 		writeError(w, fault)
 		return
 	}
 
 	s.mu.Lock()
-	res, aerr := s.dispatch(r, rt, body)
+	res, aerr := s.dispatch(r, rt, body, asyncFail)
 	s.mu.Unlock()
 	if aerr != nil {
 		writeError(w, aerr)
@@ -351,27 +269,25 @@ func setRetryAfter(h http.Header, d time.Duration) {
 	}
 }
 
-// drawFault decides under s.mu whether this call fails.
-func (s *Server) drawFault(call string) (*armError, time.Duration, time.Duration) {
-	f := s.faults
-	if q := s.failNext[call]; len(q) > 0 {
-		s.failNext[call] = q[1:]
-		return q[0], f.Latency, f.RetryAfter
+// injected is a fault of fakecore as ARM answers it.
+func injected(err error) *armError {
+	var ae *fakecore.APIError
+	switch {
+	case errors.Is(err, fakecore.ErrThrottled):
+		return throttled()
+	case errors.As(err, &ae):
+		msg := ae.Message
+		if msg == "" {
+			msg = "injected by fakeazure"
+		}
+		return errf(ae.HTTPStatus(), ae.Code, "%s", msg)
 	}
-	if len(f.Calls) > 0 && !slices.Contains(f.Calls, call) {
-		return nil, f.Latency, 0
-	}
-	if f.ThrottleRate > 0 && s.rng.Float64() < f.ThrottleRate {
-		return throttled(), f.Latency, f.RetryAfter
-	}
-	if f.ServerErrorRate > 0 && s.rng.Float64() < f.ServerErrorRate {
-		return serverError(), f.Latency, 0
-	}
-	return nil, f.Latency, 0
+	return serverError()
 }
 
-// dispatch runs one call under s.mu.
-func (s *Server) dispatch(r *http.Request, rt route, body []byte) (*response, *armError) {
+// dispatch runs one call under s.mu. A long-running write with asyncFail is accepted and
+// its operation ends Failed with it, neither validated nor applied.
+func (s *Server) dispatch(r *http.Request, rt route, body []byte, asyncFail *armError) (*response, *armError) {
 	if rt.opID != "" {
 		if r.Method != http.MethodGet {
 			return nil, errMethod(r.Method)
@@ -395,17 +311,17 @@ func (s *Server) dispatch(r *http.Request, rt route, body []byte) (*response, *a
 			return nil, errMethod(r.Method)
 		}
 		if rt.child != nil {
-			return s.putChild(r, rt, body)
+			return s.putChild(r, rt, body, asyncFail)
 		}
-		return s.putTop(r, rt, body)
+		return s.putTop(r, rt, body, asyncFail)
 	case http.MethodDelete:
 		if rt.name == "" || (rt.child != nil && rt.childName == "") {
 			return nil, errMethod(r.Method)
 		}
 		if rt.child != nil {
-			return s.deleteChild(r, rt)
+			return s.deleteChild(r, rt, asyncFail)
 		}
-		return s.deleteTop(r, rt)
+		return s.deleteTop(r, rt, asyncFail)
 	case http.MethodPatch:
 		if rt.name == "" || rt.child != nil {
 			return nil, errMethod(r.Method)
@@ -444,35 +360,4 @@ func mustJSON(v any) []byte {
 		return []byte(`{}`)
 	}
 	return b
-}
-
-// Start serves on addr (host:port, port 0 for any) until Close and returns the endpoint URL.
-func (s *Server) Start(addr string) (string, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", fmt.Errorf("fakeazure: listen %s: %w", addr, err)
-	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	s.mu.Lock()
-	s.httpSrv = srv
-	s.mu.Unlock()
-	go func() { _ = srv.Serve(ln) }()
-	return "http://" + ln.Addr().String(), nil
-}
-
-// Close stops a server started with Start.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	srv := s.httpSrv
-	s.httpSrv = nil
-	s.mu.Unlock()
-	if srv == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		return fmt.Errorf("fakeazure: shutdown: %w", err)
-	}
-	return nil
 }

@@ -176,11 +176,3 @@ func TestStartAndClose(t *testing.T) {
 		t.Fatal("server still answers after Close")
 	}
 }
-
-func TestCallsSummary(t *testing.T) {
-	t.Parallel()
-	got := CallsSummary(map[string]int{"LoadBalancers.Get": 2, "AsyncOperation.Get": 1})
-	if want := "AsyncOperation.Get 1\nLoadBalancers.Get 2\n"; got != want {
-		t.Fatalf("CallsSummary = %q, want %q", got, want)
-	}
-}

@@ -15,9 +15,9 @@ func register(t *rtype) *rtype {
 	return t
 }
 
-// dispatch runs one call under s.mu and returns the response body. opFault makes a write
-// end in a failed operation without running it.
-func (s *Server) dispatch(c *call, opFault bool) ([]byte, error) {
+// dispatch runs one call under s.mu and returns the response body. opFail makes a write
+// end in an operation failed with it, without running it.
+func (s *Server) dispatch(c *call, opFail *opError) ([]byte, error) {
 	if strings.HasSuffix(c.api, "Operations") {
 		return s.serveOperation(c)
 	}
@@ -79,7 +79,7 @@ func (s *Server) dispatch(c *call, opFault bool) ([]byte, error) {
 	if op, ok := s.requests[rid]; ok && rid != "" {
 		return c.encode(op)
 	}
-	op, err := s.runWrite(c, run, opFault)
+	op, err := s.runWrite(c, run, opFail)
 	if err != nil {
 		return nil, err
 	}
@@ -91,9 +91,9 @@ func (s *Server) dispatch(c *call, opFault bool) ([]byte, error) {
 
 // runWrite runs a write and records its operation; synchronous errors come back as errors,
 // failures GCE reports inside the operation (and injected ones) as a failed operation.
-func (s *Server) runWrite(c *call, run func() (*object, error), opFault bool) (*computepb.Operation, error) {
-	if opFault {
-		return s.newOperation(c, nil, opInternal()), nil
+func (s *Server) runWrite(c *call, run func() (*object, error), opFail *opError) (*computepb.Operation, error) {
+	if opFail != nil {
+		return s.newOperation(c, nil, opFail), nil
 	}
 	target, err := run()
 	var oe *opError

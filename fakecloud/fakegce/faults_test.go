@@ -9,6 +9,8 @@ import (
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 )
 
 func (e *env) insertAddress(name string) error {
@@ -20,13 +22,13 @@ func TestFaults(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name       string
-		faults     Faults
+		faults     fakecore.Faults
 		wantStatus int
 		wantReason string
 	}{
-		{"rate limit", Faults{RateLimitRate: 1}, http.StatusForbidden, "rateLimitExceeded"},
-		{"server error", Faults{ServerErrorRate: 1}, http.StatusInternalServerError, "backendError"},
-		{"operation error", Faults{OperationErrorRate: 1}, http.StatusInternalServerError, ""},
+		{"rate limit", fakecore.Faults{ThrottleRate: 1}, http.StatusForbidden, "rateLimitExceeded"},
+		{"server error", fakecore.Faults{ServerErrorRate: 1}, http.StatusInternalServerError, "backendError"},
+		{"operation error", fakecore.Faults{OperationErrorRate: 1}, http.StatusInternalServerError, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -41,7 +43,7 @@ func TestFaults(t *testing.T) {
 			if e.srv.Writes() != 1 {
 				t.Errorf("Writes = %d, want the faulted insert counted", e.srv.Writes())
 			}
-			e.srv.SetFaults(Faults{})
+			e.srv.SetFaults(fakecore.Faults{})
 			if r := e.srv.Resources(); len(r) != 0 {
 				t.Errorf("a faulted write changed state: %v", r)
 			}
@@ -53,7 +55,7 @@ func TestFaults(t *testing.T) {
 func TestRateLimitErrorJSON(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.srv.SetFaults(Faults{RateLimitRate: 1})
+	e.srv.SetFaults(fakecore.Faults{ThrottleRate: 1})
 	status, body := e.raw(t, http.MethodGet, regional("forwardingRules", "x"), "")
 	errObj, _ := body["error"].(map[string]any)
 	items, _ := errObj["errors"].([]any)
@@ -69,7 +71,7 @@ func TestRateLimitErrorJSON(t *testing.T) {
 func TestLatency(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.srv.SetFaults(Faults{Latency: 60 * time.Millisecond})
+	e.srv.SetFaults(fakecore.Faults{Latency: 60 * time.Millisecond})
 	start := time.Now()
 	_, err := e.fr.Get(e.ctx, &computepb.GetForwardingRuleRequest{Project: project, Region: region, ForwardingRule: "x"})
 	wantCode(t, "get", err, http.StatusNotFound, "notFound")
@@ -196,15 +198,15 @@ func TestRequestIDMakesRetriesIdempotent(t *testing.T) {
 func TestFaultsLimitedToOperationsAndFailNext(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.srv.SetFaults(Faults{OperationErrorRate: 1, Operations: []string{"Firewalls.Insert"}})
+	e.srv.SetFaults(fakecore.Faults{OperationErrorRate: 1, Operations: []string{"Firewalls.Insert"}})
 	ok(t, "address insert is not faulted", e.insertAddress("a1"))
 	err := e.wait(e.fw.Insert(e.ctx, &computepb.InsertFirewallRequest{Project: project, FirewallResource: &computepb.Firewall{
 		Name: proto.String("f"), Allowed: []*computepb.Allowed{{IPProtocol: proto.String("tcp")}}}}))
 	wantCode(t, "faulted firewall insert", err, http.StatusInternalServerError, "")
-	e.srv.SetFaults(Faults{})
+	e.srv.SetFaults(fakecore.Faults{})
 
-	e.srv.FailNext("Addresses.Get", http.StatusServiceUnavailable, "backendError")
-	e.srv.FailNext("Addresses.Delete", http.StatusConflict, "resourceNotReady")
+	e.srv.FailNext("Addresses.Get", 1, &fakecore.APIError{Status: http.StatusServiceUnavailable, Code: "backendError"})
+	e.srv.FailNext("Addresses.Delete", 1, &fakecore.APIError{Status: http.StatusConflict, Code: "resourceNotReady"})
 	_, err = e.addr.Get(e.ctx, &computepb.GetAddressRequest{Project: project, Region: region, Address: "a1"})
 	ok(t, "Get retries a 503 (the client's retry policy)", err)
 	if n := e.srv.Calls()["Addresses.Get"]; n != 2 {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 )
 
 // route is one decoded request path: /compute/v1/projects/{project}/{scope}/{collection}[/{name}[/{verb}]].
@@ -56,6 +58,17 @@ func (rt *route) callKey() string { return rt.api + "." + rt.method }
 // isWrite reports whether the call mutates (operation polls never do).
 func (rt *route) isWrite() bool {
 	return !readMethods[rt.method] && !strings.HasSuffix(rt.api, "Operations")
+}
+
+// callKind classifies the call for the counters: operation polls, reads and writes.
+func (rt *route) callKind() fakecore.Kind {
+	switch {
+	case strings.HasSuffix(rt.api, "Operations"):
+		return fakecore.Poll
+	case readMethods[rt.method]:
+		return fakecore.Read
+	}
+	return fakecore.Write
 }
 
 // scopeKind is "global", "regions", "zones", "aggregated" or "project".

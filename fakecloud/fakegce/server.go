@@ -19,17 +19,16 @@
 package fakegce
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
+
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 )
 
 // Options configures a Server; the zero value is usable.
@@ -47,43 +46,21 @@ type Options struct {
 	OnCall func(r *http.Request, callKey string)
 }
 
-// Faults are injected before a call runs; a faulted call changes no state.
-type Faults struct {
-	// RateLimitRate is the fraction of calls answered 403 rateLimitExceeded.
-	RateLimitRate float64
-	// ServerErrorRate is the fraction of calls answered 500 backendError.
-	ServerErrorRate float64
-	// OperationErrorRate is the fraction of writes whose operation ends DONE with an
-	// error (INTERNAL_ERROR, httpErrorStatusCode 500) and no effect.
-	OperationErrorRate float64
-	// Latency is added to every call.
-	Latency time.Duration
-	// Operations limits the error faults to these call keys ("ForwardingRules.Insert");
-	// all calls when empty. Latency applies to every call.
-	Operations []string
-}
-
-// Server is the fake Compute endpoint; all state sits behind one mutex.
+// Server is the fake Compute endpoint; it implements http.Handler. The call counters,
+// faults and listener are the embedded Endpoint's (fakecore); all state sits behind one mutex.
 type Server struct {
+	*fakecore.Endpoint[string]
 	opts Options
 
-	mu     sync.Mutex
-	rng    *rand.Rand
-	faults Faults
-	calls  map[string]int
-	// failNext holds one-shot errors per call key, served before the random faults.
-	failNext map[string][]*apiError
-	writes   int
-	objects  map[string]*object // keyed by relative self link "projects/p/regions/r/forwardingRules/n"
-	ops      map[string]*operation
+	mu      sync.Mutex
+	objects map[string]*object // keyed by relative self link "projects/p/regions/r/forwardingRules/n"
+	ops     map[string]*operation
 	// requests maps a write's requestId to its operation, so a retry does not run twice.
 	requests map[string]*computepb.Operation
 	seq      uint64
 	// lastBase is the base URL of the latest request, used for self links outside a request.
 	lastBase string
 	ips      ipPool
-
-	httpSrv *http.Server
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -97,20 +74,15 @@ func New(o Options) *Server {
 	if o.Region == "" {
 		o.Region = "us-central1"
 	}
-	if o.Seed == 0 {
-		o.Seed = 1
-	}
 	s := &Server{
 		opts:     o,
-		rng:      rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15)),
-		calls:    map[string]int{},
-		failNext: map[string][]*apiError{},
 		objects:  map[string]*object{},
 		ops:      map[string]*operation{},
 		requests: map[string]*computepb.Operation{},
 		lastBase: "https://compute.googleapis.com",
 		ips:      newIPPool(),
 	}
+	s.Endpoint = fakecore.NewEndpoint(fakecore.Config[string]{Name: "fakegce", Seed: o.Seed, OnCall: o.OnCall}, s)
 	s.AddNetwork("default", map[string]string{"default": "10.128.0.0/20"})
 	return s
 }
@@ -120,75 +92,6 @@ func (s *Server) Project() string { return s.opts.Project }
 
 // Region is the server's region.
 func (s *Server) Region() string { return s.opts.Region }
-
-// Start serves on addr (host:port, port 0 for any) and returns the endpoint URL to pass
-// to option.WithEndpoint.
-func (s *Server) Start(addr string) (string, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", fmt.Errorf("fakegce: listen %s: %w", addr, err)
-	}
-	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.httpSrv.Serve(ln) }()
-	return "http://" + ln.Addr().String(), nil
-}
-
-// Close stops a server started with Start.
-func (s *Server) Close() error {
-	if s.httpSrv == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := s.httpSrv.Shutdown(ctx); err != nil {
-		return fmt.Errorf("fakegce: shutdown: %w", err)
-	}
-	return nil
-}
-
-// SetFaults replaces the injected faults; the zero Faults turns them off.
-func (s *Server) SetFaults(f Faults) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = f
-}
-
-// FailNext makes the next call with this key ("TargetPools.AddInstance") fail with the
-// given HTTP status and reason (e.g. 503 "backendError", 409 "alreadyExists"), once per
-// FailNext; the call is counted and changes nothing.
-func (s *Server) FailNext(callKey string, status int, reason string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failNext[callKey] = append(s.failNext[callKey], &apiError{Status: status, Reason: reason, Message: "injected by fakegce"})
-}
-
-// Calls returns a copy of the call counters keyed "<Resource>.<Method>" as in the API
-// reference ("ForwardingRules.Insert", "RegionOperations.Get"); faulted calls count.
-func (s *Server) Calls() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		out[k] = v
-	}
-	return out
-}
-
-// ResetCalls zeroes the call counters and Writes.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = map[string]int{}
-	s.writes = 0
-}
-
-// Writes is the number of mutating calls (insert, delete, patch, update, add*, remove*,
-// set*) since the last ResetCalls, faulted ones included.
-func (s *Server) Writes() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.writes
-}
 
 // ServeHTTP serves /compute/v1/projects/{project}/...
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -200,28 +103,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.lastBase = base
-	key := rt.callKey()
-	s.calls[key]++
-	if rt.isWrite() {
-		s.writes++
-	}
-	fault, opFault, latency := s.drawFault(key, rt.isWrite())
 	s.mu.Unlock()
-	if s.opts.OnCall != nil {
-		s.opts.OnCall(r, key)
-	}
-
-	if latency > 0 {
-		t := time.NewTimer(latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
-	}
-	if fault != nil {
-		writeError(w, fault)
+	o := s.Admit(r, rt.callKey(), rt.callKind())
+	var opFail *opError
+	switch {
+	case o.Gone:
+		return
+	case o.Err != nil && o.Async && rt.isWrite():
+		opFail = injectedInOperation(o.Err)
+	case o.Err != nil:
+		writeError(w, injected(o.Err))
 		return
 	}
 	body, err := readBody(r)
@@ -236,7 +127,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
-	out, err := s.dispatch(c, opFault)
+	out, err := s.dispatch(c, opFail)
 	s.mu.Unlock()
 	if err != nil {
 		writeError(w, err)
@@ -246,26 +137,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(out)
 }
 
-// drawFault decides under s.mu whether this call fails; draws come from the seeded source.
-func (s *Server) drawFault(key string, write bool) (fault *apiError, opFault bool, latency time.Duration) {
-	f := s.faults
-	if q := s.failNext[key]; len(q) > 0 {
-		s.failNext[key] = q[1:]
-		return q[0], false, f.Latency
+// injected is a fault of fakecore as Compute answers it on the call.
+func injected(err error) *apiError {
+	var ae *fakecore.APIError
+	switch {
+	case errors.Is(err, fakecore.ErrThrottled):
+		return errRateLimit()
+	case errors.As(err, &ae):
+		return &apiError{Status: ae.HTTPStatus(), Reason: ae.Code, Message: injectedMessage(ae)}
 	}
-	if len(f.Operations) > 0 && !slices.Contains(f.Operations, key) {
-		return nil, false, f.Latency
+	return errBackend()
+}
+
+// injectedInOperation is a fault of fakecore as Compute reports it in a DONE operation.
+func injectedInOperation(err error) *opError {
+	var ae *fakecore.APIError
+	if errors.As(err, &ae) {
+		return &opError{Status: ae.HTTPStatus(), Code: ae.Code, Message: injectedMessage(ae)}
 	}
-	if f.RateLimitRate > 0 && s.rng.Float64() < f.RateLimitRate {
-		return errRateLimit(), false, f.Latency
+	return opInternal()
+}
+
+func injectedMessage(ae *fakecore.APIError) string {
+	if ae.Message != "" {
+		return ae.Message
 	}
-	if f.ServerErrorRate > 0 && s.rng.Float64() < f.ServerErrorRate {
-		return errBackend(), false, f.Latency
-	}
-	if write && f.OperationErrorRate > 0 && s.rng.Float64() < f.OperationErrorRate {
-		return nil, true, f.Latency
-	}
-	return nil, false, f.Latency
+	return "injected by fakegce"
 }
 
 // baseURL is scheme://host of the request, the prefix of every self link in the answer.

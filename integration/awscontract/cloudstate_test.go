@@ -250,7 +250,7 @@ func countCalls(calls map[fakeaws.Call]int) counts {
 		switch {
 		case !k.IsRead():
 			c.writes += n
-		case k.Service == fakeaws.ServiceEC2:
+		case k.Service() == fakeaws.ServiceEC2:
 			c.ec2Reads += n
 		default:
 			c.reads += n

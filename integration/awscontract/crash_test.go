@@ -52,7 +52,7 @@ func (g *writeGate) wrap(next http.Handler) http.Handler {
 }
 
 func (g *writeGate) refuse(action string) bool {
-	if (fakeaws.Call{Operation: action}).IsRead() {
+	if fakeaws.NewCall("", action).IsRead() {
 		return false
 	}
 	g.mu.Lock()

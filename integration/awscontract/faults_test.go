@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cloudlb/cloudlb/fakecloud/fakeaws"
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 	cloudaws "github.com/cloudlb/cloudlb/providers/aws"
 )
 
@@ -34,8 +35,8 @@ func TestFaultsLeaveNothing(t *testing.T) {
 	// Writes above 4 a second per API are throttled, as AWS's request-rate buckets do (a
 	// creation burst of 8 Services is far above it); 3% of calls fail with a 5xx and 5% of
 	// writes are performed but answered with one.
-	fake.SetFaults(fakeaws.Faults{WriteRateLimit: 4, WriteBurst: 8, ServerErrorRate: 0.03, LoseResponseRate: 0.05})
-	t.Cleanup(func() { fake.SetFaults(fakeaws.Faults{}) })
+	fake.SetFaults(fakecore.Faults{WriteRateLimit: 4, WriteBurst: 8, ServerErrorRate: 0.03, LoseResponseRate: 0.05})
+	t.Cleanup(func() { fake.SetFaults(fakecore.Faults{}) })
 	twoPorts := func(s *v1.Service) {
 		s.Spec.Ports = append(s.Spec.Ports, v1.ServicePort{Name: "https", Protocol: v1.ProtocolTCP, Port: 443})
 	}
@@ -64,7 +65,7 @@ func TestFaultsLeaveNothing(t *testing.T) {
 	for _, s := range specs {
 		keys = append(keys, key(tn.Create(s)))
 	}
-	fake.FailTimes(fakeaws.Call{Service: fakeaws.ServiceELBv2, Operation: "CreateListener"}, 2, "ServiceUnavailable", 503)
+	fake.FailNext(fakeaws.NewCall(fakeaws.ServiceELBv2, "CreateListener"), 2, &fakecore.APIError{Code: "ServiceUnavailable", Status: 503})
 	tn.Restart()
 	var names []string
 	for _, s := range specs {
@@ -74,7 +75,7 @@ func TestFaultsLeaveNothing(t *testing.T) {
 
 	// Changes that replace target groups (health-check protocol, ports), the scheme of an
 	// NLB, and the kind of load balancer; the old groups' deletion fails for a while.
-	fake.FailTimes(fakeaws.Call{Service: fakeaws.ServiceELBv2, Operation: "DeleteTargetGroup"}, 3, "ResourceInUse", 400)
+	fake.FailNext(fakeaws.NewCall(fakeaws.ServiceELBv2, "DeleteTargetGroup"), 3, &fakecore.APIError{Code: "ResourceInUse", Status: 400})
 	tn.Update("nlb-hc", func(s *v1.Service) { s.Annotations[prefix+"healthcheck-protocol"] = "http" })
 	tn.Update("nlb", func(s *v1.Service) { s.Spec.Ports = s.Spec.Ports[:1] })
 	tn.Update("nlb-internal", func(s *v1.Service) { delete(s.Annotations, prefix+"internal") })
@@ -94,7 +95,7 @@ func TestFaultsLeaveNothing(t *testing.T) {
 	t.Logf("%s: every change applied", time.Since(start))
 
 	// Deletion, with a restart half-way and DeleteTargetGroup in use for a while again.
-	fake.FailTimes(fakeaws.Call{Service: fakeaws.ServiceELBv2, Operation: "DeleteTargetGroup"}, 3, "ResourceInUse", 400)
+	fake.FailNext(fakeaws.NewCall(fakeaws.ServiceELBv2, "DeleteTargetGroup"), 3, &fakecore.APIError{Code: "ResourceInUse", Status: 400})
 	for _, s := range specs[:4] {
 		if err := tn.CS.CoreV1().Services(tn.NS).Delete(t.Context(), s.Name, metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
@@ -105,7 +106,7 @@ func TestFaultsLeaveNothing(t *testing.T) {
 	t.Logf("%s: every Service deleted", time.Since(start))
 	c := countCalls(fake.Calls())
 	t.Logf("created, changed and deleted %d Services under faults: %d writes, %d ELB reads, %d EC2 reads\n%s", len(specs), c.writes, c.reads, c.ec2Reads, c.summary)
-	fake.SetFaults(fakeaws.Faults{})
+	fake.SetFaults(fakecore.Faults{})
 	assertNothingLeft(t, keys...)
 	assertNoNodeRules(t, names...)
 }

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cloudlb/cloudlb/fakecloud/fakeaws"
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 	"github.com/cloudlb/cloudlb/servicecontroller"
 )
 
@@ -285,8 +286,8 @@ func TestNodeChurn(t *testing.T) {
 func TestThrottling(t *testing.T) {
 	fake := requireFake(t, "injects faults")
 	tn := newTenant(t)
-	fake.SetFaults(fakeaws.Faults{ThrottleRate: 0.3})
-	t.Cleanup(func() { fake.SetFaults(fakeaws.Faults{}) })
+	fake.SetFaults(fakecore.Faults{ThrottleRate: 0.3})
+	t.Cleanup(func() { fake.SetFaults(fakecore.Faults{}) })
 	fake.ResetCalls()
 	clb := tn.Create(newService("clb", map[string]string{prefix + "connection-idle-timeout": "90"}, func(s *v1.Service) {
 		s.Spec.LoadBalancerSourceRanges = []string{"10.1.0.0/16"}
@@ -304,7 +305,7 @@ func TestThrottling(t *testing.T) {
 	tn.DeleteAll()
 	c := countCalls(fake.Calls())
 	t.Logf("converged and deleted under 30%% throttling: %d writes, %d ELB reads, %d EC2 reads (throttled calls included)\n%s", c.writes, c.reads, c.ec2Reads, c.summary)
-	fake.SetFaults(fakeaws.Faults{})
+	fake.SetFaults(fakecore.Faults{})
 	assertNothingLeft(t, key(clb), key(nl))
 }
 

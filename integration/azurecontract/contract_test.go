@@ -13,7 +13,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cloudlb/cloudlb/fakecloud/fakeazure"
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 	"github.com/cloudlb/cloudlb/providers/azure"
 	"github.com/cloudlb/cloudlb/servicecontroller"
 )
@@ -130,13 +130,13 @@ func TestNodeChurn(t *testing.T) {
 // the controller gets there, with exactly the resources of an unthrottled creation.
 func TestThrottled(t *testing.T) {
 	throttled := shared.wire.answers(http.StatusTooManyRequests)
-	shared.fake.SetFaults(fakeazure.Faults{ThrottleRate: 0.3, RetryAfter: 50 * time.Millisecond})
-	t.Cleanup(func() { shared.fake.SetFaults(fakeazure.Faults{}) })
+	shared.fake.SetFaults(fakecore.Faults{ThrottleRate: 0.3, RetryAfter: 50 * time.Millisecond})
+	t.Cleanup(func() { shared.fake.SetFaults(fakecore.Faults{}) })
 	tn := newTenant(t)
 	svc := tn.Create(newService("web", nil))
 	waitIngress(tn, svc.Name, anyIP)
 	waitCheck(tn, svc.Name, "the cloud to converge", all(has(public(1)), internetTo()))
-	shared.fake.SetFaults(fakeazure.Faults{})
+	shared.fake.SetFaults(fakecore.Faults{})
 	if n := shared.wire.answers(http.StatusTooManyRequests) - throttled; n == 0 {
 		t.Error("ARM never answered 429: the test throttled nothing")
 	} else {

@@ -10,7 +10,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cloudlb/cloudlb/fakecloud/fakegce"
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 	cloudgce "github.com/cloudlb/cloudlb/providers/gce"
 	"github.com/cloudlb/cloudlb/servicecontroller"
 )
@@ -39,17 +39,17 @@ func (tn *tenant) waitEvent(svc, reason, text string) {
 // and are retried until the load balancer is whole, with nothing duplicated or left behind.
 func TestFailedOperations(t *testing.T) {
 	tn := newTenant(t)
-	t.Cleanup(func() { shared.fake.SetFaults(fakegce.Faults{}) })
+	t.Cleanup(func() { shared.fake.SetFaults(fakecore.Faults{}) })
 
 	// Quota: the rule cannot be created; the controller retries with backoff.
-	shared.fake.FailNext("ForwardingRules.Insert", http.StatusForbidden, "QUOTA_EXCEEDED")
+	shared.fake.FailNext("ForwardingRules.Insert", 1, &fakecore.APIError{Status: http.StatusForbidden, Code: "QUOTA_EXCEEDED"})
 	// A 409 that reserved nothing: the provider reads the address back and does not find it.
-	shared.fake.FailNext("Addresses.Insert", http.StatusConflict, "alreadyExists")
+	shared.fake.FailNext("Addresses.Insert", 1, &fakecore.APIError{Status: http.StatusConflict, Code: "alreadyExists"})
 	// Every firewall insert's operation ends in an error until the faults are cleared.
-	shared.fake.SetFaults(fakegce.Faults{OperationErrorRate: 1, Operations: []string{"Firewalls.Insert"}})
+	shared.fake.SetFaults(fakecore.Faults{OperationErrorRate: 1, Operations: []string{"Firewalls.Insert"}})
 	ext := tn.create(newService("quota", nil, localPolicy))
 	tn.waitEvent(ext.Name, servicecontroller.ReasonSyncLoadBalancerFailed, "Firewalls.Insert")
-	shared.fake.SetFaults(fakegce.Faults{})
+	shared.fake.SetFaults(fakecore.Faults{})
 	tn.waitIngress(ext.Name)
 	tn.waitEvent(ext.Name, servicecontroller.ReasonSyncLoadBalancerFailed, "ForwardingRules.Insert: googleapi: Error 403")
 	tn.waitEvent(ext.Name, servicecontroller.ReasonSyncLoadBalancerFailed, "not found after its creation")
@@ -61,7 +61,7 @@ func TestFailedOperations(t *testing.T) {
 	// An internal Service whose backend service delete is refused once: the delete is retried.
 	ilb := tn.create(newService("refused-delete", map[string]string{internal: "Internal"}))
 	tn.waitIngress(ilb.Name)
-	shared.fake.FailNext("RegionBackendServices.Delete", http.StatusBadRequest, "resourceInUseByAnotherResource")
+	shared.fake.FailNext("RegionBackendServices.Delete", 1, &fakecore.APIError{Status: http.StatusBadRequest, Code: "resourceInUseByAnotherResource"})
 	tn.deleteService(ilb.Name)
 	tn.waitEvent(ilb.Name, servicecontroller.ReasonDeleteLoadBalancerFailed, "RegionBackendServices.Delete")
 	tn.waitGone(ilb.Name)

@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/cloudlb/cloudlb/fakecloud/fakegce"
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 	cloudgce "github.com/cloudlb/cloudlb/providers/gce"
 )
 
@@ -171,11 +171,11 @@ func TestNodeChurn(t *testing.T) {
 // TestThrottled converges under throttling, server errors and failed operations.
 func TestThrottled(t *testing.T) {
 	tn := newTenant(t)
-	shared.fake.SetFaults(fakegce.Faults{RateLimitRate: 0.1, ServerErrorRate: 0.05, OperationErrorRate: 0.05})
-	t.Cleanup(func() { shared.fake.SetFaults(fakegce.Faults{}) })
+	shared.fake.SetFaults(fakecore.Faults{ThrottleRate: 0.1, ServerErrorRate: 0.05, OperationErrorRate: 0.05})
+	t.Cleanup(func() { shared.fake.SetFaults(fakecore.Faults{}) })
 	tn.create(newService("flaky", map[string]string{internal: "Internal"}))
 	tn.create(newService("flaky-ext", nil))
 	tn.waitIngress("flaky")
 	tn.waitIngress("flaky-ext")
-	shared.fake.SetFaults(fakegce.Faults{})
+	shared.fake.SetFaults(fakecore.Faults{})
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/cloudlb/cloudlb/fakecloud/fakeaws"
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 	"github.com/cloudlb/cloudlb/providers"
 )
 
@@ -62,7 +63,7 @@ func TestAuditEveryWriteOnce(t *testing.T) {
 			writes = append(writes, w)
 		}
 	})
-	srv.LoseNextResponse(fakeaws.Call{Service: fakeaws.ServiceELBv2, Operation: "CreateTargetGroup"})
+	srv.FailNext(fakeaws.NewCall(fakeaws.ServiceELBv2, "CreateTargetGroup"), 1, fakecore.ErrLost)
 	if _, err := c.EnsureLoadBalancer(ctx, cluster, svc, nodes); err != nil {
 		t.Fatal(err)
 	}

@@ -85,10 +85,10 @@ func TestNodeChurnSharesLookups(t *testing.T) {
 		}
 	}
 	w, r, sum := e.counts()
-	if got := e.srv.CallCount(awsprovider.ServiceELB, "RegisterInstancesWithLoadBalancer"); w != n || got != n {
+	if got := e.srv.CallCount(awsprovider.NewCall(awsprovider.ServiceELB, "RegisterInstancesWithLoadBalancer")); w != n || got != n {
 		t.Errorf("writes = %d, registers = %d, want %d each (%s)", w, got, n, sum)
 	}
-	if got := e.srv.CallCount(awsprovider.ServiceEC2, "DescribeInstances"); r != 1 || got != 1 {
+	if got := e.srv.CallCount(awsprovider.NewCall(awsprovider.ServiceEC2, "DescribeInstances")); r != 1 || got != 1 {
 		t.Errorf("reads = %d, DescribeInstances = %d, want 1 each (%s)", r, got, sum)
 	}
 	for i := range n {
@@ -183,7 +183,7 @@ func TestUpdateCorrectsStaleCache(t *testing.T) {
 	if got, want := e.instancesOf(t, name), ids(nodes); !slices.Equal(got, want) {
 		t.Errorf("instances = %v, want %v", got, want)
 	}
-	if got := e.srv.CallCount(awsprovider.ServiceELB, "RegisterInstancesWithLoadBalancer"); got != 2 {
+	if got := e.srv.CallCount(awsprovider.NewCall(awsprovider.ServiceELB, "RegisterInstancesWithLoadBalancer")); got != 2 {
 		t.Errorf("RegisterInstancesWithLoadBalancer calls = %d, want 2 (the node, then the stale one)", got)
 	}
 }
@@ -247,7 +247,7 @@ func TestNLBNodeChurnFastPath(t *testing.T) {
 			t.Fatalf("%s: %v", s.name, err)
 		}
 		w, r, sum := e.counts()
-		if got := e.srv.CallCount(awsprovider.ServiceELBv2, s.op); got != 2 || w > s.maxWrites || r > s.maxReads {
+		if got := e.srv.CallCount(awsprovider.NewCall(awsprovider.ServiceELBv2, s.op)); got != 2 || w > s.maxWrites || r > s.maxReads {
 			t.Errorf("%s: %s = %d (want 2), %d writes, %d reads (%s)", s.name, s.op, got, w, r, sum)
 		}
 		e.srv.ResetCalls()

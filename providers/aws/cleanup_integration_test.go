@@ -12,6 +12,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 
 	awsprovider "github.com/cloudlb/cloudlb/fakecloud/fakeaws"
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 	"github.com/cloudlb/cloudlb/providers"
 )
 
@@ -76,21 +77,21 @@ func TestDeleteRetriesWhatFailed(t *testing.T) {
 		code   string
 		status int
 	}{
-		{awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: "DeleteTargetGroup"}, "ResourceInUse", 400},
-		{awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: "DeleteTargetGroup"}, "ServiceUnavailable", 503},
-		{awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: "DescribeTargetGroups"}, "ServiceUnavailable", 503},
-		{awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: "DeleteLoadBalancer"}, "ServiceUnavailable", 503},
-		{awsprovider.Call{Service: awsprovider.ServiceEC2, Operation: "RevokeSecurityGroupIngress"}, "InternalError", 500},
-		{awsprovider.Call{Service: awsprovider.ServiceEC2, Operation: "DescribeSecurityGroups"}, "InternalError", 500},
+		{awsprovider.NewCall(awsprovider.ServiceELBv2, "DeleteTargetGroup"), "ResourceInUse", 400},
+		{awsprovider.NewCall(awsprovider.ServiceELBv2, "DeleteTargetGroup"), "ServiceUnavailable", 503},
+		{awsprovider.NewCall(awsprovider.ServiceELBv2, "DescribeTargetGroups"), "ServiceUnavailable", 503},
+		{awsprovider.NewCall(awsprovider.ServiceELBv2, "DeleteLoadBalancer"), "ServiceUnavailable", 503},
+		{awsprovider.NewCall(awsprovider.ServiceEC2, "RevokeSecurityGroupIngress"), "InternalError", 500},
+		{awsprovider.NewCall(awsprovider.ServiceEC2, "DescribeSecurityGroups"), "InternalError", 500},
 	}
 	for _, tt := range tests {
-		t.Run(tt.op.Operation+"/"+tt.code, func(t *testing.T) {
+		t.Run(tt.op.Operation()+"/"+tt.code, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			e.withCloudConfig(t, "NLBSecurityGroupMode = Managed")
 			svc := nlbService(nil)
 			e.ensure(t, svc)
-			e.srv.FailNext(tt.op, tt.code, tt.status)
+			e.srv.FailNext(tt.op, 1, &fakecore.APIError{Code: tt.code, Status: tt.status})
 			err := e.cloud.EnsureLoadBalancerDeleted(ctx, cluster, svc)
 			var ue *providers.UserError
 			if err == nil || errors.As(err, &ue) {
@@ -111,7 +112,7 @@ func TestStaleTargetGroupsRetried(t *testing.T) {
 	e.ensure(t, svc)
 	before := e.srv.Inventory().TargetGroups
 	svc.Annotations[prefix+"healthcheck-protocol"] = "http"
-	e.srv.FailNext(awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: "DeleteTargetGroup"}, "ServiceUnavailable", 503)
+	e.srv.FailNext(awsprovider.NewCall(awsprovider.ServiceELBv2, "DeleteTargetGroup"), 1, &fakecore.APIError{Code: "ServiceUnavailable", Status: 503})
 	if _, err := e.cloud.EnsureLoadBalancer(ctx, cluster, svc, e.nodes); err == nil {
 		t.Fatal("the failed delete of an old target group was not reported")
 	}
@@ -139,7 +140,7 @@ func TestFailedCreateThenDeleted(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			svc := nlbService(nil)
-			e.srv.FailNext(awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: op}, "ServiceUnavailable", 503)
+			e.srv.FailNext(awsprovider.NewCall(awsprovider.ServiceELBv2, op), 1, &fakecore.APIError{Code: "ServiceUnavailable", Status: 503})
 			if _, err := e.cloud.EnsureLoadBalancer(ctx, cluster, svc, e.nodes); err == nil {
 				t.Fatalf("%s failed and the create did not report it", op)
 			}
@@ -159,23 +160,23 @@ func TestLostAnswers(t *testing.T) {
 		setup func(*env, *testing.T)
 		op    awsprovider.Call
 	}{
-		{classicService, nil, awsprovider.Call{Service: awsprovider.ServiceELB, Operation: "CreateLoadBalancer"}},
+		{classicService, nil, awsprovider.NewCall(awsprovider.ServiceELB, "CreateLoadBalancer")},
 		{func() *v1.Service {
 			svc := service()
 			svc.Annotations[prefix+"proxy-protocol"] = "*"
 			return svc
-		}, nil, awsprovider.Call{Service: awsprovider.ServiceELB, Operation: "CreateLoadBalancerPolicy"}},
-		{classicService, nil, awsprovider.Call{Service: awsprovider.ServiceELB, Operation: "ConfigureHealthCheck"}},
-		{classicService, nil, awsprovider.Call{Service: awsprovider.ServiceELB, Operation: "AddTags"}},
-		{classicService, nil, awsprovider.Call{Service: awsprovider.ServiceEC2, Operation: "CreateSecurityGroup"}},
-		{classicService, nil, awsprovider.Call{Service: awsprovider.ServiceEC2, Operation: "AuthorizeSecurityGroupIngress"}},
-		{func() *v1.Service { return nlbService(nil) }, nil, awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: "CreateLoadBalancer"}},
-		{func() *v1.Service { return nlbService(nil) }, nil, awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: "CreateTargetGroup"}},
-		{func() *v1.Service { return nlbService(nil) }, nil, awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: "CreateListener"}},
-		{func() *v1.Service { return nlbService(nil) }, nil, awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: "RegisterTargets"}},
-		{func() *v1.Service { return nlbService(nil) }, nil, awsprovider.Call{Service: awsprovider.ServiceELBv2, Operation: "AddTags"}},
-		{func() *v1.Service { return nlbService(nil) }, withManaged, awsprovider.Call{Service: awsprovider.ServiceEC2, Operation: "CreateSecurityGroup"}},
-		{func() *v1.Service { return nlbService(nil) }, nil, awsprovider.Call{Service: awsprovider.ServiceEC2, Operation: "AuthorizeSecurityGroupIngress"}},
+		}, nil, awsprovider.NewCall(awsprovider.ServiceELB, "CreateLoadBalancerPolicy")},
+		{classicService, nil, awsprovider.NewCall(awsprovider.ServiceELB, "ConfigureHealthCheck")},
+		{classicService, nil, awsprovider.NewCall(awsprovider.ServiceELB, "AddTags")},
+		{classicService, nil, awsprovider.NewCall(awsprovider.ServiceEC2, "CreateSecurityGroup")},
+		{classicService, nil, awsprovider.NewCall(awsprovider.ServiceEC2, "AuthorizeSecurityGroupIngress")},
+		{func() *v1.Service { return nlbService(nil) }, nil, awsprovider.NewCall(awsprovider.ServiceELBv2, "CreateLoadBalancer")},
+		{func() *v1.Service { return nlbService(nil) }, nil, awsprovider.NewCall(awsprovider.ServiceELBv2, "CreateTargetGroup")},
+		{func() *v1.Service { return nlbService(nil) }, nil, awsprovider.NewCall(awsprovider.ServiceELBv2, "CreateListener")},
+		{func() *v1.Service { return nlbService(nil) }, nil, awsprovider.NewCall(awsprovider.ServiceELBv2, "RegisterTargets")},
+		{func() *v1.Service { return nlbService(nil) }, nil, awsprovider.NewCall(awsprovider.ServiceELBv2, "AddTags")},
+		{func() *v1.Service { return nlbService(nil) }, withManaged, awsprovider.NewCall(awsprovider.ServiceEC2, "CreateSecurityGroup")},
+		{func() *v1.Service { return nlbService(nil) }, nil, awsprovider.NewCall(awsprovider.ServiceEC2, "AuthorizeSecurityGroupIngress")},
 	}
 	for _, tt := range tests {
 		for _, attempts := range []int{1, 3} {
@@ -186,7 +187,7 @@ func TestLostAnswers(t *testing.T) {
 					tt.setup(e, t)
 				}
 				svc := tt.svc()
-				e.srv.LoseNextResponse(tt.op)
+				e.srv.FailNext(tt.op, 1, fakecore.ErrLost)
 				_, err := e.cloud.EnsureLoadBalancer(ctx, cluster, svc, e.nodes)
 				if attempts == 1 && err == nil {
 					t.Fatalf("the lost answer of %s was not reported", tt.op)

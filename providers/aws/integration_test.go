@@ -24,6 +24,7 @@ import (
 	cloudprovider "k8s.io/cloud-provider"
 
 	awsprovider "github.com/cloudlb/cloudlb/fakecloud/fakeaws"
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 	"github.com/cloudlb/cloudlb/providers"
 	cloudaws "github.com/cloudlb/cloudlb/providers/aws"
 )
@@ -266,12 +267,12 @@ func TestClassicLifecycle(t *testing.T) {
 	t.Logf("update: %d writes, %d reads: %s", w, r, sum)
 	calls := e.srv.Calls()
 	for _, op := range []string{"ConfigureHealthCheck", "ModifyLoadBalancerAttributes", "CreateLoadBalancerListeners", "DeleteLoadBalancerListeners"} {
-		if calls[awsprovider.Call{Service: awsprovider.ServiceELB, Operation: op}] != 1 {
-			t.Errorf("%s calls = %d, want 1 (%s)", op, calls[awsprovider.Call{Service: awsprovider.ServiceELB, Operation: op}], sum)
+		if calls[awsprovider.NewCall(awsprovider.ServiceELB, op)] != 1 {
+			t.Errorf("%s calls = %d, want 1 (%s)", op, calls[awsprovider.NewCall(awsprovider.ServiceELB, op)], sum)
 		}
 	}
 	for _, op := range []string{"RegisterInstancesWithLoadBalancer", "CreateLoadBalancer", "ApplySecurityGroupsToLoadBalancer", "CreateSecurityGroup"} {
-		if n := calls[awsprovider.Call{Service: awsprovider.ServiceELB, Operation: op}] + calls[awsprovider.Call{Service: awsprovider.ServiceEC2, Operation: op}]; n != 0 {
+		if n := calls[awsprovider.NewCall(awsprovider.ServiceELB, op)] + calls[awsprovider.NewCall(awsprovider.ServiceEC2, op)]; n != 0 {
 			t.Errorf("unneeded %s: %d (%s)", op, n, sum)
 		}
 	}
@@ -302,7 +303,7 @@ func TestClassicLifecycle(t *testing.T) {
 	// Register only: the load balancer's state is cached from the last sync, node-b's
 	// instance was in the VPC listing made then, and its group is the other nodes' group,
 	// so the node-rules tag still holds.
-	if w != 1 || r != 0 || e.srv.CallCount(awsprovider.ServiceELB, "RegisterInstancesWithLoadBalancer") != 1 {
+	if w != 1 || r != 0 || e.srv.CallCount(awsprovider.NewCall(awsprovider.ServiceELB, "RegisterInstancesWithLoadBalancer")) != 1 {
 		t.Errorf("node added: %d writes %d reads (%s)", w, r, sum)
 	}
 	d, _, _ = e.describe(t, name)
@@ -390,7 +391,7 @@ func TestPoliciesTagsAndRecovery(t *testing.T) {
 	svc.Annotations[prefix+"ssl-negotiation-policy"] = "ELBSecurityPolicy-TLS-1-2-2017-01"
 	svc.Annotations[prefix+"additional-resource-tags"] = "team=shop,env=prod"
 	// The create fails half-way: the next Ensure must finish it.
-	e.srv.FailNext(awsprovider.Call{Service: awsprovider.ServiceELB, Operation: "ConfigureHealthCheck"}, "ServiceUnavailable", 503)
+	e.srv.FailNext(awsprovider.NewCall(awsprovider.ServiceELB, "ConfigureHealthCheck"), 1, &fakecore.APIError{Code: "ServiceUnavailable", Status: 503})
 	if _, err := e.cloud.EnsureLoadBalancer(ctx, cluster, svc, e.nodes); err == nil {
 		t.Fatal("injected failure not returned")
 	}
@@ -574,7 +575,7 @@ func TestConvergesUnderThrottling(t *testing.T) {
 	})
 	svc := service()
 	svc.Annotations[prefix+"proxy-protocol"] = "*"
-	e.srv.SetFaults(awsprovider.Faults{ThrottleRate: 0.3})
+	e.srv.SetFaults(fakecore.Faults{ThrottleRate: 0.3})
 	var err error
 	for range 10 {
 		if _, err = e.cloud.EnsureLoadBalancer(ctx, cluster, svc, e.nodes); err == nil {
@@ -584,7 +585,7 @@ func TestConvergesUnderThrottling(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no convergence: %v", err)
 	}
-	e.srv.SetFaults(awsprovider.Faults{})
+	e.srv.SetFaults(fakecore.Faults{})
 	d, attrs, _ := e.describe(t, cloudaws.LoadBalancerName(svc))
 	if len(d.ListenerDescriptions) != 2 || len(d.Instances) != 2 || len(d.BackendServerDescriptions) != 2 || !attrs.AccessLog.Enabled {
 		t.Errorf("incomplete after throttling: %+v", d)
@@ -600,7 +601,7 @@ func TestConvergesUnderThrottling(t *testing.T) {
 		t.Errorf("no-op after throttling: %d writes %d reads (%s)", w, r, sum)
 	}
 	// Deletion also converges and leaves nothing.
-	e.srv.SetFaults(awsprovider.Faults{ThrottleRate: 0.3})
+	e.srv.SetFaults(fakecore.Faults{ThrottleRate: 0.3})
 	for range 10 {
 		if err = e.cloud.EnsureLoadBalancerDeleted(ctx, cluster, svc); err == nil {
 			break

@@ -14,6 +14,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 
 	awsprovider "github.com/cloudlb/cloudlb/fakecloud/fakeaws"
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 	"github.com/cloudlb/cloudlb/providers"
 	cloudaws "github.com/cloudlb/cloudlb/providers/aws"
 )
@@ -205,7 +206,7 @@ func TestNLBManagedGroupDeleteRetried(t *testing.T) {
 	e.withCloudConfig(t, "NLBSecurityGroupMode = Managed")
 	svc := nlbService(nil)
 	e.ensure(t, svc)
-	e.srv.FailNext(awsprovider.Call{Service: "ec2", Operation: "DeleteSecurityGroup"}, "DependencyViolation", 400)
+	e.srv.FailNext(awsprovider.NewCall("ec2", "DeleteSecurityGroup"), 1, &fakecore.APIError{Code: "DependencyViolation", Status: 400})
 	err := e.cloud.EnsureLoadBalancerDeleted(ctx, cluster, svc)
 	var ue *providers.UserError
 	if err == nil || errors.As(err, &ue) {

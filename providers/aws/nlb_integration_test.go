@@ -114,7 +114,7 @@ func TestNLBLifecycle(t *testing.T) {
 	}
 	w, r, sum = e.counts()
 	t.Logf("NLB node added: %d writes, %d reads: %s", w, r, sum)
-	if n := e.srv.CallCount("elasticloadbalancingv2", "RegisterTargets"); n != 2 {
+	if n := e.srv.CallCount("elasticloadbalancingv2:RegisterTargets"); n != 2 {
 		t.Errorf("RegisterTargets = %d, want 2", n)
 	}
 

@@ -75,7 +75,7 @@ func TestNLBALPNAndIPAddressType(t *testing.T) {
 		writes := map[string]int{}
 		for c, n := range e.srv.Calls() {
 			if !c.IsRead() {
-				writes[c.Operation] += n
+				writes[c.Operation()] += n
 			}
 		}
 		if !mapsEqual(writes, s.writes) {

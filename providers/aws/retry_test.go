@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/cloudlb/cloudlb/fakecloud/fakeaws"
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 )
 
 // TestAdaptiveRetryUnderThrottling creates a CLB and re-ensures it with 30% of the calls
@@ -33,7 +34,7 @@ func TestAdaptiveRetryUnderThrottling(t *testing.T) {
 			{Name: "https", Protocol: v1.ProtocolTCP, Port: 443, NodePort: 30443},
 		}},
 	}
-	srv.SetFaults(fakeaws.Faults{ThrottleRate: 0.3})
+	srv.SetFaults(fakecore.Faults{ThrottleRate: 0.3})
 	ctx := context.Background()
 	if _, err := c.EnsureLoadBalancer(ctx, cluster, svc, nodes); err != nil {
 		t.Fatalf("create under throttling: %v", err)
@@ -41,7 +42,7 @@ func TestAdaptiveRetryUnderThrottling(t *testing.T) {
 	if _, err := c.EnsureLoadBalancer(ctx, cluster, svc, nodes); err != nil {
 		t.Fatalf("no-op ensure under throttling: %v", err)
 	}
-	srv.SetFaults(fakeaws.Faults{})
+	srv.SetFaults(fakecore.Faults{})
 	inv := srv.Inventory()
 	if len(inv.ClassicLoadBalancers) != 1 {
 		t.Fatalf("load balancers: %+v", inv.ClassicLoadBalancers)

@@ -11,7 +11,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
-	"github.com/cloudlb/cloudlb/fakecloud/fakeazure"
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 	"github.com/cloudlb/cloudlb/providers"
 )
 
@@ -179,7 +179,7 @@ func TestConcurrentWritersRetryOn412(t *testing.T) {
 	// Two controllers (no shared lock) write the same load balancer at once; the fake adds
 	// latency so their read-modify-write cycles overlap.
 	other := e.newCloud()
-	e.srv.SetFaults(fakeazure.Faults{Latency: 20 * time.Millisecond})
+	e.srv.SetFaults(fakecore.Faults{Latency: 20 * time.Millisecond})
 	a, b := service("a", uid(2), nil), service("b", uid(3), nil)
 	var wg sync.WaitGroup
 	var errA, errB error
@@ -196,8 +196,8 @@ func TestConcurrentWritersRetryOn412(t *testing.T) {
 	}
 	// Deterministically: a stale etag on the write is answered 412, and the provider
 	// re-reads and writes again.
-	e.srv.SetFaults(fakeazure.Faults{})
-	e.srv.FailNext("LoadBalancers.CreateOrUpdate", http.StatusPreconditionFailed, "PreconditionFailed")
+	e.srv.SetFaults(fakecore.Faults{})
+	e.srv.FailNext("LoadBalancers.CreateOrUpdate", 1, &fakecore.APIError{Status: http.StatusPreconditionFailed, Code: "PreconditionFailed"})
 	c := service("c", uid(4), nil)
 	e.srv.ResetCalls()
 	e.ensure(c)
@@ -212,10 +212,10 @@ func TestConcurrentWritersRetryOn412(t *testing.T) {
 func TestThrottlingHonoured(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "")
-	e.srv.SetFaults(fakeazure.Faults{ThrottleRate: 0.3, RetryAfter: 20 * time.Millisecond})
+	e.srv.SetFaults(fakecore.Faults{ThrottleRate: 0.3, RetryAfter: 20 * time.Millisecond})
 	svc := service("web", uid(1), nil)
 	e.ensure(svc)
-	e.srv.SetFaults(fakeazure.Faults{})
+	e.srv.SetFaults(fakecore.Faults{})
 	if st := e.cloud.APIStats(); st.Throttled == 0 || st.Attempts <= st.Throttled {
 		t.Errorf("stats %+v: want throttled attempts retried", st)
 	}
@@ -345,7 +345,7 @@ func TestRecoversFromFailedWrites(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, "")
 			svc := service("web", uid(1), nil)
-			e.srv.FailAsync(call, "InternalServerError")
+			e.srv.FailNext(call, 1, &fakecore.APIError{Code: "InternalServerError", Async: true})
 			if _, err := e.cloud.EnsureLoadBalancer(testCtx(t), cluster, svc, e.nodes); err == nil {
 				t.Fatalf("%s failed but EnsureLoadBalancer reported success", call)
 			}

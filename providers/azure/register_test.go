@@ -7,7 +7,6 @@ import (
 
 	cloudprovider "k8s.io/cloud-provider"
 
-	"github.com/cloudlb/cloudlb/fakecloud/fakeazure"
 	"github.com/cloudlb/cloudlb/providers/azure"
 )
 
@@ -19,7 +18,7 @@ func TestRegisteredProviderTalksToLoopbackFake(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "")
 	// No async polling: the provider's production poll interval would slow the test.
-	e.srv.SetFaults(fakeazure.Faults{AsyncPolls: -1})
+	e.srv.SetAsyncPolls(-1)
 	azure.Register()
 	azure.Register() // idempotent
 	js := fmt.Sprintf(`{"subscriptionId": %q, "resourceGroup": %q, "location": "westeurope", "vnetName": "vnet",

@@ -11,6 +11,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 	"github.com/cloudlb/cloudlb/fakecloud/fakegce"
 	"github.com/cloudlb/cloudlb/providers"
 )
@@ -269,7 +270,7 @@ func TestSharedObjectsLiveUntilLastService(t *testing.T) {
 func TestFaultsAreRetried(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.fake.SetFaults(fakegce.Faults{RateLimitRate: 0.2, ServerErrorRate: 0.1, OperationErrorRate: 0.2})
+	e.fake.SetFaults(fakecore.Faults{ThrottleRate: 0.2, ServerErrorRate: 0.1, OperationErrorRate: 0.2})
 	s := svc("flaky", map[string]string{annType: "Internal"})
 	var err error
 	for range 10 { // each attempt is itself bounded; the controller would requeue
@@ -283,7 +284,7 @@ func TestFaultsAreRetried(t *testing.T) {
 	if e.cloud.APIStats().Throttled == 0 {
 		t.Error("no throttled attempt seen: the faults were not injected")
 	}
-	e.fake.SetFaults(fakegce.Faults{})
+	e.fake.SetFaults(fakecore.Faults{})
 	e.fake.ResetCalls()
 	e.ensure(s)
 	if e.fake.Writes() != 0 {
@@ -291,7 +292,7 @@ func TestFaultsAreRetried(t *testing.T) {
 	}
 
 	// Permanent throttling: bounded attempts, then an error.
-	e.fake.SetFaults(fakegce.Faults{RateLimitRate: 1})
+	e.fake.SetFaults(fakecore.Faults{ThrottleRate: 1})
 	before := e.cloud.APIStats().Attempts
 	_, _, err = e.cloud.GetLoadBalancer(e.ctx(), "", s)
 	if err == nil || !isThrottle(err) {
@@ -300,7 +301,7 @@ func TestFaultsAreRetried(t *testing.T) {
 	if got := e.cloud.APIStats().Attempts - before; got != DefaultMaxAttempts {
 		t.Errorf("%d attempts, want %d", got, DefaultMaxAttempts)
 	}
-	e.fake.SetFaults(fakegce.Faults{})
+	e.fake.SetFaults(fakecore.Faults{})
 	e.delete(s)
 	if n := e.names(); len(n) != 0 {
 		t.Errorf("left after delete: %v", n)
@@ -386,11 +387,11 @@ func TestDeleteAfterPartialFailure(t *testing.T) {
 	s := svc("ilb", map[string]string{annType: "Internal"}, local)
 	e.ensure(s)
 	// Every write fails: the delete reports an error and leaves what it could not remove.
-	e.fake.SetFaults(fakegce.Faults{OperationErrorRate: 1})
+	e.fake.SetFaults(fakecore.Faults{OperationErrorRate: 1})
 	if err := e.cloud.EnsureLoadBalancerDeleted(e.ctx(), "", s); err == nil {
 		t.Fatal("delete with failing writes reported success")
 	}
-	e.fake.SetFaults(fakegce.Faults{OperationErrorRate: 0.3})
+	e.fake.SetFaults(fakecore.Faults{OperationErrorRate: 0.3})
 	var err error
 	for range 10 {
 		if err = e.cloud.EnsureLoadBalancerDeleted(e.ctx(), "", s); err == nil {
@@ -400,7 +401,7 @@ func TestDeleteAfterPartialFailure(t *testing.T) {
 	if err != nil {
 		t.Fatalf("delete never converged: %v", err)
 	}
-	e.fake.SetFaults(fakegce.Faults{})
+	e.fake.SetFaults(fakecore.Faults{})
 	if n := e.names(); len(n) != 0 {
 		t.Errorf("left after delete: %v", n)
 	}
