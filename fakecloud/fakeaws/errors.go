@@ -1,7 +1,6 @@
 package fakeaws
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -65,17 +64,7 @@ func serverError(service string) *apiError {
 
 // injected is a fault of fakecore in the service's error envelope.
 func injected(service string, err error) *apiError {
-	var ae *fakecore.APIError
-	switch {
-	case errors.Is(err, fakecore.ErrThrottled):
-		return throttleError(service)
-	case errors.As(err, &ae):
-		msg := ae.Message
-		if msg == "" {
-			msg = "injected by fakeaws"
-		}
-		status := ae.HTTPStatus()
-		return &apiError{Code: ae.Code, Message: msg, Status: status, Receiver: status >= 500}
-	}
-	return serverError(service)
+	return fakecore.Translate(err, throttleError(service), serverError(service), func(ae *fakecore.APIError) *apiError {
+		return &apiError{Code: ae.Code, Message: ae.Message, Status: ae.HTTPStatus(), Receiver: ae.HTTPStatus() >= 500}
+	})
 }

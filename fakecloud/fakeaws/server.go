@@ -14,6 +14,7 @@
 package fakeaws
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -121,21 +122,13 @@ var _ http.Handler = (*Server)(nil)
 
 // New returns a Server with empty state.
 func New(opts Options) *Server {
-	if opts.Region == "" {
-		opts.Region = "us-east-1"
-	}
-	if opts.AccountID == "" {
-		opts.AccountID = "123456789012"
-	}
+	opts.Region = cmp.Or(opts.Region, "us-east-1")
+	opts.AccountID = cmp.Or(opts.AccountID, "123456789012")
 	if len(opts.Zones) == 0 {
 		opts.Zones = []string{opts.Region + "a", opts.Region + "b", opts.Region + "c"}
 	}
-	if opts.Seed == 0 {
-		opts.Seed = 1
-	}
-	if opts.RulesPerSecurityGroup == 0 {
-		opts.RulesPerSecurityGroup = 60
-	}
+	opts.Seed = cmp.Or(opts.Seed, 1)
+	opts.RulesPerSecurityGroup = cmp.Or(opts.RulesPerSecurityGroup, 60)
 	s := &Server{
 		opts: opts,
 		rng:  rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),

@@ -31,8 +31,8 @@
 package fakeazure
 
 import (
+	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -94,18 +94,12 @@ type entry struct {
 
 // New returns a Server with no resources.
 func New(o Options) *Server {
-	if o.SubscriptionID == "" {
-		o.SubscriptionID = "00000000-0000-0000-0000-000000000000"
-	}
-	if o.Location == "" {
-		o.Location = "westeurope"
-	}
+	o.SubscriptionID = cmp.Or(o.SubscriptionID, "00000000-0000-0000-0000-000000000000")
+	o.Location = cmp.Or(o.Location, "westeurope")
 	if o.PageSize <= 0 {
 		o.PageSize = 100
 	}
-	if o.Seed == 0 {
-		o.Seed = 1
-	}
+	o.Seed = cmp.Or(o.Seed, 1)
 	s := &Server{
 		opts:       o,
 		rng:        rand.New(rand.NewPCG(o.Seed, o.Seed^0x5bd1e995)),
@@ -271,18 +265,9 @@ func setRetryAfter(h http.Header, d time.Duration) {
 
 // injected is a fault of fakecore as ARM answers it.
 func injected(err error) *armError {
-	var ae *fakecore.APIError
-	switch {
-	case errors.Is(err, fakecore.ErrThrottled):
-		return throttled()
-	case errors.As(err, &ae):
-		msg := ae.Message
-		if msg == "" {
-			msg = "injected by fakeazure"
-		}
-		return errf(ae.HTTPStatus(), ae.Code, "%s", msg)
-	}
-	return serverError()
+	return fakecore.Translate(err, throttled(), serverError(), func(ae *fakecore.APIError) *armError {
+		return &armError{Status: ae.HTTPStatus(), Code: ae.Code, Message: ae.Message}
+	})
 }
 
 // dispatch runs one call under s.mu. A long-running write with asyncFail is accepted and

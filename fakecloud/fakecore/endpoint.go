@@ -39,8 +39,8 @@ type Endpoint[K ~string] struct {
 	cfg     Config[K]
 	handler http.Handler
 
-	mu      sync.Mutex
-	rng     *rand.Rand
+	mu     sync.Mutex
+	rng    *rand.Rand
 	calls  map[K]int
 	kinds  map[Kind]int
 	faults Faults

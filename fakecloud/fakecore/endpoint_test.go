@@ -54,8 +54,8 @@ func TestCountersByKind(t *testing.T) {
 // ones only.
 func TestFailNextBeforeRandomFaults(t *testing.T) {
 	t.Parallel()
-	e := NewEndpoint[string](Config[string]{}, nil)
-	quota := &APIError{Status: 403, Code: "QUOTA_EXCEEDED"}
+	e := NewEndpoint[string](Config[string]{Name: "fake"}, nil)
+	quota := &APIError{Status: 403, Code: "QUOTA_EXCEEDED", Message: "Quota exceeded"}
 	e.FailNext("A.Insert", 2, quota)
 	e.FailNext("A.Insert", 1, ErrLost)
 	e.FailNext("A.Insert", 1, &APIError{Code: "INTERNAL", Async: true})
@@ -67,7 +67,7 @@ func TestFailNextBeforeRandomFaults(t *testing.T) {
 			t.Fatalf("call %d: %+v, want %+v", i, got, want)
 		}
 	}
-	if got := admit(e, "A.Insert", Write); !got.Async || got.Err.(*APIError).Code != "INTERNAL" {
+	if got := admit(e, "A.Insert", Write); !got.Async || got.Err.(*APIError).Code != "INTERNAL" || got.Err.(*APIError).Message != "injected by fake" {
 		t.Fatalf("async: %+v", got)
 	}
 	if got := admit(e, "A.Insert", Write); !errors.Is(got.Err, ErrThrottled) || got.RetryAfter != time.Second {
@@ -153,5 +153,15 @@ func TestStartClose(t *testing.T) {
 	}
 	if _, err := e.Start("256.0.0.1:0"); err == nil {
 		t.Fatal("listened on a bad address")
+	}
+}
+
+func TestTranslate(t *testing.T) {
+	t.Parallel()
+	api := func(ae *APIError) string { return ae.Code }
+	for err, want := range map[error]string{ErrThrottled: "throttled", ErrServer: "server", &APIError{Code: "Conflict"}: "Conflict"} {
+		if got := Translate(err, "throttled", "server", api); got != want {
+			t.Errorf("Translate(%v) = %s, want %s", err, got, want)
+		}
 	}
 }

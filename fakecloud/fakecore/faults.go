@@ -31,7 +31,7 @@ type APIError struct {
 	// Code is what clients match on: the AWS error code, the ARM error code, the Google
 	// reason ("alreadyExists") or, with Async, the Compute operation error code.
 	Code string
-	// Message defaults to "injected by <fake>".
+	// Message defaults to "injected by <fake>" (Config.Name).
 	Message string
 	// Async accepts the call and fails its long-running operation with the error instead
 	// (ARM async status Failed, a DONE Compute operation with error); the write is neither
@@ -48,6 +48,19 @@ func (e *APIError) HTTPStatus() int {
 		return 400
 	}
 	return e.Status
+}
+
+// Translate is a fault in a cloud's terms: throttled for ErrThrottled, api of an *APIError,
+// server for the rest.
+func Translate[T any](err error, throttled, server T, api func(*APIError) T) T {
+	var ae *APIError
+	switch {
+	case errors.Is(err, ErrThrottled):
+		return throttled
+	case errors.As(err, &ae):
+		return api(ae)
+	}
+	return server
 }
 
 // Faults are injected at random before a call runs; a faulted call is counted and changes
@@ -96,6 +109,11 @@ func (e *Endpoint[K]) SetFaults(f Faults) {
 func (e *Endpoint[K]) FailNext(op K, n int, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if ae, ok := err.(*APIError); ok && ae.Message == "" {
+		c := *ae
+		c.Message = "injected by " + e.cfg.Name
+		err = &c
+	}
 	for range n {
 		e.next[op] = append(e.next[op], err)
 	}

@@ -19,7 +19,7 @@
 package fakegce
 
 import (
-	"errors"
+	"cmp"
 	"fmt"
 	"io"
 	"net/http"
@@ -68,12 +68,8 @@ var _ http.Handler = (*Server)(nil)
 // New returns a Server holding the "default" network with a "default" subnetwork
 // (10.128.0.0/20) in the region.
 func New(o Options) *Server {
-	if o.Project == "" {
-		o.Project = "test-project"
-	}
-	if o.Region == "" {
-		o.Region = "us-central1"
-	}
+	o.Project = cmp.Or(o.Project, "test-project")
+	o.Region = cmp.Or(o.Region, "us-central1")
 	s := &Server{
 		opts:     o,
 		objects:  map[string]*object{},
@@ -139,30 +135,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // injected is a fault of fakecore as Compute answers it on the call.
 func injected(err error) *apiError {
-	var ae *fakecore.APIError
-	switch {
-	case errors.Is(err, fakecore.ErrThrottled):
-		return errRateLimit()
-	case errors.As(err, &ae):
-		return &apiError{Status: ae.HTTPStatus(), Reason: ae.Code, Message: injectedMessage(ae)}
-	}
-	return errBackend()
+	return fakecore.Translate(err, errRateLimit(), errBackend(), func(ae *fakecore.APIError) *apiError {
+		return &apiError{Status: ae.HTTPStatus(), Reason: ae.Code, Message: ae.Message}
+	})
 }
 
 // injectedInOperation is a fault of fakecore as Compute reports it in a DONE operation.
 func injectedInOperation(err error) *opError {
-	var ae *fakecore.APIError
-	if errors.As(err, &ae) {
-		return &opError{Status: ae.HTTPStatus(), Code: ae.Code, Message: injectedMessage(ae)}
-	}
-	return opInternal()
-}
-
-func injectedMessage(ae *fakecore.APIError) string {
-	if ae.Message != "" {
-		return ae.Message
-	}
-	return "injected by fakegce"
+	return fakecore.Translate(err, opInternal(), opInternal(), func(ae *fakecore.APIError) *opError {
+		return &opError{Status: ae.HTTPStatus(), Code: ae.Code, Message: ae.Message}
+	})
 }
 
 // baseURL is scheme://host of the request, the prefix of every self link in the answer.
