@@ -14,6 +14,7 @@ KEEP ?=
 # --tags, or v0.0.0-dev+<commit> before the first tag, with -dirty when the tree has changes
 # (untracked files too: they are built). The build date is SOURCE_DATE_EPOCH, by default the
 # commit time, so that one commit builds the same bytes (reproducible builds' convention).
+# tools/images computes the same when run by hand; `make images` hands it these values.
 GIT_COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
 GIT_TREE_STATE := $(if $(shell git status --porcelain 2>/dev/null | head -1),dirty,clean)
 GIT_DESCRIBE := $(shell git describe --tags 2>/dev/null)
@@ -25,19 +26,20 @@ BUILD_DATE := $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ 2>/de
 VERSION_PKG := github.com/cloudlb/cloudlb/internal/version
 # Outside a git checkout (a source tarball) nothing is stamped: the binaries fall back to what
 # the go command recorded. -s -w leave out the symbol table and DWARF (a third of the size;
-# stack traces keep their function names and lines).
+# stack traces keep their function names and lines), as tools/images does.
 LDFLAGS := -s -w $(if $(GIT_COMMIT),-X $(VERSION_PKG).gitVersion=$(VERSION) -X $(VERSION_PKG).gitCommit=$(GIT_COMMIT) -X $(VERSION_PKG).gitTreeState=$(GIT_TREE_STATE) -X $(VERSION_PKG).buildDate=$(BUILD_DATE))
 
-.PHONY: all build test test-unit test-integration test-localstack check-fmt vet lint-examples bench generate demo testbin fuzz clean
+.PHONY: all build test test-unit test-integration test-localstack test-images check-fmt vet lint-examples bench generate demo testbin images fuzz clean
 
 all: build
 
-## build: every binary into bin/, stamped with the version: static, stripped, -trimpath
+## build: every binary into bin/, stamped with the version; built as in the images (make images):
+## static, stripped, -trimpath, so the tests run the binaries shipped and share the build cache
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
-## test: everything CI runs (format, vet, unit, integration, docs staleness, example lint)
-test: check-fmt vet test-unit lint-examples test-integration
+## test: everything CI runs (format, vet, unit, integration, docs staleness, example lint, images)
+test: check-fmt vet test-unit lint-examples test-integration test-images
 
 ## test-unit: unit tests, including the docs/annotations.md staleness check and fuzz seeds
 test-unit:
@@ -65,6 +67,7 @@ check-fmt:
 vet:
 	$(GO) vet ./...
 	cd tools/testbin && $(GO) vet ./...
+	cd tools/images && $(GO) vet ./...
 
 ## lint-examples: every manifest under examples/ (but the deliberately invalid demo) must pass `cloudlb lint`
 lint-examples:
@@ -88,6 +91,18 @@ generate:
 ## demo: the embedded demo: control plane, controller manager, fake cloud and examples/demo (KEEP=1 keeps it running)
 demo: build testbin
 	$(BIN)/cloudlb demo $(if $(KEEP),--keep) $(if $(CLOUD),--cloud $(CLOUD))
+
+## images: container images of the controller manager and the node agent for linux/amd64 and
+## linux/arm64, without a container daemon (tools/images): an OCI layout per binary in
+## bin/images/<name>/, its index digest printed; one commit always gives the same digests
+images:
+	cd tools/images && $(GO) run . -out $(BIN)/images -version '$(VERSION)' -commit '$(GIT_COMMIT)' \
+		-tree-state '$(GIT_TREE_STATE)' -source-date-epoch '$(SOURCE_DATE_EPOCH)'
+
+## test-images: build the node agent's linux/amd64 image, read it back and run its binary; after
+## build, whose compiler flags are the images', so the binary is little more than a link
+test-images: build
+	cd tools/images && $(GO) test -count=1 ./...
 
 ## testbin: build the real kube-apiserver and etcd into bin/testbin (skipped when up to date)
 testbin:
