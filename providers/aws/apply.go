@@ -9,12 +9,101 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
 
 	"github.com/cloudlb/cloudlb/providers"
 )
+
+// run is one Apply of a plan: the answers of its writes so far, from which it resolves the
+// refs of the later ones.
+type run struct {
+	c   *Cloud
+	vpc string
+	// created holds the ID or ARN of each object the run created (or adopted), by model name.
+	created map[string]string
+	// dns is the DNS name of the load balancer the run created.
+	dns string
+	// done counts the steps that succeeded.
+	done int
+}
+
+// applySteps makes the writes of s in order, each with its reason, and stops at the first
+// error. It decides nothing: it only reacts to the answers AWS gives its own writes (a
+// duplicate is done, not-found is gone, a group created by an attempt whose answer was lost
+// is adopted).
+func (c *Cloud) applySteps(ctx context.Context, vpc string, s steps) (*run, error) {
+	r := &run{c: c, vpc: vpc, created: map[string]string{}}
+	for _, st := range s {
+		wctx := ctx
+		if st.reason != "" {
+			wctx = providers.WithReason(ctx, st.reason)
+		}
+		if err := st.apply(wctx, r); err != nil {
+			if st.wrap != "" {
+				err = fmt.Errorf("%s: %w", st.wrap, err)
+			}
+			return r, err
+		}
+		r.done++
+	}
+	return r, nil
+}
+
+// errUnresolved is a plan naming an object before the write that creates it.
+var errUnresolved = errors.New("the plan names an object no earlier write created")
+
+// resolve is the ID or ARN x names: the observed one, or what the write that created it
+// returned.
+func (r *run) resolve(x ref) (string, error) {
+	if x.id != "" {
+		return x.id, nil
+	}
+	if id, ok := r.created[x.name]; ok {
+		return id, nil
+	}
+	return "", fmt.Errorf("%s: %w", x.name, errUnresolved)
+}
+
+// resolveAll resolves refs; nil for none.
+func (r *run) resolveAll(xs []ref) ([]string, error) {
+	var out []string
+	for _, x := range xs {
+		id, err := r.resolve(x)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// resolveRules replaces managedGroupRef in rules by the ID of the managed group the run
+// created.
+func (r *run) resolveRules(rules []Rule) ([]Rule, error) {
+	if !slices.ContainsFunc(rules, func(x Rule) bool { return x.Group == managedGroupRef }) {
+		return rules, nil
+	}
+	id, err := r.resolve(toCreate(managedGroupRef))
+	if err != nil {
+		return nil, err
+	}
+	return withGroupID(rules, id), nil
+}
+
+// deleteCLB deletes a Classic Load Balancer.
+type deleteCLB struct{ name string }
+
+func (w deleteCLB) audit() providers.Write {
+	return providers.Write{Operation: "elb.DeleteLoadBalancer", Object: w.name, Change: providers.ChangeDeleted}
+}
+
+func (w deleteCLB) apply(ctx context.Context, r *run) error {
+	_, err := call(ctx, r.c.limits, "elb.DeleteLoadBalancer", func() (*elb.DeleteLoadBalancerOutput, error) {
+		return r.c.elb.DeleteLoadBalancer(ctx, &elb.DeleteLoadBalancerInput{LoadBalancerName: aws.String(w.name)})
+	})
+	return err
+}
 
 // apply makes the plan's writes: creates and updates first, deletes after, and the tags
 // (with the spec hash) last, so a crash anywhere leaves a hash that forces a full read.
@@ -170,84 +259,6 @@ func (c *Cloud) apply(ctx context.Context, m *Model, p *Plan, vpc string, before
 	return dns, nil
 }
 
-// createGroup creates the managed security group sg of service, or adopts it when a
-// previous attempt created it (only if it carries cluster's tag).
-func (c *Cloud) createGroup(ctx context.Context, sg *SecurityGroup, cluster, service, vpc string) (string, error) {
-	tags := make([]ec2types.Tag, 0, len(sg.Tags))
-	for _, k := range slices.Sorted(maps.Keys(sg.Tags)) {
-		tags = append(tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(sg.Tags[k])})
-	}
-	out, err := call(ctx, c.limits, "ec2.CreateSecurityGroup", func() (*ec2.CreateSecurityGroupOutput, error) {
-		return c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
-			GroupName: aws.String(sg.Name), Description: aws.String(sg.Description), VpcId: aws.String(vpc),
-			TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeSecurityGroup, Tags: tags}},
-		})
-	})
-	if errorCode(err) == "InvalidGroup.Duplicate" {
-		g, ferr := c.findGroup(ctx, sg.Name, vpc)
-		if ferr != nil {
-			return "", ferr
-		}
-		if g == nil || !owned(g.Tags, cluster) {
-			return "", providers.NewUserError(service, "security group %s already exists and is not ours; it is left untouched", sg.Name)
-		}
-		return g.ID, nil
-	}
-	if err != nil {
-		return "", err
-	}
-	return aws.ToString(out.GroupId), nil
-}
-
-// authorize adds rules; when some are present already (InvalidPermission.Duplicate: left by
-// a crash, or the same rule under another description, which AWS counts as the same) it
-// adds them one by one, skipping those present.
-func (c *Cloud) authorize(ctx context.Context, group string, rules []Rule) error {
-	if len(rules) == 0 {
-		return nil
-	}
-	one := func(rs []Rule) error {
-		_, err := call(ctx, c.limits, "ec2.AuthorizeSecurityGroupIngress", func() (*ec2.AuthorizeSecurityGroupIngressOutput, error) {
-			return c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(group), IpPermissions: toPermissions(rs)})
-		})
-		return err
-	}
-	err := one(rules)
-	if errorCode(err) != "InvalidPermission.Duplicate" || len(rules) == 1 {
-		return ignoreDuplicate(err)
-	}
-	for _, r := range rules {
-		if err := ignoreDuplicate(one([]Rule{r})); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func ignoreDuplicate(err error) error {
-	if errorCode(err) == "InvalidPermission.Duplicate" {
-		return nil
-	}
-	return err
-}
-
-// errGroupInUse is the transient error of a group still referenced while the load
-// balancer's network interfaces drain.
-var errGroupInUse = errors.New("security group still in use, retrying")
-
-func (c *Cloud) deleteGroup(ctx context.Context, id string) error {
-	_, err := call(ctx, c.limits, "ec2.DeleteSecurityGroup", func() (*ec2.DeleteSecurityGroupOutput, error) {
-		return c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
-	})
-	switch errorCode(err) {
-	case "InvalidGroup.NotFound":
-		return nil
-	case "DependencyViolation":
-		return fmt.Errorf("deleting %s: %w: %w", id, errGroupInUse, err)
-	}
-	return err
-}
-
 func (c *Cloud) deleteListeners(ctx context.Context, name *string, ports []int32) error {
 	if len(ports) == 0 {
 		return nil
@@ -377,35 +388,3 @@ func toAttributes(a Attributes) *elbtypes.LoadBalancerAttributes {
 	}
 	return out
 }
-
-// toPermissions groups rules into one permission per protocol and port range.
-func toPermissions(rules []Rule) []ec2types.IpPermission {
-	var out []ec2types.IpPermission
-	index := map[string]int{}
-	for _, r := range rules {
-		k := fmt.Sprintf("%s/%d/%d", r.Protocol, r.FromPort, r.ToPort)
-		i, ok := index[k]
-		if !ok {
-			i = len(out)
-			index[k] = i
-			out = append(out, ec2types.IpPermission{IpProtocol: aws.String(r.Protocol), FromPort: aws.Int32(r.FromPort), ToPort: aws.Int32(r.ToPort)})
-		}
-		desc := aws.String(r.Description)
-		if r.Description == "" {
-			desc = nil
-		}
-		switch {
-		case r.Group != "":
-			out[i].UserIdGroupPairs = append(out[i].UserIdGroupPairs, ec2types.UserIdGroupPair{GroupId: aws.String(r.Group), Description: desc})
-		case r.PrefixList != "":
-			out[i].PrefixListIds = append(out[i].PrefixListIds, ec2types.PrefixListId{PrefixListId: aws.String(r.PrefixList), Description: desc})
-		case isIPv6(r.CIDR):
-			out[i].Ipv6Ranges = append(out[i].Ipv6Ranges, ec2types.Ipv6Range{CidrIpv6: aws.String(r.CIDR), Description: desc})
-		default:
-			out[i].IpRanges = append(out[i].IpRanges, ec2types.IpRange{CidrIp: aws.String(r.CIDR), Description: desc})
-		}
-	}
-	return out
-}
-
-func isIPv6(cidr string) bool { return slices.Contains([]byte(cidr), ':') }

@@ -3,11 +3,17 @@ package aws
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	v1 "k8s.io/api/core/v1"
+	cloudprovider "k8s.io/cloud-provider"
 
 	"github.com/cloudlb/cloudlb/annotations"
 	"github.com/cloudlb/cloudlb/providers"
-	v1 "k8s.io/api/core/v1"
-	cloudprovider "k8s.io/cloud-provider"
 )
 
 // EnsureLoadBalancerDeleted deletes everything of the Service's in dependency order, so that
@@ -124,7 +130,7 @@ func (c *Cloud) deleteOwnedNLB(ctx context.Context, svc *v1.Service, name, clust
 		// one): not ours to delete.
 		return "", nil
 	}
-	if err := c.deleteNLB(ctx, o, unprotect, vpc); err != nil {
+	if err := c.deleteNLBWithRules(ctx, o, unprotect, vpc); err != nil {
 		return "", err
 	}
 	return o.arn, nil
@@ -155,4 +161,101 @@ func (c *Cloud) deleteClassicLB(ctx context.Context, svc *v1.Service, name, clus
 		return false, false, fmt.Errorf("deleting load balancer %s: %w", name, err)
 	}
 	return true, false, nil
+}
+
+// deleteNLBWithRules removes the NLB's rules from the node security groups, then deletes the NLB.
+// The rules go first because only the NLB's name (in their descriptions) and its tag of node
+// groups lead to them; its target groups are found by their tags afterwards (see
+// EnsureLoadBalancerDeleted and retireNLB). With unprotect, deletion protection (on when AWS
+// refuses with OperationNotPermitted) is turned off first; without, that refusal is a user
+// error.
+func (c *Cloud) deleteNLBWithRules(ctx context.Context, o *nlbObserved, unprotect bool, vpc string) error {
+	c.nlbs.drop(o.name)
+	if err := c.revokeNLBNodeRules(ctx, o, vpc); err != nil {
+		return err
+	}
+	return c.deleteNLBOnly(ctx, o, unprotect)
+}
+
+// retireNLB deletes an NLB the Service no longer wants (its type changed) and the target
+// groups that were its own.
+func (c *Cloud) retireNLB(ctx context.Context, o *nlbObserved, unprotect bool, cluster, vpc string) error {
+	if err := c.deleteNLBWithRules(ctx, o, unprotect, vpc); err != nil {
+		return err
+	}
+	tgs, err := c.ownedTargetGroups(ctx, cluster, o.tags[tagServiceName], vpc, []string{o.arn})
+	if err != nil {
+		return err
+	}
+	return c.deleteTargetGroups(ctx, tgs)
+}
+
+// revokeAllFrom removes every ingress rule, whatever its protocol and ports, that lets
+// source in, before source is deleted.
+func (c *Cloud) revokeAllFrom(ctx context.Context, source string) error {
+	out, err := call(ctx, c.limits, "ec2.DescribeSecurityGroups", func() (*ec2.DescribeSecurityGroupsOutput, error) {
+		return c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+			{Name: aws.String("ip-permission.group-id"), Values: []string{source}},
+		}})
+	})
+	if err != nil {
+		return err
+	}
+	for _, g := range out.SecurityGroups {
+		var perms []ec2types.IpPermission
+		for _, p := range g.IpPermissions {
+			if slices.ContainsFunc(p.UserIdGroupPairs, func(u ec2types.UserIdGroupPair) bool { return aws.ToString(u.GroupId) == source }) {
+				perms = append(perms, ec2types.IpPermission{IpProtocol: p.IpProtocol, FromPort: p.FromPort, ToPort: p.ToPort,
+					UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(source)}}})
+			}
+		}
+		if len(perms) == 0 {
+			continue
+		}
+		_, err := call(ctx, c.limits, "ec2.RevokeSecurityGroupIngress", func() (*ec2.RevokeSecurityGroupIngressOutput, error) {
+			return c.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: g.GroupId, IpPermissions: perms})
+		})
+		if err != nil && errorCode(err) != "InvalidPermission.NotFound" {
+			return err
+		}
+	}
+	return nil
+}
+
+// revokeNLBNodeRules removes the NLB's client and health rules from the groups its tag
+// lists and from the groups of the VPC's instances: the tag alone misses a group after a
+// failure between a rule write and the tag write, or when the tag overflowed.
+func (c *Cloud) revokeNLBNodeRules(ctx context.Context, o *nlbObserved, vpc string) error {
+	if c.cfg.Global.DisableSecurityGroupIngress {
+		return nil
+	}
+	all := taggedGroups(o.tags)
+	vpcGroups, err := c.vpcInstanceGroups(ctx, vpc)
+	if err != nil {
+		return err
+	}
+	maps.Copy(all, vpcGroups)
+	return c.planNodeRules(ctx, all, o.name, func(string) []Rule { return nil })
+}
+
+// planNodeRules reads the groups ids (those that still exist) and makes name's rules in each
+// equal to want(id), with the shared MTU rules following (nodeRulePlan).
+func (c *Cloud) planNodeRules(ctx context.Context, ids map[string]bool, name string, want func(id string) []Rule) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	groups, err := c.describeGroups(ctx, slices.Sorted(maps.Keys(ids)))
+	if err != nil {
+		return err
+	}
+	for _, id := range slices.Sorted(maps.Keys(groups)) {
+		add, remove := nodeRulePlan(groups[id].Rules, want(id), name)
+		if err := c.authorize(ctx, id, add); err != nil {
+			return err
+		}
+		if err := c.revoke(ctx, id, remove); err != nil {
+			return err
+		}
+	}
+	return nil
 }

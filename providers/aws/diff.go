@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cloudlb/cloudlb/annotations"
 	"github.com/cloudlb/cloudlb/providers"
 )
 
@@ -358,4 +359,17 @@ func appliedTags(observed map[string]string, m *Model, p *Plan) map[string]strin
 		tags[k] = v
 	}
 	return tags
+}
+
+// renamed is the user error for creating the load balancer called name while the Service
+// already has one under another name (aws-load-balancer-name changed): AWS cannot rename one,
+// and a new one would leave the old behind.
+func renamed(service, name string, others []ownedLB) error {
+	for _, o := range others {
+		if o.name != name {
+			return providers.NewUserError(service, "%s cannot change once the load balancer exists: the Service's %s is %s, not %s; restore the annotation as it was, or delete and re-create the Service",
+				annotations.AWSName.Key, o.kind(), o.name, name)
+		}
+	}
+	return nil
 }

@@ -1,9 +1,11 @@
 package aws
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -82,46 +84,108 @@ var _ providers.Configured = (*Cloud)(nil)
 // AnnotationCloud is the cloud whose annotations this provider reads (providers.Configured).
 func (c *Cloud) AnnotationCloud() annotations.Cloud { return annotations.AWS }
 
-// ensureNLBService is EnsureLoadBalancer for aws-load-balancer-type: nlb. A Classic Load
-// Balancer of ours with the same name (a type change) is deleted once the NLB is in place.
-// With update set (a node change), a change of instances alone takes the fast path of
-// updateNLBTargets.
+// ensureNLBService is EnsureLoadBalancer for aws-load-balancer-type: nlb: build, observe,
+// diff, apply. With update set (a node change), a change of instances alone takes the fast
+// path of updateNLBTargets.
 func (c *Cloud) ensureNLBService(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node, cfg *annotations.Config, update bool) (*v1.LoadBalancerStatus, error) {
-	if c.elbv2 == nil {
-		return nil, providers.NewUserError(cfg.Service, "NLB Services need the Elastic Load Balancing v2 client, which this provider was built without")
-	}
-	settings := c.settings(clusterName)
-	net, err := c.vpcAndSubnets(ctx, settings.Cluster)
-	if err != nil {
-		return nil, err
-	}
-	m, err := BuildNLB(Input{Service: svc, Nodes: nodes, AWS: cfg.AWS, Core: cfg.Core, Settings: settings, Subnets: net.subnets})
-	if errors.Is(err, errPortPending) {
-		return nil, cloudproviderapi.NewRetryError(err.Error(), portPendingDelay)
-	}
+	m, net, err := c.buildNLB(ctx, clusterName, svc, nodes, cfg)
 	if err != nil {
 		return nil, err
 	}
 	if update {
-		if done, err := c.updateNLBTargets(providers.WithReason(ctx, "the Service's eligible nodes changed"), m, net.vpc); done || err != nil {
-			if err != nil {
-				return nil, fmt.Errorf("updating NLB %s targets: %w", m.Name, err)
-			}
-			return nil, nil
+		if done, err := c.updateNLBTargets(ctx, m, net.vpc); done || err != nil {
+			return nil, err
 		}
 	}
-	// A type change from CLB: once the NLB is in place the Classic Load Balancer goes, before
-	// the spec hash is written, so a failure here is retried.
-	// A managed NLB group has the Classic one's name: the NLB took it over, so it stays.
-	retireClassic := func() error {
-		return c.deleteClassic(providers.WithReason(ctx, "the Service's load balancer type changed to NLB"), svc, m.Name, m.Cluster, net.vpc, m.ManagedSecurityGroup != nil)
+	o, err := c.observeNLBService(ctx, svc, m, net.vpc)
+	if err != nil {
+		return nil, fmt.Errorf("ensuring NLB %s: %w", m.Name, err)
 	}
-	missing := func() error { return c.checkRenamed(ctx, svc, m.Cluster, m.Name) }
-	dns, err := c.ensureNLB(ctx, m, net.vpc, missing, retireClassic)
+	p, err := diffNLB(m, o)
+	if err != nil {
+		return nil, fmt.Errorf("ensuring NLB %s: %w", m.Name, err)
+	}
+	dns, err := c.applyNLB(ctx, m, p, net.vpc)
 	if err != nil {
 		return nil, fmt.Errorf("ensuring NLB %s: %w", m.Name, err)
 	}
 	return status(dns), nil
+}
+
+// buildNLB resolves the network (cached per cluster) and builds the NLB model.
+func (c *Cloud) buildNLB(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node, cfg *annotations.Config) (*NLBModel, *network, error) {
+	if c.elbv2 == nil {
+		return nil, nil, providers.NewUserError(cfg.Service, "NLB Services need the Elastic Load Balancing v2 client, which this provider was built without")
+	}
+	settings := c.settings(clusterName)
+	net, err := c.vpcAndSubnets(ctx, settings.Cluster)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := BuildNLB(Input{Service: svc, Nodes: nodes, AWS: cfg.AWS, Core: cfg.Core, Settings: settings, Subnets: net.subnets})
+	if errors.Is(err, errPortPending) {
+		return nil, nil, cloudproviderapi.NewRetryError(err.Error(), portPendingDelay)
+	}
+	return m, net, err
+}
+
+// applyNLB applies an NLB plan and keeps what it left for the node-change fast path; it
+// returns the NLB's DNS name.
+func (c *Cloud) applyNLB(ctx context.Context, m *NLBModel, p *nlbPlan, vpc string) (string, error) {
+	if p.upToDate {
+		c.nlbs.put(m.Name, nlbState{arn: p.lb.id, dns: p.dns, tags: p.tags, instances: m.Instances})
+		return p.dns, nil
+	}
+	for _, id := range p.left {
+		klog.FromContext(ctx).Info("Leaving a security group that is not ours", "service", m.Service, "group", id)
+	}
+	c.nlbs.drop(m.Name) // until the whole plan is applied
+	if p.retiresClassic {
+		c.classic.drop(m.Name)
+	}
+	r, err := c.applySteps(ctx, vpc, p.steps)
+	if err != nil {
+		return "", err
+	}
+	st := nlbState{dns: cmp.Or(p.dns, r.dns), tags: p.tags, instances: m.Instances, targetGroups: map[string]string{}}
+	if st.arn, err = r.resolve(p.lb); err != nil {
+		return "", err
+	}
+	for name, tg := range p.targetGroups {
+		if st.targetGroups[name], err = r.resolve(tg); err != nil {
+			return "", err
+		}
+	}
+	c.nlbs.put(m.Name, st)
+	return st.dns, nil
+}
+
+// updateNLBTargets is UpdateLoadBalancer's fast path for an NLB: when the state the last
+// apply left (the cache) can stand for the cloud (nlbTargetsUsable) and the instances'
+// security groups are the ones holding the NLB's node rules, it registers and deregisters
+// targets in each target group and writes the new spec hash: one call per target group and
+// change, plus the tag (diffNLBTargets). It returns false, having written nothing, when the
+// full reconcile is needed.
+func (c *Cloud) updateNLBTargets(ctx context.Context, m *NLBModel, vpc string) (bool, error) {
+	st, ok := c.nlbs.get(m.Name)
+	if !ok || !nlbTargetsUsable(m, st) {
+		return false, nil
+	}
+	o, err := c.observeNLBTargets(ctx, m, st, vpc)
+	if err != nil {
+		return true, fmt.Errorf("updating NLB %s targets: %w", m.Name, err)
+	}
+	s, ok := diffNLBTargets(m, o)
+	if !ok || len(s) == 0 {
+		return ok, nil
+	}
+	c.nlbs.drop(m.Name) // until every write has succeeded
+	if _, err := c.applySteps(ctx, vpc, s); err != nil {
+		return true, err
+	}
+	st.tags[tagSpecHash], st.instances = m.Hash(), slices.Clone(m.Instances)
+	c.nlbs.put(m.Name, st)
+	return true, nil
 }
 
 // EnsureLoadBalancer parses the Service's annotations and calls EnsureLoadBalancerConfigured.
@@ -308,38 +372,6 @@ func (c *Cloud) UpdateLoadBalancerConfigured(ctx context.Context, clusterName st
 	}
 	if err := c.ensureNodeRules(ctx, name, cluster, net.vpc, source, ruleInstances(cfg.AWS, instances), st.tags); err != nil {
 		return fmt.Errorf("updating node security group rules for %s: %w", name, err)
-	}
-	return nil
-}
-
-// deleteClassic deletes the Classic Load Balancer, then its managed security group (also
-// the managed group of an NLB, which has the same name), unless keepGroup: then only the
-// Classic Load Balancer's rules in the node groups go.
-func (c *Cloud) deleteClassic(ctx context.Context, svc *v1.Service, name, cluster, vpc string, keepGroup bool) error {
-	_, other, err := c.deleteClassicLB(ctx, svc, name, cluster, true)
-	if err != nil || other {
-		return err // another Service's is left with its group
-	}
-	g, err := c.findGroup(ctx, securityGroupName(name), vpc)
-	if err != nil || g == nil {
-		return err
-	}
-	if !owned(g.Tags, cluster) || ownedBy(g.Tags, serviceName(svc), name) != nil {
-		klog.FromContext(ctx).Info("Leaving a security group that is not ours", "service", serviceName(svc), "group", g.ID)
-		return nil
-	}
-	if keepGroup {
-		if err := c.revokeClassicFrom(ctx, g.ID); err != nil {
-			return fmt.Errorf("deleting load balancer %s: %w", name, err)
-		}
-		return nil
-	}
-	// Node groups that let it in must forget it first, or the delete never succeeds.
-	if err := c.revokeAllFrom(ctx, g.ID); err != nil {
-		return fmt.Errorf("deleting load balancer %s: %w", name, err)
-	}
-	if err := c.deleteGroup(ctx, g.ID); err != nil {
-		return fmt.Errorf("deleting load balancer %s: %w", name, err)
 	}
 	return nil
 }

@@ -2,30 +2,13 @@ package aws
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 )
-
-// tagNodeRules holds nodeRulesHash of the last applied node security group rules, so the
-// groups are read only when the load balancer's group or the set of node groups changes. A
-// node joining with the same group as the others (the common case) changes neither.
-const tagNodeRules = "cloudlb.io/node-rules-hash"
-
-// nodeRulesHash summarises what the node rules depend on: the source group and the sorted
-// node groups that must let it in.
-func nodeRulesHash(source string, groups []string) string {
-	sum := sha256.Sum256([]byte(source + "|" + strings.Join(groups, ",")))
-	return hex.EncodeToString(sum[:8])
-}
 
 // ensureNodeRules lets the load balancer's group into each instance's security group (one
 // all-traffic rule per node group, as upstream), and removes that rule from cluster-tagged
@@ -73,22 +56,4 @@ func (c *Cloud) ensureNodeRules(ctx context.Context, name, cluster, vpc, source 
 	}
 	c.classic.update(name, func(s *classicState) { s.tags[tagNodeRules] = hash })
 	return nil
-}
-
-func fromGroup(source, name string) []ec2types.IpPermission {
-	return []ec2types.IpPermission{{IpProtocol: aws.String("-1"), UserIdGroupPairs: []ec2types.UserIdGroupPair{
-		{GroupId: aws.String(source), Description: aws.String(fmt.Sprintf("cloudlb: traffic from load balancer %s", name))},
-	}}}
-}
-
-func (c *Cloud) revokeFrom(ctx context.Context, group, source string) error {
-	_, err := call(ctx, c.limits, "ec2.RevokeSecurityGroupIngress", func() (*ec2.RevokeSecurityGroupIngressOutput, error) {
-		return c.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(group), IpPermissions: []ec2types.IpPermission{
-			{IpProtocol: aws.String("-1"), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(source)}}},
-		}})
-	})
-	if errorCode(err) == "InvalidPermission.NotFound" {
-		return nil
-	}
-	return err
 }

@@ -213,6 +213,19 @@ func (c *Cloud) nodeGroups(ctx context.Context, cluster, vpc string, instances [
 // groupsReferencing returns the groups with an ingress rule from source, true for those
 // tagged for some cluster (the ones we may revoke from).
 func (c *Cloud) groupsReferencing(ctx context.Context, source string) (map[string]bool, error) {
+	users, err := c.referencing(ctx, source)
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	for _, g := range users {
+		have[g.ID] = anyClusterTag(g.Tags)
+	}
+	return have, nil
+}
+
+// referencing reads the groups with an ingress rule from source, with all their rules.
+func (c *Cloud) referencing(ctx context.Context, source string) ([]*ObservedGroup, error) {
 	out, err := call(ctx, c.limits, "ec2.DescribeSecurityGroups", func() (*ec2.DescribeSecurityGroupsOutput, error) {
 		return c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
 			{Name: aws.String("ip-permission.group-id"), Values: []string{source}},
@@ -221,18 +234,28 @@ func (c *Cloud) groupsReferencing(ctx context.Context, source string) (map[strin
 	if err != nil {
 		return nil, err
 	}
-	have := map[string]bool{}
-	for _, g := range out.SecurityGroups {
-		taggedForCluster := slices.ContainsFunc(g.Tags, func(t ec2types.Tag) bool { return strings.HasPrefix(aws.ToString(t.Key), tagClusterPrefix) })
-		have[aws.ToString(g.GroupId)] = taggedForCluster
+	var gs []*ObservedGroup
+	for _, sg := range out.SecurityGroups {
+		gs = append(gs, &ObservedGroup{ID: aws.ToString(sg.GroupId), Tags: ec2TagMap(sg.Tags), Rules: allRules(sg)})
 	}
-	return have, nil
+	return gs, nil
 }
 
-// describeGroups reads the CIDR rules of the given groups; groups that no longer exist are
-// left out.
-func (c *Cloud) describeGroups(ctx context.Context, ids []string) (map[string][]Rule, error) {
-	out := map[string][]Rule{}
+// anyClusterTag reports whether a group's tags mark it as some cluster's: only such groups
+// have node rules revoked.
+func anyClusterTag(tags map[string]string) bool {
+	for k := range tags {
+		if strings.HasPrefix(k, tagClusterPrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// describeGroups reads the given groups with all their rules; groups that no longer exist
+// are left out.
+func (c *Cloud) describeGroups(ctx context.Context, ids []string) (map[string]*ObservedGroup, error) {
+	out := map[string]*ObservedGroup{}
 	if len(ids) == 0 {
 		return out, nil
 	}
@@ -256,7 +279,7 @@ func (c *Cloud) describeGroups(ctx context.Context, ids []string) (map[string][]
 		return nil, err
 	}
 	for _, g := range res.SecurityGroups {
-		out[aws.ToString(g.GroupId)] = allRules(g)
+		out[aws.ToString(g.GroupId)] = &ObservedGroup{ID: aws.ToString(g.GroupId), Tags: ec2TagMap(g.Tags), Rules: allRules(g)}
 	}
 	return out, nil
 }

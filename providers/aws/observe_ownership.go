@@ -2,7 +2,6 @@ package aws
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 
@@ -14,9 +13,6 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	v2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	v1 "k8s.io/api/core/v1"
-
-	"github.com/cloudlb/cloudlb/annotations"
-	"github.com/cloudlb/cloudlb/providers"
 )
 
 // What a Service owns is known from the cloud's tags (kubernetes.io/cluster/<cluster>=owned
@@ -211,24 +207,14 @@ func (c *Cloud) ownedGroups(ctx context.Context, cluster, service, vpc string) (
 }
 
 // checkRenamed refuses to create the load balancer called name when the Service already has
-// one under another name (aws-load-balancer-name changed): AWS cannot rename one, and a new
-// one would leave the old behind. It reads the region's load balancers only when the Service's
-// status shows an address although nothing exists under name.
+// one under another name (see renamed). It reads the region's load balancers only when the
+// Service's status shows an address although nothing exists under name.
 func (c *Cloud) checkRenamed(ctx context.Context, svc *v1.Service, cluster, name string) error {
-	if !hasIngress(svc) {
-		return nil
-	}
-	found, err := c.findOwned(ctx, cluster, serviceName(svc))
+	others, err := c.othersOf(ctx, svc, cluster)
 	if err != nil {
-		return fmt.Errorf("looking for the load balancers of %s: %w", serviceName(svc), err)
+		return err
 	}
-	for _, o := range found {
-		if o.name != name {
-			return providers.NewUserError(serviceName(svc), "%s cannot change once the load balancer exists: the Service's %s is %s, not %s; restore the annotation as it was, or delete and re-create the Service",
-				annotations.AWSName.Key, o.kind(), o.name, name)
-		}
-	}
-	return nil
+	return renamed(serviceName(svc), name, others)
 }
 
 // isService reports whether tags say the resource is service's in cluster.
