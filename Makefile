@@ -104,9 +104,11 @@ images:
 test-images: build
 	cd tools/images && $(GO) test -count=1 ./...
 
-## testbin: build the real kube-apiserver and etcd into bin/testbin (skipped when up to date)
+## testbin: build the real kube-apiserver and etcd, and helm and kustomize (tools/helm), into
+## bin/testbin (each skipped when up to date)
 testbin:
 	tools/testbin/build.sh $(TESTBIN)
+	tools/helm/build.sh $(TESTBIN)
 
 clean:
 	rm -rf $(BIN)
