@@ -8,7 +8,6 @@ import (
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
 
@@ -26,6 +25,11 @@ type run struct {
 	dns string
 	// done counts the steps that succeeded.
 	done int
+	// instances are a Classic Load Balancer's instances as its last Register or Deregister
+	// answered; nil when the run made neither.
+	instances []string
+	// nodeRulesHash is the node-rules tag the run wrote.
+	nodeRulesHash string
 }
 
 // applySteps makes the writes of s in order, each with its reason, and stops at the first
@@ -33,21 +37,32 @@ type run struct {
 // duplicate is done, not-found is gone, a group created by an attempt whose answer was lost
 // is adopted).
 func (c *Cloud) applySteps(ctx context.Context, vpc string, s steps) (*run, error) {
-	r := &run{c: c, vpc: vpc, created: map[string]string{}}
+	r := c.newRun(vpc)
+	return r, r.apply(ctx, s)
+}
+
+// newRun starts an Apply in vpc.
+func (c *Cloud) newRun(vpc string) *run {
+	return &run{c: c, vpc: vpc, created: map[string]string{}}
+}
+
+// apply makes the writes of s in order, resolving refs from what the run's earlier writes
+// returned.
+func (r *run) apply(ctx context.Context, s steps) error {
 	for _, st := range s {
 		wctx := ctx
 		if st.reason != "" {
 			wctx = providers.WithReason(ctx, st.reason)
 		}
-		if err := st.apply(wctx, r); err != nil {
+		if err := st.write.apply(wctx, r); err != nil {
 			if st.wrap != "" {
 				err = fmt.Errorf("%s: %w", st.wrap, err)
 			}
-			return r, err
+			return err
 		}
 		r.done++
 	}
-	return r, nil
+	return nil
 }
 
 // errUnresolved is a plan naming an object before the write that creates it.
@@ -78,6 +93,23 @@ func (r *run) resolveAll(xs []ref) ([]string, error) {
 	return out, nil
 }
 
+// resolveTags replaces managedGroupRef in the values of tags by the ID of the managed group
+// the run created.
+func (r *run) resolveTags(tags map[string]string) (map[string]string, error) {
+	out := maps.Clone(tags)
+	for k, v := range out {
+		if v != managedGroupRef {
+			continue
+		}
+		id, err := r.resolve(toCreate(managedGroupRef))
+		if err != nil {
+			return nil, err
+		}
+		out[k] = id
+	}
+	return out, nil
+}
+
 // resolveRules replaces managedGroupRef in rules by the ID of the managed group the run
 // created.
 func (r *run) resolveRules(rules []Rule) ([]Rule, error) {
@@ -89,6 +121,39 @@ func (r *run) resolveRules(rules []Rule) ([]Rule, error) {
 		return nil, err
 	}
 	return withGroupID(rules, id), nil
+}
+
+// The writes of a Classic plan, each one Elastic Load Balancing call.
+
+// createCLB creates the load balancer with its listeners, subnets, groups and tags.
+type createCLB struct {
+	m      *Model
+	groups []ref
+}
+
+func (w createCLB) audit() providers.Write {
+	return providers.Write{Operation: "elb.CreateLoadBalancer", Object: w.m.Name, Change: providers.ChangeCreated}
+}
+
+func (w createCLB) apply(ctx context.Context, r *run) error {
+	m := w.m
+	groups, err := r.resolveAll(w.groups)
+	if err != nil {
+		return err
+	}
+	in := &elb.CreateLoadBalancerInput{
+		LoadBalancerName: aws.String(m.Name), Listeners: toListeners(m.Listeners), Subnets: m.Subnets,
+		SecurityGroups: groups, Tags: toTags(m.Tags),
+	}
+	if m.Internal {
+		in.Scheme = aws.String("internal")
+	}
+	out, err := call(ctx, r.c.limits, "elb.CreateLoadBalancer", func() (*elb.CreateLoadBalancerOutput, error) { return r.c.elb.CreateLoadBalancer(ctx, in) })
+	if err != nil {
+		return err
+	}
+	r.dns = aws.ToString(out.DNSName)
+	return nil
 }
 
 // deleteCLB deletes a Classic Load Balancer.
@@ -105,242 +170,282 @@ func (w deleteCLB) apply(ctx context.Context, r *run) error {
 	return err
 }
 
-// apply makes the plan's writes: creates and updates first, deletes after, and the tags
-// (with the spec hash) last, so a crash anywhere leaves a hash that forces a full read.
-// Every step is idempotent. beforeTags, when set, runs just before the tags: work that must
-// succeed before the spec hash says the model is applied. It returns the DNS name of a
-// created load balancer.
-func (c *Cloud) apply(ctx context.Context, m *Model, p *Plan, vpc string, beforeTags func() error) (string, error) {
-	if p.CreateGroup {
-		id, err := c.createGroup(ctx, m.ManagedSecurityGroup, m.Cluster, m.Service, vpc)
-		if err != nil {
-			return "", err
-		}
-		p.GroupID = id
-	}
-	if err := c.authorize(ctx, p.GroupID, p.Authorize); err != nil {
-		return "", err
-	}
-	resolve := func(groups []string) []string {
-		out := slices.Clone(groups)
-		for i, g := range out {
-			if g == managedGroupRef {
-				out[i] = p.GroupID
-			}
-		}
-		return out
-	}
-	name := aws.String(m.Name)
-	dns := ""
-	if p.Create {
-		in := &elb.CreateLoadBalancerInput{
-			LoadBalancerName: name, Listeners: toListeners(m.Listeners), Subnets: m.Subnets,
-			SecurityGroups: resolve(wantGroups(m, managedGroupRef)), Tags: toTags(m.Tags),
-		}
-		if m.Internal {
-			in.Scheme = aws.String("internal")
-		}
-		out, err := call(ctx, c.limits, "elb.CreateLoadBalancer", func() (*elb.CreateLoadBalancerOutput, error) { return c.elb.CreateLoadBalancer(ctx, in) })
-		if err != nil {
-			return "", err
-		}
-		dns = aws.ToString(out.DNSName)
-	}
-	if p.SecurityGroups != nil {
-		if _, err := call(ctx, c.limits, "elb.ApplySecurityGroupsToLoadBalancer", func() (*elb.ApplySecurityGroupsToLoadBalancerOutput, error) {
-			return c.elb.ApplySecurityGroupsToLoadBalancer(ctx, &elb.ApplySecurityGroupsToLoadBalancerInput{LoadBalancerName: name, SecurityGroups: resolve(p.SecurityGroups)})
-		}); err != nil {
-			return "", err
-		}
-	}
-	if len(p.AttachSubnets) > 0 {
-		if _, err := call(ctx, c.limits, "elb.AttachLoadBalancerToSubnets", func() (*elb.AttachLoadBalancerToSubnetsOutput, error) {
-			return c.elb.AttachLoadBalancerToSubnets(ctx, &elb.AttachLoadBalancerToSubnetsInput{LoadBalancerName: name, Subnets: p.AttachSubnets})
-		}); err != nil {
-			return "", err
-		}
-	}
-	if err := c.deleteListeners(ctx, name, p.ReplaceListener); err != nil {
-		return "", err
-	}
-	if len(p.AddListeners) > 0 {
-		if _, err := call(ctx, c.limits, "elb.CreateLoadBalancerListeners", func() (*elb.CreateLoadBalancerListenersOutput, error) {
-			return c.elb.CreateLoadBalancerListeners(ctx, &elb.CreateLoadBalancerListenersInput{LoadBalancerName: name, Listeners: toListeners(p.AddListeners)})
-		}); err != nil {
-			return "", err
-		}
-	}
-	if err := c.applyPolicies(ctx, m, p); err != nil {
-		return "", err
-	}
-	if hc := p.HealthCheck; hc != nil {
-		if _, err := call(ctx, c.limits, "elb.ConfigureHealthCheck", func() (*elb.ConfigureHealthCheckOutput, error) {
-			return c.elb.ConfigureHealthCheck(ctx, &elb.ConfigureHealthCheckInput{LoadBalancerName: name, HealthCheck: &elbtypes.HealthCheck{
-				Target: aws.String(hc.Target), Interval: aws.Int32(hc.Interval), Timeout: aws.Int32(hc.Timeout),
-				HealthyThreshold: aws.Int32(hc.HealthyThreshold), UnhealthyThreshold: aws.Int32(hc.UnhealthyThreshold),
-			}})
-		}); err != nil {
-			return "", err
-		}
-	}
-	if a := p.Attributes; a != nil {
-		if _, err := call(ctx, c.limits, "elb.ModifyLoadBalancerAttributes", func() (*elb.ModifyLoadBalancerAttributesOutput, error) {
-			return c.elb.ModifyLoadBalancerAttributes(ctx, &elb.ModifyLoadBalancerAttributesInput{LoadBalancerName: name, LoadBalancerAttributes: toAttributes(*a)})
-		}); err != nil {
-			return "", err
-		}
-	}
-	if _, err := c.registerInstances(ctx, m.Name, p.Register, p.Deregister); err != nil {
-		return "", err
-	}
-	// Deletes.
-	if err := c.deleteListeners(ctx, name, p.RemoveListeners); err != nil {
-		return "", err
-	}
-	if len(p.DetachSubnets) > 0 {
-		if _, err := call(ctx, c.limits, "elb.DetachLoadBalancerFromSubnets", func() (*elb.DetachLoadBalancerFromSubnetsOutput, error) {
-			return c.elb.DetachLoadBalancerFromSubnets(ctx, &elb.DetachLoadBalancerFromSubnetsInput{LoadBalancerName: name, Subnets: p.DetachSubnets})
-		}); err != nil {
-			return "", err
-		}
-	}
-	if len(p.Revoke) > 0 {
-		if _, err := call(ctx, c.limits, "ec2.RevokeSecurityGroupIngress", func() (*ec2.RevokeSecurityGroupIngressOutput, error) {
-			return c.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(p.GroupID), IpPermissions: toPermissions(p.Revoke)})
-		}); err != nil && errorCode(err) != "InvalidPermission.NotFound" {
-			return "", err
-		}
-	}
-	// beforeTags (retiring the NLB of a type change) runs before the managed group goes: an
-	// NLB in the Managed mode may still use it.
-	if beforeTags != nil {
-		if err := beforeTags(); err != nil {
-			return "", err
-		}
-		beforeTags = nil
-	}
-	if p.DeleteGroup {
-		if err := c.revokeAllFrom(ctx, p.GroupID); err != nil {
-			return "", err
-		}
-		if err := c.deleteGroup(ctx, p.GroupID); err != nil {
-			return "", err
-		}
-	}
-	if len(p.RemoveTags) > 0 {
-		keys := make([]elbtypes.TagKeyOnly, len(p.RemoveTags))
-		for i, k := range p.RemoveTags {
-			keys[i] = elbtypes.TagKeyOnly{Key: aws.String(k)}
-		}
-		if _, err := call(ctx, c.limits, "elb.RemoveTags", func() (*elb.RemoveTagsOutput, error) {
-			return c.elb.RemoveTags(ctx, &elb.RemoveTagsInput{LoadBalancerNames: []string{m.Name}, Tags: keys})
-		}); err != nil {
-			return "", err
-		}
-	}
-	if beforeTags != nil {
-		if err := beforeTags(); err != nil {
-			return "", err
-		}
-	}
-	if len(p.SetTags) > 0 {
-		tags := maps.Clone(p.SetTags)
-		for k, v := range tags {
-			if v == managedGroupRef {
-				tags[k] = p.GroupID
-			}
-		}
-		if _, err := call(ctx, c.limits, "elb.AddTags", func() (*elb.AddTagsOutput, error) {
-			return c.elb.AddTags(ctx, &elb.AddTagsInput{LoadBalancerNames: []string{m.Name}, Tags: toTags(tags)})
-		}); err != nil {
-			return "", err
-		}
-	}
-	return dns, nil
+// applyCLBSecurityGroups sets the load balancer's groups.
+type applyCLBSecurityGroups struct {
+	name   string
+	groups []ref
 }
 
-func (c *Cloud) deleteListeners(ctx context.Context, name *string, ports []int32) error {
-	if len(ports) == 0 {
-		return nil
+func (w applyCLBSecurityGroups) audit() providers.Write {
+	return providers.Write{Operation: "elb.ApplySecurityGroupsToLoadBalancer", Object: w.name}
+}
+
+func (w applyCLBSecurityGroups) apply(ctx context.Context, r *run) error {
+	groups, err := r.resolveAll(w.groups)
+	if err != nil {
+		return err
 	}
-	_, err := call(ctx, c.limits, "elb.DeleteLoadBalancerListeners", func() (*elb.DeleteLoadBalancerListenersOutput, error) {
-		return c.elb.DeleteLoadBalancerListeners(ctx, &elb.DeleteLoadBalancerListenersInput{LoadBalancerName: name, LoadBalancerPorts: ports})
+	_, err = call(ctx, r.c.limits, "elb.ApplySecurityGroupsToLoadBalancer", func() (*elb.ApplySecurityGroupsToLoadBalancerOutput, error) {
+		return r.c.elb.ApplySecurityGroupsToLoadBalancer(ctx, &elb.ApplySecurityGroupsToLoadBalancerInput{LoadBalancerName: aws.String(w.name), SecurityGroups: groups})
 	})
 	return err
 }
 
-func (c *Cloud) applyPolicies(ctx context.Context, m *Model, p *Plan) error {
-	name := aws.String(m.Name)
-	for _, pol := range p.CreatePolicies {
-		in := &elb.CreateLoadBalancerPolicyInput{LoadBalancerName: name, PolicyName: aws.String(pol)}
-		if pol == proxyProtocolPolicy {
-			in.PolicyTypeName = aws.String("ProxyProtocolPolicyType")
-			in.PolicyAttributes = []elbtypes.PolicyAttribute{{AttributeName: aws.String("ProxyProtocol"), AttributeValue: aws.String("true")}}
-		} else {
-			in.PolicyTypeName = aws.String("SSLNegotiationPolicyType")
-			in.PolicyAttributes = []elbtypes.PolicyAttribute{{AttributeName: aws.String("Reference-Security-Policy"), AttributeValue: aws.String(m.SSLNegotiationPolicy)}}
-		}
-		if _, err := call(ctx, c.limits, "elb.CreateLoadBalancerPolicy", func() (*elb.CreateLoadBalancerPolicyOutput, error) {
-			return c.elb.CreateLoadBalancerPolicy(ctx, in)
-		}); err != nil && errorCode(err) != "DuplicatePolicyName" {
-			return err
-		}
+// attachCLBSubnets and detachCLBSubnets change the load balancer's subnets.
+type attachCLBSubnets struct {
+	name    string
+	subnets []string
+}
+
+type detachCLBSubnets attachCLBSubnets
+
+func (w attachCLBSubnets) audit() providers.Write {
+	return providers.Write{Operation: "elb.AttachLoadBalancerToSubnets", Object: w.name}
+}
+
+func (w attachCLBSubnets) apply(ctx context.Context, r *run) error {
+	_, err := call(ctx, r.c.limits, "elb.AttachLoadBalancerToSubnets", func() (*elb.AttachLoadBalancerToSubnetsOutput, error) {
+		return r.c.elb.AttachLoadBalancerToSubnets(ctx, &elb.AttachLoadBalancerToSubnetsInput{LoadBalancerName: aws.String(w.name), Subnets: w.subnets})
+	})
+	return err
+}
+
+func (w detachCLBSubnets) audit() providers.Write {
+	return providers.Write{Operation: "elb.DetachLoadBalancerFromSubnets", Object: w.name}
+}
+
+func (w detachCLBSubnets) apply(ctx context.Context, r *run) error {
+	_, err := call(ctx, r.c.limits, "elb.DetachLoadBalancerFromSubnets", func() (*elb.DetachLoadBalancerFromSubnetsOutput, error) {
+		return r.c.elb.DetachLoadBalancerFromSubnets(ctx, &elb.DetachLoadBalancerFromSubnetsInput{LoadBalancerName: aws.String(w.name), Subnets: w.subnets})
+	})
+	return err
+}
+
+// createCLBListeners and deleteCLBListeners change the listeners; CLB listeners cannot be
+// modified, so a changed one is deleted and created again.
+type createCLBListeners struct {
+	name      string
+	listeners []Listener
+}
+
+func (w createCLBListeners) audit() providers.Write {
+	return providers.Write{Operation: "elb.CreateLoadBalancerListeners", Object: w.name}
+}
+
+func (w createCLBListeners) apply(ctx context.Context, r *run) error {
+	_, err := call(ctx, r.c.limits, "elb.CreateLoadBalancerListeners", func() (*elb.CreateLoadBalancerListenersOutput, error) {
+		return r.c.elb.CreateLoadBalancerListeners(ctx, &elb.CreateLoadBalancerListenersInput{LoadBalancerName: aws.String(w.name), Listeners: toListeners(w.listeners)})
+	})
+	return err
+}
+
+type deleteCLBListeners struct {
+	name  string
+	ports []int32
+}
+
+func (w deleteCLBListeners) audit() providers.Write {
+	return providers.Write{Operation: "elb.DeleteLoadBalancerListeners", Object: w.name}
+}
+
+func (w deleteCLBListeners) apply(ctx context.Context, r *run) error {
+	_, err := call(ctx, r.c.limits, "elb.DeleteLoadBalancerListeners", func() (*elb.DeleteLoadBalancerListenersOutput, error) {
+		return r.c.elb.DeleteLoadBalancerListeners(ctx, &elb.DeleteLoadBalancerListenersInput{LoadBalancerName: aws.String(w.name), LoadBalancerPorts: w.ports})
+	})
+	return err
+}
+
+// createCLBPolicy creates the proxy-protocol policy or the SSL negotiation policy; one
+// already there (an answer lost) counts as created.
+type createCLBPolicy struct {
+	name, policy string
+	// sslPolicy is the predefined policy an SSL negotiation policy refers to.
+	sslPolicy string
+}
+
+func (w createCLBPolicy) audit() providers.Write {
+	return providers.Write{Operation: "elb.CreateLoadBalancerPolicy", Object: w.name}
+}
+
+func (w createCLBPolicy) apply(ctx context.Context, r *run) error {
+	in := &elb.CreateLoadBalancerPolicyInput{LoadBalancerName: aws.String(w.name), PolicyName: aws.String(w.policy)}
+	if w.policy == proxyProtocolPolicy {
+		in.PolicyTypeName = aws.String("ProxyProtocolPolicyType")
+		in.PolicyAttributes = []elbtypes.PolicyAttribute{{AttributeName: aws.String("ProxyProtocol"), AttributeValue: aws.String("true")}}
+	} else {
+		in.PolicyTypeName = aws.String("SSLNegotiationPolicyType")
+		in.PolicyAttributes = []elbtypes.PolicyAttribute{{AttributeName: aws.String("Reference-Security-Policy"), AttributeValue: aws.String(w.sslPolicy)}}
 	}
-	for _, port := range slices.Sorted(maps.Keys(p.BackendPolicies)) {
-		if _, err := call(ctx, c.limits, "elb.SetLoadBalancerPoliciesForBackendServer", func() (*elb.SetLoadBalancerPoliciesForBackendServerOutput, error) {
-			return c.elb.SetLoadBalancerPoliciesForBackendServer(ctx, &elb.SetLoadBalancerPoliciesForBackendServerInput{
-				LoadBalancerName: name, InstancePort: aws.Int32(port), PolicyNames: p.BackendPolicies[port]})
-		}); err != nil {
-			return err
-		}
+	_, err := call(ctx, r.c.limits, "elb.CreateLoadBalancerPolicy", func() (*elb.CreateLoadBalancerPolicyOutput, error) {
+		return r.c.elb.CreateLoadBalancerPolicy(ctx, in)
+	})
+	if errorCode(err) == "DuplicatePolicyName" {
+		return nil
 	}
-	for _, port := range slices.Sorted(maps.Keys(p.ListenerPolicies)) {
-		if _, err := call(ctx, c.limits, "elb.SetLoadBalancerPoliciesOfListener", func() (*elb.SetLoadBalancerPoliciesOfListenerOutput, error) {
-			return c.elb.SetLoadBalancerPoliciesOfListener(ctx, &elb.SetLoadBalancerPoliciesOfListenerInput{
-				LoadBalancerName: name, LoadBalancerPort: port, PolicyNames: p.ListenerPolicies[port]})
-		}); err != nil {
-			return err
-		}
+	return err
+}
+
+// setCLBBackendPolicies and setCLBListenerPolicies set the policy list of a backend port or
+// of a listener.
+type setCLBBackendPolicies struct {
+	name     string
+	port     int32
+	policies []string
+}
+
+type setCLBListenerPolicies setCLBBackendPolicies
+
+func (w setCLBBackendPolicies) audit() providers.Write {
+	return providers.Write{Operation: "elb.SetLoadBalancerPoliciesForBackendServer", Object: w.name}
+}
+
+func (w setCLBBackendPolicies) apply(ctx context.Context, r *run) error {
+	_, err := call(ctx, r.c.limits, "elb.SetLoadBalancerPoliciesForBackendServer", func() (*elb.SetLoadBalancerPoliciesForBackendServerOutput, error) {
+		return r.c.elb.SetLoadBalancerPoliciesForBackendServer(ctx, &elb.SetLoadBalancerPoliciesForBackendServerInput{
+			LoadBalancerName: aws.String(w.name), InstancePort: aws.Int32(w.port), PolicyNames: w.policies})
+	})
+	return err
+}
+
+func (w setCLBListenerPolicies) audit() providers.Write {
+	return providers.Write{Operation: "elb.SetLoadBalancerPoliciesOfListener", Object: w.name}
+}
+
+func (w setCLBListenerPolicies) apply(ctx context.Context, r *run) error {
+	_, err := call(ctx, r.c.limits, "elb.SetLoadBalancerPoliciesOfListener", func() (*elb.SetLoadBalancerPoliciesOfListenerOutput, error) {
+		return r.c.elb.SetLoadBalancerPoliciesOfListener(ctx, &elb.SetLoadBalancerPoliciesOfListenerInput{
+			LoadBalancerName: aws.String(w.name), LoadBalancerPort: w.port, PolicyNames: w.policies})
+	})
+	return err
+}
+
+// configureHealthCheck sets the health check.
+type configureHealthCheck struct {
+	name        string
+	healthCheck HealthCheck
+}
+
+func (w configureHealthCheck) audit() providers.Write {
+	return providers.Write{Operation: "elb.ConfigureHealthCheck", Object: w.name}
+}
+
+func (w configureHealthCheck) apply(ctx context.Context, r *run) error {
+	hc := w.healthCheck
+	_, err := call(ctx, r.c.limits, "elb.ConfigureHealthCheck", func() (*elb.ConfigureHealthCheckOutput, error) {
+		return r.c.elb.ConfigureHealthCheck(ctx, &elb.ConfigureHealthCheckInput{LoadBalancerName: aws.String(w.name), HealthCheck: &elbtypes.HealthCheck{
+			Target: aws.String(hc.Target), Interval: aws.Int32(hc.Interval), Timeout: aws.Int32(hc.Timeout),
+			HealthyThreshold: aws.Int32(hc.HealthyThreshold), UnhealthyThreshold: aws.Int32(hc.UnhealthyThreshold),
+		}})
+	})
+	return err
+}
+
+// modifyCLBAttributes sets the attributes.
+type modifyCLBAttributes struct {
+	name       string
+	attributes Attributes
+}
+
+func (w modifyCLBAttributes) audit() providers.Write {
+	return providers.Write{Operation: "elb.ModifyLoadBalancerAttributes", Object: w.name}
+}
+
+func (w modifyCLBAttributes) apply(ctx context.Context, r *run) error {
+	_, err := call(ctx, r.c.limits, "elb.ModifyLoadBalancerAttributes", func() (*elb.ModifyLoadBalancerAttributesOutput, error) {
+		return r.c.elb.ModifyLoadBalancerAttributes(ctx, &elb.ModifyLoadBalancerAttributesInput{LoadBalancerName: aws.String(w.name), LoadBalancerAttributes: toAttributes(w.attributes)})
+	})
+	return err
+}
+
+// registerInstances and deregisterInstances change the load balancer's instances; both
+// answer with every instance registered afterwards, which the run keeps (run.instances).
+type registerInstances struct {
+	name string
+	ids  []string
+}
+
+type deregisterInstances registerInstances
+
+func (w registerInstances) audit() providers.Write {
+	return providers.Write{Operation: "elb.RegisterInstancesWithLoadBalancer", Object: w.name}
+}
+
+func (w registerInstances) apply(ctx context.Context, r *run) error {
+	out, err := call(ctx, r.c.limits, "elb.RegisterInstancesWithLoadBalancer", func() (*elb.RegisterInstancesWithLoadBalancerOutput, error) {
+		return r.c.elb.RegisterInstancesWithLoadBalancer(ctx, &elb.RegisterInstancesWithLoadBalancerInput{LoadBalancerName: aws.String(w.name), Instances: toInstances(w.ids)})
+	})
+	if err != nil {
+		return err
 	}
+	r.instances = instanceIDs(out.Instances)
 	return nil
 }
 
-// registerInstances registers and deregisters instances and records, in the cache, the
-// instances the load balancer reports afterwards; it returns that list (sorted), or nil when
-// it made no call.
-func (c *Cloud) registerInstances(ctx context.Context, name string, register, deregister []string) ([]string, error) {
-	var now []elbtypes.Instance
-	called := false
-	if len(register) > 0 {
-		out, err := call(ctx, c.limits, "elb.RegisterInstancesWithLoadBalancer", func() (*elb.RegisterInstancesWithLoadBalancerOutput, error) {
-			return c.elb.RegisterInstancesWithLoadBalancer(ctx, &elb.RegisterInstancesWithLoadBalancerInput{LoadBalancerName: aws.String(name), Instances: toInstances(register)})
-		})
-		if err != nil {
-			c.classic.drop(name)
-			return nil, err
-		}
-		now, called = out.Instances, true
+func (w deregisterInstances) audit() providers.Write {
+	return providers.Write{Operation: "elb.DeregisterInstancesFromLoadBalancer", Object: w.name}
+}
+
+func (w deregisterInstances) apply(ctx context.Context, r *run) error {
+	out, err := call(ctx, r.c.limits, "elb.DeregisterInstancesFromLoadBalancer", func() (*elb.DeregisterInstancesFromLoadBalancerOutput, error) {
+		return r.c.elb.DeregisterInstancesFromLoadBalancer(ctx, &elb.DeregisterInstancesFromLoadBalancerInput{LoadBalancerName: aws.String(w.name), Instances: toInstances(w.ids)})
+	})
+	if err != nil {
+		return err
 	}
-	if len(deregister) > 0 {
-		out, err := call(ctx, c.limits, "elb.DeregisterInstancesFromLoadBalancer", func() (*elb.DeregisterInstancesFromLoadBalancerOutput, error) {
-			return c.elb.DeregisterInstancesFromLoadBalancer(ctx, &elb.DeregisterInstancesFromLoadBalancerInput{LoadBalancerName: aws.String(name), Instances: toInstances(deregister)})
-		})
-		if err != nil {
-			c.classic.drop(name)
-			return nil, err
-		}
-		now, called = out.Instances, true
-	}
-	if !called {
-		return nil, nil
-	}
-	ids := make([]string, 0, len(now))
-	for _, i := range now {
+	r.instances = instanceIDs(out.Instances)
+	return nil
+}
+
+// instanceIDs are the IDs of instances, sorted.
+func instanceIDs(instances []elbtypes.Instance) []string {
+	ids := make([]string, 0, len(instances))
+	for _, i := range instances {
 		ids = append(ids, aws.ToString(i.InstanceId))
 	}
 	slices.Sort(ids)
-	c.classic.update(name, func(s *classicState) { s.instances = ids })
-	return ids, nil
+	return ids
+}
+
+// removeCLBTags and addCLBTags write the load balancer's tags; managedGroupRef in a value
+// stands for the managed group the run created.
+type removeCLBTags struct {
+	name string
+	keys []string
+}
+
+func (w removeCLBTags) audit() providers.Write {
+	return providers.Write{Operation: "elb.RemoveTags", Object: w.name}
+}
+
+func (w removeCLBTags) apply(ctx context.Context, r *run) error {
+	keys := make([]elbtypes.TagKeyOnly, len(w.keys))
+	for i, k := range w.keys {
+		keys[i] = elbtypes.TagKeyOnly{Key: aws.String(k)}
+	}
+	_, err := call(ctx, r.c.limits, "elb.RemoveTags", func() (*elb.RemoveTagsOutput, error) {
+		return r.c.elb.RemoveTags(ctx, &elb.RemoveTagsInput{LoadBalancerNames: []string{w.name}, Tags: keys})
+	})
+	return err
+}
+
+type addCLBTags struct {
+	name string
+	tags map[string]string
+}
+
+func (w addCLBTags) audit() providers.Write {
+	return providers.Write{Operation: "elb.AddTags", Object: w.name}
+}
+
+func (w addCLBTags) apply(ctx context.Context, r *run) error {
+	tags, err := r.resolveTags(w.tags)
+	if err != nil {
+		return err
+	}
+	_, err = call(ctx, r.c.limits, "elb.AddTags", func() (*elb.AddTagsOutput, error) {
+		return r.c.elb.AddTags(ctx, &elb.AddTagsInput{LoadBalancerNames: []string{w.name}, Tags: toTags(tags)})
+	})
+	return err
 }
 
 func toListeners(ls []Listener) []elbtypes.Listener {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -38,4 +40,53 @@ func (w revokeLBIngress) audit() providers.Write {
 
 func (w revokeLBIngress) apply(ctx context.Context, r *run) error {
 	return r.c.revokeFrom(ctx, w.group, w.source)
+}
+
+// authorizeLBIngress lets a Classic Load Balancer's group into a node group.
+type authorizeLBIngress struct {
+	group  string
+	source ref
+	lb     string
+}
+
+func (w authorizeLBIngress) audit() providers.Write {
+	return providers.Write{Operation: "ec2.AuthorizeSecurityGroupIngress", Object: w.group}
+}
+
+func (w authorizeLBIngress) apply(ctx context.Context, r *run) error {
+	source, err := r.resolve(w.source)
+	if err != nil {
+		return err
+	}
+	_, err = call(ctx, r.c.limits, "ec2.AuthorizeSecurityGroupIngress", func() (*ec2.AuthorizeSecurityGroupIngressOutput, error) {
+		return r.c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(w.group), IpPermissions: fromGroup(source, w.lb)})
+	})
+	return ignoreDuplicate(err)
+}
+
+// addNodeRulesTag records on a Classic Load Balancer the hash of the source group and the node
+// groups holding its rules (nodeRulesHash).
+type addNodeRulesTag struct {
+	lb     string
+	source ref
+	groups []string
+}
+
+func (w addNodeRulesTag) audit() providers.Write {
+	return providers.Write{Operation: "elb.AddTags", Object: w.lb}
+}
+
+func (w addNodeRulesTag) apply(ctx context.Context, r *run) error {
+	source, err := r.resolve(w.source)
+	if err != nil {
+		return err
+	}
+	hash := nodeRulesHash(source, w.groups)
+	if _, err := call(ctx, r.c.limits, "elb.AddTags", func() (*elb.AddTagsOutput, error) {
+		return r.c.elb.AddTags(ctx, &elb.AddTagsInput{LoadBalancerNames: []string{w.lb}, Tags: toTags(map[string]string{tagNodeRules: hash})})
+	}); err != nil {
+		return err
+	}
+	r.nodeRulesHash = hash
+	return nil
 }

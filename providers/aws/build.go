@@ -312,3 +312,32 @@ func buildSecurityGroup(m *Model, core annotations.CoreConfig, icmp bool) *Secur
 	sg.Rules = slices.CompactFunc(sg.Rules, func(a, b Rule) bool { return a.key() == b.key() })
 	return sg
 }
+
+// classicTargets is what a node change needs of a Classic Load Balancer Service: the model
+// of UpdateLoadBalancer's fast path.
+type classicTargets struct {
+	Name, Service, Cluster string
+	// Instances are the load balancer's; RuleInstances those whose groups get the node rule.
+	Instances, RuleInstances []string
+	// Source is the node rules' source group when the configuration names one (the
+	// Service's groups, else the cloud config's ElbSecurityGroup); "" means the managed group
+	// the load balancer's tag records.
+	Source string
+}
+
+// buildClassicTargets returns the fast path's model. It makes no cloud call.
+func buildClassicTargets(svc *v1.Service, cfg *annotations.Config, nodes []*v1.Node, settings Settings) *classicTargets {
+	t := &classicTargets{Name: nameOf(svc, cfg.AWS), Service: cfg.Service, Cluster: settings.Cluster, Instances: buildInstances(nodes, cfg.AWS.TargetNodeLabels)}
+	t.RuleInstances = ruleInstances(cfg.AWS, t.Instances)
+	if len(cfg.AWS.SecurityGroups) > 0 {
+		t.Source = sourceGroup(cfg.AWS.SecurityGroups)
+	} else if settings.ElbSecurityGroup != "" {
+		t.Source = settings.ElbSecurityGroup
+	}
+	return t
+}
+
+// source is the group the node rules let in, given the load balancer's tags.
+func (t *classicTargets) source(tags map[string]string) ref {
+	return known(cmp.Or(t.Source, tags[tagSecurityGroup]))
+}

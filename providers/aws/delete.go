@@ -177,19 +177,6 @@ func (c *Cloud) deleteNLBWithRules(ctx context.Context, o *nlbObserved, unprotec
 	return c.deleteNLBOnly(ctx, o, unprotect)
 }
 
-// retireNLB deletes an NLB the Service no longer wants (its type changed) and the target
-// groups that were its own.
-func (c *Cloud) retireNLB(ctx context.Context, o *nlbObserved, unprotect bool, cluster, vpc string) error {
-	if err := c.deleteNLBWithRules(ctx, o, unprotect, vpc); err != nil {
-		return err
-	}
-	tgs, err := c.ownedTargetGroups(ctx, cluster, o.tags[tagServiceName], vpc, []string{o.arn})
-	if err != nil {
-		return err
-	}
-	return c.deleteTargetGroups(ctx, tgs)
-}
-
 // revokeAllFrom removes every ingress rule, whatever its protocol and ports, that lets
 // source in, before source is deleted.
 func (c *Cloud) revokeAllFrom(ctx context.Context, source string) error {

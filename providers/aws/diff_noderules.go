@@ -198,3 +198,31 @@ func nodeGroupsTag(want map[string]bool) string {
 	}
 	return v
 }
+
+// classicNodeRuleWrites plans a Classic Load Balancer's node rules: its source group let into
+// each node group of its instances (one all-traffic rule per group, as upstream), the rule
+// removed from cluster-tagged groups no instance needs any more, and the node-rules tag
+// that spares the next reconcile these reads. The users of the source are taken as the view
+// has them, after the earlier writes of the plan.
+func classicNodeRuleWrites(v groupView, name string, n *classicNodes) []write {
+	if n == nil || n.unchanged {
+		return nil
+	}
+	v.add(n.users...)
+	have := map[string]bool{} // tagged for some cluster: the ones we may revoke from
+	for _, id := range v.users(n.source.id, n.users) {
+		have[id] = anyClusterTag(v[id].Tags)
+	}
+	var ws []write
+	for _, g := range slices.Sorted(maps.Keys(n.want)) {
+		if _, ok := have[g]; !ok {
+			ws = append(ws, authorizeLBIngress{group: g, source: n.source, lb: name})
+		}
+	}
+	for _, g := range slices.Sorted(maps.Keys(have)) {
+		if !n.want[g] && have[g] {
+			ws = append(ws, revokeLBIngress{group: g, source: n.source.id})
+		}
+	}
+	return append(ws, addNodeRulesTag{lb: name, source: n.source, groups: slices.Sorted(maps.Keys(n.want))})
+}

@@ -210,80 +210,67 @@ func (c *Cloud) EnsureLoadBalancerConfigured(ctx context.Context, clusterName st
 	if err != nil {
 		return nil, err
 	}
-	o, err := c.observe(ctx, m.Name)
-	if err != nil {
-		return nil, fmt.Errorf("ensuring load balancer %s: %w", m.Name, err)
-	}
-	if !o.Exists {
-		if err := c.checkRenamed(ctx, svc, m.Cluster, m.Name); err != nil {
-			return nil, err
-		}
-	}
-	if o.Exists && owned(o.Tags, m.Cluster) && ownedBy(o.Tags, m.Service, m.Name) == nil && o.Internal != m.Internal {
-		// The scheme cannot change in place, and the name is fixed by the Service UID, so
-		// the replacement is delete then create: the Service has no load balancer in between.
-		// The managed security group is kept and reused.
-		klog.FromContext(ctx).Info("Replacing AWS load balancer to change its scheme", "service", m.Service, "name", m.Name, "internal", m.Internal)
-		if err := c.deleteLB(providers.WithReason(ctx, "replacing the load balancer: its scheme (internal or internet-facing) is fixed at creation"), m.Name); err != nil {
-			return nil, fmt.Errorf("replacing load balancer %s: %w", m.Name, err)
-		}
-		o = &Observed{}
-	}
-	if needsDeep(m, o) {
-		if err := c.observeDeep(ctx, o, m.Name, net.vpc); err != nil {
-			return nil, fmt.Errorf("ensuring load balancer %s: %w", m.Name, err)
-		}
-	}
-	p, err := Diff(m, o)
+	p, err := c.planClassic(ctx, svc, m, cfg, net.vpc)
 	if err != nil {
 		return nil, err
 	}
-	source := sourceGroup(m.SecurityGroups)
-	if m.ManagedSecurityGroup != nil {
-		source = p.GroupID // known unless the group is created below
+	dns, err := c.applyClassic(ctx, m, p, net.vpc)
+	if err != nil {
+		return nil, err
 	}
-	if !p.Writes() {
-		c.classic.put(m.Name, o.Instances, o.Tags)
-		if err := c.ensureNodeRules(ctx, m.Name, m.Cluster, net.vpc, source, ruleInstances(cfg.AWS, m.Instances), o.Tags); err != nil {
-			return nil, fmt.Errorf("ensuring node security group rules for %s: %w", m.Name, err)
-		}
-		return status(o.DNSName), nil
-	}
-	var retireNLB func() error
-	if o.Deep && c.elbv2 != nil {
-		// A type change from NLB: once the Classic Load Balancer is in place the NLB goes,
-		// before the spec hash is written, so a failure here is retried.
-		retireNLB = func() error {
-			old, err := c.observeNLB(ctx, m.Name)
-			if err != nil || old == nil || !owned(old.tags, m.Cluster) || ownedBy(old.tags, m.Service, m.Name) != nil {
-				return err
-			}
-			// The Classic annotations cannot ask for deletion protection.
-			return c.retireNLB(providers.WithReason(ctx, "the Service's load balancer type changed to Classic"), old, false, m.Cluster, net.vpc)
-		}
-	}
-	c.classic.drop(m.Name) // until apply has succeeded, the cache would be a guess
-	why := "the load balancer differs from the Service"
-	if p.Create {
-		why = "the Service has no load balancer yet"
-	}
-	dns, err := c.apply(providers.WithReason(ctx, why), m, p, net.vpc, retireNLB)
+	return status(dns), nil
+}
+
+// planClassic observes and diffs a Classic Load Balancer Service: the load balancer, then
+// its node rules as the load balancer's writes leave the security groups.
+func (c *Cloud) planClassic(ctx context.Context, svc *v1.Service, m *Model, cfg *annotations.Config, vpc string) (*classicPlan, error) {
+	o, err := c.observeClassic(ctx, svc, m, vpc)
 	if err != nil {
 		return nil, fmt.Errorf("ensuring load balancer %s: %w", m.Name, err)
 	}
-	if m.ManagedSecurityGroup != nil {
-		source = p.GroupID
+	p, err := diffClassic(m, o)
+	if err != nil {
+		return nil, err
 	}
-	tags := appliedTags(o.Tags, m, p)
-	c.classic.put(m.Name, m.Instances, tags)
-	if err := c.ensureNodeRules(ctx, m.Name, m.Cluster, net.vpc, source, ruleInstances(cfg.AWS, m.Instances), tags); err != nil {
+	n, err := c.observeClassicNodes(ctx, m.Cluster, vpc, p.source, ruleInstances(cfg.AWS, m.Instances), p.tags)
+	if err != nil {
 		return nil, fmt.Errorf("ensuring node security group rules for %s: %w", m.Name, err)
 	}
-	klog.FromContext(ctx).V(2).Info("Ensured AWS load balancer", "service", m.Service, "name", m.Name, "created", p.Create)
-	if dns == "" {
-		dns = o.DNSName
+	p.diffClassicNodes(m.Name, n, "", fmt.Sprintf("ensuring node security group rules for %s", m.Name))
+	return p, nil
+}
+
+// applyClassic applies a Classic plan: the load balancer's writes, then its node rules; the
+// cache keeps what each left, for the node-change fast path. It returns the DNS name.
+func (c *Cloud) applyClassic(ctx context.Context, m *Model, p *classicPlan, vpc string) (string, error) {
+	if p.replaces {
+		klog.FromContext(ctx).Info("Replacing AWS load balancer to change its scheme", "service", m.Service, "name", m.Name, "internal", m.Internal)
 	}
-	return status(dns), nil
+	if len(p.steps) > 0 {
+		c.classic.drop(m.Name) // until apply has succeeded, the cache would be a guess
+	}
+	if p.retiresNLB {
+		c.nlbs.drop(m.Name)
+	}
+	r := c.newRun(vpc)
+	if err := r.apply(ctx, p.steps); err != nil {
+		return "", err
+	}
+	tags, err := r.resolveTags(p.tags)
+	if err != nil {
+		return "", err
+	}
+	c.classic.put(m.Name, p.instances, tags)
+	if err := r.apply(ctx, p.nodeSteps); err != nil {
+		return "", err
+	}
+	if r.nodeRulesHash != "" {
+		c.classic.update(m.Name, func(s *classicState) { s.tags[tagNodeRules] = r.nodeRulesHash })
+	}
+	if len(p.steps) > 0 {
+		klog.FromContext(ctx).V(2).Info("Ensured AWS load balancer", "service", m.Service, "name", m.Name, "created", p.Create)
+	}
+	return cmp.Or(r.dns, p.dns), nil
 }
 
 // build resolves the network (cached per cluster) and builds the model.
@@ -325,53 +312,57 @@ func (c *Cloud) UpdateLoadBalancerConfigured(ctx context.Context, clusterName st
 		_, err := c.ensureNLBService(ctx, clusterName, svc, nodes, cfg, true)
 		return err
 	}
-	name, cluster := nameOf(svc, cfg.AWS), c.cluster(clusterName)
-	st, ok := c.classic.get(name)
-	if !ok {
-		o, err := c.observe(ctx, name)
+	t := buildClassicTargets(svc, cfg, nodes, c.settings(clusterName))
+	st, cached := c.classic.get(t.Name)
+	if !cached {
+		o, err := c.observe(ctx, t.Name)
 		if err != nil {
-			return fmt.Errorf("updating load balancer %s: %w", name, err)
+			return fmt.Errorf("updating load balancer %s: %w", t.Name, err)
 		}
-		if !o.Exists {
-			return fmt.Errorf("updating load balancer %s: not found (EnsureLoadBalancer creates it)", name)
-		}
-		if !owned(o.Tags, cluster) {
-			return providers.NewUserError(cfg.Service, "load balancer %s exists without the tag %s=%s; it is not ours and is left untouched", name, clusterTag(cluster), tagOwned)
-		}
-		if err := ownedBy(o.Tags, cfg.Service, name); err != nil {
+		if err := classicTargetsOwner(t, o); err != nil {
 			return err
 		}
-		c.classic.put(name, o.Instances, o.Tags)
+		c.classic.put(t.Name, o.Instances, o.Tags)
 		st = classicState{instances: o.Instances, tags: o.Tags}
 	}
-	ctx = providers.WithReason(ctx, "the Service's eligible nodes changed")
-	instances := buildInstances(nodes, cfg.AWS.TargetNodeLabels)
-	add, remove := setDiff(instances, st.instances)
-	// Two rounds at most: the second corrects a stale cache with what the first reported.
-	for range 2 {
-		now, err := c.registerInstances(ctx, name, add, remove)
-		if err != nil {
-			return fmt.Errorf("updating load balancer %s: %w", name, err)
-		}
-		if now == nil {
-			break
-		}
-		if add, remove = setDiff(instances, now); len(add)+len(remove) == 0 {
-			break
-		}
-	}
-	source := st.tags[tagSecurityGroup]
-	if len(cfg.AWS.SecurityGroups) > 0 {
-		source = sourceGroup(cfg.AWS.SecurityGroups)
-	} else if c.cfg.Global.ElbSecurityGroup != "" {
-		source = c.cfg.Global.ElbSecurityGroup
-	}
-	net, err := c.vpcAndSubnets(ctx, cluster)
+	net, err := c.vpcAndSubnets(ctx, t.Cluster)
 	if err != nil {
-		return fmt.Errorf("updating load balancer %s: %w", name, err)
+		return fmt.Errorf("updating load balancer %s: %w", t.Name, err)
 	}
-	if err := c.ensureNodeRules(ctx, name, cluster, net.vpc, source, ruleInstances(cfg.AWS, instances), st.tags); err != nil {
-		return fmt.Errorf("updating node security group rules for %s: %w", name, err)
+	n, err := c.observeClassicNodes(ctx, t.Cluster, net.vpc, t.source(st.tags), t.RuleInstances, st.tags)
+	if err != nil {
+		return fmt.Errorf("updating node security group rules for %s: %w", t.Name, err)
+	}
+	if err := c.applyRegistration(ctx, t, st.instances, net.vpc); err != nil {
+		return err
+	}
+	var s steps
+	s.add(whyNodesChanged, fmt.Sprintf("updating node security group rules for %s", t.Name), classicNodeRuleWrites(groupView{}, t.Name, n)...)
+	r, err := c.applySteps(ctx, net.vpc, s)
+	if err != nil {
+		return err
+	}
+	if r.nodeRulesHash != "" {
+		c.classic.update(t.Name, func(s *classicState) { s.tags[tagNodeRules] = r.nodeRulesHash })
+	}
+	return nil
+}
+
+// applyRegistration makes the load balancer's instances t's, starting from have (cached):
+// two rounds at most, the second correcting a stale cache with what the first answered.
+func (c *Cloud) applyRegistration(ctx context.Context, t *classicTargets, have []string, vpc string) error {
+	for range 2 {
+		s := diffRegistration(t.Name, t.Instances, have)
+		if len(s) == 0 {
+			return nil
+		}
+		r, err := c.applySteps(ctx, vpc, s)
+		if err != nil {
+			c.classic.drop(t.Name)
+			return err
+		}
+		c.classic.update(t.Name, func(s *classicState) { s.instances = r.instances })
+		have = r.instances
 	}
 	return nil
 }

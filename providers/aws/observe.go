@@ -11,6 +11,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
+	v1 "k8s.io/api/core/v1"
 )
 
 // Observed is what the cloud holds for one Service.
@@ -35,6 +36,19 @@ type Observed struct {
 	Attributes Attributes
 	// ManagedSG is the group named k8s-elb-<name> in the VPC, nil when there is none.
 	ManagedSG *ObservedGroup
+
+	// others are the Service's load balancers under other names, read only when none exists
+	// under the model's and the Service's status shows an address (see renamed).
+	others []ownedLB
+	// replaced is the load balancer Diff replaces because its scheme differs; the rest of
+	// Observed then describes the cloud without it (see classicMustReplace).
+	replaced *Observed
+	// groupUsers are the groups whose rules let ManagedSG in, read when the model has no
+	// managed group (Diff deletes it).
+	groupUsers []*ObservedGroup
+	// nlb is the Service's NLB with the same name that a type change left, read with the
+	// deep parts.
+	nlb *retiredNLB
 }
 
 // ObservedGroup is a security group and its CIDR ingress rules.
@@ -42,6 +56,44 @@ type ObservedGroup struct {
 	ID    string
 	Tags  map[string]string
 	Rules []Rule
+}
+
+// observeClassic reads what Diff needs for m: the load balancer and its tags; when the
+// spec-hash tag differs (needsDeep), its attributes and managed group, the groups that let a
+// managed group in that Diff deletes, and an NLB a type change left under the same name.
+func (c *Cloud) observeClassic(ctx context.Context, svc *v1.Service, m *Model, vpc string) (*Observed, error) {
+	o, err := c.observe(ctx, m.Name)
+	if err != nil {
+		return nil, err
+	}
+	if !o.Exists {
+		if o.others, err = c.othersOf(ctx, svc, m.Cluster); err != nil {
+			return nil, err
+		}
+		if renamed(m.Service, m.Name, o.others) != nil {
+			return o, nil // Diff refuses to create it: nothing else is needed
+		}
+	}
+	if classicMustReplace(m, o) {
+		o = &Observed{replaced: o}
+	}
+	if !needsDeep(m, o) {
+		return o, nil
+	}
+	if err := c.observeDeep(ctx, o, m.Name, vpc); err != nil {
+		return nil, err
+	}
+	if g := o.ManagedSG; g != nil && m.ManagedSecurityGroup == nil && owned(g.Tags, m.Cluster) {
+		if o.groupUsers, err = c.referencing(ctx, g.ID); err != nil {
+			return nil, err
+		}
+	}
+	if c.elbv2 != nil {
+		if o.nlb, err = c.observeRetiredNLB(ctx, m, vpc); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
 }
 
 // observe reads the load balancer and its tags: two calls, or one when it does not exist.

@@ -326,3 +326,39 @@ func (c *Cloud) othersOf(ctx context.Context, svc *v1.Service, cluster string) (
 	}
 	return found, nil
 }
+
+// retiredNLB is the Service's NLB that a type change to a Classic Load Balancer left under
+// the same name, with the node groups that may hold its rules and its target groups.
+type retiredNLB struct {
+	lb *nlbObserved
+	// ids are the groups its tag lists and those of the VPC's instances; groups are those
+	// of them that exist, with their rules (both nil with DisableSecurityGroupIngress).
+	ids    map[string]bool
+	groups map[string]*ObservedGroup
+	// targetGroups are the ARNs of its target groups and of the Service's unattached ones.
+	targetGroups []string
+}
+
+// observeRetiredNLB reads the NLB called m.Name if it is the Service's.
+func (c *Cloud) observeRetiredNLB(ctx context.Context, m *Model, vpc string) (*retiredNLB, error) {
+	lb, err := c.observeNLB(ctx, m.Name)
+	if err != nil || lb == nil || !owned(lb.tags, m.Cluster) || ownedBy(lb.tags, m.Service, m.Name) != nil {
+		return nil, err
+	}
+	r := &retiredNLB{lb: lb}
+	if !c.cfg.Global.DisableSecurityGroupIngress {
+		r.ids = taggedGroups(lb.tags)
+		vpcGroups, err := c.vpcInstanceGroups(ctx, vpc)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(r.ids, vpcGroups)
+		if r.groups, err = c.describeGroups(ctx, slices.Sorted(maps.Keys(r.ids))); err != nil {
+			return nil, err
+		}
+	}
+	if r.targetGroups, err = c.ownedTargetGroups(ctx, m.Cluster, lb.tags[tagServiceName], vpc, []string{lb.arn}); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

@@ -210,20 +210,6 @@ func (c *Cloud) nodeGroups(ctx context.Context, cluster, vpc string, instances [
 	return want, nil
 }
 
-// groupsReferencing returns the groups with an ingress rule from source, true for those
-// tagged for some cluster (the ones we may revoke from).
-func (c *Cloud) groupsReferencing(ctx context.Context, source string) (map[string]bool, error) {
-	users, err := c.referencing(ctx, source)
-	if err != nil {
-		return nil, err
-	}
-	have := map[string]bool{}
-	for _, g := range users {
-		have[g.ID] = anyClusterTag(g.Tags)
-	}
-	return have, nil
-}
-
 // referencing reads the groups with an ingress rule from source, with all their rules.
 func (c *Cloud) referencing(ctx context.Context, source string) ([]*ObservedGroup, error) {
 	out, err := call(ctx, c.limits, "ec2.DescribeSecurityGroups", func() (*ec2.DescribeSecurityGroupsOutput, error) {
@@ -282,4 +268,40 @@ func (c *Cloud) describeGroups(ctx context.Context, ids []string) (map[string]*O
 		out[aws.ToString(g.GroupId)] = &ObservedGroup{ID: aws.ToString(g.GroupId), Tags: ec2TagMap(g.Tags), Rules: allRules(g)}
 	}
 	return out, nil
+}
+
+// classicNodes is what Observe read for a Classic Load Balancer's node rules.
+type classicNodes struct {
+	// source is the group the load balancer's traffic comes from.
+	source ref
+	// want are the groups of the instances that get the rule (nodeGroups).
+	want map[string]bool
+	// unchanged says the load balancer's node-rules tag holds the hash of source and want:
+	// nothing else was read.
+	unchanged bool
+	// users are the groups with a rule from source (none read when the plan creates it).
+	users []*ObservedGroup
+}
+
+// observeClassicNodes reads the groups of instances and, unless the node-rules tag in tags
+// says they hold the rules already, the groups that let source in. It returns nil when the
+// node rules are not managed (DisableSecurityGroupIngress, or no source).
+func (c *Cloud) observeClassicNodes(ctx context.Context, cluster, vpc string, source ref, instances []string, tags map[string]string) (*classicNodes, error) {
+	if c.cfg.Global.DisableSecurityGroupIngress || source == (ref{}) {
+		return nil, nil
+	}
+	want, err := c.nodeGroups(ctx, cluster, vpc, instances)
+	if err != nil {
+		return nil, err
+	}
+	n := &classicNodes{source: source, want: want}
+	if source.id == "" {
+		return n, nil // created by the plan: nothing refers to it yet
+	}
+	if tags[tagNodeRules] == nodeRulesHash(source.id, slices.Sorted(maps.Keys(want))) {
+		n.unchanged = true
+		return n, nil
+	}
+	n.users, err = c.referencing(ctx, source.id)
+	return n, err
 }

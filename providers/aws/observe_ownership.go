@@ -206,17 +206,6 @@ func (c *Cloud) ownedGroups(ctx context.Context, cluster, service, vpc string) (
 	return gs, nil
 }
 
-// checkRenamed refuses to create the load balancer called name when the Service already has
-// one under another name (see renamed). It reads the region's load balancers only when the
-// Service's status shows an address although nothing exists under name.
-func (c *Cloud) checkRenamed(ctx context.Context, svc *v1.Service, cluster, name string) error {
-	others, err := c.othersOf(ctx, svc, cluster)
-	if err != nil {
-		return err
-	}
-	return renamed(serviceName(svc), name, others)
-}
-
 // isService reports whether tags say the resource is service's in cluster.
 func isService(tags map[string]string, cluster, service string) bool {
 	return owned(tags, cluster) && tags[tagServiceName] == service
