@@ -282,12 +282,13 @@ func statusOf(err error) int {
 func isNotFound(err error) bool { return err != nil && statusOf(err) == http.StatusNotFound }
 
 // isConflict reports a lost race: a stale If-Match (412), or a create of something that now
-// exists (If-None-Match, also 412), or ARM's "superseded by another operation" (409).
+// exists (If-None-Match, also 412), or ARM's "superseded by another operation": a 409 when
+// the write is refused, or, when the write was accepted and another superseded it before it
+// was done, the Canceled status its poller reads (an answer of 200 carrying that code).
 func isConflict(err error) bool {
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) {
 		return false
 	}
-	return re.StatusCode == http.StatusPreconditionFailed ||
-		re.StatusCode == http.StatusConflict && re.ErrorCode == "CanceledAndSupersededDueToAnotherOperation"
+	return re.StatusCode == http.StatusPreconditionFailed || re.ErrorCode == "CanceledAndSupersededDueToAnotherOperation"
 }
