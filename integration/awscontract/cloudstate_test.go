@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,8 +11,9 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	v1 "k8s.io/api/core/v1"
 
-	"github.com/cloudlb/cloudlb/fakecloud/fakeaws"
+	"github.com/cloudlb/cloudlb/integration/contract"
 )
 
 // The suite reads the cloud through the same public APIs on either endpoint, with its own
@@ -153,49 +153,43 @@ func nlbOf(ctx context.Context, service string) (*networkLB, error) {
 	return nil, nil
 }
 
-// waitClassic waits until the Classic ELB of service exists and ok reports nil.
-func waitClassic(t *testing.T, service string, ok func(*classicLB) error) *classicLB {
-	t.Helper()
-	var lb *classicLB
-	waitFor(t, "Classic ELB of "+service, func() (bool, string) {
-		var err error
-		lb, err = classicOf(t.Context(), service)
+// classicIs checks the Classic ELB of the Service.
+func classicIs(ok func(*classicLB) error) contract.Check {
+	return func(t *testing.T, svc *v1.Service) error {
+		lb, err := classicOf(t.Context(), contract.Key(svc))
 		switch {
 		case err != nil:
-			return false, err.Error()
+			return err
 		case lb == nil:
-			return false, "no load balancer tagged " + service
+			return fmt.Errorf("no Classic ELB tagged %s", contract.Key(svc))
 		}
-		if err := ok(lb); err != nil {
-			return false, err.Error()
-		}
-		return true, ""
-	})
-	return lb
+		return ok(lb)
+	}
 }
 
-// waitNLB waits until the NLB of service exists with its listeners and target groups (a poll
-// may catch one half-created) and ok reports nil.
-func waitNLB(t *testing.T, service string, ok func(*networkLB) error) *networkLB {
-	t.Helper()
-	var lb *networkLB
-	waitFor(t, "NLB of "+service, func() (bool, string) {
-		var err error
-		lb, err = nlbOf(t.Context(), service)
+// nlbIs checks the NLB of the Service once it has its listeners and target groups (a read
+// may catch one half-created).
+func nlbIs(ok func(*networkLB) error) contract.Check {
+	return func(t *testing.T, svc *v1.Service) error {
+		lb, err := nlbOf(t.Context(), contract.Key(svc))
 		switch {
 		case err != nil:
-			return false, err.Error()
+			return err
 		case lb == nil:
-			return false, "no load balancer tagged " + service
+			return fmt.Errorf("no NLB tagged %s", contract.Key(svc))
 		case len(lb.listeners) == 0 || len(lb.groups) == 0:
-			return false, fmt.Sprintf("%d listeners, %d target groups: not complete yet", len(lb.listeners), len(lb.groups))
+			return fmt.Errorf("%d listeners, %d target groups: not complete yet", len(lb.listeners), len(lb.groups))
 		}
-		if err := ok(lb); err != nil {
-			return false, err.Error()
-		}
-		return true, ""
-	})
-	return lb
+		return ok(lb)
+	}
+}
+
+// waitNLB waits until nlbIs(ok) holds for the Service and returns the NLB.
+func waitNLB(tn *contract.Tenant, svc *v1.Service, ok func(*networkLB) error) *networkLB {
+	tn.T.Helper()
+	var got *networkLB
+	tn.WaitCheck(svc.Name, "the NLB", nlbIs(func(lb *networkLB) error { got = lb; return ok(lb) }))
+	return got
 }
 
 // registered is the sorted instance IDs of a Classic ELB.
@@ -218,44 +212,4 @@ func instanceIDs(names ...string) []string {
 	}
 	slices.Sort(ids)
 	return ids
-}
-
-// want compares got with want and describes a difference.
-func want[T comparable](what string, got, want T) error {
-	if got != want {
-		return fmt.Errorf("%s = %v, want %v", what, got, want)
-	}
-	return nil
-}
-
-// firstErr returns the first non-nil error.
-func firstErr(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
-}
-
-// counts splits the fake's call counters into writes and reads per service.
-type counts struct {
-	writes, reads, ec2Reads int
-	summary                 string
-}
-
-func countCalls(calls map[fakeaws.Call]int) counts {
-	var c counts
-	for k, n := range calls {
-		switch {
-		case !k.IsRead():
-			c.writes += n
-		case k.Service() == fakeaws.ServiceEC2:
-			c.ec2Reads += n
-		default:
-			c.reads += n
-		}
-	}
-	c.summary = strings.TrimSpace(fakeaws.CallsSummary(calls))
-	return c
 }

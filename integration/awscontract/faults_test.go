@@ -15,6 +15,7 @@ import (
 
 	"github.com/cloudlb/cloudlb/fakecloud/fakeaws"
 	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
+	"github.com/cloudlb/cloudlb/integration/contract"
 	cloudaws "github.com/cloudlb/cloudlb/providers/aws"
 )
 
@@ -28,7 +29,7 @@ import (
 func TestFaultsLeaveNothing(t *testing.T) {
 	fake := requireFake(t, "injects faults")
 	start := time.Now()
-	tn := newTenant(t)
+	tn := contract.NewTenant(t, shared.tenants)
 	// Throttling slows the controller down by design (the provider's adaptive retries lower
 	// the sending rate after each throttled call).
 	tn.Timeout = 2 * time.Minute
@@ -61,9 +62,11 @@ func TestFaultsLeaveNothing(t *testing.T) {
 		newService("nlb-tls", nlbWith("ssl-cert", cert1, "ssl-ports", "443"), twoPorts),
 		newService("clb-tls", map[string]string{prefix + "ssl-cert": cert1, prefix + "ssl-ports": "443"}, twoPorts),
 	}
+	var created []*v1.Service
 	var keys []string
 	for _, s := range specs {
-		keys = append(keys, key(tn.Create(s)))
+		created = append(created, tn.Create(s))
+		keys = append(keys, contract.Key(created[len(created)-1]))
 	}
 	fake.FailNext(fakeaws.NewCall(fakeaws.ServiceELBv2, "CreateListener"), 2, &fakecore.APIError{Code: "ServiceUnavailable", Status: 503})
 	tn.Restart()
@@ -82,15 +85,15 @@ func TestFaultsLeaveNothing(t *testing.T) {
 	tn.Update("clb-to-nlb", func(s *v1.Service) { s.Annotations[prefix+"type"] = "nlb" })
 	tn.Update("clb", func(s *v1.Service) { s.Spec.LoadBalancerSourceRanges = []string{"10.8.0.0/16"} })
 	tn.Restart()
-	waitNLB(t, keys[7], func(lb *networkLB) error {
+	waitNLB(tn, created[7], func(lb *networkLB) error {
 		if len(lb.groups) != 2 {
 			return fmt.Errorf("%d target groups, want 2", len(lb.groups))
 		}
-		return want("health check", string(lb.groups[0].tg.HealthCheckProtocol), "HTTP")
+		return contract.Want("health check", string(lb.groups[0].tg.HealthCheckProtocol), "HTTP")
 	})
-	waitNLB(t, keys[4], func(lb *networkLB) error { return want("listeners", len(lb.listeners), 1) })
-	waitNLB(t, keys[5], func(lb *networkLB) error { return want("scheme", string(lb.lb.Scheme), "internet-facing") })
-	waitNLB(t, keys[3], func(lb *networkLB) error { return want("listeners", len(lb.listeners), 2) })
+	waitNLB(tn, created[4], func(lb *networkLB) error { return contract.Want("listeners", len(lb.listeners), 1) })
+	waitNLB(tn, created[5], func(lb *networkLB) error { return contract.Want("scheme", string(lb.lb.Scheme), "internet-facing") })
+	waitNLB(tn, created[3], func(lb *networkLB) error { return contract.Want("listeners", len(lb.listeners), 2) })
 
 	t.Logf("%s: every change applied", time.Since(start))
 
@@ -104,8 +107,8 @@ func TestFaultsLeaveNothing(t *testing.T) {
 	tn.Restart()
 	tn.DeleteAll()
 	t.Logf("%s: every Service deleted", time.Since(start))
-	c := countCalls(fake.Calls())
-	t.Logf("created, changed and deleted %d Services under faults: %d writes, %d ELB reads, %d EC2 reads\n%s", len(specs), c.writes, c.reads, c.ec2Reads, c.summary)
+	c := fake.Tally()
+	t.Logf("created, changed and deleted %d Services under faults: %d writes, %d reads, %d throttled, %d failed, %d answers lost\n%s", len(specs), c.Writes, c.Reads, c.Throttled, c.Failed, c.Lost, c)
 	fake.SetFaults(fakecore.Faults{})
 	assertNothingLeft(t, keys...)
 	assertNoNodeRules(t, names...)
@@ -147,12 +150,12 @@ func assertNoNodeRules(t *testing.T, names ...string) {
 // target group, managed security group and node rules are found by their tags and names).
 func TestDeletedByHand(t *testing.T) {
 	t.Parallel()
-	tn := newTenant(t)
+	tn := contract.NewTenant(t, shared.tenants)
 	clb := tn.Create(newService("clb", nil, func(s *v1.Service) { s.Spec.LoadBalancerSourceRanges = []string{"10.9.0.0/16"} }))
 	nl := tn.Create(newService("nlb", nlb()))
 	clbName := cloudaws.LoadBalancerName(tn.WaitIngress(clb.Name, nil))
 	nlbName := cloudaws.LoadBalancerName(tn.WaitIngress(nl.Name, nil))
-	lb := waitNLB(t, key(nl), func(*networkLB) error { return nil })
+	lb := waitNLB(tn, nl, func(*networkLB) error { return nil })
 	if _, err := shared.elb.DeleteLoadBalancer(t.Context(), &elb.DeleteLoadBalancerInput{LoadBalancerName: aws.String(clbName)}); err != nil {
 		t.Fatal(err)
 	}
@@ -160,6 +163,6 @@ func TestDeletedByHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	tn.DeleteAll()
-	assertNothingLeft(t, key(clb), key(nl))
+	assertNothingLeft(t, contract.Key(clb), contract.Key(nl))
 	assertNoNodeRules(t, clbName, nlbName)
 }

@@ -9,6 +9,10 @@
 // controller, so tests run in parallel on one control plane. Nodes are cluster-wide: the
 // tests that change Nodes, count calls or inject faults do not call t.Parallel, so Go runs
 // them before the parallel ones.
+//
+// The tests every cloud's suite shares are integration/contract's (TestContract and
+// TestContractParallel); this package holds the AWS side of them (cloud_test.go), its
+// annotation cases and seed examples, and the tests only AWS has.
 package awscontract_test
 
 import (
@@ -33,9 +37,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/cloudlb/cloudlb/annotations"
 	"github.com/cloudlb/cloudlb/fakecloud/fakeaws"
 	"github.com/cloudlb/cloudlb/integration/contract"
-	"github.com/cloudlb/cloudlb/integration/controlplane"
 )
 
 // endpointEnv names the AWS-compatible endpoint to test instead of the in-process fake.
@@ -54,7 +58,8 @@ const (
 
 // suite is what every test shares: the control plane, the endpoint and the network on it.
 type suite struct {
-	cp       *controlplane.ControlPlane
+	// tenants are what every test's tenant is made of (cloud_test.go).
+	tenants  contract.Config
 	endpoint string
 	// fake is the in-process fakeaws; nil against an external endpoint.
 	fake *fakeaws.Server
@@ -64,7 +69,7 @@ type suite struct {
 	elb2 *elbv2.Client
 	net  *network
 	// gate sits in front of the in-process fake to cut the controller off after N writes.
-	gate writeGate
+	gate *contract.WriteGate
 	// served holds the operations the in-process fake served to the provider, which reaches
 	// the fake through an endpoint of its own (AWS_ENDPOINT_URL); the suite's own clients use
 	// endpoint.
@@ -77,11 +82,14 @@ var shared suite
 // cloud must hold nothing of the suite's cluster (leftovers), and the IAM policy must grant
 // exactly what the provider called (permissions_test.go).
 func TestMain(m *testing.M) {
-	os.Exit(contract.Main(m, func(ctx context.Context, cp *controlplane.ControlPlane) error {
-		shared.cp = cp
-		return shared.setUp(ctx)
-	}, shared.leftovers, shared.checkPermissions))
+	os.Exit(contract.Main(m, shared.setUp, shared.leftovers, shared.checkPermissions))
 }
+
+// TestContract and TestContractParallel run the tests every cloud's suite shares
+// (integration/contract) against the aws provider and the suite's endpoint.
+func TestContract(t *testing.T) { contract.RunSerial(t, cloud{}, awsContract) }
+
+func TestContractParallel(t *testing.T) { contract.RunParallel(t, cloud{}, awsContract) }
 
 // leftovers reports what the cloud still holds of the suite's cluster: through the APIs by
 // the cluster tag on any endpoint, and, on the fake, everything in its inventory but the
@@ -123,7 +131,8 @@ func prefixed(p string, items []string) []string {
 	return out
 }
 
-func (s *suite) setUp(ctx context.Context) error {
+func (s *suite) setUp(ctx context.Context, rest *rest.Config) error {
+	s.tenants = contract.Config{REST: rest, NamespacePrefix: "aws", AnnotationCloud: annotations.AWS, NewCloud: newProvider}
 	s.endpoint = os.Getenv(endpointEnv)
 	providerEndpoint := s.endpoint
 	if s.endpoint != "" {
@@ -140,7 +149,10 @@ func (s *suite) setUp(ctx context.Context) error {
 		s.fake = fakeaws.New(fakeaws.Options{Region: region, DNSNames: dns,
 			OnCall: func(r *http.Request, c fakeaws.Call) { s.served.Record(r, c.String()) }})
 		// Never closed: the process ends with the package.
-		front := s.gate.wrap(s.fake.Handler())
+		s.gate = &contract.WriteGate{IsWrite: isWrite, Refuse: func(w http.ResponseWriter) {
+			http.Error(w, "writeGate: the controller is considered dead", http.StatusServiceUnavailable)
+		}}
+		front := s.gate.Wrap(s.fake)
 		s.endpoint = httptest.NewServer(front).URL
 		providerEndpoint = httptest.NewServer(s.served.Provider(front)).URL
 	}
@@ -162,11 +174,12 @@ func (s *suite) setUp(ctx context.Context) error {
 		return fmt.Errorf("build the network through the EC2 API at %s: %w", s.endpoint, err)
 	}
 	s.net = n
-	cs, err := kubernetes.NewForConfig(cp(s.cp))
+	s.tenants.ClusterName = clusterName
+	cs, err := kubernetes.NewForConfig(rest)
 	if err != nil {
 		return err
 	}
-	// The fourth instance ("spare") has no Node until TestNodeChurn adds it.
+	// The fourth instance ("spare") has no Node until TestContract/NodeChurn adds it.
 	for _, in := range n.instances[:3] {
 		labels := map[string]string{}
 		if in.name != "node-c" {
@@ -174,7 +187,7 @@ func (s *suite) setUp(ctx context.Context) error {
 		}
 		node := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: in.name, Labels: labels},
 			Spec: v1.NodeSpec{ProviderID: in.providerID()}}
-		if err := createReadyNode(ctx, cs, node); err != nil {
+		if err := contract.CreateReadyNode(ctx, cs, node); err != nil {
 			return err
 		}
 	}
@@ -182,13 +195,6 @@ func (s *suite) setUp(ctx context.Context) error {
 		s.fake.ResetCalls()
 	}
 	return nil
-}
-
-// cp returns the admin REST config without client-side rate limiting.
-func cp(c *controlplane.ControlPlane) *rest.Config {
-	cfg := c.RESTConfig()
-	cfg.QPS, cfg.Burst = -1, 0
-	return cfg
 }
 
 // clientConfig is an SDK config for the endpoint with static test credentials. attempts is
@@ -213,19 +219,6 @@ func requireFake(t *testing.T, why string) *fakeaws.Server {
 		t.Skipf("needs the in-process fakeaws (%s); %s points the suite at %s", why, endpointEnv, shared.endpoint)
 	}
 	return shared.fake
-}
-
-func createReadyNode(ctx context.Context, cs kubernetes.Interface, node *v1.Node) error {
-	out, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
-	if err != nil {
-		return fmt.Errorf("create node %s: %w", node.Name, err)
-	}
-	out.Status.Conditions = []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue,
-		LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
-	if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, out, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("mark node %s ready: %w", node.Name, err)
-	}
-	return nil
 }
 
 // isNotFound reports whether err is an AWS not-found error of any of the three APIs.

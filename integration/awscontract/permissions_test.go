@@ -3,11 +3,8 @@ package awscontract_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"maps"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/cloudlb/cloudlb/integration/contract"
@@ -46,43 +43,13 @@ func (s *suite) checkPermissions(context.Context) error {
 		fmt.Printf("IAM policy check skipped: the suite ran against %s\n", s.endpoint)
 		return nil
 	}
-	if all, why := contract.EveryTestRan(); !all {
-		fmt.Printf("IAM policy check skipped: %s ran part of the suite\n", why)
-		return nil
-	}
-	granted, err := policyActions(policyFile)
-	if err != nil {
-		return err
-	}
-	served := s.served.Operations()
-	callable, err := providerCalls()
-	if err != nil {
-		return err
-	}
-	fmt.Printf("IAM policy check: %d operations served to the provider (of %d it can call), %d actions granted\n", len(served), len(callable), len(granted))
-	return errors.Join(contract.Unreached(callable, served),
-		contract.Permissions{File: policyFile, Granted: granted, Permission: iamAction, Implied: impliedIAM}.Check(served))
+	return contract.Permissions{File: policyFile, Permission: iamAction, Implied: impliedIAM}.CheckServed("IAM policy", &s.served, policyActions,
+		contract.ProviderCalls("../../providers/aws", apiInterfaces))
 }
 
 // apiInterfaces are the provider's narrow SDK interfaces (providers/aws: its only way to
-// AWS) and the fakeaws service of each.
-var apiInterfaces = map[string]string{"ec2API": "ec2", "elbAPI": "elasticloadbalancing", "elbv2API": "elasticloadbalancingv2"}
-
-// providerCalls are the fakeaws call keys of every method of the provider's interfaces.
-func providerCalls() ([]string, error) {
-	methods, err := contract.InterfaceMethods("../../providers/aws", slices.Collect(maps.Keys(apiInterfaces))...)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for iface, names := range methods {
-		for _, m := range names {
-			out = append(out, apiInterfaces[iface]+":"+m)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
-}
+// AWS) and the fakeaws service of each, the prefix of its call keys.
+var apiInterfaces = map[string]string{"ec2API": "ec2:", "elbAPI": "elasticloadbalancing:", "elbv2API": "elasticloadbalancingv2:"}
 
 // iamAction is the IAM action of a fakeaws call key ("elasticloadbalancingv2:CreateListener").
 func iamAction(op string) ([]string, error) {

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/cloudlb/cloudlb/integration/contract"
 )
 
 // The tests in this file make the provider call the verbs of its AWS interfaces that no other
@@ -16,15 +18,15 @@ import (
 func TestClassicSubnetDropped(t *testing.T) {
 	t.Parallel()
 	net := shared.net
-	tn := newTenant(t)
+	tn := contract.NewTenant(t, shared.tenants)
 	svc := tn.Create(newService("clb-detach", map[string]string{prefix + "subnets": net.public[0] + "," + net.public[1]}))
-	waitClassic(t, key(svc), func(lb *classicLB) error {
-		return want("subnets", fmt.Sprint(sorted(lb.desc.Subnets)), fmt.Sprint(sorted(net.public[:2])))
-	})
+	tn.WaitCheck(svc.Name, "the Classic ELB", classicIs(func(lb *classicLB) error {
+		return contract.Want("subnets", fmt.Sprint(sorted(lb.desc.Subnets)), fmt.Sprint(sorted(net.public[:2])))
+	}))
 	tn.Update(svc.Name, func(s *v1.Service) { s.Annotations[prefix+"subnets"] = net.public[0] })
-	waitClassic(t, key(svc), func(lb *classicLB) error {
-		return want("subnets", fmt.Sprint(lb.desc.Subnets), fmt.Sprint(net.public[:1]))
-	})
+	tn.WaitCheck(svc.Name, "the Classic ELB", classicIs(func(lb *classicLB) error {
+		return contract.Want("subnets", fmt.Sprint(lb.desc.Subnets), fmt.Sprint(net.public[:1]))
+	}))
 }
 
 // TestNLBOwnSecurityGroupsChanged swaps the Service's own security group of an NLB created
@@ -32,16 +34,16 @@ func TestClassicSubnetDropped(t *testing.T) {
 func TestNLBOwnSecurityGroupsChanged(t *testing.T) {
 	t.Parallel()
 	net := shared.net
-	tn := newTenant(t)
+	tn := contract.NewTenant(t, shared.tenants)
 	ann := nlb()
 	ann[prefix+"security-groups"] = net.extraGroups[0]
 	svc := tn.Create(newService("nlb-own-groups", ann))
-	first := waitNLB(t, key(svc), func(lb *networkLB) error {
-		return want("security groups", fmt.Sprint(lb.lb.SecurityGroups), fmt.Sprint(net.extraGroups[:1]))
+	first := waitNLB(tn, svc, func(lb *networkLB) error {
+		return contract.Want("security groups", fmt.Sprint(lb.lb.SecurityGroups), fmt.Sprint(net.extraGroups[:1]))
 	})
 	tn.Update(svc.Name, func(s *v1.Service) { s.Annotations[prefix+"security-groups"] = net.extraGroups[1] })
-	waitNLB(t, key(svc), func(lb *networkLB) error {
-		return firstErr(want("security groups", fmt.Sprint(lb.lb.SecurityGroups), fmt.Sprint(net.extraGroups[1:2])),
-			want("same NLB", *lb.lb.LoadBalancerArn, *first.lb.LoadBalancerArn))
+	waitNLB(tn, svc, func(lb *networkLB) error {
+		return contract.FirstErr(contract.Want("security groups", fmt.Sprint(lb.lb.SecurityGroups), fmt.Sprint(net.extraGroups[1:2])),
+			contract.Want("same NLB", *lb.lb.LoadBalancerArn, *first.lb.LoadBalancerArn))
 	})
 }

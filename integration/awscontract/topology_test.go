@@ -28,7 +28,7 @@ func (i instance) providerID() string { return "aws:///" + i.zone + "/" + i.id }
 // buildNetwork builds, only through EC2 calls any AWS-compatible endpoint serves: a VPC, a
 // public and a private subnet in each of two zones tagged with the ELB roles and the cluster,
 // an internet gateway routed from the public subnets, the nodes' security group and four
-// instances (three for the Nodes, one spare for TestNodeChurn).
+// instances (three for the Nodes, one spare for TestContract/NodeChurn).
 func buildNetwork(ctx context.Context, api *ec2.Client, cluster string) (*network, error) {
 	owned := []ec2types.Tag{{Key: aws.String("kubernetes.io/cluster/" + cluster), Value: aws.String("owned")}}
 	tags := func(kind ec2types.ResourceType, extra ...ec2types.Tag) []ec2types.TagSpecification {

@@ -6,11 +6,11 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
 	v1 "k8s.io/api/core/v1"
 
+	"github.com/cloudlb/cloudlb/integration/contract"
 	"github.com/cloudlb/cloudlb/providers/azure"
 )
 
@@ -20,31 +20,20 @@ const (
 	internalLB = clusterName + "-internal"
 )
 
-// waitCloud polls the fake's state until ok returns nil.
-func waitCloud(t *testing.T, what string, ok func() error) {
-	t.Helper()
-	waitFor(t, what, func() (bool, string) {
-		err := ok()
-		if err == nil {
-			return true, ""
-		}
-		return false, err.Error()
-	})
+func resourceID(typ, name string) string {
+	return fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/%s/%s", sub, rg, typ, name)
 }
 
-// want returns an error when got and wanted differ.
-func want[T comparable](what string, got, wanted T) error {
-	if got != wanted {
-		return fmt.Errorf("%s: got %v, want %v", what, got, wanted)
-	}
-	return nil
+// read decodes a resource from the fake's state; false when it does not exist.
+func read[T any](typ, name string, out *T) bool {
+	raw, ok := shared.fake.Get(resourceID(typ, name))
+	return ok && json.Unmarshal(raw, out) == nil
 }
 
-// firstErr returns the first non-nil error.
-func firstErr(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
+func ruleOf(lb *armnetwork.LoadBalancer, name string) *armnetwork.LoadBalancingRulePropertiesFormat {
+	for _, r := range lb.Properties.LoadBalancingRules {
+		if strings.EqualFold(*r.Name, name) {
+			return r.Properties
 		}
 	}
 	return nil
@@ -236,12 +225,12 @@ func joined(one *string, many []*string) string {
 	return strings.Join(all, ",")
 }
 
-// owned counts what the cloud holds for the Service, by kind: frontends, rules and probes
-// per load balancer ("frontend@<lb>"), NSG rules, and managed public IPs and Private Link
+// owned is what the cloud holds for the Service, by kind: frontends, rules and probes per
+// load balancer ("frontend@<lb>"), NSG rules, and managed public IPs and Private Link
 // Services in any resource group (tagged with the Service).
-func owned(svc *v1.Service) map[string]int {
+func owned(svc *v1.Service) []contract.Resource {
 	p := strings.ToLower(azure.ServicePrefix(svc))
-	out := map[string]int{}
+	var out []contract.Resource
 	for _, name := range []string{publicLB, internalLB} {
 		lb := readLB(name)
 		if lb == nil {
@@ -250,41 +239,31 @@ func owned(svc *v1.Service) map[string]int {
 		for _, part := range partNames(lb) {
 			kind, n, _ := strings.Cut(part, " ")
 			if strings.HasPrefix(strings.ToLower(n), p) {
-				out[kind+"@"+name]++
+				out = append(out, contract.Resource{Kind: kind + "@" + name, Name: n})
 			}
 		}
 	}
 	for n := range nsgRules() {
 		if strings.HasPrefix(strings.ToLower(n), p) {
-			out["nsg rule"]++
+			out = append(out, contract.Resource{Kind: "nsg rule", Name: n})
 		}
 	}
-	key := svc.Namespace + "/" + svc.Name
+	key := contract.Key(svc)
 	for _, r := range shared.fake.Resources() {
 		if strings.EqualFold(r.Type, "Microsoft.Network/publicIPAddresses") && slices.Contains(strings.Split(r.Tags["k8s-azure-service"], ","), key) {
-			out["managed public IP"]++
+			out = append(out, contract.Resource{Kind: "managed public IP", Name: r.ID})
 		}
 		if strings.EqualFold(r.Type, "Microsoft.Network/privateLinkServices") && r.Tags["k8s-azure-owner-service"] == key {
-			out["private link service"]++
+			out = append(out, contract.Resource{Kind: "private link service", Name: r.ID})
 		}
 	}
 	return out
 }
 
-// ownedIs checks owned(svc) against kinds exactly (kinds not listed must be absent).
+// ownedIs checks what the cloud holds for svc against kinds exactly (kinds not listed must
+// be absent).
 func ownedIs(svc *v1.Service, kinds map[string]int) error {
-	got := owned(svc)
-	for k, n := range got {
-		if kinds[k] != n {
-			return fmt.Errorf("the cloud holds %v for %s/%s, want %v", got, svc.Namespace, svc.Name, kinds)
-		}
-	}
-	for k, n := range kinds {
-		if got[k] != n {
-			return fmt.Errorf("the cloud holds %v for %s/%s, want %v", got, svc.Namespace, svc.Name, kinds)
-		}
-	}
-	return nil
+	return contract.OwnedCounts(cloud{}, kinds, true)(nil, svc)
 }
 
 // Short names for the ARM types the checks look at.

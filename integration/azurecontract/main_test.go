@@ -10,11 +10,11 @@
 // t.Parallel, so Go runs them before the parallel ones. After every test the suite checks
 // that the cloud holds nothing but what it built (leftovers).
 //
-// What it covers: every examples/azure manifest (TestSeedExamples), a change of every Azure
-// annotation key after creation (TestEveryAnnotationChanged, kept complete by
-// TestAnnotationCasesCoverTheRegistry), the controller killed between any two writes
-// (TestKilledBetweenWrites), 412 races with another writer (TestConcurrentWriterRaces), 429
-// throttling (TestThrottled), no-op resyncs, node churn and the lifecycle.
+// What it covers: the tests every cloud's suite shares (integration/contract, run by
+// TestContract and TestContractParallel: every examples/azure manifest, a change of every
+// Azure annotation key after creation kept complete against the registry, the controller
+// killed between any two writes, 429 throttling, no-op resyncs, node churn, deletion and
+// the lifecycle) and 412 races with another writer (TestConcurrentWriterRaces).
 package azurecontract_test
 
 import (
@@ -32,14 +32,12 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
-	v1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/cloudlb/cloudlb/annotations"
 	"github.com/cloudlb/cloudlb/fakecloud/fakeazure"
 	"github.com/cloudlb/cloudlb/integration/contract"
-	"github.com/cloudlb/cloudlb/integration/controlplane"
 )
 
 const (
@@ -63,11 +61,14 @@ const (
 
 // suite is what every test shares.
 type suite struct {
-	cp   *controlplane.ControlPlane
-	fake *fakeazure.Server
-	// wire sits between the clients and the fake: it cuts writes off and races them.
+	// tenants are what every test's tenant is made of (cloud_test.go).
+	tenants contract.Config
+	fake    *fakeazure.Server
+	// gate and wire sit between the clients and the fake: the gate cuts writes off, the
+	// wire races them.
+	gate *contract.WriteGate
 	wire *wire
-	// url is the provider's endpoint (harness_test.go); the suite's own clients (f) use
+	// url is the provider's endpoint (cloud_test.go); the suite's own clients (f) use
 	// another one in front of the same wire, so that served holds only the provider's calls.
 	url    string
 	f      *armnetwork.ClientFactory
@@ -80,11 +81,14 @@ var shared suite
 // cloud must hold nothing of ours and everything of the user's (leftovers), and the custom role
 // must grant exactly what the provider needed (permissions_test.go).
 func TestMain(m *testing.M) {
-	os.Exit(contract.Main(m, func(ctx context.Context, cp *controlplane.ControlPlane) error {
-		shared.cp = cp
-		return shared.setUp(ctx)
-	}, func(context.Context) error { return shared.leftovers() }, func(context.Context) error { return shared.checkPermissions() }))
+	os.Exit(contract.Main(m, shared.setUp, shared.leftovers, shared.checkPermissions))
 }
+
+// TestContract and TestContractParallel run the tests every cloud's suite shares
+// (integration/contract) against the azure provider and fakeazure.
+func TestContract(t *testing.T) { contract.RunSerial(t, cloud{}, azureContract) }
+
+func TestContractParallel(t *testing.T) { contract.RunParallel(t, cloud{}, azureContract) }
 
 // userPIPs are the user's public IPs, which cloudlb must never change or delete.
 var userPIPs = []string{userPIP, seedPIP, casePIP}
@@ -92,13 +96,18 @@ var userPIPs = []string{userPIP, seedPIP, casePIP}
 var poll = &runtime.PollUntilDoneOptions{Frequency: 5 * time.Millisecond}
 
 // setUp builds the subscription through ARM and registers three ready Nodes.
-func (s *suite) setUp(ctx context.Context) error {
+func (s *suite) setUp(ctx context.Context, rest *rest.Config) error {
+	s.tenants = contract.Config{REST: rest, NamespacePrefix: "azure", ClusterName: clusterName, AnnotationCloud: annotations.Azure, NewCloud: newProvider}
 	s.fake = fakeazure.New(fakeazure.Options{SubscriptionID: sub, Location: location,
 		OnCall: func(r *http.Request, call string) { s.served.Record(r, armOperation(r, call)) }})
 	// Never closed: the process ends with the package.
 	s.wire = &wire{next: s.fake}
-	s.url = httptest.NewServer(s.served.Provider(s.wire)).URL
-	f, err := armnetwork.NewClientFactory(sub, fakeazure.Credential(), fakeazure.ClientOptions(httptest.NewServer(s.wire).URL))
+	s.gate = &contract.WriteGate{IsWrite: isWrite, Refuse: func(w http.ResponseWriter) {
+		http.Error(w, `{"error":{"code":"ControllerDead","message":"writeGate: the controller is considered dead"}}`, http.StatusServiceUnavailable)
+	}}
+	front := s.gate.Wrap(s.wire)
+	s.url = httptest.NewServer(s.served.Provider(front)).URL
+	f, err := armnetwork.NewClientFactory(sub, fakeazure.Credential(), fakeazure.ClientOptions(httptest.NewServer(front).URL))
 	if err != nil {
 		return err
 	}
@@ -151,12 +160,12 @@ func (s *suite) setUp(ctx context.Context) error {
 			return fmt.Errorf("create the user's public IP %s: %w", name, err)
 		}
 	}
-	cs, err := kubernetes.NewForConfig(restConfig())
+	cs, err := kubernetes.NewForConfig(rest)
 	if err != nil {
 		return err
 	}
 	for i := 1; i <= 3; i++ {
-		if err := createReadyNode(ctx, cs, fmt.Sprintf("node-%d", i), fmt.Sprintf("10.240.0.%d", 3+i)); err != nil {
+		if err := contract.CreateReadyNode(ctx, cs, node(fmt.Sprintf("node-%d", i), fmt.Sprintf("10.240.0.%d", 3+i))); err != nil {
 			return err
 		}
 	}
@@ -164,30 +173,9 @@ func (s *suite) setUp(ctx context.Context) error {
 	return nil
 }
 
-// restConfig is the admin REST config without client-side rate limiting.
-func restConfig() *rest.Config {
-	cfg := shared.cp.RESTConfig()
-	cfg.QPS, cfg.Burst = -1, 0
-	return cfg
-}
-
-func createReadyNode(ctx context.Context, cs kubernetes.Interface, name, ip string) error {
-	out, err := cs.CoreV1().Nodes().Create(ctx, &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
-	if err != nil {
-		return fmt.Errorf("create node %s: %w", name, err)
-	}
-	out.Status.Addresses = []v1.NodeAddress{{Type: v1.NodeInternalIP, Address: ip}, {Type: v1.NodeHostName, Address: name}}
-	out.Status.Conditions = []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue,
-		LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
-	if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, out, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("mark node %s ready: %w", name, err)
-	}
-	return nil
-}
-
 // leftovers reports what the fake holds beyond the subscription the suite built, and any
 // rule but the user's in the NSG.
-func (s *suite) leftovers() error {
+func (s *suite) leftovers(context.Context) error {
 	var problems []string
 	for _, r := range s.fake.Resources() {
 		switch {

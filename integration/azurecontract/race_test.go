@@ -9,6 +9,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
+
+	"github.com/cloudlb/cloudlb/integration/contract"
 )
 
 // raceRule is the NSG rule another writer adds while the controller writes the NSG.
@@ -19,10 +21,10 @@ const raceRule = "racer-allow-monitoring"
 // PreconditionFailed, it reads again and writes on top of the other writer's change, which
 // survives.
 func TestConcurrentWriterRaces(t *testing.T) {
-	tn := newTenant(t)
+	tn := contract.NewTenant(t, shared.tenants)
 	first := tn.Create(newService("first", nil))
-	waitCheck(tn, first.Name, "the first Service", has(public(1)))
-	waitSettled(t, 0)
+	tn.WaitCheck(first.Name, "the first Service", has(public(1)))
+	contract.WaitSettled(t, shared.fake, 0)
 	ctx := context.Background()
 
 	t.Run("load balancer", func(t *testing.T) {
@@ -33,8 +35,8 @@ func TestConcurrentWriterRaces(t *testing.T) {
 		if err := <-raced; err != nil {
 			t.Fatalf("the other writer: %v", err)
 		}
-		waitCheck(tn, svc.Name, "the second Service", all(has(public(1)), internetTo()))
-		if err := firstErr(ownedIs(first, public(1)), want("the other writer's tag", deref(readLB(publicLB).Tags["racer"]), "was-here")); err != nil {
+		tn.WaitCheck(svc.Name, "the second Service", all(has(public(1)), internetTo()))
+		if err := contract.FirstErr(ownedIs(first, public(1)), contract.Want("the other writer's tag", deref(readLB(publicLB).Tags["racer"]), "was-here")); err != nil {
 			t.Error(err)
 		}
 		if n := shared.wire.answers(http.StatusPreconditionFailed) - before; n == 0 {
@@ -55,7 +57,7 @@ func TestConcurrentWriterRaces(t *testing.T) {
 		if err := <-raced; err != nil {
 			t.Fatalf("the other writer: %v", err)
 		}
-		waitCheck(tn, svc.Name, "the third Service", all(has(public(1)), internetTo()))
+		tn.WaitCheck(svc.Name, "the third Service", all(has(public(1)), internetTo()))
 		rules := nsgRules()
 		if rules[raceRule] == nil || rules[userRule] == nil {
 			t.Errorf("the other writers' rules are gone: %v", keys(rules))

@@ -6,18 +6,13 @@ import (
 	"sync"
 )
 
-// wire is the suite's ARM endpoint: it passes every call to the fake, except that it can
-// refuse writes as if the controller had died (arm), run another writer's change just
-// before a write (race), and counts the fake's answers by HTTP status.
+// wire is the suite's ARM endpoint behind the write gate: it passes every call to the fake,
+// except that it can run another writer's change just before a write (race), and it counts
+// the fake's answers by HTTP status.
 type wire struct {
 	next http.Handler
 
 	mu sync.Mutex
-	// gate: while armed, limit writes go through and every later one is refused.
-	armed   bool
-	limit   int
-	served  int
-	tripped chan struct{}
 	// racer runs once, before the first write whose path ends with racePath.
 	racePath string
 	racer    func()
@@ -28,21 +23,6 @@ type wire struct {
 // isWrite reports whether an ARM call changes state: everything but GET (reads, lists and
 // async operation polls).
 func isWrite(r *http.Request) bool { return r.Method != http.MethodGet && r.Method != http.MethodHead }
-
-// arm lets n more writes through and refuses the rest until disarm; the returned channel
-// is closed at the first refused write.
-func (w *wire) arm(n int) <-chan struct{} {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.armed, w.limit, w.served, w.tripped = true, n, 0, make(chan struct{})
-	return w.tripped
-}
-
-func (w *wire) disarm() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.armed = false
-}
 
 // race runs fn (another writer) once, just before the next write to a resource whose path
 // ends with pathSuffix (case-insensitive) reaches the fake.
@@ -61,10 +41,6 @@ func (w *wire) answers(status int) int {
 
 func (w *wire) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if isWrite(r) {
-		if w.refuse() {
-			http.Error(rw, `{"error":{"code":"ControllerDead","message":"wire: the controller is considered dead"}}`, http.StatusServiceUnavailable)
-			return
-		}
 		if fn := w.takeRacer(r.URL.Path); fn != nil {
 			fn()
 		}
@@ -77,24 +53,6 @@ func (w *wire) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	w.statuses[sw.status]++
 	w.mu.Unlock()
-}
-
-func (w *wire) refuse() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.armed {
-		return false
-	}
-	if w.served < w.limit {
-		w.served++
-		return false
-	}
-	select {
-	case <-w.tripped:
-	default:
-		close(w.tripped)
-	}
-	return true
 }
 
 // takeRacer returns the racer if path is its target, clearing it so that the racer's own

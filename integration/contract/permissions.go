@@ -75,6 +75,55 @@ type Permissions struct {
 	Implied map[string]string
 }
 
+// CheckServed is Check of the operations served, for a suite's TestMain: name says which
+// file in the output, read reads what the file grants, and callable (when set) lists every
+// operation the provider can make, each of which must have been served. After -run, -skip
+// or -list some calls were never made: it reports nothing.
+func (p Permissions) CheckServed(name string, served *Served, read func(path string) ([]string, error), callable func() ([]string, error)) error {
+	if all, why := EveryTestRan(); !all {
+		fmt.Printf("%s check skipped: %s ran part of the suite\n", name, why)
+		return nil
+	}
+	granted, err := read(p.File)
+	if err != nil {
+		return err
+	}
+	p.Granted = granted
+	ops := served.Operations()
+	var can []string
+	if callable != nil {
+		if can, err = callable(); err != nil {
+			return err
+		}
+	}
+	reach := ""
+	if callable != nil {
+		reach = fmt.Sprintf(" (of %d it can call)", len(can))
+	}
+	fmt.Printf("%s check: %d operations served to the provider%s, %d granted\n", name, len(ops), reach, len(granted))
+	return errors.Join(Unreached(can, ops), p.Check(ops))
+}
+
+// ProviderCalls are the operation keys of every method of a provider's narrow interfaces
+// in dir: the key prefix of each interface's calls ("ec2:", "ForwardingRules.") and the
+// method name.
+func ProviderCalls(dir string, prefixes map[string]string) func() ([]string, error) {
+	return func() ([]string, error) {
+		methods, err := InterfaceMethods(dir, slices.Collect(maps.Keys(prefixes))...)
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for iface, names := range methods {
+			for _, m := range names {
+				out = append(out, prefixes[iface]+m)
+			}
+		}
+		slices.Sort(out)
+		return out, nil
+	}
+}
+
 // Check reports every permission the served operations need that the file does not grant,
 // every granted permission neither needed nor implied, and allow-list entries that a call
 // needs anyway (they are not implied, and the reason would mislead).

@@ -1,8 +1,11 @@
-// Package contract is the harness the cloud contract suites (integration/awscontract,
+// Package contract is what the cloud contract suites (integration/awscontract,
 // azurecontract, gcecontract) share: a Tenant is one test's slice of a shared control plane (a
 // namespace, a LoadBalancerClass, and cloudlb's service controller serving that class in this
-// process over a provider the suite builds), with the Service helpers the suites use. It holds
-// nothing cloud-specific.
+// process over a provider the suite builds), with the Service helpers the suites use; and the
+// tests every suite runs (RunSerial, RunParallel: no-op resyncs, node churn, throttling, the
+// controller killed between writes, deletion, lifecycles, every annotation changed, the seed
+// examples), written once against a small per-cloud adapter (Cloud) and the cloud's cases
+// (Contract). It holds nothing cloud-specific.
 package contract
 
 import (

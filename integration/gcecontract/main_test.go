@@ -5,6 +5,10 @@
 // Each test has its own namespace, LoadBalancerClass and controller, so tests run in
 // parallel on one control plane. Nodes are cluster-wide: the tests that change Nodes, count
 // calls or inject faults do not call t.Parallel, so Go runs them before the parallel ones.
+//
+// The tests every cloud's suite shares are integration/contract's (TestContract and
+// TestContractParallel); this package holds the GCE side of them (cloud_test.go), its
+// annotation cases and seed examples, and the tests only GCE has.
 package gcecontract_test
 
 import (
@@ -16,14 +20,13 @@ import (
 	"strings"
 	"testing"
 
-	v1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	cloudprovider "k8s.io/cloud-provider"
 
+	"github.com/cloudlb/cloudlb/annotations"
 	"github.com/cloudlb/cloudlb/fakecloud/fakegce"
 	"github.com/cloudlb/cloudlb/integration/contract"
-	"github.com/cloudlb/cloudlb/integration/controlplane"
 )
 
 const (
@@ -39,9 +42,10 @@ const (
 
 // suite is what every test shares.
 type suite struct {
-	cp   *controlplane.ControlPlane
-	fake *fakegce.Server
-	// endpoint is the providers' (harness_test.go); served holds the calls made through it,
+	// tenants are what every test's tenant is made of (cloud_test.go).
+	tenants contract.Config
+	fake    *fakegce.Server
+	// endpoint is the providers' (cloud_test.go); served holds the calls made through it,
 	// the suite's own reads with clientOpts among them (see permissions_test.go). The
 	// suite's own writes in reach_test.go go to userEndpoint, which served does not count.
 	endpoint, userEndpoint string
@@ -54,31 +58,39 @@ var shared suite
 // tests, and then requires the cloud to hold nothing (every test deleted its Services) and the
 // custom role to grant exactly what was called (permissions_test.go).
 func TestMain(m *testing.M) {
-	os.Exit(contract.Main(m, func(ctx context.Context, cp *controlplane.ControlPlane) error {
-		shared.cp = cp
-		return shared.setUp(ctx)
-	}, func(context.Context) error {
-		left := shared.fake.Resources()
-		if len(left) == 0 {
-			return nil
-		}
-		var names []string
-		for _, r := range left {
-			names = append(names, r.Kind+" "+r.Name)
-		}
-		return fmt.Errorf("left behind:\n  %s", strings.Join(names, "\n  "))
-	}, func(context.Context) error { return shared.checkPermissions() }))
+	os.Exit(contract.Main(m, shared.setUp, shared.leftovers, shared.checkPermissions))
+}
+
+// TestContract and TestContractParallel run the tests every cloud's suite shares
+// (integration/contract) against the gce provider and fakegce.
+func TestContract(t *testing.T) { contract.RunSerial(t, gce{}, gceContract) }
+
+func TestContractParallel(t *testing.T) { contract.RunParallel(t, gce{}, gceContract) }
+
+// leftovers reports what the cloud still holds: every test deleted its Services.
+func (s *suite) leftovers(context.Context) error {
+	left := s.fake.Resources()
+	if len(left) == 0 {
+		return nil
+	}
+	var names []string
+	for _, r := range left {
+		names = append(names, r.Kind+" "+r.Name)
+	}
+	return fmt.Errorf("left behind:\n  %s", strings.Join(names, "\n  "))
 }
 
 // nodes are the cluster's nodes: name and zone. "spare" has an instance but no Node until
-// TestNodeChurn adds it.
+// TestContract/NodeChurn adds it.
 var nodes = []struct{ name, zone string }{
 	{"node-a1", region + "-a"}, {"node-a2", region + "-a"}, {"node-b1", region + "-b"}, {"spare", region + "-b"},
 }
 
 func providerID(name, zone string) string { return "gce://" + project + "/" + zone + "/" + name }
 
-func (s *suite) setUp(ctx context.Context) error {
+func (s *suite) setUp(ctx context.Context, rest *rest.Config) error {
+	s.tenants = contract.Config{REST: rest, NamespacePrefix: "gce", ClusterName: clusterName, AnnotationCloud: annotations.GCE,
+		NewCloud: func(t *testing.T) cloudprovider.LoadBalancer { return newCloud(t, gceConf(s.endpoint)) }}
 	s.fake = fakegce.New(fakegce.Options{Project: project, Region: region,
 		OnCall: func(r *http.Request, key string) { s.served.Record(r, key) }})
 	// A second subnet for the internal-load-balancer-subnet cases.
@@ -86,7 +98,7 @@ func (s *suite) setUp(ctx context.Context) error {
 	// Never closed: the process ends with the package.
 	s.endpoint = httptest.NewServer(s.served.Provider(s.fake)).URL
 	s.userEndpoint = httptest.NewServer(s.fake).URL
-	cs, err := kubernetes.NewForConfig(cp(s.cp))
+	cs, err := kubernetes.NewForConfig(rest)
 	if err != nil {
 		return err
 	}
@@ -95,32 +107,10 @@ func (s *suite) setUp(ctx context.Context) error {
 		if n.name == "spare" {
 			continue
 		}
-		if err := createReadyNode(ctx, cs, n.name, n.zone); err != nil {
+		if err := contract.CreateReadyNode(ctx, cs, node(n.name, n.zone)); err != nil {
 			return err
 		}
 	}
 	s.fake.ResetCalls()
-	return nil
-}
-
-// cp returns the admin REST config without client-side rate limiting.
-func cp(c *controlplane.ControlPlane) *rest.Config {
-	cfg := c.RESTConfig()
-	cfg.QPS, cfg.Burst = -1, 0
-	return cfg
-}
-
-func createReadyNode(ctx context.Context, cs kubernetes.Interface, name, zone string) error {
-	node := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{v1.LabelTopologyZone: zone}},
-		Spec: v1.NodeSpec{ProviderID: providerID(name, zone)}}
-	out, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
-	if err != nil {
-		return fmt.Errorf("create node %s: %w", name, err)
-	}
-	out.Status.Conditions = []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue,
-		LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
-	if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, out, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("mark node %s ready: %w", name, err)
-	}
 	return nil
 }

@@ -1,11 +1,9 @@
 package gcecontract_test
 
 import (
-	"errors"
+	"context"
 	"fmt"
-	"maps"
 	"os"
-	"slices"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -103,52 +101,22 @@ var impliedCompute = map[string]string{
 
 // checkPermissions compares deploy/permissions/gce-role.yaml with the calls fakegce served
 // through the providers' endpoint, and requires every verb of the provider's Compute
-// interfaces among them. The suite's own apiv1 clients (clientOpts, lifecycle_test.go) use
+// interfaces among them. The suite's own apiv1 clients (clientOpts, cloudstate_test.go) use
 // that endpoint too, so their calls count: Gets of rules, pools, backend services, addresses
 // and firewalls, and the insert and delete of a user's address, all of which the provider
-// makes itself (TestExternalLifecycle reserves and releases its address).
-func (s *suite) checkPermissions() error {
-	if all, why := contract.EveryTestRan(); !all {
-		fmt.Printf("GCE role check skipped: %s ran part of the suite\n", why)
-		return nil
-	}
-	granted, err := rolePermissions(roleFile)
-	if err != nil {
-		return err
-	}
-	served := s.served.Operations()
-	callable, err := providerCalls()
-	if err != nil {
-		return err
-	}
-	fmt.Printf("GCE role check: %d operations served (the provider can call %d), %d permissions granted\n", len(served), len(callable), len(granted))
-	return errors.Join(contract.Unreached(callable, served),
-		contract.Permissions{File: roleFile, Granted: granted, Permission: computePermission, Implied: impliedCompute}.Check(served))
+// makes itself (the seed examples and the ip-addresses case reserve and release a user's address).
+func (s *suite) checkPermissions(context.Context) error {
+	return contract.Permissions{File: roleFile, Permission: computePermission, Implied: impliedCompute}.CheckServed("GCE role", &s.served, rolePermissions,
+		contract.ProviderCalls("../../providers/gce", apiInterfaces))
 }
 
 // apiInterfaces are the provider's narrow Compute interfaces (providers/gce: its only way to
-// Compute) and the API resource of each, as fakegce names calls.
+// Compute) and the API resource of each, as fakegce names calls, the prefix of their keys.
 var apiInterfaces = map[string]string{
-	"forwardingRulesAPI": "ForwardingRules", "addressesAPI": "Addresses", "targetPoolsAPI": "TargetPools",
-	"regionHealthChecksAPI": "RegionHealthChecks", "backendServicesAPI": "RegionBackendServices",
-	"firewallsAPI": "Firewalls", "instanceGroupsAPI": "InstanceGroups", "instancesAPI": "Instances",
-	"httpHealthChecksAPI": "HttpHealthChecks", "globalOperationsAPI": "GlobalOperations",
-}
-
-// providerCalls are the fakegce call keys of every method of the provider's interfaces.
-func providerCalls() ([]string, error) {
-	methods, err := contract.InterfaceMethods("../../providers/gce", slices.Collect(maps.Keys(apiInterfaces))...)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for iface, names := range methods {
-		for _, m := range names {
-			out = append(out, apiInterfaces[iface]+"."+m)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
+	"forwardingRulesAPI": "ForwardingRules.", "addressesAPI": "Addresses.", "targetPoolsAPI": "TargetPools.",
+	"regionHealthChecksAPI": "RegionHealthChecks.", "backendServicesAPI": "RegionBackendServices.",
+	"firewallsAPI": "Firewalls.", "instanceGroupsAPI": "InstanceGroups.", "instancesAPI": "Instances.",
+	"httpHealthChecksAPI": "HttpHealthChecks.", "globalOperationsAPI": "GlobalOperations.",
 }
 
 func computePermission(op string) ([]string, error) {

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	compute "cloud.google.com/go/compute/apiv1"
 	"cloud.google.com/go/compute/apiv1/computepb"
@@ -20,7 +19,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	cloudprovider "k8s.io/cloud-provider"
 
-	"github.com/cloudlb/cloudlb/annotations"
 	"github.com/cloudlb/cloudlb/fakecloud/fakegce"
 	"github.com/cloudlb/cloudlb/integration/contract"
 	cloudgce "github.com/cloudlb/cloudlb/providers/gce"
@@ -36,23 +34,10 @@ func TestNodeTagsFromInstances(t *testing.T) {
 	t.Parallel()
 	conf := fmt.Sprintf("[global]\nproject-id = %s\nlocal-zone = %s-a\ncluster-id = %s\nsubnetwork-name = default\napi-endpoint = %s\n",
 		project, region, clusterID, shared.endpoint)
-	ct := contract.NewTenant(t, contract.Config{
-		REST: cp(shared.cp), NamespacePrefix: "gce", ClusterName: clusterName, AnnotationCloud: annotations.GCE,
-		NewCloud: func(t *testing.T) cloudprovider.LoadBalancer {
-			cc, err := cloudgce.ParseCloudConfig(strings.NewReader(conf))
-			if err != nil {
-				t.Fatal(err)
-			}
-			cloud, err := cloudgce.NewFromConfig(context.Background(), cc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cloud.SetLimits(cloudgce.Limits{QPS: 2000, Burst: 2000, BaseBackoff: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond})
-			return cloud
-		},
-	})
-	tn := &tenant{Tenant: ct, t: t, cs: ct.CS, ns: ct.NS}
-	lb := cloudgce.LoadBalancerName(tn.waitIngress(tn.create(newService("tags", nil)).Name))
+	cfg := shared.tenants
+	cfg.NewCloud = func(t *testing.T) cloudprovider.LoadBalancer { return newCloud(t, conf) }
+	tn := contract.NewTenant(t, cfg)
+	lb := cloudgce.LoadBalancerName(tn.WaitIngress(tn.Create(newService("tags", nil)).Name, nil))
 	fw := firewall(t, "k8s-fw-"+lb)
 	if fw == nil || !slices.Equal(fw.GetTargetTags(), []string{nodeTag}) {
 		t.Errorf("firewall k8s-fw-%s targets %v, want the instances' tag %s", lb, fw.GetTargetTags(), nodeTag)
@@ -71,14 +56,14 @@ func TestHandEditsRepairedOnNextChange(t *testing.T) {
 	// Registered before the tenant, so it runs after the tenant's cleanup deleted the rule
 	// that may still point at the pool.
 	t.Cleanup(func() { deleteTargetPool(handPool) })
-	tn := newTenant(t)
+	tn := contract.NewTenant(t, shared.tenants)
 	local := func(s *v1.Service) { s.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyLocal }
-	ext := tn.create(newService("ext", nil, local))
-	ilb := tn.create(newService("ilb", map[string]string{internal: "Internal"}, local))
-	extLB := cloudgce.LoadBalancerName(tn.waitIngress(ext.Name))
-	ilbLB := cloudgce.LoadBalancerName(tn.waitIngress(ilb.Name))
-	legacyHC := ownedOne(t, key(ext), "httpHealthCheck")
-	regionalHC := ownedOne(t, key(ilb), "healthCheck")
+	ext := tn.Create(newService("ext", nil, local))
+	ilb := tn.Create(newService("ilb", map[string]string{internal: "Internal"}, local))
+	extLB := cloudgce.LoadBalancerName(tn.WaitIngress(ext.Name, nil))
+	ilbLB := cloudgce.LoadBalancerName(tn.WaitIngress(ilb.Name, nil))
+	legacyHC := ownedOne(t, contract.Key(ext), "httpHealthCheck")
+	regionalHC := ownedOne(t, contract.Key(ilb), "healthCheck")
 	legacyWas := legacyInterval(t, legacyHC)
 	regionalWas := regionalHealthCheck(t, regionalHC).GetCheckIntervalSec()
 
@@ -110,7 +95,7 @@ func TestHandEditsRepairedOnNextChange(t *testing.T) {
 	})
 
 	for _, name := range []string{ext.Name, ilb.Name} {
-		tn.update(name, func(s *v1.Service) { s.Spec.LoadBalancerSourceRanges = []string{"10.0.0.0/8"} })
+		tn.Update(name, func(s *v1.Service) { s.Spec.LoadBalancerSourceRanges = []string{"10.0.0.0/8"} })
 	}
 	waitFor(t, "the health checks and the rule's target put back", func() (bool, string) {
 		legacy, regional := legacyInterval(t, legacyHC), regionalHealthCheck(t, regionalHC).GetCheckIntervalSec()
@@ -126,16 +111,16 @@ func TestHandEditsRepairedOnNextChange(t *testing.T) {
 // TestNodeLeavesAGroup deletes a Node whose zone keeps others: the instance leaves the
 // zone's instance group (InstanceGroups.RemoveInstances) and the group stays.
 func TestNodeLeavesAGroup(t *testing.T) {
-	tn := newTenant(t)
-	ilb := tn.create(newService("ilb", map[string]string{internal: "Internal"}))
-	tn.waitIngress(ilb.Name)
+	tn := contract.NewTenant(t, shared.tenants)
+	ilb := tn.Create(newService("ilb", map[string]string{internal: "Internal"}))
+	tn.WaitIngress(ilb.Name, nil)
 	zone, ig, name := region+"-a", "k8s-ig--"+clusterID, "node-a3"
-	cs, err := kubernetes.NewForConfig(cp(shared.cp))
+	cs, err := kubernetes.NewForConfig(shared.tenants.REST)
 	if err != nil {
 		t.Fatal(err)
 	}
 	shared.fake.AddInstance(fakegce.Instance{Name: name, Zone: zone, Tags: []string{nodeTag}})
-	if err := createReadyNode(t.Context(), cs, name, zone); err != nil {
+	if err := contract.CreateReadyNode(t.Context(), cs, node(name, zone)); err != nil {
 		t.Fatal(err)
 	}
 	deleted := false

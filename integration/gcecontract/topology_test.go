@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/cloudlb/cloudlb/fakecloud/fakegce"
+	"github.com/cloudlb/cloudlb/integration/contract"
 	cloudgce "github.com/cloudlb/cloudlb/providers/gce"
 )
 
@@ -32,24 +33,24 @@ func backendZones(t *testing.T, name string) []string {
 // pool gains and loses the instance, and for an internal Service the zone's instance group is
 // created, joins the backend service, and goes again.
 func TestNodeChurnAcrossZones(t *testing.T) {
-	tn := newTenant(t)
-	ext := tn.create(newService("ext", nil))
-	ilb := tn.create(newService("ilb", map[string]string{internal: "Internal"}))
-	extLB := cloudgce.LoadBalancerName(tn.waitIngress(ext.Name))
-	ilbLB := cloudgce.LoadBalancerName(tn.waitIngress(ilb.Name))
-	waitSettled(t, 0)
+	tn := contract.NewTenant(t, shared.tenants)
+	ext := tn.Create(newService("ext", nil))
+	ilb := tn.Create(newService("ilb", map[string]string{internal: "Internal"}))
+	extLB := cloudgce.LoadBalancerName(tn.WaitIngress(ext.Name, nil))
+	ilbLB := cloudgce.LoadBalancerName(tn.WaitIngress(ilb.Name, nil))
+	contract.WaitSettled(t, shared.fake, 0)
 	zoneC, ig := region+"-c", "k8s-ig--"+clusterID
 	if got := backendZones(t, ilbLB); !slices.Equal(got, []string{region + "-a", region + "-b"}) {
 		t.Fatalf("backend zones before = %v", got)
 	}
 
-	cs, err := kubernetes.NewForConfig(cp(shared.cp))
+	cs, err := kubernetes.NewForConfig(shared.tenants.REST)
 	if err != nil {
 		t.Fatal(err)
 	}
 	shared.fake.ResetCalls()
 	shared.fake.AddInstance(fakegce.Instance{Name: "node-c1", Zone: zoneC, Tags: []string{nodeTag}})
-	if err := createReadyNode(t.Context(), cs, "node-c1", zoneC); err != nil {
+	if err := contract.CreateReadyNode(t.Context(), cs, node("node-c1", zoneC)); err != nil {
 		t.Fatal(err)
 	}
 	deleted := false
@@ -62,7 +63,7 @@ func TestNodeChurnAcrossZones(t *testing.T) {
 		pool, group, zones := targetPoolInstances(t, extLB), shared.fake.Members(zoneC, ig), backendZones(t, ilbLB)
 		return slices.Contains(pool, "node-c1") && slices.Equal(group, []string{"node-c1"}) && len(zones) == 3, fmt.Sprint(pool, group, zones)
 	})
-	calls := waitSettled(t, 0)
+	calls := contract.WaitSettled(t, shared.fake, 0).Calls
 	t.Logf("node in a new zone: %v", calls)
 	for op, n := range map[string]int{"TargetPools.AddInstance": 1, "InstanceGroups.Insert": 1, "InstanceGroups.AddInstances": 1, "RegionBackendServices.Patch": 1} {
 		if calls[op] != n {
@@ -79,7 +80,7 @@ func TestNodeChurnAcrossZones(t *testing.T) {
 		pool, group, zones := targetPoolInstances(t, extLB), shared.fake.Members(zoneC, ig), backendZones(t, ilbLB)
 		return !slices.Contains(pool, "node-c1") && group == nil && len(zones) == 2, fmt.Sprint(pool, group, zones)
 	})
-	calls = waitSettled(t, 0)
+	calls = contract.WaitSettled(t, shared.fake, 0).Calls
 	t.Logf("last node of a zone removed: %v", calls)
 	for op, n := range map[string]int{"TargetPools.RemoveInstance": 1, "RegionBackendServices.Patch": 1, "InstanceGroups.Delete": 1} {
 		if calls[op] != n {
@@ -93,19 +94,19 @@ func TestNodeChurnAcrossZones(t *testing.T) {
 // firewalls, the instance groups and the shared backend service stay for the others, and
 // go with the last of them.
 func TestDeleteLeavesSharedObjectsInUse(t *testing.T) {
-	tn := newTenant(t)
+	tn := contract.NewTenant(t, shared.tenants)
 	share := map[string]string{internal: "Internal", "alpha.cloud.google.com/load-balancer-backend-share": "true"}
 	var svcs []string
 	for _, s := range []struct {
 		name string
 		ann  map[string]string
 	}{{"ext1", nil}, {"ext2", nil}, {"ilb1", share}, {"ilb2", share}} {
-		tn.create(newService(s.name, s.ann))
+		tn.Create(newService(s.name, s.ann))
 		svcs = append(svcs, s.name)
 	}
 	lbs := map[string]string{}
 	for _, name := range svcs {
-		lbs[name] = cloudgce.LoadBalancerName(tn.waitIngress(name))
+		lbs[name] = cloudgce.LoadBalancerName(tn.WaitIngress(name, nil))
 	}
 	sharedBS := lastSegment(rule(t, lbs["ilb2"]).GetBackendService())
 	if sharedBS == lbs["ilb2"] || lastSegment(rule(t, lbs["ilb1"]).GetBackendService()) != sharedBS {
@@ -123,11 +124,11 @@ func TestDeleteLeavesSharedObjectsInUse(t *testing.T) {
 	}
 
 	for _, name := range []string{"ext1", "ilb1"} {
-		tn.deleteService(name)
+		tn.Delete(name)
 	}
 	for _, name := range []string{"ext1", "ilb1"} {
-		tn.waitGone(name)
-		if left := resources(tn.ns + "/" + name); len(left) > 0 {
+		tn.WaitGone(name)
+		if left := resources(tn.NS + "/" + name); len(left) > 0 {
 			t.Errorf("%s left %v", name, left)
 		}
 	}
@@ -140,7 +141,7 @@ func TestDeleteLeavesSharedObjectsInUse(t *testing.T) {
 		t.Error("ext2's rule is gone")
 	}
 
-	tn.deleteAll()
+	tn.DeleteAll()
 	// Nothing runs in parallel with this test: the cloud must be empty.
 	waitFor(t, "the shared objects to go with the last Service", func() (bool, string) {
 		left := shared.fake.Resources()
