@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -101,7 +102,7 @@ func startFake(t *testing.T, serve func(ctx context.Context, w io.Writer) error,
 	}
 }
 
-// countWrites is a proxy to target that counts the requests that are not GETs: the writes the
+// countWrites is a proxy to target that counts the requests that write: the writes the
 // fake would see.
 func countWrites(t *testing.T, target string) (string, *atomic.Int64) {
 	t.Helper()
@@ -112,13 +113,37 @@ func countWrites(t *testing.T, target string) (string, *atomic.Int64) {
 	var writes atomic.Int64
 	proxy := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if isWrite(r) {
 			writes.Add(1)
 		}
 		proxy.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL, &writes
+}
+
+// isWrite reports whether a cloud API request writes: any but GET for ARM and Compute; for
+// AWS, whose Query and JSON protocols POST every call, an action that is not a Describe,
+// List or Get.
+func isWrite(r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return false
+	}
+	action := r.Header.Get("X-Amz-Target")
+	if _, op, ok := strings.Cut(action, "."); ok {
+		action = op
+	} else if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		form, _ := url.ParseQuery(string(body))
+		action = form.Get("Action")
+	}
+	for _, read := range []string{"Describe", "List", "Get"} {
+		if strings.HasPrefix(action, read) {
+			return false
+		}
+	}
+	return true
 }
 
 // fakeNodes is a kube-apiserver that only lists Nodes, and the kubeconfig that points at it.
