@@ -145,6 +145,12 @@ var awsContract = contract.Contract{
 	Seeds:       seeds,
 }
 
+// TestContract and TestContractParallel run the tests every cloud's suite shares
+// (integration/contract) against the aws provider and the suite's endpoint.
+func TestContract(t *testing.T) { contract.RunSerial(t, cloud{}, awsContract) }
+
+func TestContractParallel(t *testing.T) { contract.RunParallel(t, cloud{}, awsContract) }
+
 // poolLabel selects the nodes of the NLB of the node churn.
 const poolLabel = "cloudlb.test/pool"
 

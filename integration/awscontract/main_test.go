@@ -85,12 +85,6 @@ func TestMain(m *testing.M) {
 	os.Exit(contract.Main(m, shared.setUp, shared.leftovers, shared.checkPermissions))
 }
 
-// TestContract and TestContractParallel run the tests every cloud's suite shares
-// (integration/contract) against the aws provider and the suite's endpoint.
-func TestContract(t *testing.T) { contract.RunSerial(t, cloud{}, awsContract) }
-
-func TestContractParallel(t *testing.T) { contract.RunParallel(t, cloud{}, awsContract) }
-
 // leftovers reports what the cloud still holds of the suite's cluster: through the APIs by
 // the cluster tag on any endpoint, and, on the fake, everything in its inventory but the
 // network the suite built.

@@ -118,6 +118,12 @@ var azureContract = contract.Contract{
 	Seeds:       seeds,
 }
 
+// TestContract and TestContractParallel run the tests every cloud's suite shares
+// (integration/contract) against the azure provider and fakeazure.
+func TestContract(t *testing.T) { contract.RunSerial(t, cloud{}, azureContract) }
+
+func TestContractParallel(t *testing.T) { contract.RunParallel(t, cloud{}, azureContract) }
+
 // node is a Node with the address the backend pool holds.
 func node(name, ip string) *v1.Node {
 	return &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name},

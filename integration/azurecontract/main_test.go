@@ -84,12 +84,6 @@ func TestMain(m *testing.M) {
 	os.Exit(contract.Main(m, shared.setUp, shared.leftovers, shared.checkPermissions))
 }
 
-// TestContract and TestContractParallel run the tests every cloud's suite shares
-// (integration/contract) against the azure provider and fakeazure.
-func TestContract(t *testing.T) { contract.RunSerial(t, cloud{}, azureContract) }
-
-func TestContractParallel(t *testing.T) { contract.RunParallel(t, cloud{}, azureContract) }
-
 // userPIPs are the user's public IPs, which cloudlb must never change or delete.
 var userPIPs = []string{userPIP, seedPIP, casePIP}
 

@@ -19,15 +19,15 @@ import (
 	cloudgce "github.com/cloudlb/cloudlb/providers/gce"
 )
 
-// gce is the GCE side of the shared tests.
-type gce struct{}
+// cloud is the GCE side of the shared tests.
+type cloud struct{}
 
-var _ contract.Cloud = gce{}
+var _ contract.Cloud = cloud{}
 
-func (gce) Tenants() contract.Config { return shared.tenants }
+func (cloud) Tenants() contract.Config { return shared.tenants }
 
 // GatedTenant is a tenant whose providers reach the fake through a gate of their own.
-func (gce) GatedTenant(t *testing.T) (*contract.Tenant, *contract.WriteGate) {
+func (cloud) GatedTenant(t *testing.T) (*contract.Tenant, *contract.WriteGate) {
 	t.Helper()
 	g := &contract.WriteGate{IsWrite: isWrite, Refuse: func(w http.ResponseWriter) {
 		w.Header().Set("Content-Type", "application/json")
@@ -44,10 +44,10 @@ func isWrite(r *http.Request) bool {
 	return r.Method != http.MethodGet && !strings.Contains(r.URL.Path, "/operations/")
 }
 
-func (gce) Fake() contract.Fake { return shared.fake }
+func (cloud) Fake() contract.Fake { return shared.fake }
 
 // Owned are the fake's resources whose description names the Service.
-func (gce) Owned(_ *testing.T, svc *v1.Service) ([]contract.Resource, error) {
+func (cloud) Owned(_ *testing.T, svc *v1.Service) ([]contract.Resource, error) {
 	var out []contract.Resource
 	for k := range resources(contract.Key(svc)) {
 		kind, name, _ := strings.Cut(k, " ")
@@ -73,11 +73,11 @@ func gceConf(endpoint string) string {
 
 // newCloud is a fresh gce provider, as after a process start.
 func newCloud(t *testing.T, conf string) *cloudgce.Cloud {
-	cloud := contract.Must(cloudgce.NewFromConfig(context.Background(), contract.Must(cloudgce.ParseCloudConfig(strings.NewReader(conf)))(t)))(t)
+	p := contract.Must(cloudgce.NewFromConfig(context.Background(), contract.Must(cloudgce.ParseCloudConfig(strings.NewReader(conf)))(t)))(t)
 	// The fake answers at once: a real project's 10 QPS would make the suite wait on the
 	// token bucket. Throttling is what TestContract/Throttling injects.
-	cloud.SetLimits(cloudgce.Limits{QPS: 2000, Burst: 2000, BaseBackoff: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond})
-	return cloud
+	p.SetLimits(cloudgce.Limits{QPS: 2000, Burst: 2000, BaseBackoff: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond})
+	return p
 }
 
 var (
@@ -127,6 +127,12 @@ var gceContract = contract.Contract{
 	Annotations: gceAnnotations,
 	Seeds:       seeds,
 }
+
+// TestContract and TestContractParallel run the tests every cloud's suite shares
+// (integration/contract) against the gce provider and fakegce.
+func TestContract(t *testing.T) { contract.RunSerial(t, cloud{}, gceContract) }
+
+func TestContractParallel(t *testing.T) { contract.RunParallel(t, cloud{}, gceContract) }
 
 // node is a Node of the instance name in zone.
 func node(name, zone string) *v1.Node {
@@ -178,7 +184,7 @@ var crash = func() contract.Crash {
 		}, []string{"address <lb>", "forwardingRule <lb>", "backendService <lb>", "firewall k8s-fw-<lb>"}},
 	} {
 		c.Cases = append(c.Cases, contract.CreateCase(s.name, s.svc, ownedExactly(s.owned), nil),
-			contract.DeleteCase(gce{}, s.name, s.svc, ownedExactly(s.owned)))
+			contract.DeleteCase(cloud{}, s.name, s.svc, ownedExactly(s.owned)))
 	}
 	return c
 }()

@@ -44,7 +44,7 @@ func TestFailedOperations(t *testing.T) {
 	tn.Delete(ilb.Name)
 	tn.WaitEvent(ilb.Name, v1.EventTypeWarning, servicecontroller.ReasonDeleteLoadBalancerFailed, "RegionBackendServices.Delete")
 	tn.WaitGone(ilb.Name)
-	contract.WaitNothingOwned(t, gce{}, ilb)
+	contract.WaitNothingOwned(t, cloud{}, ilb)
 }
 
 // TestNetworkTierChangeRefused: cloud.google.com/network-tier is fixed at creation (GCE

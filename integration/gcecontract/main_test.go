@@ -61,12 +61,6 @@ func TestMain(m *testing.M) {
 	os.Exit(contract.Main(m, shared.setUp, shared.leftovers, shared.checkPermissions))
 }
 
-// TestContract and TestContractParallel run the tests every cloud's suite shares
-// (integration/contract) against the gce provider and fakegce.
-func TestContract(t *testing.T) { contract.RunSerial(t, gce{}, gceContract) }
-
-func TestContractParallel(t *testing.T) { contract.RunParallel(t, gce{}, gceContract) }
-
 // leftovers reports what the cloud still holds: every test deleted its Services.
 func (s *suite) leftovers(context.Context) error {
 	left := s.fake.Resources()
