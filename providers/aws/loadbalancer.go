@@ -221,6 +221,43 @@ func (c *Cloud) EnsureLoadBalancerConfigured(ctx context.Context, clusterName st
 	return status(dns), nil
 }
 
+var _ providers.Planner = (*Cloud)(nil)
+
+// PlanLoadBalancer returns what EnsureLoadBalancerConfigured would write for the Service,
+// without writing (providers.Planner): build, observe (reads only), diff. Each write names
+// its SDK operation and the step of the plan as the audit trail of the apply would; a write
+// to an object the plan creates first names it by its model name. The caches of what the
+// last apply left are neither used nor changed.
+func (c *Cloud) PlanLoadBalancer(ctx context.Context, clusterName string, svc *v1.Service, cfg *annotations.Config, nodes []*v1.Node) (*providers.Plan, error) {
+	if err := servedHere(cfg); err != nil {
+		return nil, err
+	}
+	if cfg.AWS.Type == annotations.AWSTypeNLB {
+		m, net, err := c.buildNLB(ctx, clusterName, svc, nodes, cfg)
+		if err != nil {
+			return nil, err
+		}
+		o, err := c.observeNLBService(ctx, svc, m, net.vpc)
+		if err != nil {
+			return nil, fmt.Errorf("ensuring NLB %s: %w", m.Name, err)
+		}
+		p, err := diffNLB(m, o)
+		if err != nil {
+			return nil, fmt.Errorf("ensuring NLB %s: %w", m.Name, err)
+		}
+		return p.steps.plan(m.Service), nil
+	}
+	m, net, err := c.build(ctx, clusterName, svc, nodes, cfg)
+	if err != nil {
+		return nil, err
+	}
+	p, err := c.planClassic(ctx, svc, m, cfg, net.vpc)
+	if err != nil {
+		return nil, err
+	}
+	return append(slices.Clone(p.steps), p.nodeSteps...).plan(m.Service), nil
+}
+
 // planClassic observes and diffs a Classic Load Balancer Service: the load balancer, then
 // its node rules as the load balancer's writes leave the security groups.
 func (c *Cloud) planClassic(ctx context.Context, svc *v1.Service, m *Model, cfg *annotations.Config, vpc string) (*classicPlan, error) {
