@@ -4,21 +4,22 @@ import (
 	"context"
 	"fmt"
 
-	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 
 	"github.com/cloudlb/cloudlb/providers"
 )
 
+// fromGroup is the all-traffic rule from source that lets load balancer name in.
 func fromGroup(source, name string) []ec2types.IpPermission {
 	return []ec2types.IpPermission{{IpProtocol: aws.String("-1"), UserIdGroupPairs: []ec2types.UserIdGroupPair{
 		{GroupId: aws.String(source), Description: aws.String(fmt.Sprintf("cloudlb: traffic from load balancer %s", name))},
 	}}}
 }
 
+// revokeFrom removes the all-traffic rule from source in group; one already gone is fine.
 func (c *Cloud) revokeFrom(ctx context.Context, group, source string) error {
 	_, err := call(ctx, c.limits, "ec2.RevokeSecurityGroupIngress", func() (*ec2.RevokeSecurityGroupIngressOutput, error) {
 		return c.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(group), IpPermissions: []ec2types.IpPermission{

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	v2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/cloudlb/cloudlb/providers"
@@ -47,11 +45,11 @@ type nlbPlan struct {
 // nlbDiff is one run of diffNLB: the model, the observation, the plan so far and the view
 // of the security groups as its writes leave them.
 type nlbDiff struct {
-	m    *NLBModel
-	o    *nlbObservation
-	p    *nlbPlan
+	m *NLBModel
+	o *nlbObservation
+	p *nlbPlan
+	// why is the reason of the plan's steps but those that give their own.
 	why  string
-	wrap string
 	view groupView
 	// groups are the NLB's security groups; groupDeleted says the plan deletes k8s-elb-<name>.
 	groups       []ref
@@ -73,7 +71,7 @@ func diffNLB(m *NLBModel, o *nlbObservation) (*nlbPlan, error) {
 		p.upToDate, p.lb, p.dns, p.tags = true, known(o.lb.arn), o.lb.dns, o.lb.tags
 		return p, nil
 	}
-	d := &nlbDiff{m: m, o: o, p: p, why: whyNewNLB, wrap: "", view: groupView{}}
+	d := &nlbDiff{m: m, o: o, p: p, why: whyNewNLB, view: groupView{}}
 	if o.lb != nil {
 		d.why = whyNLBDiffers
 	}
@@ -97,6 +95,9 @@ func diffNLB(m *NLBModel, o *nlbObservation) (*nlbPlan, error) {
 	d.tags()
 	return p, nil
 }
+
+// add appends writes made for the plan's reason.
+func (d *nlbDiff) add(ws ...write) { d.p.steps.add(d.why, "", ws...) }
 
 // nlbOwnership refuses an NLB with the model's name that is not the Service's, and a new one
 // under a name the Service has not had (aws-load-balancer-name changed).
@@ -122,7 +123,7 @@ func (d *nlbDiff) managedGroup() error {
 	var have []Rule
 	switch {
 	case g == nil:
-		d.p.steps.add(d.why, d.wrap, createSecurityGroup{sg: sg, cluster: d.m.Cluster, service: d.m.Service, managed: true})
+		d.add(createSecurityGroup{sg: sg, cluster: d.m.Cluster, service: d.m.Service, managed: true})
 		d.groups = []ref{toCreate(sg.Name)}
 	case !owned(g.Tags, d.m.Cluster):
 		return providers.NewUserError(d.m.Service, "security group %s already exists without the tag %s=%s; it is not ours and is left untouched", sg.Name, clusterTag(d.m.Cluster), tagOwned)
@@ -134,10 +135,10 @@ func (d *nlbDiff) managedGroup() error {
 	}
 	add, remove := exactRules(have, sg.Rules)
 	if len(add) > 0 {
-		d.p.steps.add(d.why, d.wrap, authorizeIngress{group: d.groups[0], rules: add})
+		d.add(authorizeIngress{group: d.groups[0], rules: add})
 	}
 	if len(remove) > 0 {
-		d.p.steps.add(d.why, d.wrap, revokeIngress{group: d.groups[0], rules: remove})
+		d.add(revokeIngress{group: d.groups[0], rules: remove})
 	}
 	return nil
 }
@@ -153,182 +154,39 @@ func (d *nlbDiff) loadBalancer() {
 		if d.o.nodes != nil {
 			ids := taggedGroups(lb.tags)
 			maps.Copy(ids, d.o.nodes.vpc)
-			d.p.steps.add(whyReplaceNLB, d.wrap, nlbRuleWrites(d.view, ids, lb.name, func(string) []Rule { return nil })...)
+			d.p.steps.add(whyReplaceNLB, "", nlbRuleWrites(d.view, ids, lb.name, func(string) []Rule { return nil })...)
 		}
-		d.p.steps.add(whyReplaceNLB, d.wrap, deleteNLB{lb: lb, unprotect: m.Attributes[attrDeletionProtection] != "true"})
+		d.p.steps.add(whyReplaceNLB, "", deleteNLB{lb: lb, unprotect: m.Attributes[attrDeletionProtection] != "true"})
 	}
 	enforce := cmp.Or(m.PrivateLinkInboundRules, enforceOn)
 	if lb == nil || d.o.replace {
 		d.p.lb = toCreate(m.Name)
-		d.p.steps.add(d.why, d.wrap, createNLB{m: m, groups: d.groups})
+		d.add(createNLB{m: m, groups: d.groups})
 		// AWS creates an NLB with groups enforcing their rules on PrivateLink traffic.
 		if len(d.groups) > 0 && enforce != enforceOn {
-			d.p.steps.add(d.why, d.wrap, setNLBSecurityGroups{m: m, lb: d.p.lb, groups: d.groups, enforce: enforce})
+			d.add(setNLBSecurityGroups{m: m, lb: d.p.lb, groups: d.groups, enforce: enforce})
 		}
 		return
 	}
 	d.p.lb, d.p.dns = known(lb.arn), lb.dns
-	if len(d.groups) > 0 && (!sameSet(ids(d.groups), lb.groups) || cmp.Or(lb.enforce, enforceOn) != enforce) {
-		d.p.steps.add(d.why, d.wrap, setNLBSecurityGroups{m: m, lb: d.p.lb, groups: d.groups, enforce: enforce})
+	if len(d.groups) > 0 && (!sameSet(refIDs(d.groups), lb.groups) || cmp.Or(lb.enforce, enforceOn) != enforce) {
+		d.add(setNLBSecurityGroups{m: m, lb: d.p.lb, groups: d.groups, enforce: enforce})
 	}
 	if want := cmp.Or(m.IPAddressType, string(v2types.IpAddressTypeIpv4)); cmp.Or(lb.ipType, string(v2types.IpAddressTypeIpv4)) != want {
-		d.p.steps.add(d.why, d.wrap, setIPAddressType{lb: d.p.lb, ipType: want})
+		d.add(setIPAddressType{lb: d.p.lb, ipType: want})
 	}
 	if !slices.Equal(lb.subnets, m.Subnets) {
-		d.p.steps.add(d.why, d.wrap, setSubnets{lb: d.p.lb, subnets: m.Subnets})
+		d.add(setSubnets{lb: d.p.lb, subnets: m.Subnets})
 	}
 }
 
-// ids are the IDs of the refs to existing objects; a ref to one the plan creates gives "".
-func ids(rs []ref) []string {
+// refIDs are the IDs of the refs to existing objects; a ref to one the plan creates gives "".
+func refIDs(rs []ref) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
 		out[i] = r.id
 	}
 	return out
-}
-
-// targetGroups plans each target group: created with its attributes and targets, or its
-// health check, attributes and targets repaired.
-func (d *nlbDiff) targetGroups() {
-	m := d.m
-	d.p.targetGroups = map[string]ref{}
-	for _, tg := range m.TargetGroups {
-		cur := d.o.targetGroups[tg.Name]
-		if cur == nil {
-			r := toCreate(tg.Name)
-			d.p.targetGroups[tg.Name] = r
-			d.p.steps.add(d.why, d.wrap, createTargetGroup{tg: tg, cluster: m.Cluster, service: m.Service})
-			// A new group has AWS's defaults: only the attributes asked for are set.
-			if change := tgAttributeChanges(tg.Attributes, nil); len(change) > 0 {
-				d.p.steps.add(d.why, d.wrap, modifyTargetGroupAttributes{tg: r, attributes: change})
-			}
-			d.targets(r, tg.Port, nil)
-			continue
-		}
-		r := known(cur.arn)
-		d.p.targetGroups[tg.Name] = r
-		if healthCheckOf(&cur.current) != tg.HealthCheck {
-			d.p.steps.add(d.why, d.wrap, modifyTargetGroup{tg: r, healthCheck: tg.HealthCheck})
-		}
-		if change := tgAttributeChanges(tg.Attributes, cur.attributes); len(change) > 0 {
-			d.p.steps.add(d.why, d.wrap, modifyTargetGroupAttributes{tg: r, attributes: change})
-		}
-		d.targets(r, tg.Port, cur.targets)
-	}
-}
-
-// targets plans registering the model's instances missing from have, then deregistering the
-// extra ones.
-func (d *nlbDiff) targets(tg ref, port int32, have []string) {
-	add, remove := setDiff(d.m.Instances, have)
-	if len(add) > 0 {
-		d.p.steps.add(d.why, d.wrap, registerTargets{tg: tg, port: port, ids: add})
-	}
-	if len(remove) > 0 {
-		d.p.steps.add(d.why, d.wrap, deregisterTargets{tg: tg, port: port, ids: remove})
-	}
-}
-
-// tgAttributeChanges are the wanted attributes that differ from have (nil: a group just
-// created, with AWS's defaults), and the known ones no longer wanted set back to AWS's
-// default.
-func tgAttributeChanges(want, have map[string]string) []keyValue {
-	var change []keyValue
-	for _, k := range slices.Sorted(maps.Keys(want)) {
-		if v, ok := have[k]; !ok || v != want[k] {
-			change = append(change, keyValue{k, want[k]})
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(tgAttributeDefaults)) {
-		if _, wanted := want[k]; !wanted {
-			if v, ok := have[k]; ok && v != tgAttributeDefaults[k] {
-				change = append(change, keyValue{k, tgAttributeDefaults[k]})
-			}
-		}
-	}
-	return change
-}
-
-// keyValue is one attribute to set.
-type keyValue struct{ key, value string }
-
-// listeners plans creating, modifying and deleting listeners, by port.
-func (d *nlbDiff) listeners() {
-	m := d.m
-	have := maps.Clone(d.o.listeners)
-	for _, l := range m.Listeners {
-		tg := d.p.targetGroups[l.TargetGroup]
-		cur, ok := have[l.Port]
-		delete(have, l.Port)
-		switch {
-		case !ok:
-			d.p.steps.add(d.why, d.wrap, createListener{lb: d.p.lb, listener: l, tg: tg, cluster: m.Cluster, service: m.Service})
-		case tg.id == "" || !listenerMatches(cur, l, tg.id):
-			d.p.steps.add(d.why, d.wrap, modifyListener{arn: aws.ToString(cur.ListenerArn), listener: l, tg: tg})
-		}
-	}
-	for _, port := range slices.Sorted(maps.Keys(have)) {
-		d.p.steps.add(d.why, d.wrap, deleteListener{arn: aws.ToString(have[port].ListenerArn)})
-	}
-}
-
-// attributes plans the NLB's attributes: cross-zone and access logs always, the known ones
-// not asked for back to AWS's default, and those aws-load-balancer-attributes sets.
-func (d *nlbDiff) attributes() {
-	m := d.m
-	have := d.o.attributes
-	if d.o.lb == nil || d.o.replace {
-		have = freshNLBAttributes(m.Internal)
-	}
-	want := map[string]string{
-		"load_balancing.cross_zone.enabled": strconv.FormatBool(m.CrossZone),
-		"access_logs.s3.enabled":            strconv.FormatBool(m.AccessLog.Enabled),
-	}
-	if m.AccessLog.Enabled {
-		want["access_logs.s3.bucket"], want["access_logs.s3.prefix"] = m.AccessLog.Bucket, m.AccessLog.Prefix
-	}
-	for k, def := range lbAttributeDefaults(m.Internal) {
-		if _, ok := have[k]; ok {
-			want[k] = def // a known attribute not (or no longer) asked for: AWS's default
-		}
-	}
-	maps.Copy(want, m.Attributes)
-	var change []keyValue
-	for _, k := range slices.Sorted(maps.Keys(want)) {
-		if have[k] != want[k] {
-			change = append(change, keyValue{k, want[k]})
-		}
-	}
-	if len(change) > 0 {
-		d.p.steps.add(d.why, d.wrap, modifyNLBAttributes{lb: d.p.lb, attributes: change})
-	}
-}
-
-// freshNLBAttributes are the attributes AWS gives an NLB it creates.
-func freshNLBAttributes(internal bool) map[string]string {
-	a := lbAttributeDefaults(internal)
-	maps.Copy(a, map[string]string{"load_balancing.cross_zone.enabled": "false", "access_logs.s3.enabled": "false",
-		"access_logs.s3.bucket": "", "access_logs.s3.prefix": ""})
-	return a
-}
-
-// staleTargetGroups plans deleting the Service's target groups (found by their tags) that the
-// NLB's listeners no longer use (a changed port, protocol or health-check protocol), also
-// those an earlier attempt failed to delete, so a failed delete is retried, not forgotten.
-func (d *nlbDiff) staleTargetGroups() {
-	if d.o.lb == nil {
-		return
-	}
-	var inUse []string
-	for _, r := range d.p.targetGroups {
-		inUse = append(inUse, r.id)
-	}
-	for _, arn := range d.o.ownedTargetGroups {
-		if !slices.Contains(inUse, arn) {
-			d.p.steps.add(whyStaleTG, d.wrap, deleteTargetGroup{arn: arn})
-		}
-	}
 }
 
 // nodeRules plans the NLB's rules in each node group: exactly m.NodeRules in the groups of
@@ -346,7 +204,7 @@ func (d *nlbDiff) nodeRules() {
 	if d.o.lb != nil && !d.o.replace {
 		maps.Copy(all, taggedGroups(d.o.lb.tags))
 	}
-	d.p.steps.add(d.why, d.wrap, nlbRuleWrites(d.view, all, d.m.Name, func(id string) []Rule {
+	d.add(nlbRuleWrites(d.view, all, d.m.Name, func(id string) []Rule {
 		if n.want[id] {
 			return rules
 		}
@@ -400,8 +258,8 @@ func (d *nlbDiff) dropGroup() {
 	if d.o.lb == nil || d.m.ManagedSecurityGroup != nil || g == nil || !owned(g.Tags, d.m.Cluster) || d.groupDeleted {
 		return
 	}
-	d.p.steps.add(d.why, d.wrap, revokeAllWrites(d.view, g.ID, d.o.groupUsers)...)
-	d.p.steps.add(d.why, d.wrap, deleteSecurityGroup{id: g.ID})
+	d.add(revokeAllWrites(d.view, g.ID, d.o.groupUsers)...)
+	d.add(deleteSecurityGroup{id: g.ID})
 }
 
 // tags plans the model's tags and the bookkeeping ones, the spec hash among them, written
@@ -439,9 +297,9 @@ func (d *nlbDiff) tags() {
 	}
 	slices.Sort(remove)
 	if len(remove) > 0 {
-		d.p.steps.add(d.why, d.wrap, removeNLBTags{lb: d.p.lb, keys: remove})
+		d.add(removeNLBTags{lb: d.p.lb, keys: remove})
 	}
-	d.p.steps.add(d.why, d.wrap, addNLBTags{lb: d.p.lb, tags: set})
+	d.add(addNLBTags{lb: d.p.lb, tags: set})
 	d.p.tags = maps.Clone(have)
 	for _, k := range remove {
 		delete(d.p.tags, k)
@@ -517,36 +375,6 @@ func exactRules(have, want []Rule) (add, remove []Rule) {
 	return add, remove
 }
 
-// tgAttributeDefaults are AWS's values of the NLB target-group attributes (instance
-// targets): a key dropped from the annotations is set back to its default.
-var tgAttributeDefaults = map[string]string{
-	"deregistration_delay.timeout_seconds":                                           "300",
-	"deregistration_delay.connection_termination.enabled":                            "false",
-	"preserve_client_ip.enabled":                                                     "true",
-	"proxy_protocol_v2.enabled":                                                      "false",
-	"stickiness.enabled":                                                             "false",
-	"stickiness.type":                                                                "source_ip",
-	"load_balancing.cross_zone.enabled":                                              "use_load_balancer_configuration",
-	"target_health_state.unhealthy.connection_termination.enabled":                   "true",
-	"target_health_state.unhealthy.draining_interval_seconds":                        "0",
-	"target_group_health.dns_failover.minimum_healthy_targets.count":                 "1",
-	"target_group_health.dns_failover.minimum_healthy_targets.percentage":            "off",
-	"target_group_health.unhealthy_state_routing.minimum_healthy_targets.count":      "1",
-	"target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage": "off",
-}
-
-// lbAttributeDefaults are AWS's values of the NLB attributes aws-load-balancer-attributes
-// may set (other than access logs and cross-zone, which are always written).
-func lbAttributeDefaults(internal bool) map[string]string {
-	return map[string]string{
-		"deletion_protection.enabled":            "false",
-		"ipv6.deny_all_igw_traffic":              strconv.FormatBool(internal),
-		"zonal_shift.config.enabled":             "false",
-		"dns_record.client_routing_policy":       "any_availability_zone",
-		"secondary_ips.auto_assigned.per_subnet": "0",
-	}
-}
-
 // nlbMustReplace reports whether o differs from m in something AWS fixes at creation: the
 // scheme, the pinned addresses, IPv6 source NAT, or having security groups at all.
 func nlbMustReplace(m *NLBModel, o *nlbObserved) bool {
@@ -570,39 +398,4 @@ func pinsMatch(have, want map[string]subnetPin) bool {
 		}
 	}
 	return true
-}
-
-// alpnOf is a listener's ALPN policy, None when AWS reports none.
-func alpnOf(l v2types.Listener) string {
-	if len(l.AlpnPolicy) == 0 {
-		return alpnNone
-	}
-	return l.AlpnPolicy[0]
-}
-
-func healthCheckOf(tg *v2types.TargetGroup) NLBHealthCheck {
-	hc := NLBHealthCheck{
-		Protocol: string(tg.HealthCheckProtocol), Port: aws.ToString(tg.HealthCheckPort), Path: aws.ToString(tg.HealthCheckPath),
-		Interval: aws.ToInt32(tg.HealthCheckIntervalSeconds), Timeout: aws.ToInt32(tg.HealthCheckTimeoutSeconds),
-		HealthyThreshold: aws.ToInt32(tg.HealthyThresholdCount), UnhealthyThreshold: aws.ToInt32(tg.UnhealthyThresholdCount),
-	}
-	if isHTTP(hc.Protocol) && tg.Matcher != nil && aws.ToString(tg.Matcher.HttpCode) != defaultSuccessCodes {
-		hc.SuccessCodes = aws.ToString(tg.Matcher.HttpCode)
-	}
-	return hc
-}
-
-func listenerMatches(cur v2types.Listener, l NLBListener, tgArn string) bool {
-	if string(cur.Protocol) != l.Protocol || len(cur.DefaultActions) != 1 || aws.ToString(cur.DefaultActions[0].TargetGroupArn) != tgArn {
-		return false
-	}
-	cert := ""
-	if len(cur.Certificates) > 0 {
-		cert = aws.ToString(cur.Certificates[0].CertificateArn)
-	}
-	// AWS fills in a default policy on TLS listeners; only a policy we asked for is compared.
-	if cert != l.Certificate || l.SSLPolicy != "" && aws.ToString(cur.SslPolicy) != l.SSLPolicy {
-		return false
-	}
-	return l.Protocol != "TLS" || alpnOf(cur) == cmp.Or(l.ALPNPolicy, alpnNone)
 }

@@ -31,6 +31,7 @@ type nlbObserved struct {
 	tags    map[string]string
 }
 
+// observeNLB reads the NLB called name and its tags; nil when there is none.
 func (c *Cloud) observeNLB(ctx context.Context, name string) (*nlbObserved, error) {
 	out, err := call(ctx, c.limits, "elbv2.DescribeLoadBalancers", func() (*elbv2.DescribeLoadBalancersOutput, error) {
 		return c.elbv2.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{name}})
