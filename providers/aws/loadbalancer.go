@@ -13,8 +13,6 @@ import (
 	cloudproviderapi "k8s.io/cloud-provider/api"
 	"k8s.io/klog/v2"
 
-	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
-
 	"github.com/cloudlb/cloudlb/annotations"
 	"github.com/cloudlb/cloudlb/providers"
 )
@@ -49,14 +47,6 @@ func (c *Cloud) GetLoadBalancer(ctx context.Context, _ string, svc *v1.Service) 
 // describe is observe without the tags: one DescribeLoadBalancers.
 func (c *Cloud) describe(ctx context.Context, name string) (*Observed, error) {
 	return c.observeLB(ctx, name, false)
-}
-
-func (c *Cloud) deleteLB(ctx context.Context, name string) error {
-	c.classic.drop(name)
-	_, err := call(ctx, c.limits, "elb.DeleteLoadBalancer", func() (*elb.DeleteLoadBalancerOutput, error) {
-		return c.elb.DeleteLoadBalancer(ctx, &elb.DeleteLoadBalancerInput{LoadBalancerName: &name})
-	})
-	return err
 }
 
 // config parses the Service's annotations for AWS, for the cloudprovider adapters and plan.
