@@ -159,41 +159,48 @@ func (c *Cloud) ensure(ctx context.Context, m *Model) (string, error) {
 
 // ensureMembership is the reconcile of a Service whose spec is applied (its label matches):
 // only the target pool's instances, or the shared instance groups' members, can differ. It
-// returns false when the target pool is missing or not ours, for the full path to handle.
+// returns false when the full path must handle the Service (membershipPlan).
 func (c *Cloud) ensureMembership(ctx context.Context, m *Model) (bool, error) {
+	p, ok, err := c.membershipPlan(ctx, m)
+	if err != nil || !ok {
+		return false, err
+	}
+	if m.TargetPool != nil {
+		err = c.applyTargetPool(ctx, m, p)
+	} else if len(p.Groups) > 0 {
+		err = c.applyGroups(ctx, m, p.Groups)
+	}
+	if err != nil {
+		return false, err
+	}
+	c.setMembership(m.Name, m.MembershipHash())
+	return true, nil
+}
+
+// membershipPlan observes and diffs only what a node change can change: the target pool's
+// instances, or the members of the shared instance groups. ok is false when the full path must
+// decide: the target pool is missing or not ours, or a zone's group does not exist yet (it is
+// part of the spec).
+func (c *Cloud) membershipPlan(ctx context.Context, m *Model) (p *Plan, ok bool, err error) {
+	p = &Plan{}
 	if tp := m.TargetPool; tp != nil {
 		otp, err := c.observeTargetPool(ctx, m)
 		if err != nil || otp == nil || !otp.Owned {
-			return false, err
+			return nil, false, err
 		}
-		p := &Plan{}
 		p.AddInstances, p.RemoveInstances = setDiff(tp.Instances, otp.Instances)
-		if err := c.applyTargetPool(ctx, m, p); err != nil {
-			return false, err
-		}
-		c.setMembership(m.Name, m.MembershipHash())
-		return true, nil
+		return p, true, nil
 	}
 	o := &Observed{Groups: map[string]ObservedGroup{}}
 	for _, g := range m.InstanceGroups {
 		og, err := c.observeGroup(ctx, m, g)
-		if err != nil {
-			return false, err
-		}
-		if !og.Exists {
-			return false, nil // a new zone: its group is part of the spec
+		if err != nil || !og.Exists {
+			return nil, false, err
 		}
 		o.Groups[g.Zone] = og
 	}
-	p := &Plan{}
 	diffGroups(p, m, o)
-	if len(p.Groups) > 0 {
-		if err := c.applyGroups(ctx, m, p.Groups); err != nil {
-			return false, err
-		}
-	}
-	c.setMembership(m.Name, m.MembershipHash())
-	return true, nil
+	return p, true, nil
 }
 
 // UpdateLoadBalancer parses the Service's annotations and calls UpdateLoadBalancerConfigured.

@@ -74,32 +74,17 @@ func (c *Cloud) planEnsure(ctx context.Context, m *Model, w *planned) (refused, 
 	return refused, nil
 }
 
-// planMembership is ensureMembership's decision: false when the full path must decide.
+// planMembership is ensureMembership without the writes: false when the full path must decide.
 func (c *Cloud) planMembership(ctx context.Context, m *Model, w *planned) (bool, error) {
-	if tp := m.TargetPool; tp != nil {
-		otp, err := c.observeTargetPool(ctx, m)
-		if err != nil || otp == nil || !otp.Owned {
-			return false, err
-		}
-		p := &Plan{}
-		p.AddInstances, p.RemoveInstances = setDiff(tp.Instances, otp.Instances)
+	p, ok, err := c.membershipPlan(ctx, m)
+	if err != nil || !ok {
+		return false, err
+	}
+	if m.TargetPool != nil {
 		w.targetPool(p, w.base)
-		return true, nil
+	} else {
+		w.groups(p.Groups, w.base)
 	}
-	o := &Observed{Groups: map[string]ObservedGroup{}}
-	for _, g := range m.InstanceGroups {
-		og, err := c.observeGroup(ctx, m, g)
-		if err != nil {
-			return false, err
-		}
-		if !og.Exists {
-			return false, nil
-		}
-		o.Groups[g.Zone] = og
-	}
-	p := &Plan{}
-	diffGroups(p, m, o)
-	w.groups(p.Groups, w.base)
 	return true, nil
 }
 
