@@ -21,7 +21,10 @@ func userGroupError(m *NLBModel, err error) error {
 	return err
 }
 
-// deleteNLBOnly deletes the load balancer itself; see deleteNLBWithRules for unprotect.
+// deleteNLBOnly deletes the NLB. With unprotect, deletion protection (on when AWS refuses
+// with OperationNotPermitted) is turned off first; without, that refusal is a user error. Its
+// node rules are revoked before (by writes of their own): only the NLB's name, in their
+// descriptions, and its tag of node groups lead to them.
 func (c *Cloud) deleteNLBOnly(ctx context.Context, o *nlbObserved, unprotect bool) error {
 	del := func() error {
 		_, err := call(ctx, c.limits, "elbv2.DeleteLoadBalancer", func() (*elbv2.DeleteLoadBalancerOutput, error) {

@@ -6,11 +6,18 @@ import (
 	"sync"
 )
 
-// classicState is what the last observation of one of our Classic Load Balancers, followed
-// by our own writes, left: its registered instances and its tags. UpdateLoadBalancer (node
-// churn) starts from it instead of reading the load balancer again; every EnsureLoadBalancer
-// reads the load balancer and replaces it, so a change made by someone else is found by the
-// next full sync (and the drift repair period bounds how long that takes).
+// The two caches here have one role, one per kind of load balancer: what the last apply of a
+// Service left (or, for a Classic Load Balancer found without a cached state, what its
+// observation showed), so that UpdateLoadBalancer's node-change fast path starts from it
+// instead of reading the load balancer again. The entry points (loadbalancer.go) write them
+// after an apply and drop an entry before one, so an entry is never a guess; every
+// EnsureLoadBalancer observes the cloud and replaces it, so a change made by someone else is
+// found by the next full sync (and the drift repair period bounds how long that takes).
+// Observe's read-through caches (the VPC's subnets in cloud.go, the instances' security
+// groups in observe_noderules.go) hold shared cluster facts, not a Service's state.
+
+// classicState is what the last apply of one of our Classic Load Balancers left: its
+// registered instances and its tags.
 type classicState struct {
 	instances []string
 	tags      map[string]string
@@ -60,10 +67,9 @@ func (c *classicCache) drop(name string) {
 	delete(c.m, name)
 }
 
-// nlbState is what the last sync of one of our NLBs left: its ARN, DNS name, tags, the
+// nlbState is what the last apply of one of our NLBs left: its ARN, DNS name, tags, the
 // instances its target groups hold, and the target groups' ARNs by name (empty after a
-// no-op sync, which does not read them). Like classicState it lets a node change skip the
-// reads; every EnsureLoadBalancer replaces it.
+// no-op sync, which does not read them).
 type nlbState struct {
 	arn, dns     string
 	tags         map[string]string
@@ -71,6 +77,7 @@ type nlbState struct {
 	targetGroups map[string]string
 }
 
+// nlbCache holds nlbState by NLB name.
 type nlbCache struct {
 	mu sync.Mutex
 	m  map[string]nlbState

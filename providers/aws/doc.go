@@ -3,11 +3,58 @@
 // nlb). aws-load-balancer-type external and nlb-ip are answered with
 // cloudprovider.ImplementedElsewhere.
 //
-// The Classic path follows Build -> Observe -> Diff -> Apply: Build (build.go) turns a
-// Service into a desired Model without any cloud call; Observe (observe.go) reads the load
-// balancer, its tags and, only when needed, its attributes and managed security group; Diff
-// (diff.go) is pure; Apply (apply.go) is the only code that writes. The NLB path (nlb*.go)
-// has a pure BuildNLB and a reconcile that reads and repairs every part when its hash differs.
+// # Phases
+//
+// Both kinds follow Build -> Observe -> Diff -> Apply, in files named for their phase:
+//
+//	Classic Load Balancer: build.go (model.go), observe.go, diff.go + diff_listeners.go
+//	    + diff_classic.go, apply.go
+//	NLB: build_nlb.go (model_nlb.go), observe_nlb.go, diff_nlb.go + diff_nlb_targets.go,
+//	    apply_nlb.go + apply_nlb_targets.go
+//	node security group rules: build_noderules.go, observe_noderules.go, diff_noderules.go,
+//	    apply_noderules.go + apply_groups.go (the EC2 writes, of the managed groups too)
+//	deletion: observe_delete.go, diff_delete.go (its writes are those above)
+//	plumbing: plan.go (a plan: writes, refs), apply.go (run: Apply), cache.go,
+//	    observe_ownership.go (what a Service owns, by its tags), loadbalancer.go, delete.go
+//
+// Build is pure: the typed config (annotations.Config, parsed once by the controller),
+// the Service, the nodes and the cluster's settings and subnets give a Model or an NLBModel,
+// plain data that golden files pin. Observe only reads: the load balancer and its tags, and
+// every other part only when the spec-hash tag differs from the model's (see below). Diff
+// is pure: from the model and the observation it returns a plan, the ordered writes that
+// make the cloud match (plan.go): each a value holding its SDK input, the reason the audit
+// trail gives it (providers.WithReason) and, for an object the plan creates first (the NLB
+// whose ARN its listeners need, a new target group, the managed security group), the
+// object's model name, which Apply resolves from the answer of the write that created it.
+// When one write's effect decides a later one (an NLB's rules revoked before a Classic Load
+// Balancer's rules are planned, after a type change), Diff plans against a view of the
+// security groups as the earlier writes leave them (groupView). Apply (apply.go's run)
+// makes the writes in order and decides nothing; it only reacts to AWS's answers to its own
+// writes (a duplicate is done, not-found is gone, a group an earlier attempt created is
+// adopted, deletion protection is turned off when the annotations no longer ask for it).
+// Only apply*.go writes.
+//
+// The entry points (loadbalancer.go, delete.go) chain the phases: EnsureLoadBalancer is
+// build, observe, diff, apply; PlanLoadBalancer (providers.Planner) stops before apply, so
+// its providers.Plan reads like the audit trail of the apply (the same operation names,
+// objects and reasons); UpdateLoadBalancer takes the node-change fast path (cache.go) when it
+// can; EnsureLoadBalancerDeleted observes what the Service owns and diffs it against
+// nothing.
+//
+// For example aws-load-balancer-healthcheck-interval on an NLB: annotations.Parse puts it in
+// AWSConfig.HealthCheck.Interval; buildNLBPort (build_nlb.go) copies it into each
+// TargetGroup.HealthCheck; observeTargetGroups (observe_nlb.go) reads each target group
+// (DescribeTargetGroups); nlbDiff.targetGroups (diff_nlb_targets.go) compares healthCheckOf
+// the group with the model's and plans a modifyTargetGroup; its apply
+// (apply_nlb_targets.go) calls elbv2.ModifyTargetGroup, and nlbDiff.tags the new spec hash
+// (elbv2.AddTags) last. On a Classic Load Balancer: buildHealthCheck (build.go),
+// fromDescription (observe.go), Diff's Plan.HealthCheck (diff.go), classicWrites'
+// configureHealthCheck (diff_classic.go) and its apply (apply.go), elb.ConfigureHealthCheck.
+//
+// A load balancer's node rules are planned after its own writes, against what those leave
+// (for a Classic Load Balancer they need the managed group's ID and the load balancer's
+// tags after the plan). Deletion (delete.go) is planned the same way; every write it makes
+// is one of the writes above.
 //
 // # Ownership
 //
@@ -21,7 +68,7 @@
 //
 // Nothing is decided from the shape of a name or a DNS name (emulators, other partitions,
 // internal and dualstack names all differ from AWS's commercial shape): what a Service owns
-// is what carries both tags (ownership.go). AWS cannot rename a load balancer, so when
+// is what carries both tags (observe_ownership.go). AWS cannot rename a load balancer, so when
 // nothing exists under the Service's name although its status shows an address, the
 // region's load balancers are listed (400 a page, tags 20 a call) and one of the Service's
 // under another name makes the change of aws-load-balancer-name a user error.
@@ -87,8 +134,21 @@
 // unless DisableSecurityGroupIngress) are keyed by the tag cloudlb.io/node-rules-hash over
 // the source group and the instances, so they are read only when those change.
 //
-// The VPC's subnets (for discovery) are cached per cluster for networkTTL; they are not a
-// per-Service cost.
+// The VPC's subnets (for discovery) are cached per cluster for networkTTL, and the security
+// groups of the VPC's instances likewise (observe_noderules.go): they are read-through caches
+// of Observe, shared by every Service, not a per-Service cost.
+//
+// # Node changes
+//
+// UpdateLoadBalancer starts from what the last apply of the load balancer left (cache.go,
+// one cache per kind): a Classic Load Balancer's instances and tags, an NLB's ARN, tags,
+// targets and target groups' ARNs. Observe then reads only the instances' security groups
+// (through the shared cache), Diff plans the Register and Deregister calls (and, for an NLB,
+// the new spec hash) and Apply makes them: one call per Service and change (per target
+// group for an NLB), no read. RegisterInstancesWithLoadBalancer answers with every instance
+// registered, so a stale Classic cache is corrected by one more round planned against that
+// answer. An NLB falls back to the full reconcile when anything but the instances changed
+// or the instances' groups are not those holding its rules.
 //
 // # Throttling
 //

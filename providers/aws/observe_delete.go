@@ -54,7 +54,7 @@ func (c *Cloud) observeDeletion(ctx context.Context, svc *v1.Service, cfg *annot
 	o := &deletionObservation{cluster: cluster, service: serviceName(svc), users: map[string][]*ObservedGroup{},
 		unprotect: cfg == nil || cfg.LBAttributes[attrDeletionProtection] != "true", isNLB: cfg != nil && cfg.Type == annotations.AWSTypeNLB}
 	for i, name := range candidateNames(svc, cfg) {
-		cand, err := c.observeCandidate(ctx, name, i == 0, "")
+		cand, err := c.observeCandidate(ctx, name, i == 0, false, "")
 		if err != nil {
 			return nil, err
 		}
@@ -66,7 +66,7 @@ func (c *Cloud) observeDeletion(ctx context.Context, svc *v1.Service, cfg *annot
 			return nil, fmt.Errorf("looking for the load balancers of %s: %w", o.service, err)
 		}
 		for _, lb := range others {
-			cand, err := c.observeCandidate(ctx, lb.name, false, lb.arn)
+			cand, err := c.observeCandidate(ctx, lb.name, false, true, lb.arn)
 			if err != nil {
 				return nil, err
 			}
@@ -79,11 +79,12 @@ func (c *Cloud) observeDeletion(ctx context.Context, svc *v1.Service, cfg *annot
 	return o, nil
 }
 
-// observeCandidate reads the NLB and the Classic Load Balancer called name; arn set means an
-// NLB found by its tags, for which only the NLB is read.
-func (c *Cloud) observeCandidate(ctx context.Context, name string, primary bool, arn string) (*deletionCandidate, error) {
+// observeCandidate reads the NLB and the Classic Load Balancer called name. found says the
+// load balancer was found by its tags: an NLB when arn is set, else a Classic Load
+// Balancer; only that one is read.
+func (c *Cloud) observeCandidate(ctx context.Context, name string, primary, found bool, arn string) (*deletionCandidate, error) {
 	cand := &deletionCandidate{name: name, primary: primary, arn: arn}
-	if c.elbv2 != nil {
+	if c.elbv2 != nil && (!found || arn != "") {
 		nlb, err := c.observeNLB(ctx, name)
 		if err != nil {
 			return nil, fmt.Errorf("deleting NLB %s: %w", name, err)
