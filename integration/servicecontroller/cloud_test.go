@@ -9,6 +9,8 @@ import (
 	v1 "k8s.io/api/core/v1"
 	cloudprovider "k8s.io/cloud-provider"
 
+	"github.com/cloudlb/cloudlb/annotations"
+	"github.com/cloudlb/cloudlb/providers"
 	"github.com/cloudlb/cloudlb/providers/fake"
 )
 
@@ -37,7 +39,10 @@ type recordingCloud struct {
 	calls []call
 }
 
-var _ cloudprovider.LoadBalancer = (*recordingCloud)(nil)
+var (
+	_ cloudprovider.LoadBalancer = (*recordingCloud)(nil)
+	_ providers.Configured       = (*recordingCloud)(nil)
+)
 
 func newRecordingCloud(c *fake.Cloud) *recordingCloud { return &recordingCloud{Cloud: c} }
 
@@ -71,6 +76,19 @@ func (r *recordingCloud) GetLoadBalancer(ctx context.Context, clusterName string
 func (r *recordingCloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node) (*v1.LoadBalancerStatus, error) {
 	r.record(methodEnsure, svc)
 	return r.Cloud.EnsureLoadBalancer(ctx, clusterName, svc, nodes)
+}
+
+// EnsureLoadBalancerConfigured records the call as an Ensure and delegates to the fake: the
+// controller calls it, not EnsureLoadBalancer, on a provider that takes parsed configs.
+func (r *recordingCloud) EnsureLoadBalancerConfigured(ctx context.Context, clusterName string, svc *v1.Service, cfg *annotations.Config, nodes []*v1.Node) (*v1.LoadBalancerStatus, error) {
+	r.record(methodEnsure, svc)
+	return r.Cloud.EnsureLoadBalancerConfigured(ctx, clusterName, svc, cfg, nodes)
+}
+
+// UpdateLoadBalancerConfigured records the call as an Update and delegates to the fake.
+func (r *recordingCloud) UpdateLoadBalancerConfigured(ctx context.Context, clusterName string, svc *v1.Service, cfg *annotations.Config, nodes []*v1.Node) error {
+	r.record(methodUpdate, svc)
+	return r.Cloud.UpdateLoadBalancerConfigured(ctx, clusterName, svc, cfg, nodes)
 }
 
 // UpdateLoadBalancer records the call and delegates to the fake.
