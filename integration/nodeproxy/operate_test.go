@@ -177,10 +177,10 @@ func agentArgs(t *testing.T, kubeconfig string, extra ...string) []string {
 	}, extra...)
 }
 
-// TestBinaryVersion: --version prints the release (-ldflags -X main.version, "devel" without)
-// and what the toolchain recorded, and exits 0 without a cluster or --node-name.
+// TestBinaryVersion: --version prints the version internal/version holds (stamped with
+// -ldflags -X, else what the toolchain recorded), and exits 0 without a cluster or --node-name.
 func TestBinaryVersion(t *testing.T) {
-	goVersion := regexp.QuoteMeta(" " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + "\n")
+	goVersion := regexp.QuoteMeta(runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + ")\n")
 	tests := []struct {
 		name  string
 		flags []string
@@ -189,18 +189,18 @@ func TestBinaryVersion(t *testing.T) {
 		{
 			name:  "no ldflags, no VCS stamp",
 			flags: []string{"-buildvcs=false"},
-			want:  `^cloudlb-nodeproxy devel \(no VCS information\)` + goVersion + `$`,
+			want:  `^cloudlb-nodeproxy v0\.0\.0-dev \(commit unknown, ` + goVersion + `$`,
 		},
 		{
-			// The tree may have other engineers' changes in it: "modified" is optional.
+			// The tree may have other engineers' changes in it: "with uncommitted changes" is optional.
 			name:  "no ldflags, the commit from the VCS",
 			flags: []string{"-buildvcs=true"},
-			want:  `^cloudlb-nodeproxy devel \(revision [0-9a-f]{40}(, modified)?, committed \S+\)` + goVersion + `$`,
+			want:  `^cloudlb-nodeproxy v\S+ \(commit [0-9a-f]{40}( with uncommitted changes)?, (built \S+, )?` + goVersion + `$`,
 		},
 		{
 			name:  "release from ldflags",
-			flags: []string{"-buildvcs=false", "-ldflags=-X main.version=v9.8.7-test"},
-			want:  `^cloudlb-nodeproxy v9\.8\.7-test \(no VCS information\)` + goVersion + `$`,
+			flags: []string{"-buildvcs=false", "-ldflags=-X github.com/cloudlb/cloudlb/internal/version.gitVersion=v9.8.7-test"},
+			want:  `^cloudlb-nodeproxy v9\.8\.7-test \(commit unknown, ` + goVersion + `$`,
 		},
 	}
 	for _, tt := range tests {
