@@ -23,8 +23,8 @@ func TestSideBySide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 6 {
-		t.Fatalf("got %d steps, want 6", len(rows))
+	if len(rows) != 7 {
+		t.Fatalf("got %d steps, want 7 (create, no-op and add a node for CLB and NLB, delete)", len(rows))
 	}
 	for _, r := range rows {
 		if r.Ours.Total() == 0 || r.Upstream.Total() == 0 {
