@@ -176,11 +176,7 @@ func (w authorizeIngress) audit() providers.Write {
 }
 
 func (w authorizeIngress) apply(ctx context.Context, r *run) error {
-	group, err := r.resolve(w.group)
-	if err != nil {
-		return err
-	}
-	rules, err := r.resolveRules(w.rules)
+	group, rules, err := r.resolveGroupRules(w.group, w.rules)
 	if err != nil {
 		return err
 	}
@@ -198,15 +194,21 @@ func (w revokeIngress) audit() providers.Write {
 }
 
 func (w revokeIngress) apply(ctx context.Context, r *run) error {
-	group, err := r.resolve(w.group)
-	if err != nil {
-		return err
-	}
-	rules, err := r.resolveRules(w.rules)
+	group, rules, err := r.resolveGroupRules(w.group, w.rules)
 	if err != nil {
 		return err
 	}
 	return r.c.revoke(ctx, group, rules)
+}
+
+// resolveGroupRules resolves a rule write's group and the groups its rules name.
+func (r *run) resolveGroupRules(group ref, rules []Rule) (string, []Rule, error) {
+	id, err := r.resolve(group)
+	if err != nil {
+		return "", nil, err
+	}
+	resolved, err := r.resolveRules(rules)
+	return id, resolved, err
 }
 
 // revokeIngressFrom removes from group every rule that lets source in, whatever its protocol
