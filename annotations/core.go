@@ -17,7 +17,23 @@ var CoreSourceRanges = &Descriptor{
 	Change:    InPlace,
 }
 
-func coreKeys() []*Descriptor { return []*Descriptor{CoreSourceRanges} }
+// CoreReplaceLoadBalancer is how a Service's author asks cloudlb to replace (delete and re-create,
+// with a new address) a load balancer whose change cannot be made in place. cloudlb never does so
+// on its own for a load balancer it adopted or whose replacement it has not been asked for: the
+// difference is a Warning Event and the load balancer is kept. Any new value of this annotation
+// (a date, a ticket number) after cloudlb applied the Service is the request.
+var CoreReplaceLoadBalancer = &Descriptor{
+	Key:   "cloudlb.io/replace-load-balancer",
+	Cloud: Core,
+	Type:  String,
+	Doc: "Asks for a replacement the replacement guard refused: when a change needs the load balancer deleted and re-created (a new address) " +
+		"and cloudlb did not itself apply the value it is changing from (an adopted load balancer), cloudlb keeps the load balancer and reports a " +
+		"ReplacementRefused Warning Event naming the fields. Setting this annotation to any new value (a date, a ticket number) asks for the replacement.",
+	AppliesTo: "all",
+	Change:    InPlace,
+}
+
+func coreKeys() []*Descriptor { return []*Descriptor{CoreSourceRanges, CoreReplaceLoadBalancer} }
 
 // CoreConfig holds the cloud-neutral settings.
 type CoreConfig struct {
@@ -25,9 +41,18 @@ type CoreConfig struct {
 	SourceRanges []netip.Prefix
 	// SourceRangesFrom says where they came from: "spec", "annotation" or "default".
 	SourceRangesFrom string
+	// ReplaceToken is the value of cloudlb.io/replace-load-balancer ("" when unset); it is part of
+	// the replacement key (providers.ReplaceKey), so a new value asks for a refused replacement.
+	ReplaceToken string
 }
 
 func (p *parser) core() CoreConfig {
+	c := p.coreSourceRanges()
+	c.ReplaceToken, _ = get[string](p, CoreReplaceLoadBalancer)
+	return c
+}
+
+func (p *parser) coreSourceRanges() CoreConfig {
 	var c CoreConfig
 	if len(p.svc.Spec.LoadBalancerSourceRanges) > 0 {
 		if p.isSet(CoreSourceRanges) {

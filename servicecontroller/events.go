@@ -37,6 +37,11 @@ const (
 	ReasonAnnotationWarning = "AnnotationWarning"
 	// ReasonUnAvailableLoadBalancer (Warning): no node is eligible to back the load balancer.
 	ReasonUnAvailableLoadBalancer = "UnAvailableLoadBalancer"
+	// ReasonReplacementRefused (Warning): the Service asks for a change that needs a new load
+	// balancer (a new address), which the replacement guard refused; the load balancer is kept
+	// and everything else applied. Setting cloudlb.io/replace-load-balancer to a new value asks
+	// for the replacement.
+	ReasonReplacementRefused = "ReplacementRefused"
 	// ReasonWaitingForLoadBalancer (Normal): the provider asked to poll again later (RetryError),
 	// e.g. while the cloud is still provisioning. Not a failure, so not a Warning.
 	ReasonWaitingForLoadBalancer = "WaitingForLoadBalancer"

@@ -16,6 +16,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/cloudlb/cloudlb/annotations"
+	"github.com/cloudlb/cloudlb/providers"
 )
 
 // nodeBatcher coalesces node events: the first event after a pass opens a window, every event
@@ -132,7 +133,8 @@ func (c *core) syncServiceNodes(ctx context.Context, key string, svc *v1.Service
 	loadBalancerSyncCount.Inc()
 	// A copy of the slice: nodes is shared by the pass, and a provider may sort what it is given.
 	err := c.updateLB(ctx, target.DeepCopy(), cfg, slices.Clone(nodes))
-	if errors.Is(err, cloudprovider.ImplementedElsewhere) {
+	if errors.Is(err, cloudprovider.ImplementedElsewhere) || providers.AsReplacementRefused(err) != nil {
+		// A refused replacement still applied the nodes; the Service's own sync reports it.
 		err = nil
 	}
 	if err != nil {

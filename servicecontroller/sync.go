@@ -14,6 +14,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/cloudlb/cloudlb/annotations"
+	"github.com/cloudlb/cloudlb/providers"
 )
 
 // action is what a sync does with a Service.
@@ -148,6 +149,11 @@ func (c *core) ensure(ctx context.Context, key string, st *serviceState, svc *v1
 	c.observeNodes(svc, st, nodes)
 
 	status, err := c.ensureLB(ctx, svc, cfg, nodes)
+	refused := providers.AsReplacementRefused(err)
+	if refused != nil && refused.Status != nil {
+		// The guard kept the load balancer and converged the rest: a success with a Warning.
+		status, err = refused.Status, nil
+	}
 	switch {
 	case errors.Is(err, cloudprovider.ImplementedElsewhere):
 		// As upstream: the finalizer stays (it was added above), the status is someone else's.
@@ -162,7 +168,10 @@ func (c *core) ensure(ctx context.Context, key string, st *serviceState, svc *v1
 		st.nodes = ""
 		return withOp(opEnsure, errors.New("the provider returned no status and no error"))
 	}
-	st.applied, st.nodes, st.reported = svc, newNodeSet(nodes), ""
+	st.applied, st.nodes = svc, newNodeSet(nodes)
+	if refused == nil {
+		st.reported = ""
+	}
 
 	ingressChanged := !ingressEqual(svc.Status.LoadBalancer.Ingress, status.Ingress)
 	if ingressChanged {
@@ -173,6 +182,9 @@ func (c *core) ensure(ctx context.Context, key string, st *serviceState, svc *v1
 	c.setState(st, stateProvisioned)
 	if changed || ingressChanged {
 		c.events.Event(svc, v1.EventTypeNormal, ReasonEnsuredLoadBalancer, ensuredMessage(status))
+	}
+	if refused != nil {
+		c.reportOnce(svc, st, v1.EventTypeWarning, ReasonReplacementRefused, refused.Error())
 	}
 	return nil
 }

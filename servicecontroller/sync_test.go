@@ -332,3 +332,37 @@ func TestUserErrorFromProvider(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A refused replacement is a success with the load balancer's status, one ReplacementRefused
+// Warning per distinct message, and no error for a node pass.
+func TestReplacementRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	key := f.add(lbService("web"))
+	kept := &v1.LoadBalancerStatus{Ingress: []v1.LoadBalancerIngress{{IP: "203.0.113.7"}}}
+	refused := &providers.ReplacementRefused{Service: key, LoadBalancer: "a1b2", Status: kept,
+		Changes: []providers.FieldChange{{Field: "service.beta.kubernetes.io/aws-load-balancer-scheme", Have: "internet-facing", Want: "internal"}}}
+	f.cloud.fail(callEnsure, refused, refused)
+	for range 2 {
+		if err := f.sync(key); err != nil {
+			t.Fatalf("a refused replacement must not be an error, got %v", err)
+		}
+	}
+	if got := f.writer.get(key).Status.LoadBalancer.Ingress; !ingressEqual(got, kept.Ingress) {
+		t.Errorf("ingress %v, want the kept load balancer's %v", got, kept.Ingress)
+	}
+	var warnings []recEvent
+	for _, e := range f.events.list() {
+		if e.eventtype == v1.EventTypeWarning {
+			warnings = append(warnings, e)
+		}
+	}
+	if len(warnings) != 1 || warnings[0].reason != ReasonReplacementRefused || !containsAll(warnings[0].message, "aws-load-balancer-scheme", "cloudlb.io/replace-load-balancer") {
+		t.Errorf("want one ReplacementRefused Warning naming the field and how to ask, got %v", warnings)
+	}
+	f.cloud.fail(callUpdate, refused)
+	f.setNodes(node("node-a"), node("node-b"))
+	if failed, err := f.core.syncNodes(t.Context(), []*v1.Service{f.writer.get(key)}); err != nil || len(failed) != 0 {
+		t.Fatalf("node pass: failed %v, err %v", failed, err)
+	}
+}
