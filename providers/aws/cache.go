@@ -1,8 +1,10 @@
 package aws
 
 import (
+	"crypto/sha256"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -16,6 +18,52 @@ import (
 // Observe's read-through caches (the VPC's subnets in cloud.go, the instances' security
 // groups in observe_noderules.go) hold shared cluster facts, not a Service's state.
 
+// Memory. Most load balancers of a cluster target the same nodes, so the instance lists are
+// interned: each cache keeps one sorted copy per distinct list (idSets), counted by the entries
+// that use it, not one per load balancer (at 1,000 nodes a list is about 35 KB; 5,000 copies
+// were 175 MB). Entries hold the shared list; get returns a copy the caller may change.
+
+// idSet is one interned, sorted list of instance IDs and the number of entries holding it.
+type idSet struct {
+	ids  []string
+	refs int
+}
+
+// idSets interns instance-ID lists by their digest. The caches call it under their own lock.
+type idSets map[[sha256.Size]byte]*idSet
+
+// intern returns the shared sorted copy of ids, counting one more holder.
+func (s *idSets) intern(ids []string) []string {
+	if len(ids) == 0 {
+		return nil
+	}
+	sorted := slices.Sorted(slices.Values(ids))
+	key := sha256.Sum256([]byte(strings.Join(sorted, "\x00")))
+	if *s == nil {
+		*s = idSets{}
+	}
+	if set, ok := (*s)[key]; ok {
+		set.refs++
+		return set.ids
+	}
+	(*s)[key] = &idSet{ids: sorted, refs: 1}
+	return sorted
+}
+
+// release counts one holder of ids (a list intern returned) less, forgetting the list with
+// its last holder.
+func (s idSets) release(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	key := sha256.Sum256([]byte(strings.Join(ids, "\x00")))
+	if set, ok := s[key]; ok {
+		if set.refs--; set.refs == 0 {
+			delete(s, key)
+		}
+	}
+}
+
 // classicState is what the last apply of one of our Classic Load Balancers left: its
 // registered instances and its tags.
 type classicState struct {
@@ -26,8 +74,9 @@ type classicState struct {
 // classicCache holds classicState by load balancer name. Only load balancers observed with
 // our ownership tag are put in it.
 type classicCache struct {
-	mu sync.Mutex
-	m  map[string]classicState
+	mu   sync.Mutex
+	m    map[string]classicState
+	sets idSets
 }
 
 func (c *classicCache) get(name string) (classicState, bool) {
@@ -46,10 +95,19 @@ func (c *classicCache) put(name string, instances []string, tags map[string]stri
 	if c.m == nil {
 		c.m = map[string]classicState{}
 	}
-	c.m[name] = classicState{instances: slices.Sorted(slices.Values(instances)), tags: maps.Clone(tags)}
+	c.set(name, classicState{instances: instances, tags: maps.Clone(tags)})
 }
 
-// update changes a cached entry in place; it does nothing when name is not cached.
+// set stores s under name, interning its instances; the caller holds c.mu.
+func (c *classicCache) set(name string, s classicState) {
+	if old, ok := c.m[name]; ok {
+		c.sets.release(old.instances)
+	}
+	s.instances = c.sets.intern(s.instances)
+	c.m[name] = s
+}
+
+// update changes a cached entry; it does nothing when name is not cached. fn gets a copy.
 func (c *classicCache) update(name string, fn func(*classicState)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -57,14 +115,18 @@ func (c *classicCache) update(name string, fn func(*classicState)) {
 	if !ok {
 		return
 	}
+	s.instances, s.tags = slices.Clone(s.instances), maps.Clone(s.tags)
 	fn(&s)
-	c.m[name] = s
+	c.set(name, s)
 }
 
 func (c *classicCache) drop(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.m, name)
+	if old, ok := c.m[name]; ok {
+		c.sets.release(old.instances)
+		delete(c.m, name)
+	}
 }
 
 // nlbState is what the last apply of one of our NLBs left: its ARN, DNS name, tags, the
@@ -79,8 +141,9 @@ type nlbState struct {
 
 // nlbCache holds nlbState by NLB name.
 type nlbCache struct {
-	mu sync.Mutex
-	m  map[string]nlbState
+	mu   sync.Mutex
+	m    map[string]nlbState
+	sets idSets
 }
 
 func (c *nlbCache) get(name string) (nlbState, bool) {
@@ -97,14 +160,22 @@ func (c *nlbCache) put(name string, s nlbState) {
 	if c.m == nil {
 		c.m = map[string]nlbState{}
 	}
-	if old, ok := c.m[name]; ok && s.targetGroups == nil && old.arn == s.arn {
+	old, ok := c.m[name]
+	if ok && s.targetGroups == nil && old.arn == s.arn {
 		s.targetGroups = old.targetGroups // a no-op sync keeps what a full one learnt
 	}
+	if ok {
+		c.sets.release(old.instances)
+	}
+	s.instances = c.sets.intern(s.instances)
 	c.m[name] = s
 }
 
 func (c *nlbCache) drop(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.m, name)
+	if old, ok := c.m[name]; ok {
+		c.sets.release(old.instances)
+		delete(c.m, name)
+	}
 }
