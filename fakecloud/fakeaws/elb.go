@@ -21,6 +21,9 @@ type classicLB struct {
 
 type elbState struct {
 	lbs *table[classicLB]
+	// emptied is the record of both APIs' emptied backends (backends.go), kept with the
+	// Classic state since server.go's state holds no other place both APIs' hooks reach.
+	emptied []string
 }
 
 func newELBState() *elbState { return &elbState{lbs: newTable[classicLB]()} }
@@ -416,6 +419,7 @@ func (s *Server) elbRegisterInstances(in *elb.RegisterInstancesWithLoadBalancerI
 }
 
 func (s *Server) elbDeregisterInstances(in *elb.DeregisterInstancesFromLoadBalancerInput) (*elb.DeregisterInstancesFromLoadBalancerOutput, error) {
+	defer s.noteEmptied("DeregisterInstancesFromLoadBalancer", s.backendCounts())
 	lb, err := s.classic(in.LoadBalancerName)
 	if err != nil {
 		return nil, err

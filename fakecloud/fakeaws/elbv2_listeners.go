@@ -207,6 +207,7 @@ func (s *Server) v2DescribeListeners(in *elbv2.DescribeListenersInput) (*elbv2.D
 }
 
 func (s *Server) v2ModifyListener(in *elbv2.ModifyListenerInput) (*elbv2.ModifyListenerOutput, error) {
+	defer s.noteEmptied("ModifyListener", s.backendCounts())
 	l, err := s.listener(in.ListenerArn)
 	if err != nil {
 		return nil, err

@@ -361,6 +361,7 @@ func (s *Server) v2RegisterTargets(in *elbv2.RegisterTargetsInput) (*elbv2.Regis
 }
 
 func (s *Server) v2DeregisterTargets(in *elbv2.DeregisterTargetsInput) (*elbv2.DeregisterTargetsOutput, error) {
+	defer s.noteEmptied("DeregisterTargets", s.backendCounts())
 	tg, err := s.v2tg(in.TargetGroupArn)
 	if err != nil {
 		return nil, err
