@@ -122,6 +122,7 @@ func (s *Server) putTop(r *http.Request, rt route, body []byte, fail *armError) 
 	}
 	e.obj = obj
 	s.relink(e)
+	s.recordBackends(e)
 	return s.accepted(r, status, key(e.id), toMap(e.obj)), nil
 }
 
@@ -252,6 +253,7 @@ func (s *Server) rewrite(e *entry, m map[string]any) *armError {
 	setEtag(obj, s.newEtag())
 	e.obj = obj
 	s.relink(e)
+	s.recordBackends(e)
 	return nil
 }
 

@@ -47,6 +47,9 @@ func putLB(s *Server, p putCtx, obj, old any) *armError {
 	if err != nil {
 		return err
 	}
+	if err := s.nicBackends(p.id, pools); err != nil {
+		return err
+	}
 	probes, err := lbProbes(p.id, pr.Probes)
 	if err != nil {
 		return err

@@ -7,7 +7,9 @@
 // load balancer a Private Link Service references cannot be removed). Addresses are
 // allocated per family: internal frontends from the subnet's prefix of their
 // privateIPAddressVersion (a dual-stack subnet lists both in addressPrefixes), public IPs
-// from fake IPv4 and IPv6 pools.
+// from fake IPv4 and IPv6 pools. NIC-based pool membership, which ARM takes from the NICs,
+// is seeded (SeedNICBackends): such a pool refuses IP addresses as ARM does; every write
+// that leaves a rule on a pool without members is recorded (EmptyPools; backends.go).
 //
 // It keeps ARM's wire semantics: etags (W/"<uuid>") renewed on every write and checked
 // against If-Match / If-None-Match (412 PreconditionFailed), long-running PUT and DELETE
@@ -78,6 +80,10 @@ type Server struct {
 	active map[string]*operation
 	// asyncPolls is how many InProgress answers an async operation gives (SetAsyncPolls).
 	asyncPolls int
+	// nics are the NIC IP configurations that joined each pool, by lower-case pool ID, and
+	// emptyPools the rules found on a pool without members (backends.go).
+	nics       map[string][]NICBackend
+	emptyPools []EmptyPool
 }
 
 var _ http.Handler = (*Server)(nil)
