@@ -29,7 +29,7 @@ VERSION_PKG := github.com/cloudlb/cloudlb/internal/version
 # stack traces keep their function names and lines), as tools/images does.
 LDFLAGS := -s -w $(if $(GIT_COMMIT),-X $(VERSION_PKG).gitVersion=$(VERSION) -X $(VERSION_PKG).gitCommit=$(GIT_COMMIT) -X $(VERSION_PKG).gitTreeState=$(GIT_TREE_STATE) -X $(VERSION_PKG).buildDate=$(BUILD_DATE))
 
-.PHONY: all build test test-unit test-integration test-localstack test-images check-fmt vet lint-examples bench generate demo testbin images fuzz clean
+.PHONY: all build test test-unit test-integration test-migration test-localstack test-images check-fmt vet lint-examples bench generate demo testbin images fuzz clean
 
 all: build
 
@@ -52,6 +52,11 @@ test-integration: build testbin
 	$(GO) test -count=1 ./integration/...
 	CLOUDLB_FAKEAWS_DNS=emulator $(GO) test -count=1 ./providers/aws/ ./integration/awscontract/
 
+## test-migration: the migration suite (a separate module, migration/): cloud-provider-aws creates
+## load balancers against fakeaws, cloudlb takes them over and hands them back, and deletes them
+test-migration:
+	cd migration && $(GO) test -count=1 ./...
+
 ## test-localstack: the AWS contract suite against the endpoint in AWS_ENDPOINT_URL (LocalStack's
 ## default is http://localhost:4566) instead of the in-process fakeaws; skips when it is unset
 test-localstack:
@@ -68,6 +73,7 @@ vet:
 	$(GO) vet ./...
 	cd tools/testbin && $(GO) vet ./...
 	cd tools/images && $(GO) vet ./...
+	cd migration && $(GO) vet ./...
 
 ## lint-examples: every manifest under examples/ (but the deliberately invalid demo) must pass `cloudlb lint`
 lint-examples:
