@@ -90,6 +90,9 @@ func ParseCloudConfig(r io.Reader) (*CloudConfig, error) {
 	if m := cfg.Global.NLBSecurityGroupMode; m != "" && !strings.EqualFold(m, nlbSecurityGroupModeManaged) {
 		return nil, fmt.Errorf("aws cloud config: NLBSecurityGroupMode = %q: the only mode is %s (leave it unset for NLBs without security groups)", m, nlbSecurityGroupModeManaged)
 	}
+	if err := validateClusterKeys(cfg); err != nil {
+		return nil, err
+	}
 	for n, o := range cfg.ServiceOverrides {
 		if n == "" {
 			return nil, fmt.Errorf("aws cloud config: [ServiceOverride] needs a name, e.g. [ServiceOverride \"1\"]")
@@ -101,6 +104,25 @@ func ParseCloudConfig(r io.Reader) (*CloudConfig, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// maxClusterIDLen keeps kubernetes.io/cluster/<id> within AWS's 128-character tag keys.
+const maxClusterIDLen = 128 - len(tagClusterPrefix)
+
+// validateClusterKeys checks KubernetesClusterID and KubernetesClusterTag: both name the
+// cluster of the ownership tags, so two different values are refused, as upstream refuses
+// them ("clusterID tags did not match"), and each must fit in a tag key.
+func validateClusterKeys(cfg *CloudConfig) error {
+	g := cfg.Global
+	if id, tag := g.KubernetesClusterID, g.KubernetesClusterTag; id != "" && tag != "" && id != tag {
+		return fmt.Errorf("aws cloud config: KubernetesClusterID = %q and KubernetesClusterTag = %q name different clusters: set one of them, or both to the same ID", id, tag)
+	}
+	for _, kv := range [][2]string{{"KubernetesClusterID", g.KubernetesClusterID}, {"KubernetesClusterTag", g.KubernetesClusterTag}} {
+		if len(kv[1]) > maxClusterIDLen {
+			return fmt.Errorf("aws cloud config: %s = %q: at most %d characters, so that the tag key %s<id> fits AWS's 128", kv[0], kv[1], maxClusterIDLen, tagClusterPrefix)
+		}
+	}
+	return nil
 }
 
 // region is Region, else the Zone without its letter ("us-east-1a" -> "us-east-1").
