@@ -102,6 +102,7 @@ func (c *Controller) Run(ctx context.Context) {
 	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.synced...) {
 		return
 	}
+	c.beginListing(ctx)
 	var wg sync.WaitGroup
 	for range c.opts.Workers {
 		wg.Go(func() { c.runWorker(ctx) })

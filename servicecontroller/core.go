@@ -42,6 +42,9 @@ type core struct {
 
 	mu       sync.Mutex
 	services map[string]*serviceState // by namespace/name
+
+	// listing is the first pass's Listing (listing.go).
+	listing listingPass
 }
 
 // serviceState is what the core remembers about one Service between syncs. It is only

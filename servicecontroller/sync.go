@@ -34,6 +34,7 @@ func (c *core) sync(ctx context.Context, key string, svc *v1.Service) error {
 		return c.syncGone(ctx, key)
 	}
 	svc = svc.DeepCopy()
+	ctx = c.listing.take(ctx, key)
 	st := c.lockState(key)
 	defer st.mu.Unlock()
 

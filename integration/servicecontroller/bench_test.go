@@ -112,9 +112,9 @@ func BenchmarkResync(b *testing.B) {
 
 		began := time.Now()
 		rc := startController(b, logr.Discard(), benchOptions(env.class, 0), env.cloud, restarted.hook)
-		// Settled: every Service read once, then a quiet period (timed too, it is part of
+		// Settled: every Service ensured once, then a quiet period (timed too, it is part of
 		// knowing that the work is done).
-		calls, last := waitSettled(b, env.cloud.Cloud, benchServices)
+		calls, last := waitSettled(b, env.cloud, began, benchServices)
 
 		b.StopTimer()
 		total += last.Sub(began)

@@ -52,6 +52,19 @@ func (r *recordingCloud) record(method string, svc *v1.Service) {
 	r.calls = append(r.calls, call{method: method, service: svc.Namespace + "/" + svc.Name, at: time.Now()})
 }
 
+// ensuredSince counts the distinct Services ensured at or after t.
+func (r *recordingCloud) ensuredSince(t time.Time) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seen := map[string]bool{}
+	for _, c := range r.calls {
+		if c.method == methodEnsure && !c.at.Before(t) {
+			seen[c.service] = true
+		}
+	}
+	return len(seen)
+}
+
 // callsFor returns the recorded calls for the Service ns/name, of the given methods (all when
 // none is given), in call order.
 func (r *recordingCloud) callsFor(service string, methods ...string) []call {

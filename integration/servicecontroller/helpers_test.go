@@ -268,17 +268,20 @@ func waitForEvents(tb testing.TB, cs kubernetes.Interface, svc *v1.Service, typ,
 // settled.
 const quietPeriod = time.Second
 
-// waitSettled waits until the fake cloud has seen at least minReads reads and no call for
-// quietPeriod, and returns the calls and when the last one was first seen.
-func waitSettled(tb testing.TB, cloud *fake.Cloud, minReads int) (fake.Calls, time.Time) {
+// waitSettled waits until the controller has ensured at least minEnsures Services through
+// cloud since since (a restarted controller's first pass reads the cloud once for all of them,
+// so counting reads would prove nothing) and the fake cloud has seen no call for quietPeriod,
+// and returns the calls and when the last one was first seen.
+func waitSettled(tb testing.TB, cloud *recordingCloud, since time.Time, minEnsures int) (fake.Calls, time.Time) {
 	tb.Helper()
 	last, changed := cloud.Calls(), time.Now()
-	waitFor(tb, fmt.Sprintf("at least %d cloud reads and then none for %s", minReads, quietPeriod), func() (bool, string) {
+	waitFor(tb, fmt.Sprintf("at least %d Services ensured and then no cloud call for %s", minEnsures, quietPeriod), func() (bool, string) {
 		cur := cloud.Calls()
 		if !maps.Equal(cur.ByOp, last.ByOp) {
 			last, changed = cur, time.Now()
 		}
-		return cur.Reads >= minReads && time.Since(changed) >= quietPeriod, fmt.Sprintf("%+v", cur)
+		ensured := cloud.ensuredSince(since)
+		return ensured >= minEnsures && time.Since(changed) >= quietPeriod, fmt.Sprintf("%d ensured, %+v", ensured, cur)
 	})
 	return last, changed
 }

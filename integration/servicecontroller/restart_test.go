@@ -3,6 +3,7 @@ package servicecontroller_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 
@@ -40,14 +41,19 @@ func TestRestartIsQuiet(t *testing.T) {
 		converged[i] = getService(t, cs, ns, svc.Name)
 	}
 	cloud.ResetCalls()
+	restarted := time.Now()
 
 	second := startController(t, testLogger(t), testOptions(class), cloud)
 	second.waitForCacheSync(t)
-	// Every Service must have been looked at (one read each), else "no writes" proves nothing.
-	calls, _ := waitSettled(t, cloud.Cloud, services)
+	// Every Service must have been ensured, else "no writes" proves nothing.
+	calls, _ := waitSettled(t, cloud, restarted, services)
 	t.Logf("restart over %d converged Services: %+v", services, calls)
 	if calls.Writes != 0 {
 		t.Errorf("restart made %d cloud writes, want 0: %v", calls.Writes, calls.ByOp)
+	}
+	// The first pass lists the cluster's load balancers once instead of reading each.
+	if calls.ByOp[fake.OpList] != 1 || calls.ByOp[fake.OpGet] != 0 {
+		t.Errorf("restart read the cloud %v, want one %s and no %s", calls.ByOp, fake.OpList, fake.OpGet)
 	}
 	for i, before := range converged {
 		after := getService(t, cs, ns, before.Name)

@@ -41,6 +41,7 @@ func (c *Cloud) describe(ctx context.Context, name string) (*LoadBalancer, error
 
 // create makes desired with the first free address of its pool (OpCreate).
 func (c *Cloud) create(ctx context.Context, desired LoadBalancer) (LoadBalancer, error) {
+	defer c.writes.Wrote(desired.Name)
 	lb := desired.clone()
 	err := c.call(ctx, OpCreate, func() error {
 		return c.store.update(func(lbs map[string]LoadBalancer) error {
@@ -67,6 +68,7 @@ func (c *Cloud) create(ctx context.Context, desired LoadBalancer) (LoadBalancer,
 // modify updates the existing load balancer to desired in place, keeping its address
 // (OpUpdate); the scheme (internal) cannot change in place.
 func (c *Cloud) modify(ctx context.Context, desired LoadBalancer) (LoadBalancer, error) {
+	defer c.writes.Wrote(desired.Name)
 	lb := desired.clone()
 	err := c.call(ctx, OpUpdate, func() error {
 		return c.store.update(func(lbs map[string]LoadBalancer) error {
@@ -88,6 +90,7 @@ func (c *Cloud) modify(ctx context.Context, desired LoadBalancer) (LoadBalancer,
 
 // setBackends replaces the backend nodes of an existing load balancer (OpUpdateNodes).
 func (c *Cloud) setBackends(ctx context.Context, name, clusterName string, nodes []string) error {
+	defer c.writes.Wrote(name)
 	err := c.call(ctx, OpUpdateNodes, func() error {
 		return c.store.update(func(lbs map[string]LoadBalancer) error {
 			cur, err := owned(lbs, name, clusterName)
@@ -107,6 +110,7 @@ func (c *Cloud) setBackends(ctx context.Context, name, clusterName string, nodes
 
 // remove deletes the load balancer; an absent one is already deleted (OpDelete).
 func (c *Cloud) remove(ctx context.Context, name, clusterName string) error {
+	defer c.writes.Wrote(name)
 	existed := false
 	err := c.call(ctx, OpDelete, func() error {
 		return c.store.update(func(lbs map[string]LoadBalancer) error {

@@ -13,9 +13,10 @@ import (
 // Op is one simulated cloud API operation; its value is the operation label of the metrics.
 type Op string
 
-// The operations of the fake cloud. OpGet is the only read.
+// The operations of the fake cloud. OpGet and OpList are the reads.
 const (
 	OpGet         Op = "DescribeLoadBalancer"
+	OpList        Op = "ListLoadBalancers"
 	OpCreate      Op = "CreateLoadBalancer"
 	OpUpdate      Op = "ModifyLoadBalancer"
 	OpUpdateNodes Op = "SetLoadBalancerBackends"
@@ -24,7 +25,7 @@ const (
 
 // Calls counts the simulated cloud calls made through one *Cloud, failed ones included.
 type Calls struct {
-	// Reads counts OpGet calls; Writes all the others.
+	// Reads counts OpGet and OpList calls; Writes all the others.
 	Reads, Writes int
 	// ByOp counts the calls of each operation.
 	ByOp map[Op]int
@@ -82,7 +83,7 @@ func (c *Cloud) Calls() Calls {
 	defer c.faults.mu.Unlock()
 	calls := Calls{ByOp: maps.Clone(c.faults.byOp)}
 	for op, n := range c.faults.byOp {
-		if op == OpGet {
+		if op == OpGet || op == OpList {
 			calls.Reads += n
 		} else {
 			calls.Writes += n

@@ -20,6 +20,8 @@ type Cloud struct {
 	external, internal netip.Prefix
 	store              store
 	faults             *faults
+	// writes records this process's writes for the first pass's Listing (listing.go).
+	writes providers.WriteLog
 }
 
 var (
