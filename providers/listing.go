@@ -45,6 +45,9 @@ type Listed struct {
 	SpecHash string
 	// Status is the load balancer's status as the listing shows it.
 	Status *v1.LoadBalancerStatus
+	// Observed is what the listing saw of the load balancer, in the provider's own form, for a
+	// provider whose no-op check needs more than the hash (nil otherwise).
+	Observed any
 }
 
 type listingKey struct{}

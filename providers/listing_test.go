@@ -17,33 +17,33 @@ func TestWriteLogUnchanged(t *testing.T) {
 		want      bool
 	}{
 		{"listed with the desired hash", func(w *WriteLog) *Listing {
-			return &Listing{Seq: w.Begin(), At: time.Now(), Entries: map[string]Listed{"a": {"h1", status}}}
+			return &Listing{Seq: w.Begin(), At: time.Now(), Entries: map[string]Listed{"a": {SpecHash: "h1", Status: status}}}
 		}, "a", "h1", true},
 		{"another hash", func(w *WriteLog) *Listing {
-			return &Listing{Seq: w.Begin(), At: time.Now(), Entries: map[string]Listed{"a": {"h1", status}}}
+			return &Listing{Seq: w.Begin(), At: time.Now(), Entries: map[string]Listed{"a": {SpecHash: "h1", Status: status}}}
 		}, "a", "h2", false},
 		{"missing from the listing", func(w *WriteLog) *Listing {
-			return &Listing{Seq: w.Begin(), At: time.Now(), Entries: map[string]Listed{"a": {"h1", status}}}
+			return &Listing{Seq: w.Begin(), At: time.Now(), Entries: map[string]Listed{"a": {SpecHash: "h1", Status: status}}}
 		}, "b", "h1", false},
 		{"no hash recorded", func(w *WriteLog) *Listing {
-			return &Listing{Seq: w.Begin(), At: time.Now(), Entries: map[string]Listed{"a": {"", status}}}
+			return &Listing{Seq: w.Begin(), At: time.Now(), Entries: map[string]Listed{"a": {SpecHash: "", Status: status}}}
 		}, "a", "", false},
 		{"written after the listing began", func(w *WriteLog) *Listing {
-			l := &Listing{Seq: w.Begin(), At: time.Now(), Entries: map[string]Listed{"a": {"h1", status}}}
+			l := &Listing{Seq: w.Begin(), At: time.Now(), Entries: map[string]Listed{"a": {SpecHash: "h1", Status: status}}}
 			w.Wrote("a")
 			return l
 		}, "a", "h1", false},
 		{"written before the listing began", func(w *WriteLog) *Listing {
 			w.Wrote("a")
-			return &Listing{Seq: w.Begin(), At: time.Now(), Entries: map[string]Listed{"a": {"h1", status}}}
+			return &Listing{Seq: w.Begin(), At: time.Now(), Entries: map[string]Listed{"a": {SpecHash: "h1", Status: status}}}
 		}, "a", "h1", true},
 		{"another key written after", func(w *WriteLog) *Listing {
-			l := &Listing{Seq: w.Begin(), At: time.Now(), Entries: map[string]Listed{"a": {"h1", status}}}
+			l := &Listing{Seq: w.Begin(), At: time.Now(), Entries: map[string]Listed{"a": {SpecHash: "h1", Status: status}}}
 			w.Wrote("b")
 			return l
 		}, "a", "h1", true},
 		{"too old", func(w *WriteLog) *Listing {
-			return &Listing{Seq: w.Begin(), At: time.Now().Add(-MaxListingAge - time.Second), Entries: map[string]Listed{"a": {"h1", status}}}
+			return &Listing{Seq: w.Begin(), At: time.Now().Add(-MaxListingAge - time.Second), Entries: map[string]Listed{"a": {SpecHash: "h1", Status: status}}}
 		}, "a", "h1", false},
 		{"no listing", func(*WriteLog) *Listing { return nil }, "a", "h1", false},
 	}
