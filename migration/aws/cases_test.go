@@ -52,6 +52,10 @@ var cases = []migrationCase{
 	{name: "nlb private ipv4 addresses", nlb: true, mayRefuse: true,
 		annotations: map[string]string{ann + "internal": "true", ann + "private-ipv4-addresses": "10.0.3.50,10.0.4.50"}},
 	{name: "nlb managed security group", nlb: true, globals: managedGroups, edit: sourceRanges},
+	{name: "nlb tls", nlb: true, annotations: map[string]string{ann + "ssl-ports": "443"}, edit: func(e *env, s *v1.Service) {
+		s.Annotations[ann+"ssl-cert"] = e.cert
+		s.Spec.Ports = append(s.Spec.Ports, v1.ServicePort{Name: "https", Protocol: v1.ProtocolTCP, Port: 443, NodePort: 30443})
+	}},
 	{name: "nlb udp", nlb: true, edit: func(_ *env, s *v1.Service) {
 		s.Spec.Ports = []v1.ServicePort{{Name: "dns", Protocol: v1.ProtocolUDP, Port: 53, NodePort: 30053}}
 	}},

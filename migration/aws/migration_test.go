@@ -245,6 +245,8 @@ func (p *phase) end(ctx context.Context, t *testing.T, svc *v1.Service, nlb bool
 	}
 	if len(p.problems) > 0 {
 		t.Errorf("%s:\n  %s\n  writes: %s", p.name, strings.Join(p.problems, "\n  "), strings.Join(writes, ", "))
+	} else {
+		t.Logf("%s: writes: %s", p.name, strings.Join(writes, ", "))
 	}
 	return now
 }
