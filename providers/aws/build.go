@@ -92,6 +92,7 @@ func Build(in Input) (*Model, error) {
 	maps.Copy(m.Tags, cfg.AdditionalTags)
 	m.Tags[tagServiceName] = name
 	m.Tags[clusterTag(in.Settings.Cluster)] = tagOwned
+	m.Tags[providers.ReplaceKeyTag] = classicReplaceKey(in.Core.ReplaceToken, m.Internal)
 	switch {
 	case len(cfg.SecurityGroups) > 0:
 		m.SecurityGroups = slices.Clone(cfg.SecurityGroups)

@@ -56,6 +56,7 @@ func BuildNLB(in Input) (*NLBModel, error) {
 	maps.Copy(m.Tags, cfg.AdditionalTags)
 	m.Tags[tagServiceName] = m.Service
 	m.Tags[clusterTag(m.Cluster)] = tagOwned
+	m.Tags[providers.ReplaceKeyTag] = nlbReplaceKey(in.Core.ReplaceToken, m, cfg)
 	return m, nil
 }
 

@@ -228,7 +228,7 @@ func bookkeeping(m *Model, p *Plan) map[string]string {
 	}
 	var keys []string
 	for k := range m.Tags {
-		if k != tagServiceName && !strings.HasPrefix(k, tagClusterPrefix) {
+		if userTag(k) {
 			keys = append(keys, k)
 		}
 	}

@@ -35,12 +35,18 @@ type classicPlan struct {
 	// that it deletes the NLB a type change left.
 	replaces, retiresNLB bool
 	view                 groupView
+	// refused are the differences of a replacement the guard refused: the plan is empty and
+	// the caller plans again for the model that keeps the load balancer's scheme.
+	refused []providers.FieldChange
 }
 
 // diffClassic is Diff with its Plan in Apply's order: a load balancer whose scheme changed
 // deleted first (the name is fixed by the Service UID, so the Service has none in between;
 // the managed group is kept and reused), then Diff's writes (classicWrites). It is pure.
 func diffClassic(m *Model, o *Observed) (*classicPlan, error) {
+	if o.refused != nil {
+		return &classicPlan{Plan: &Plan{}, refused: o.refused, dns: o.DNSName}, nil
+	}
 	if !o.Exists && o.replaced == nil {
 		if err := renamed(m.Service, m.Name, o.others); err != nil {
 			return nil, err

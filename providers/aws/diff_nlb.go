@@ -279,7 +279,7 @@ func (d *nlbDiff) tags() {
 		if have[k] != v {
 			set[k] = v
 		}
-		if k != tagServiceName && !strings.HasPrefix(k, tagClusterPrefix) {
+		if userTag(k) {
 			keys = append(keys, k)
 		}
 	}
@@ -382,18 +382,42 @@ func nlbMustReplace(m *NLBModel, o *nlbObserved) bool {
 		o.natPrefixes != m.PrefixForIPv6SourceNAT || (len(o.groups) > 0) != m.hasGroups()
 }
 
-// pinsMatch reports whether the observed mappings hold every wanted pin. An unpinned field
-// matches whatever AWS chose (it reports addresses it assigned, e.g. a dualstack NLB's IPv6
+// pinsMatch reports whether the observed mappings hold every wanted pin. Which subnet holds
+// which pin is not compared: cloud-provider-aws gives pin i to the subnet of the i-th zone by
+// name and cloudlb to the i-th subnet by ID, and AWS only accepts a private address in its
+// own subnet anyway; so each field's pins are compared as sets. An unpinned field matches
+// whatever AWS chose (it reports addresses it assigned, e.g. a dualstack NLB's IPv6
 // addresses), and a prefix AWS assigned matches auto_assigned.
 func pinsMatch(have, want map[string]subnetPin) bool {
-	for sn, w := range want {
-		h := have[sn]
-		for _, f := range [][2]string{{w.Allocation, h.Allocation}, {w.PrivateIPv4, h.PrivateIPv4}, {w.IPv6, h.IPv6}} {
-			if f[0] != "" && f[0] != f[1] {
-				return false
+	field := func(m map[string]subnetPin, f func(subnetPin) string) []string {
+		var out []string
+		for _, p := range m {
+			if v := f(p); v != "" {
+				out = append(out, v)
 			}
 		}
-		if w.NATPrefix != "" && w.NATPrefix != h.NATPrefix && !(w.NATPrefix == autoAssigned && h.NATPrefix != "") {
+		slices.Sort(out)
+		return out
+	}
+	for _, f := range []func(subnetPin) string{
+		func(p subnetPin) string { return p.Allocation },
+		func(p subnetPin) string { return p.PrivateIPv4 },
+		func(p subnetPin) string { return p.IPv6 },
+	} {
+		if w := field(want, f); len(w) > 0 && !slices.Equal(w, field(have, f)) {
+			return false
+		}
+	}
+	nat := func(p subnetPin) string { return p.NATPrefix }
+	w, h := field(want, nat), field(have, nat)
+	if len(w) == 0 {
+		return true
+	}
+	if len(h) != len(w) {
+		return false
+	}
+	for _, v := range w {
+		if v != autoAssigned && !slices.Contains(h, v) {
 			return false
 		}
 	}

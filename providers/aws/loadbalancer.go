@@ -87,7 +87,7 @@ func (c *Cloud) ensureNLBService(ctx context.Context, clusterName string, svc *v
 			return nil, err
 		}
 	}
-	o, err := c.observeNLBService(ctx, svc, m, net.vpc)
+	m, o, rr, err := c.observeNLBGuarded(ctx, clusterName, svc, nodes, cfg, m, net.vpc)
 	if err != nil {
 		return nil, fmt.Errorf("ensuring NLB %s: %w", m.Name, err)
 	}
@@ -98,6 +98,10 @@ func (c *Cloud) ensureNLBService(ctx context.Context, clusterName string, svc *v
 	dns, err := c.applyNLB(ctx, m, p, net.vpc)
 	if err != nil {
 		return nil, fmt.Errorf("ensuring NLB %s: %w", m.Name, err)
+	}
+	if rr != nil {
+		rr.Status = status(dns)
+		return rr.Status, rr
 	}
 	return status(dns), nil
 }
@@ -200,13 +204,17 @@ func (c *Cloud) EnsureLoadBalancerConfigured(ctx context.Context, clusterName st
 	if err != nil {
 		return nil, err
 	}
-	p, err := c.planClassic(ctx, svc, m, cfg, net.vpc)
+	m, p, rr, err := c.planClassicGuarded(ctx, clusterName, svc, nodes, cfg, m, net.vpc)
 	if err != nil {
 		return nil, err
 	}
 	dns, err := c.applyClassic(ctx, m, p, net.vpc)
 	if err != nil {
 		return nil, err
+	}
+	if rr != nil {
+		rr.Status = status(dns)
+		return rr.Status, rr
 	}
 	return status(dns), nil
 }
@@ -227,7 +235,7 @@ func (c *Cloud) PlanLoadBalancer(ctx context.Context, clusterName string, svc *v
 		if err != nil {
 			return nil, err
 		}
-		o, err := c.observeNLBService(ctx, svc, m, net.vpc)
+		m, o, _, err := c.observeNLBGuarded(ctx, clusterName, svc, nodes, cfg, m, net.vpc)
 		if err != nil {
 			return nil, fmt.Errorf("ensuring NLB %s: %w", m.Name, err)
 		}
@@ -241,7 +249,7 @@ func (c *Cloud) PlanLoadBalancer(ctx context.Context, clusterName string, svc *v
 	if err != nil {
 		return nil, err
 	}
-	p, err := c.planClassic(ctx, svc, m, cfg, net.vpc)
+	m, p, _, err := c.planClassicGuarded(ctx, clusterName, svc, nodes, cfg, m, net.vpc)
 	if err != nil {
 		return nil, err
 	}
@@ -256,8 +264,8 @@ func (c *Cloud) planClassic(ctx context.Context, svc *v1.Service, m *Model, cfg 
 		return nil, fmt.Errorf("ensuring load balancer %s: %w", m.Name, err)
 	}
 	p, err := diffClassic(m, o)
-	if err != nil {
-		return nil, err
+	if err != nil || p.refused != nil {
+		return p, err
 	}
 	n, err := c.observeClassicNodes(ctx, m.Cluster, vpc, p.source, ruleInstances(cfg.AWS, m.Instances), p.tags)
 	if err != nil {

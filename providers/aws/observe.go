@@ -12,6 +12,9 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/cloudlb/cloudlb/annotations"
+	"github.com/cloudlb/cloudlb/providers"
 )
 
 // Observed is what the cloud holds for one Service.
@@ -43,6 +46,8 @@ type Observed struct {
 	// replaced is the load balancer Diff replaces because its scheme differs; the rest of
 	// Observed then describes the cloud without it (see classicMustReplace).
 	replaced *Observed
+	// refused are the differences of a replacement the guard refused (keepClassic).
+	refused []providers.FieldChange
 	// groupUsers are the groups whose rules let ManagedSG in, read when the model has no
 	// managed group (Diff deletes it).
 	groupUsers []*ObservedGroup
@@ -75,6 +80,10 @@ func (c *Cloud) observeClassic(ctx context.Context, svc *v1.Service, m *Model, v
 		}
 	}
 	if classicMustReplace(m, o) {
+		if !providers.ReplaceAllowed(o.Tags[providers.ReplaceKeyTag], m.Tags[providers.ReplaceKeyTag]) {
+			o.refused = []providers.FieldChange{{Field: annotations.AWSScheme.Key, Have: schemeOf(o.Internal), Want: schemeOf(m.Internal)}}
+			return o, nil // the caller observes again for the model that keeps the scheme
+		}
 		o = &Observed{replaced: o}
 	}
 	if !needsDeep(m, o) {

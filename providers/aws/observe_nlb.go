@@ -12,6 +12,8 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	v2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/cloudlb/cloudlb/providers"
 )
 
 // nlbObserved is the NLB with our name, from DescribeLoadBalancers + DescribeTags.
@@ -89,8 +91,12 @@ type nlbObservation struct {
 	others []ownedLB
 	// full says the parts below were read: lb is missing or its spec hash differs.
 	full bool
-	// replace says lb differs from the model in what AWS fixes at creation (nlbMustReplace).
+	// replace says lb differs from the model in what AWS fixes at creation (nlbMustReplace)
+	// and the replacement guard allows replacing it.
 	replace bool
+	// refused are the differences of a replacement the guard refused; nothing else is read
+	// (the caller observes again for the model that keeps lb's values).
+	refused []providers.FieldChange
 	// group is the security group k8s-elb-<name> in the VPC with all its rules, nil when
 	// there is none: the NLB's managed group, or one a Classic Load Balancer left.
 	group *ObservedGroup
@@ -153,7 +159,13 @@ func (c *Cloud) observeNLBService(ctx context.Context, svc *v1.Service, m *NLBMo
 		return o, nil // not ours (Diff refuses it), or applied as the model says
 	}
 	o.full = true
-	o.replace = lb != nil && nlbMustReplace(m, lb)
+	if lb != nil && nlbMustReplace(m, lb) {
+		if !providers.ReplaceAllowed(lb.tags[providers.ReplaceKeyTag], m.Tags[providers.ReplaceKeyTag]) {
+			o.refused = nlbChanges(m, lb)
+			return o, nil
+		}
+		o.replace = true
+	}
 	if err := c.observeNLBGroup(ctx, o, m, vpc); err != nil {
 		return nil, err
 	}
