@@ -25,6 +25,7 @@ type addressesAPI interface {
 	Insert(context.Context, *computepb.InsertAddressRequest, ...gax.CallOption) (*compute.Operation, error)
 	Delete(context.Context, *computepb.DeleteAddressRequest, ...gax.CallOption) (*compute.Operation, error)
 	List(context.Context, *computepb.ListAddressesRequest, ...gax.CallOption) *compute.AddressIterator
+	SetLabels(context.Context, *computepb.SetLabelsAddressRequest, ...gax.CallOption) (*compute.Operation, error)
 }
 
 type targetPoolsAPI interface {
@@ -42,6 +43,15 @@ type regionHealthChecksAPI interface {
 	Insert(context.Context, *computepb.InsertRegionHealthCheckRequest, ...gax.CallOption) (*compute.Operation, error)
 	Update(context.Context, *computepb.UpdateRegionHealthCheckRequest, ...gax.CallOption) (*compute.Operation, error)
 	Delete(context.Context, *computepb.DeleteRegionHealthCheckRequest, ...gax.CallOption) (*compute.Operation, error)
+}
+
+// healthChecksAPI is the global collection: only the health checks of cloud-provider-gcp's
+// internal load balancers that cloudlb took over (adopt.go).
+type healthChecksAPI interface {
+	Get(context.Context, *computepb.GetHealthCheckRequest, ...gax.CallOption) (*computepb.HealthCheck, error)
+	Insert(context.Context, *computepb.InsertHealthCheckRequest, ...gax.CallOption) (*compute.Operation, error)
+	Update(context.Context, *computepb.UpdateHealthCheckRequest, ...gax.CallOption) (*compute.Operation, error)
+	Delete(context.Context, *computepb.DeleteHealthCheckRequest, ...gax.CallOption) (*compute.Operation, error)
 }
 
 type backendServicesAPI interface {
@@ -77,6 +87,7 @@ type Clients struct {
 	Addresses          addressesAPI
 	TargetPools        targetPoolsAPI
 	RegionHealthChecks regionHealthChecksAPI
+	HealthChecks       healthChecksAPI
 	BackendServices    backendServicesAPI
 	Firewalls          firewallsAPI
 	InstanceGroups     instanceGroupsAPI

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 
 	compute "cloud.google.com/go/compute/apiv1"
@@ -141,11 +142,17 @@ func (c *Cloud) applyAddress(ctx context.Context, m *Model, p *Plan) error {
 			return err
 		}
 	}
+	if p.LabelAddress {
+		if err := c.labelAddress(ctx, m); err != nil {
+			return err
+		}
+	}
 	if !p.CreateAddress {
 		return nil
 	}
 	a := m.Address
-	res := &computepb.Address{Name: ptr(a.Name), Description: ptr(describe(m.Service, m.ClusterID)), AddressType: ptr(a.Type)}
+	res := &computepb.Address{Name: ptr(a.Name), Description: ptr(describe(m.Service, m.ClusterID)), AddressType: ptr(a.Type),
+		Labels: map[string]string{ownerLabel: m.ClusterID}}
 	if ip := cmp.Or(a.IP, p.IP); ip != "" {
 		res.Address = ptr(ip)
 	}
@@ -224,6 +231,16 @@ func (c *Cloud) applyHealthCheck(ctx context.Context, m *Model, h *HealthCheckCh
 	res := &computepb.HealthCheck{Name: ptr(hc.Name), Description: ptr(desc), Type: ptr("HTTP"),
 		HttpHealthCheck:  &computepb.HTTPHealthCheck{Port: ptr(hc.Port), RequestPath: ptr(hc.RequestPath)},
 		CheckIntervalSec: ptr(hc.CheckIntervalSec), TimeoutSec: ptr(hc.TimeoutSec), HealthyThreshold: ptr(hc.HealthyThreshold), UnhealthyThreshold: ptr(hc.UnhealthyThreshold)}
+	if hc.Kind == HealthCheckGlobal {
+		if h.Create {
+			return c.insert(ctx, "HealthChecks.Insert", func(ctx context.Context) (*compute.Operation, error) {
+				return c.api.HealthChecks.Insert(ctx, &computepb.InsertHealthCheckRequest{Project: m.Project, HealthCheckResource: res})
+			})
+		}
+		return c.write(ctx, "HealthChecks.Update", func(ctx context.Context) (*compute.Operation, error) {
+			return c.api.HealthChecks.Update(ctx, &computepb.UpdateHealthCheckRequest{Project: m.Project, HealthCheck: hc.Name, HealthCheckResource: res})
+		})
+	}
 	if h.Create {
 		return c.insert(ctx, "RegionHealthChecks.Insert", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.RegionHealthChecks.Insert(ctx, &computepb.InsertRegionHealthCheckRequest{Project: m.Project, Region: m.Region, HealthCheckResource: res})
@@ -313,7 +330,7 @@ func backendServiceResource(m *Model, b BackendSvc) *computepb.BackendService {
 	}
 	res := &computepb.BackendService{
 		Name: ptr(b.Name), Description: ptr(desc), Protocol: ptr(b.Protocol), LoadBalancingScheme: ptr(b.Scheme),
-		SessionAffinity: ptr(b.SessionAffinity), HealthChecks: []string{"projects/" + m.Project + "/regions/" + m.Region + "/healthChecks/" + b.HealthCheck},
+		SessionAffinity: ptr(b.SessionAffinity), HealthChecks: []string{healthCheckURL(m, backendHealthCheckKind(b), b.HealthCheck)},
 		ConnectionDraining: &computepb.ConnectionDraining{DrainingTimeoutSec: ptr(b.ConnectionDrainingSec)},
 		Backends:           []*computepb.Backend{},
 	}
@@ -356,7 +373,7 @@ func (c *Cloud) applyBackendService(ctx context.Context, m *Model, b *BackendSer
 func (c *Cloud) createRule(ctx context.Context, m *Model, r ForwardingRule, ip string) error {
 	res := &computepb.ForwardingRule{
 		Name: ptr(r.Name), Description: ptr(describe(m.Service, m.ClusterID)), IPProtocol: ptr(r.Protocol),
-		LoadBalancingScheme: ptr(r.Scheme), Labels: map[string]string{},
+		LoadBalancingScheme: ptr(r.Scheme), Labels: map[string]string{ownerLabel: m.ClusterID},
 	}
 	if ip != "" {
 		res.IPAddress = ptr(ip)
@@ -407,13 +424,38 @@ func (c *Cloud) setSpec(ctx context.Context, m *Model) error {
 	if r == nil {
 		return fmt.Errorf("forwarding rule %s not found after its creation", m.Name)
 	}
-	labels := map[string]string{}
-	for k, v := range r.Labels {
-		labels[k] = v
-	}
-	labels[specLabel] = m.SpecHash()
+	labels := ruleLabels(r.Labels, m)
 	return c.write(ctx, "ForwardingRules.SetLabels", func(ctx context.Context) (*compute.Operation, error) {
 		return c.api.ForwardingRules.SetLabels(ctx, &computepb.SetLabelsForwardingRuleRequest{Project: m.Project, Region: m.Region, Resource: m.Name,
 			RegionSetLabelsRequestResource: &computepb.RegionSetLabelsRequest{Labels: labels, LabelFingerprint: ptr(r.LabelFingerprint)}})
 	})
+}
+
+// labelAddress writes the owner label on the Service's address, with its current label
+// fingerprint.
+func (c *Cloud) labelAddress(ctx context.Context, m *Model) error {
+	a, err := c.getAddress(ctx, m, m.Name)
+	if err != nil || a == nil {
+		return err
+	}
+	labels := maps.Clone(a.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[ownerLabel] = m.ClusterID
+	return c.write(ctx, "Addresses.SetLabels", func(ctx context.Context) (*compute.Operation, error) {
+		return c.api.Addresses.SetLabels(ctx, &computepb.SetLabelsAddressRequest{Project: m.Project, Region: m.Region, Resource: m.Name,
+			RegionSetLabelsRequestResource: &computepb.RegionSetLabelsRequest{Labels: labels, LabelFingerprint: ptr(a.LabelFingerprint)}})
+	})
+}
+
+// healthCheckURL is the partial URL of a health check of the kind.
+func healthCheckURL(m *Model, kind, name string) string {
+	switch kind {
+	case HealthCheckLegacyHTTP:
+		return "projects/" + m.Project + "/global/httpHealthChecks/" + name
+	case HealthCheckGlobal:
+		return "projects/" + m.Project + "/global/healthChecks/" + name
+	}
+	return "projects/" + m.Project + "/regions/" + m.Region + "/healthChecks/" + name
 }

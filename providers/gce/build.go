@@ -101,6 +101,8 @@ func Build(in Input) (*Model, error) {
 		m.Address.Purpose = "SHARED_LOADBALANCER_VIP"
 	}
 	m.Firewalls = buildFirewalls(m, in, byProto, targetPool)
+	m.ReplaceKey = replaceKey(in.Core.ReplaceToken, m)
+	m.input = &in
 	return m, nil
 }
 

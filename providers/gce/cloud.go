@@ -141,6 +141,8 @@ func NewFromConfig(ctx context.Context, cc *CloudConfig) (*Cloud, error) {
 	must(e)
 	cl.RegionHealthChecks, e = compute.NewRegionHealthChecksRESTClient(ctx, opts...)
 	must(e)
+	cl.HealthChecks, e = compute.NewHealthChecksRESTClient(ctx, opts...)
+	must(e)
 	cl.BackendServices, e = compute.NewRegionBackendServicesRESTClient(ctx, opts...)
 	must(e)
 	cl.Firewalls, e = compute.NewFirewallsRESTClient(ctx, opts...)

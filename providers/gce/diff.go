@@ -13,9 +13,13 @@ import (
 // longer uses, and the spec label last.
 type Plan struct {
 	// CreateAddress reserves Model.Address; DeleteAddressFirst releases ours before (its IP
-	// or tier changes).
+	// or tier changes). PromoteAddress says the reservation takes the IP the forwarding rule
+	// already has (upstream released its reservation, adopt.go): the rules stay.
 	CreateAddress      bool
 	DeleteAddressFirst bool
+	PromoteAddress     bool
+	// LabelAddress writes the owner label on the Service's address (one cloudlb took over).
+	LabelAddress bool
 	// IP is the address the rules use; "" until a created address is read back.
 	IP string
 
@@ -96,7 +100,7 @@ type BackendServiceChange struct {
 
 // Writes reports whether the plan makes any write.
 func (p *Plan) Writes() bool {
-	return p.CreateAddress || p.DeleteAddressFirst || len(p.Firewalls) > 0 || p.HealthCheck != nil || len(p.Groups) > 0 ||
+	return p.CreateAddress || p.DeleteAddressFirst || p.LabelAddress || len(p.Firewalls) > 0 || p.HealthCheck != nil || len(p.Groups) > 0 ||
 		len(p.RecreateRules) > 0 || p.CreateTargetPool || p.RecreateTargetPool || len(p.AddInstances) > 0 ||
 		len(p.RemoveInstances) > 0 || p.SwapPoolHealthCheck != "" || p.BackendService != nil || len(p.CreateRules) > 0 ||
 		len(p.PatchRules) > 0 || len(p.SetTargets) > 0 || len(p.DeleteRules) > 0 || p.DeleteTargetPool ||
@@ -128,7 +132,9 @@ func Diff(m *Model, o *Observed) (*Plan, error) {
 	// The label is written when it is stale or its rule is new; repairs that leave the spec
 	// as it was (node churn, drift) do not rewrite it.
 	first, ok := o.Rules[m.Name]
-	p.SetSpec = !ok || first.Labels[specLabel] != m.SpecHash() || slices.Contains(p.RecreateRules, m.Name)
+	p.SetSpec = !ok || first.Labels[specLabel] != m.SpecHash() || first.Labels[ownerLabel] != m.ClusterID ||
+		m.ReplaceKey != "" && first.Labels[replaceKeyLabel] != m.ReplaceKey || slices.Contains(p.RecreateRules, m.Name)
+	p.LabelAddress = needsAddressLabel(m, o) && !p.DeleteAddressFirst && !p.DeleteAddress
 	return p, nil
 }
 
@@ -178,6 +184,11 @@ func diffAddress(p *Plan, m *Model, o *Observed) error {
 	case o.Address == nil:
 		p.CreateAddress = true
 		p.IP = want.IP
+		if r, ok := o.Rules[m.Name]; ok && want.IP == "" && r.IP != "" && r.Rule.Scheme == m.Scheme &&
+			r.Rule.Subnetwork == want.Subnetwork && (m.Scheme != SchemeExternal || r.Rule.NetworkTier == want.NetworkTier) {
+			// The rule holds an IP no reservation holds (upstream released it): reserve that IP.
+			p.PromoteAddress, p.IP = true, r.IP
+		}
 	default:
 		a := o.Address
 		if a.IP == want.IP && !a.Owned {
@@ -349,7 +360,7 @@ func diffRules(p *Plan, m *Model, o *Observed) {
 			continue
 		}
 		got := or.Rule
-		recreate := p.IP != "" && or.IP != p.IP || p.CreateAddress || got.Protocol != r.Protocol || got.PortRange != r.PortRange ||
+		recreate := p.IP != "" && or.IP != p.IP || p.CreateAddress && !p.PromoteAddress || got.Protocol != r.Protocol || got.PortRange != r.PortRange ||
 			!slices.Equal(got.Ports, r.Ports) || got.AllPorts != r.AllPorts || got.Scheme != r.Scheme || got.NetworkTier != r.NetworkTier ||
 			got.Network != r.Network || got.Subnetwork != r.Subnetwork || got.BackendService != r.BackendService ||
 			(got.Target == "") != (r.Target == "") || p.RecreateTargetPool || protoChange && got.BackendService == r.BackendService

@@ -18,9 +18,9 @@ func applied(m *Model, ip string) *Observed {
 	}
 	a := m.Address
 	a.IP = ip
-	o.Address = &ObservedAddress{Address: a, Owned: true}
+	o.Address = &ObservedAddress{Address: a, Owned: true, Labels: map[string]string{ownerLabel: m.ClusterID}}
 	for _, r := range m.ForwardingRules {
-		o.Rules[r.Name] = ObservedRule{Rule: r, IP: ip, Owned: true, Labels: map[string]string{specLabel: m.SpecHash()}}
+		o.Rules[r.Name] = ObservedRule{Rule: r, IP: ip, Owned: true, Labels: ruleLabels(nil, m)}
 	}
 	if m.TargetPool != nil {
 		o.TargetPool = &ObservedTargetPool{TargetPool: *m.TargetPool, Owned: true}

@@ -132,19 +132,13 @@ func (c *Cloud) ensure(ctx context.Context, m *Model) (string, error) {
 			return primary.IP, err
 		}
 	}
-	o, err := c.observe(ctx, m, primary)
-	if err != nil {
-		return "", err
-	}
-	// A refused change is reported after the rest of the Service is applied.
-	m, refused := keepNetworkTier(m, o)
-	p, err := Diff(m, o)
+	m, o, p, d, err := c.decide(ctx, m, primary)
 	if err != nil {
 		return "", err
 	}
 	if !p.Writes() {
 		c.setMembership(m.Name, m.MembershipHash())
-		return p.IP, refused
+		return p.IP, d.err(m, p.IP)
 	}
 	ip, err := c.apply(ctx, m, p, o)
 	if err != nil {
@@ -154,7 +148,47 @@ func (c *Cloud) ensure(ctx context.Context, m *Model) (string, error) {
 	}
 	c.setMembership(m.Name, m.MembershipHash())
 	klog.FromContext(ctx).V(2).Info("Ensured GCE load balancer", "service", m.Service, "name", m.Name, "scheme", m.Scheme, "backend", m.Backend)
-	return ip, refused
+	return ip, d.err(m, ip)
+}
+
+// refusals are the changes a reconcile keeps from being made, reported after the rest of
+// the Service is applied: those the replacement guard refused, and a network tier change.
+type refusals struct {
+	replace []providers.FieldChange
+	tier    error
+}
+
+// err is the error EnsureLoadBalancer returns for them: the *providers.ReplacementRefused
+// (the controller's success with a Warning) when the guard refused, else the tier's
+// UserError.
+func (r refusals) err(m *Model, ip string) error {
+	if len(r.replace) > 0 {
+		return refusedError(m, r.replace, ip)
+	}
+	return r.tier
+}
+
+// decide is ensure's and planEnsure's way from the primary rule to the Plan: it observes,
+// keeps what the replacement guard refuses to replace (observing again for the kept model),
+// adapts the model to what cloudlb took over (adopt.go), keeps the network tier, and diffs.
+func (c *Cloud) decide(ctx context.Context, m *Model, primary *ObservedRule) (*Model, *Observed, *Plan, refusals, error) {
+	var d refusals
+	kept, changes, err := keepForGuard(m, primary)
+	if err != nil {
+		return nil, nil, nil, d, err
+	}
+	m, d.replace = kept, changes
+	o, err := c.observe(ctx, m, primary)
+	if err != nil {
+		return nil, nil, nil, d, err
+	}
+	m = adapt(m, o)
+	m, d.tier = keepNetworkTier(m, o)
+	p, err := Diff(m, o)
+	if err != nil {
+		return nil, nil, nil, d, err
+	}
+	return m, o, p, d, nil
 }
 
 // ensureMembership is the reconcile of a Service whose spec is applied (its label matches):

@@ -26,6 +26,10 @@ const (
 	// HealthCheckRegional is a regionHealthChecks resource of type HTTP, used by regional
 	// backend services.
 	HealthCheckRegional = "regionHealthCheck"
+	// HealthCheckGlobal is a global healthChecks resource of type HTTP: cloud-provider-gcp's
+	// internal load balancers use those, and cloudlb keeps them on the backend services it
+	// takes over (adopt.go), so the health check never changes under upstream's feet.
+	HealthCheckGlobal = "healthCheck"
 )
 
 // Model is the desired GCE load balancer of one Service. It is plain data and marshals to
@@ -54,6 +58,16 @@ type Model struct {
 	Firewalls []Firewall `json:"firewalls"`
 	// InstanceGroups are the cluster's shared groups, one per zone with nodes, sorted by zone.
 	InstanceGroups []InstanceGroup `json:"instanceGroups,omitempty"`
+	// ReplaceKey is the Service's replacement key (guard.go), recorded in the forwarding
+	// rule label providers.ReplaceKeyTag.
+	ReplaceKey string `json:"replaceKey,omitempty"`
+
+	// specHash, when set, is what SpecHash returns: the hash of the model Build made, kept
+	// by a model adapted to what the cloud holds (adopt.go, guard.go) so the spec label
+	// still recognises the unchanged Service.
+	specHash string
+	// input is what Build read, for the guard's rebuild; nil for models made elsewhere.
+	input *Input
 }
 
 // Address is the regional address the forwarding rules use.
@@ -112,7 +126,10 @@ type BackendSvc struct {
 	Scheme          string `json:"scheme"`
 	SessionAffinity string `json:"sessionAffinity"`
 	HealthCheck     string `json:"healthCheck"`
-	Network         string `json:"network,omitempty"`
+	// HealthCheckGlobal says HealthCheck is a global health check (HealthCheckGlobal), not
+	// a regional one.
+	HealthCheckGlobal bool   `json:"healthCheckGlobal,omitempty"`
+	Network           string `json:"network,omitempty"`
 	// Backends are the instance groups, "zones/<zone>/instanceGroups/<name>", sorted.
 	Backends                 []string `json:"backends"`
 	ConnectionDrainingSec    int32    `json:"connectionDrainingSec"`
@@ -170,6 +187,9 @@ type InstanceGroup struct {
 // UpdateLoadBalancer repairs on its own). It is stored in the forwarding rule's labels after
 // every other write succeeded, so an unchanged Service is recognised with one read.
 func (m *Model) SpecHash() string {
+	if m.specHash != "" {
+		return m.specHash
+	}
 	c := *m
 	if m.TargetPool != nil {
 		tp := *m.TargetPool

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"google.golang.org/api/iterator"
@@ -45,7 +46,9 @@ type ObservedRule struct {
 // ObservedAddress is a reserved address.
 type ObservedAddress struct {
 	Address
-	Owned bool
+	Owned            bool
+	Labels           map[string]string
+	LabelFingerprint string
 }
 
 // ObservedTargetPool is a target pool.
@@ -97,7 +100,7 @@ func (c *Cloud) observeRule(ctx context.Context, m *Model, name string) (*Observ
 		return nil, err
 	}
 	o := &ObservedRule{
-		IP: fr.GetIPAddress(), Owned: ownedBy(fr.GetDescription(), m.Service, m.ClusterID),
+		IP: fr.GetIPAddress(), Owned: owns(m, name, fr.GetDescription()) && labelOwner(fr.GetLabels(), m),
 		Labels: fr.GetLabels(), LabelFingerprint: fr.GetLabelFingerprint(), Fingerprint: fr.GetFingerprint(),
 		Rule: ForwardingRule{
 			Name: fr.GetName(), Protocol: fr.GetIPProtocol(), PortRange: fr.GetPortRange(), Ports: sortPorts(fr.GetPorts()),
@@ -151,7 +154,7 @@ func (c *Cloud) observe(ctx context.Context, m *Model, primary *ObservedRule) (*
 	}
 	for _, b := range o.BackendServices {
 		if b.HealthCheck != "" {
-			hcs = append(hcs, HealthCheck{Kind: HealthCheckRegional, Name: b.HealthCheck})
+			hcs = append(hcs, HealthCheck{Kind: backendHealthCheckKind(b.BackendSvc), Name: b.HealthCheck})
 		}
 	}
 	for _, hc := range hcs {
@@ -163,7 +166,8 @@ func (c *Cloud) observe(ctx context.Context, m *Model, primary *ObservedRule) (*
 			return nil, err
 		}
 		if got != nil {
-			got.Owned = ownedBy(got.desc, m.Service, m.ClusterID) || sharedOwned(got.desc, m.ClusterID)
+			got.Owned = owns(m, got.Name, got.desc)
+			got.Shared = got.Name != m.Name
 			o.HealthChecks[hcKey(hc.Kind, hc.Name)] = *got
 		}
 	}
@@ -183,7 +187,7 @@ func (c *Cloud) observe(ctx context.Context, m *Model, primary *ObservedRule) (*
 			return nil, err
 		}
 		if f != nil {
-			f.Owned = ownedBy(f.desc, m.Service, m.ClusterID) || sharedOwned(f.desc, m.ClusterID)
+			f.Owned = owns(m, n, f.desc)
 			o.Firewalls[n] = f.ObservedFirewall
 		}
 	}
@@ -253,7 +257,8 @@ func (c *Cloud) getAddress(ctx context.Context, m *Model, name string) (*Observe
 func fromAddress(a *computepb.Address, m *Model) *ObservedAddress {
 	o := &ObservedAddress{
 		Address: Address{Name: a.GetName(), IP: a.GetAddress(), Type: a.GetAddressType(), Subnetwork: trimURL(a.GetSubnetwork()), Purpose: a.GetPurpose()},
-		Owned:   ownedBy(a.GetDescription(), m.Service, m.ClusterID),
+		Owned:   owns(m, a.GetName(), a.GetDescription()) && labelOwner(a.GetLabels(), m),
+		Labels:  a.GetLabels(), LabelFingerprint: a.GetLabelFingerprint(),
 	}
 	if o.Type == "" {
 		o.Type = SchemeExternal
@@ -312,7 +317,7 @@ func (c *Cloud) observeTargetPool(ctx context.Context, m *Model) (*ObservedTarge
 	if err != nil {
 		return nil, err
 	}
-	o := &ObservedTargetPool{Owned: ownedBy(tp.GetDescription(), m.Service, m.ClusterID),
+	o := &ObservedTargetPool{Owned: owns(m, tp.GetName(), tp.GetDescription()),
 		TargetPool: TargetPool{Name: tp.GetName(), SessionAffinity: tp.GetSessionAffinity(), Instances: []string{}}}
 	for _, i := range tp.GetInstances() {
 		o.Instances = append(o.Instances, trimURL(i))
@@ -326,9 +331,9 @@ func (c *Cloud) observeTargetPool(ctx context.Context, m *Model) (*ObservedTarge
 
 func fromBackendService(bs *computepb.BackendService, m *Model) ObservedBackendService {
 	b := ObservedBackendService{
-		Owned: ownedBy(bs.GetDescription(), m.Service, m.ClusterID) || sharedOwned(bs.GetDescription(), m.ClusterID), Fingerprint: bs.GetFingerprint(),
+		Owned: owns(m, bs.GetName(), bs.GetDescription()), Fingerprint: bs.GetFingerprint(),
 		BackendSvc: BackendSvc{
-			Name: bs.GetName(), Shared: sharedOwned(bs.GetDescription(), m.ClusterID), Protocol: bs.GetProtocol(), Scheme: bs.GetLoadBalancingScheme(),
+			Name: bs.GetName(), Shared: bs.GetName() != m.Name, Protocol: bs.GetProtocol(), Scheme: bs.GetLoadBalancingScheme(),
 			SessionAffinity: bs.GetSessionAffinity(), Network: trimURL(bs.GetNetwork()), Backends: []string{},
 			ConnectionDrainingSec: bs.GetConnectionDraining().GetDrainingTimeoutSec(), LocalityLbPolicy: bs.GetLocalityLbPolicy(),
 			StrongSessionAffinity:    bs.GetConnectionTrackingPolicy().GetEnableStrongAffinity(),
@@ -337,6 +342,7 @@ func fromBackendService(bs *computepb.BackendService, m *Model) ObservedBackendS
 	}
 	if hcs := bs.GetHealthChecks(); len(hcs) > 0 {
 		b.HealthCheck = lastSegment(hcs[0])
+		b.HealthCheckGlobal = strings.Contains(hcs[0], "/global/healthChecks/")
 	}
 	for _, be := range bs.GetBackends() {
 		b.Backends = append(b.Backends, trimURL(be.GetGroup()))
@@ -364,10 +370,17 @@ func (c *Cloud) getHealthCheck(ctx context.Context, project, region, kind, name 
 		}
 	} else {
 		var hc *computepb.HealthCheck
-		err = c.limits.do(ctx, "RegionHealthChecks.Get", func(ctx context.Context) (err error) {
-			hc, err = c.api.RegionHealthChecks.Get(ctx, &computepb.GetRegionHealthCheckRequest{Project: project, Region: region, HealthCheck: name})
-			return err
-		})
+		if kind == HealthCheckGlobal {
+			err = c.limits.do(ctx, "HealthChecks.Get", func(ctx context.Context) (err error) {
+				hc, err = c.api.HealthChecks.Get(ctx, &computepb.GetHealthCheckRequest{Project: project, HealthCheck: name})
+				return err
+			})
+		} else {
+			err = c.limits.do(ctx, "RegionHealthChecks.Get", func(ctx context.Context) (err error) {
+				hc, err = c.api.RegionHealthChecks.Get(ctx, &computepb.GetRegionHealthCheckRequest{Project: project, Region: region, HealthCheck: name})
+				return err
+			})
+		}
 		if err == nil {
 			desc = hc.GetDescription()
 			o = &ObservedHealthCheck{HealthCheck: HealthCheck{Name: hc.GetName(), Kind: kind, Port: hc.GetHttpHealthCheck().GetPort(),
@@ -433,7 +446,7 @@ func (c *Cloud) observeGroup(ctx context.Context, m *Model, g InstanceGroup) (Ob
 	if err != nil {
 		return ObservedGroup{}, err
 	}
-	og := ObservedGroup{Exists: true, Owned: sharedOwned(ig.GetDescription(), m.ClusterID), Instances: []string{}}
+	og := ObservedGroup{Exists: true, Owned: owns(m, ig.GetName(), ig.GetDescription()), Instances: []string{}}
 	err = c.limits.do(ctx, "InstanceGroups.ListInstances", func(ctx context.Context) error {
 		og.Instances = og.Instances[:0]
 		it := c.api.InstanceGroups.ListInstances(ctx, &computepb.ListInstancesInstanceGroupsRequest{

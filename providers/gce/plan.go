@@ -60,18 +60,13 @@ func (c *Cloud) planEnsure(ctx context.Context, m *Model, w *planned) (refused, 
 			return nil, err
 		}
 	}
-	o, err := c.observe(ctx, m, primary)
-	if err != nil {
-		return nil, err
-	}
-	m, refused = keepNetworkTier(m, o)
-	p, err := Diff(m, o)
+	m, o, p, d, err := c.decide(ctx, m, primary)
 	if err != nil {
 		return nil, err
 	}
 	w.m = m
 	w.plan(p, o)
-	return refused, nil
+	return d.err(m, p.IP), nil
 }
 
 // planMembership is ensureMembership without the writes: false when the full path must decide.
@@ -127,6 +122,9 @@ func (w *planned) plan(p *Plan, o *Observed) {
 		recreate = nil
 		w.delete("addresses", w.region("addresses", m.Name), "the Service's address reservation differs from the Service")
 	}
+	if p.LabelAddress {
+		w.add("addresses.setLabels", w.region("addresses", m.Name), providers.ChangeNone, "recording cloudlb's ownership of the address it took over")
+	}
 	if p.CreateAddress {
 		w.insert("addresses", w.region("addresses", m.Address.Name), "the Service's address reservation differs from the Service")
 	}
@@ -169,6 +167,9 @@ func (w *planned) plan(p *Plan, o *Observed) {
 func (w *planned) healthCheck(hc HealthCheck) (string, string) {
 	if hc.Kind == HealthCheckLegacyHTTP {
 		return "httpHealthChecks", w.global("httpHealthChecks", hc.Name)
+	}
+	if hc.Kind == HealthCheckGlobal {
+		return "healthChecks", w.global("healthChecks", hc.Name)
 	}
 	return "healthChecks", w.region("healthChecks", hc.Name)
 }

@@ -113,6 +113,10 @@ func (c *Cloud) deleteHealthCheck(ctx context.Context, m *Model, hc HealthCheck)
 		err = c.remove(ctx, "HttpHealthChecks.Delete", func(ctx context.Context) (*compute.Operation, error) {
 			return nil, c.api.HTTPHealthChecks.Delete(ctx, m.Project, hc.Name)
 		})
+	} else if hc.Kind == HealthCheckGlobal {
+		err = c.remove(ctx, "HealthChecks.Delete", func(ctx context.Context) (*compute.Operation, error) {
+			return c.api.HealthChecks.Delete(ctx, &computepb.DeleteHealthCheckRequest{Project: m.Project, HealthCheck: hc.Name})
+		})
 	} else {
 		err = c.remove(ctx, "RegionHealthChecks.Delete", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.RegionHealthChecks.Delete(ctx, &computepb.DeleteRegionHealthCheckRequest{Project: m.Project, Region: m.Region, HealthCheck: hc.Name})
@@ -123,6 +127,17 @@ func (c *Cloud) deleteHealthCheck(ctx context.Context, m *Model, hc HealthCheck)
 	}
 	if err != nil {
 		return err
+	}
+	if hc.Shared && hc.Kind != HealthCheckLegacyHTTP {
+		// Upstream's global node health check and cloudlb's regional one share the firewall
+		// k8s-<id>-node-hc: it goes with the last of them.
+		other := HealthCheckRegional
+		if hc.Kind == HealthCheckRegional {
+			other = HealthCheckGlobal
+		}
+		if h, err := c.getHealthCheck(ctx, m.Project, m.Region, other, hc.Name); err != nil || h != nil {
+			return err
+		}
 	}
 	fw := hcFirewallName(m.Name, m.ClusterID, hc.Shared, hc.Kind == HealthCheckLegacyHTTP)
 	return c.deleteFirewall(ctx, m, fw)
