@@ -83,6 +83,7 @@ func (s *Server) dispatch(c *call, opFail *opError) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.noteBackends(c.callKey())
 	if rid != "" {
 		s.requests[rid] = op
 	}

@@ -61,6 +61,8 @@ type Server struct {
 	// lastBase is the base URL of the latest request, used for self links outside a request.
 	lastBase string
 	ips      ipPool
+	// backends records backends going empty (backends.go).
+	backends backendLog
 }
 
 var _ http.Handler = (*Server)(nil)
