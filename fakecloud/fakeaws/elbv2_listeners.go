@@ -65,7 +65,20 @@ func (s *Server) checkActions(lb *v2LB, actions []elbv2types.Action) ([]elbv2typ
 			echo.TargetGroupArn = ptr(arns[0])
 		}
 		for _, arn := range arns {
-			echo.ForwardConfig.TargetGroups = append(echo.ForwardConfig.TargetGroups, elbv2types.TargetGroupTuple{TargetGroupArn: ptr(arn), Weight: ptr(int32(1))})
+			// Weights are echoed as given (AWS's default is 1); an NLB takes 0 to 999, 0
+			// keeping a group attached (health-checked) without traffic.
+			w := int32(1)
+			if a.ForwardConfig != nil {
+				for _, t := range a.ForwardConfig.TargetGroups {
+					if deref(t.TargetGroupArn) == arn && t.Weight != nil {
+						w = *t.Weight
+					}
+				}
+			}
+			if w < 0 || w > 999 {
+				return nil, errValidation("Target group weight must be between 0 and 999")
+			}
+			echo.ForwardConfig.TargetGroups = append(echo.ForwardConfig.TargetGroups, elbv2types.TargetGroupTuple{TargetGroupArn: ptr(arn), Weight: ptr(w)})
 		}
 		out = append(out, echo)
 	}

@@ -202,6 +202,9 @@ type modifyListener struct {
 	arn      string
 	listener NLBListener
 	tg       ref
+	// warm are the target groups that keep the traffic (weight 1) while tg, weight 0, is
+	// attached for its targets to be health-checked; nil forwards to tg alone.
+	warm []string
 }
 
 func (w modifyListener) audit() providers.Write {
@@ -212,6 +215,14 @@ func (w modifyListener) apply(ctx context.Context, r *run) error {
 	l, action, certs, policy, err := listenerInput(r, w.listener, w.tg)
 	if err != nil {
 		return err
+	}
+	if len(w.warm) > 0 {
+		fc := &v2types.ForwardActionConfig{}
+		for _, arn := range w.warm {
+			fc.TargetGroups = append(fc.TargetGroups, v2types.TargetGroupTuple{TargetGroupArn: aws.String(arn), Weight: aws.Int32(1)})
+		}
+		fc.TargetGroups = append(fc.TargetGroups, v2types.TargetGroupTuple{TargetGroupArn: action[0].TargetGroupArn, Weight: aws.Int32(0)})
+		action = []v2types.Action{{Type: v2types.ActionTypeEnumForward, ForwardConfig: fc}}
 	}
 	var alpn []string // sent on TLS listeners only
 	if l.Protocol == "TLS" {

@@ -112,9 +112,13 @@ func TestStaleTargetGroupsRetried(t *testing.T) {
 	e.ensure(t, svc)
 	before := e.srv.Inventory().TargetGroups
 	svc.Annotations[prefix+"healthcheck-protocol"] = "http"
+	// The first sync warms the new groups behind the old ones; the second moves the listeners.
+	if _, err := e.cloud.EnsureLoadBalancer(ctx, cluster, svc, e.nodes); !isRetry(err) {
+		t.Fatalf("while the new target groups warm: err = %v, want a RetryError", err)
+	}
 	e.srv.FailNext(awsprovider.NewCall(awsprovider.ServiceELBv2, "DeleteTargetGroup"), 1, &fakecore.APIError{Code: "ServiceUnavailable", Status: 503})
-	if _, err := e.cloud.EnsureLoadBalancer(ctx, cluster, svc, e.nodes); err == nil {
-		t.Fatal("the failed delete of an old target group was not reported")
+	if _, err := e.cloud.EnsureLoadBalancer(ctx, cluster, svc, e.nodes); err == nil || isRetry(err) {
+		t.Fatalf("the failed delete of an old target group was not reported: %v", err)
 	}
 	e.ensure(t, svc)
 	after := e.srv.Inventory().TargetGroups

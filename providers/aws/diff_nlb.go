@@ -40,6 +40,9 @@ type nlbPlan struct {
 	retiresClassic bool
 	// left are objects with the NLB's name that the plan leaves alone, for the log.
 	left []string
+	// waiting are the listeners that keep their old target group (weighted 1, the new one
+	// 0) until the new group's targets are healthy; the caller retries soon.
+	waiting []string
 }
 
 // nlbDiff is one run of diffNLB: the model, the observation, the plan so far and the view
@@ -54,6 +57,11 @@ type nlbDiff struct {
 	// groups are the NLB's security groups; groupDeleted says the plan deletes k8s-elb-<name>.
 	groups       []ref
 	groupDeleted bool
+	// have are the model's target groups that exist, by name: found by name, or adopted
+	// (adopt); staged are the groups that keep serving while their successors' targets
+	// become healthy (moveListener).
+	have   map[string]*observedTargetGroup
+	staged []string
 }
 
 // diffNLB compares the desired NLB with what Observe read and returns the writes that make
@@ -274,6 +282,9 @@ func (d *nlbDiff) tags() {
 		nodeGroups = nodeGroupsTag(d.o.nodes.want)
 	}
 	set := map[string]string{tagSpecHash: m.Hash(), tagNodeGroups: nodeGroups}
+	if len(d.p.waiting) > 0 {
+		delete(set, tagSpecHash) // not applied yet: the next reconcile reads everything
+	}
 	var keys []string
 	for k, v := range m.Tags {
 		if have[k] != v {

@@ -15,8 +15,9 @@ import (
 func (d *nlbDiff) targetGroups() {
 	m := d.m
 	d.p.targetGroups = map[string]ref{}
+	d.adopt()
 	for _, tg := range m.TargetGroups {
-		cur := d.o.targetGroups[tg.Name]
+		cur := d.have[tg.Name]
 		if cur == nil {
 			r := toCreate(tg.Name)
 			d.p.targetGroups[tg.Name] = r
@@ -87,7 +88,7 @@ func (d *nlbDiff) listeners() {
 		case !ok:
 			d.add(createListener{lb: d.p.lb, listener: l, tg: tg, cluster: m.Cluster, service: m.Service})
 		case tg.id == "" || !listenerMatches(cur, l, tg.id):
-			d.add(modifyListener{arn: aws.ToString(cur.ListenerArn), listener: l, tg: tg})
+			d.moveListener(cur, l, tg)
 		}
 	}
 	for _, port := range slices.Sorted(maps.Keys(have)) {
@@ -184,6 +185,7 @@ func (d *nlbDiff) staleTargetGroups() {
 	for _, r := range d.p.targetGroups {
 		inUse = append(inUse, r.id)
 	}
+	inUse = append(inUse, d.staged...)
 	for _, arn := range d.o.ownedTargetGroups {
 		if !slices.Contains(inUse, arn) {
 			d.p.steps.add(whyStaleTG, "", deleteTargetGroup{arn: arn})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -19,6 +20,9 @@ import (
 
 // portPendingDelay is how long to wait for the health check NodePort to be allocated.
 const portPendingDelay = 5 * time.Second
+
+// targetWarmDelay is how soon a listener kept on its old target group is checked again.
+const targetWarmDelay = 15 * time.Second
 
 // GetLoadBalancerName returns the load balancer's name: aws-load-balancer-name, else
 // upstream's "a<uid>" cut to 32.
@@ -98,6 +102,12 @@ func (c *Cloud) ensureNLBService(ctx context.Context, clusterName string, svc *v
 	dns, err := c.applyNLB(ctx, m, p, net.vpc)
 	if err != nil {
 		return nil, fmt.Errorf("ensuring NLB %s: %w", m.Name, err)
+	}
+	if len(p.waiting) > 0 {
+		// Checked again soon, not waited for here: a worker is not held for the minutes AWS
+		// may take to register and check targets.
+		return status(dns), cloudproviderapi.NewRetryError(fmt.Sprintf("NLB %s: %s keep their target groups until the new ones' targets are healthy",
+			m.Name, strings.Join(p.waiting, ", ")), targetWarmDelay)
 	}
 	if rr != nil {
 		rr.Status = status(dns)

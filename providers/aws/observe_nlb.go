@@ -105,6 +105,10 @@ type nlbObservation struct {
 	groupUsers []*ObservedGroup
 	// targetGroups are the model's target groups that exist, by name.
 	targetGroups map[string]*observedTargetGroup
+	// serving are the Service's target groups the model's listeners forward to under other
+	// names, by ARN (observe_nlb_adopt.go); vpc is the VPC they must be in to be adopted.
+	serving map[string]*observedTargetGroup
+	vpc     string
 	// listeners (by port) and attributes are lb's; nil when lb is created or replaced.
 	listeners  map[int32]v2types.Listener
 	attributes map[string]string
@@ -122,8 +126,46 @@ type observedTargetGroup struct {
 	arn        string
 	current    v2types.TargetGroup
 	attributes map[string]string
-	// targets are the registered instances that are not draining.
-	targets []string
+	// targets are the registered instances that are not draining; healthy and initial count
+	// those whose health is healthy and initial (registering, or their first checks).
+	targets          []string
+	healthy, initial int
+}
+
+// readTargetGroup reads a target group's attributes and targets.
+func (c *Cloud) readTargetGroup(ctx context.Context, tg v2types.TargetGroup) (*observedTargetGroup, error) {
+	cur := &observedTargetGroup{arn: aws.ToString(tg.TargetGroupArn), current: tg, attributes: map[string]string{}}
+	attrs, err := call(ctx, c.limits, "elbv2.DescribeTargetGroupAttributes", func() (*elbv2.DescribeTargetGroupAttributesOutput, error) {
+		return c.elbv2.DescribeTargetGroupAttributes(ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(cur.arn)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range attrs.Attributes {
+		cur.attributes[aws.ToString(a.Key)] = aws.ToString(a.Value)
+	}
+	health, err := call(ctx, c.limits, "elbv2.DescribeTargetHealth", func() (*elbv2.DescribeTargetHealthOutput, error) {
+		return c.elbv2.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(cur.arn)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range health.TargetHealthDescriptions {
+		var state v2types.TargetHealthStateEnum
+		if d.TargetHealth != nil {
+			state = d.TargetHealth.State
+		}
+		switch state {
+		case v2types.TargetHealthStateEnumDraining:
+			continue
+		case v2types.TargetHealthStateEnumHealthy:
+			cur.healthy++
+		case v2types.TargetHealthStateEnumInitial:
+			cur.initial++
+		}
+		cur.targets = append(cur.targets, aws.ToString(d.Target.Id))
+	}
+	return cur, nil
 }
 
 // nodeGroupsObserved are the instances' security groups that hold, or must hold, an NLB's
@@ -184,6 +226,10 @@ func (c *Cloud) observeNLBService(ctx context.Context, svc *v1.Service, m *NLBMo
 		if o.ownedTargetGroups, err = c.ownedTargetGroups(ctx, m.Cluster, m.Service, vpc, []string{lb.arn}); err != nil {
 			return nil, err
 		}
+		o.vpc = vpc
+		if err := c.observeServingGroups(ctx, o, m); err != nil {
+			return nil, err
+		}
 	}
 	if o.nodes, err = c.observeNodeGroups(ctx, m, lb, o.replace, vpc); err != nil {
 		return nil, err
@@ -221,27 +267,9 @@ func (c *Cloud) observeTargetGroups(ctx context.Context, m *NLBModel) (map[strin
 		if err != nil || len(res.TargetGroups) == 0 {
 			continue
 		}
-		cur := &observedTargetGroup{arn: aws.ToString(res.TargetGroups[0].TargetGroupArn), current: res.TargetGroups[0], attributes: map[string]string{}}
-		attrs, err := call(ctx, c.limits, "elbv2.DescribeTargetGroupAttributes", func() (*elbv2.DescribeTargetGroupAttributesOutput, error) {
-			return c.elbv2.DescribeTargetGroupAttributes(ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(cur.arn)})
-		})
+		cur, err := c.readTargetGroup(ctx, res.TargetGroups[0])
 		if err != nil {
 			return nil, err
-		}
-		for _, a := range attrs.Attributes {
-			cur.attributes[aws.ToString(a.Key)] = aws.ToString(a.Value)
-		}
-		health, err := call(ctx, c.limits, "elbv2.DescribeTargetHealth", func() (*elbv2.DescribeTargetHealthOutput, error) {
-			return c.elbv2.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(cur.arn)})
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range health.TargetHealthDescriptions {
-			if d.TargetHealth != nil && d.TargetHealth.State == v2types.TargetHealthStateEnumDraining {
-				continue
-			}
-			cur.targets = append(cur.targets, aws.ToString(d.Target.Id))
 		}
 		out[tg.Name] = cur
 	}

@@ -1,0 +1,89 @@
+package aws
+
+import (
+	"context"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	v2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+)
+
+// Target groups the NLB's listeners use under other names than the model's: those
+// cloud-provider-aws made (k8s-<ns>-<name>-<hash> over other fields than cloudlb's), and
+// cloudlb's own after a change of what its name hashes. A compatible one is adopted in place
+// (nlbDiff.adopt); an incompatible one keeps serving until its successor's targets are
+// healthy (nlbDiff.listeners). Only the Service's own target groups, by their tags
+// (ownedTargetGroups), are read: another's is never taken over.
+
+// observeServingGroups reads the Service's target groups that the model's listeners forward
+// to, other than those the model names, with their attributes and targets.
+func (c *Cloud) observeServingGroups(ctx context.Context, o *nlbObservation, m *NLBModel) error {
+	byName := map[string]bool{}
+	for _, tg := range o.targetGroups {
+		byName[tg.arn] = true
+	}
+	var arns []string
+	for _, l := range m.Listeners {
+		cur, ok := o.listeners[l.Port]
+		if !ok {
+			continue
+		}
+		for _, arn := range forwardARNs(cur) {
+			if !byName[arn] && slices.Contains(o.ownedTargetGroups, arn) && !slices.Contains(arns, arn) {
+				arns = append(arns, arn)
+			}
+		}
+	}
+	if len(arns) == 0 {
+		return nil
+	}
+	out, err := call(ctx, c.limits, "elbv2.DescribeTargetGroups", func() (*elbv2.DescribeTargetGroupsOutput, error) {
+		return c.elbv2.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{TargetGroupArns: arns})
+	})
+	if errorCode(err) == "TargetGroupNotFound" {
+		return nil // deleted meanwhile: the next reconcile sees the listener without it
+	}
+	if err != nil {
+		return err
+	}
+	o.serving = map[string]*observedTargetGroup{}
+	for _, tg := range out.TargetGroups {
+		cur, err := c.readTargetGroup(ctx, tg)
+		if err != nil {
+			return err
+		}
+		o.serving[cur.arn] = cur
+	}
+	return nil
+}
+
+// forwardARNs are the target groups a listener's default actions forward to, in order.
+func forwardARNs(l v2types.Listener) []string {
+	var out []string
+	for _, a := range l.DefaultActions {
+		if arn := aws.ToString(a.TargetGroupArn); arn != "" {
+			out = append(out, arn)
+		}
+		if a.ForwardConfig != nil {
+			for _, t := range a.ForwardConfig.TargetGroups {
+				if arn := aws.ToString(t.TargetGroupArn); arn != "" && !slices.Contains(out, arn) {
+					out = append(out, arn)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// compatible reports whether an existing target group can serve as the model's tg in place:
+// what AWS fixes at creation (protocol, port, target type, VPC, IP address type) is the
+// same, and so is the health check protocol of a TCP group, which AWS does not let change.
+// Its name, health check and attributes may differ: those are repaired in place.
+func compatible(have v2types.TargetGroup, tg TargetGroup, vpc string) bool {
+	ipType := have.IpAddressType
+	return string(have.Protocol) == tg.Protocol && aws.ToInt32(have.Port) == tg.Port &&
+		have.TargetType == v2types.TargetTypeEnumInstance && (vpc == "" || aws.ToString(have.VpcId) == vpc) &&
+		(ipType == "" || ipType == v2types.TargetGroupIpAddressTypeEnumIpv4) &&
+		(have.Protocol != v2types.ProtocolEnumTcp || string(have.HealthCheckProtocol) == tg.HealthCheck.Protocol)
+}
