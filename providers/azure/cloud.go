@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	cloudprovider "k8s.io/cloud-provider"
 
+	"github.com/cloudlb/cloudlb/annotations"
 	"github.com/cloudlb/cloudlb/providers"
 	"github.com/cloudlb/cloudlb/providers/cloudapi"
 )
@@ -50,6 +51,11 @@ type placement struct {
 	pipID string
 	// plsID is the Private Link Service's ID ("" without one).
 	plsID string
+	// frontend is the IPv4 frontend's name.
+	frontend string
+	// kept is the configuration the replacement guard kept the Service on (nil when it is
+	// as asked); UpdateLoadBalancer builds with it.
+	kept *annotations.AzureConfig
 }
 
 var (

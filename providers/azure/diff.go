@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
-
-	"github.com/cloudlb/cloudlb/providers"
 )
 
 // Plan is what Apply writes for one part of a Service's reconcile (see part), in this
@@ -75,43 +74,48 @@ func del(x ids, typ, rg, name, etag, step string) Write {
 		Etag: etag, Changes: []string{"delete"}, Step: step}
 }
 
-// lbOwned reports whether the load balancer carries cluster's tag.
-func lbOwned(lb *armnetwork.LoadBalancer, cluster string) bool {
-	v, ok := tagValue(lb.Tags, tagCluster, legacyTagCluster)
-	return ok && v == cluster
-}
-
-func notOurLB(m *Model, name string) error {
-	return providers.NewUserError(m.Service, "load balancer %s exists without the tag %s=%s; it is not ours and is left untouched", name, tagCluster, m.Cluster)
-}
-
 // diffServiceLB plans the Service's load balancer: its frontends (on the public IPs
-// observed), rules, probes and the cluster pool, with one PUT.
+// observed), rules, probes and the cluster pool, with one PUT; an untagged load balancer
+// upstream made for the cluster is adopted in the same PUT (adopt.go).
 func diffServiceLB(m *Model, o *Observed, x ids) (*Plan, error) {
 	rg, name := m.LoadBalancer.ResourceGroup, m.LoadBalancer.Name
 	obs := o.LoadBalancers[key(rg, name)]
-	if obs != nil && !lbOwned(obs, m.Cluster) {
-		return nil, notOurLB(m, name)
+	why, err := checkOwnership(obs, m, o)
+	if err != nil {
+		return nil, err
 	}
-	return lbPlan(obs, withPublicIPIDs(m, o), x, rg, name, false)
+	p, err := lbPlan(obs, withPools(withPublicIPIDs(m, o), obs), x, rg, name, false)
+	if p != nil && why != "" && len(p.Writes) > 0 {
+		p.Note = "adopting load balancer " + name + " from the upstream provider: " + why
+	}
+	return p, err
 }
 
 // diffLeaveLB plans removing the Service's frontends, rules and probes from load balancer
 // rg/name, deleting it when no frontend is left; one that is not ours is left alone.
 func diffLeaveLB(m *Model, o *Observed, x ids, rg, name string) (*Plan, error) {
 	obs := o.LoadBalancers[key(rg, name)]
-	if obs != nil && !lbOwned(obs, m.Cluster) {
+	if _, err := checkOwnership(obs, m, o); err != nil {
 		return &Plan{Note: fmt.Sprintf("load balancer %s of %s is not ours: left untouched", name, m.Service)}, nil
 	}
 	return lbPlan(obs, m, x, rg, name, true)
 }
 
 // lbPlan is the write that makes obs hold the Service's parts (none when remove): a PUT of
-// DiffLoadBalancer's result, or a DELETE when it has no frontend left.
+// DiffLoadBalancer's result with the tags adoptTags keeps, or a DELETE when it has no
+// frontend left.
 func lbPlan(obs *armnetwork.LoadBalancer, m *Model, x ids, rg, name string, remove bool) (*Plan, error) {
 	out, changes, err := DiffLoadBalancer(obs, m, x.loadBalancer(rg, name), remove)
-	if err != nil || len(changes) == 0 {
+	if err != nil || out == nil {
 		return &Plan{}, err
+	}
+	if obs != nil {
+		changes = append(changes, adoptTags(out, m, remove)...)
+	} else if !remove {
+		adoptTags(out, m, false) // a new load balancer: its creation is the change
+	}
+	if len(changes) == 0 {
+		return &Plan{}, nil
 	}
 	step := stepLoadBalancer
 	if remove {
@@ -127,16 +131,17 @@ func lbPlan(obs *armnetwork.LoadBalancer, m *Model, x ids, rg, name string, remo
 }
 
 // diffPool plans UpdateLoadBalancer's write: the cluster pools of the Service's load
-// balancer hold the model's nodes; nothing else changes.
+// balancer hold the model's nodes; nothing else changes (but the tag of an adoption).
 func diffPool(m *Model, o *Observed, x ids) (*Plan, error) {
 	rg, name := m.LoadBalancer.ResourceGroup, m.LoadBalancer.Name
 	obs := o.LoadBalancers[key(rg, name)]
 	if obs == nil {
 		return nil, fmt.Errorf("load balancer %s not found (EnsureLoadBalancer creates it)", name)
 	}
-	if !lbOwned(obs, m.Cluster) {
-		return nil, notOurLB(m, name)
+	if _, err := checkOwnership(obs, m, o); err != nil {
+		return nil, err
 	}
+	m = withPools(m, obs)
 	out := &armnetwork.LoadBalancer{}
 	if err := deepCopy(obs, out); err != nil {
 		return nil, err
@@ -147,6 +152,13 @@ func diffPool(m *Model, o *Observed, x ids) (*Plan, error) {
 	changes := syncPool(out.Properties, m.Pool)
 	if m.IPv6 != nil {
 		changes = append(changes, syncPool(out.Properties, m.IPv6.Pool)...)
+	}
+	if _, tagged := tagValue(obs.Tags, tagCluster, legacyTagCluster); !tagged && len(changes) > 0 {
+		if out.Tags == nil {
+			out.Tags = map[string]*string{}
+		}
+		out.Tags[tagCluster] = to.Ptr(m.Cluster)
+		changes = append(changes, fmt.Sprintf("adopt: tag %s=%s", tagCluster, m.Cluster))
 	}
 	if len(changes) == 0 {
 		return &Plan{}, nil

@@ -93,6 +93,11 @@ func DiffSecurityGroup(obs *armnetwork.SecurityGroup, prefix string, want []Secu
 		}
 		old[strings.ToLower(n)] = r
 	}
+	ours := slices.Clone(want)
+	for _, o := range old {
+		ours = append(ours, observedRule(o))
+	}
+	kept, changes = narrowUpstream(kept, ours)
 	used := map[int32]bool{}
 	for _, r := range kept {
 		if r.Properties != nil && strings.EqualFold(sval(r.Properties.Direction), string(armnetwork.SecurityRuleDirectionInbound)) {

@@ -82,7 +82,26 @@ func (c *Cloud) EnsureLoadBalancerConfigured(ctx context.Context, clusterName st
 	if err != nil {
 		return nil, err
 	}
-	return c.newReconcile(svc.UID, m, cfg.Azure, false).ensure(ctx)
+	r := c.newReconcile(svc.UID, m, cfg.Azure, false)
+	key := replaceKey(cfg.Core.ReplaceToken, cfg.Azure)
+	d, err := r.guard(ctx, c.cfg.settings(clusterName), key)
+	if err != nil {
+		return nil, fmt.Errorf("reading where %s is: %w", serviceName(svc), err)
+	}
+	if d.kept != nil {
+		kcfg := *cfg
+		kcfg.Azure = d.kept
+		if r.m, err = c.build(clusterName, svc, nodes, &kcfg); err != nil {
+			return nil, err
+		}
+		r.az, r.kept = d.kept, d.kept
+	}
+	withReplaceKey(r.m, key)
+	st, err := r.ensure(ctx)
+	if err != nil || d.kept == nil {
+		return st, err
+	}
+	return st, refusal(r.m, d, st)
 }
 
 // pipResourceGroups are where the Service's public IPs may be: the annotation's resource
@@ -145,6 +164,11 @@ func (c *Cloud) UpdateLoadBalancerConfigured(ctx context.Context, clusterName st
 	ctx = providers.WithReason(ctx, "the Service's eligible nodes changed")
 	if err := servedHere(svc, cfg); err != nil {
 		return err
+	}
+	if p, ok := c.placement(svc.UID); ok && p.kept != nil {
+		kcfg := *cfg
+		kcfg.Azure = p.kept
+		cfg = &kcfg
 	}
 	m, err := c.build(clusterName, svc, nodes, cfg)
 	if err != nil {

@@ -28,6 +28,11 @@ type Model struct {
 	PLS *PrivateLinkService `json:"privateLinkService,omitempty"`
 	// IPv6 is the second frontend of a dual-stack Service; nil for single-stack ones.
 	IPv6 *Family `json:"ipv6,omitempty"`
+	// ReplaceKey is the Service's replacement key (providers.ReplaceKey, replace.go), recorded
+	// on its managed public IP or, when KeyOnLB, on its load balancer; "" records nothing.
+	// Set at reconcile, not by Build.
+	ReplaceKey string `json:"-"`
+	KeyOnLB    bool   `json:"-"`
 }
 
 // Family is the IPv6 half of a dual-stack Service on the same load balancer: the frontend

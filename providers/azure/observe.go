@@ -25,6 +25,24 @@ type Observed struct {
 	// PLSLists are the Private Link Services of a resource group, listed to find the one
 	// attached to the Service's frontend.
 	PLSLists map[string][]*armnetwork.PrivateLinkService
+	// prefetched marks what the replacement guard read at the start of a reconcile: the next
+	// observe of it uses that read instead of another GET (a retry reads again).
+	prefetched map[string]bool
+}
+
+// prefetch marks what a read just stored as good for the next observe of it.
+func (o *Observed) prefetch(what string) {
+	if o.prefetched == nil {
+		o.prefetched = map[string]bool{}
+	}
+	o.prefetched[what] = true
+}
+
+// take reports whether what was prefetched, and forgets it.
+func (o *Observed) take(what string) bool {
+	ok := o.prefetched[what]
+	delete(o.prefetched, what)
+	return ok
 }
 
 func newObserved() *Observed {
@@ -39,6 +57,9 @@ func newObserved() *Observed {
 func key(rg, name string) string { return strings.ToLower(rg + "/" + name) }
 
 func (c *Cloud) observeLB(ctx context.Context, o *Observed, rg, name string) error {
+	if o.take("lb:" + key(rg, name)) {
+		return nil
+	}
 	lb, err := c.api.getLB(ctx, rg, name)
 	if err == nil {
 		o.LoadBalancers[key(rg, name)] = lb
@@ -47,6 +68,9 @@ func (c *Cloud) observeLB(ctx context.Context, o *Observed, rg, name string) err
 }
 
 func (c *Cloud) observePIP(ctx context.Context, o *Observed, rg, name string) error {
+	if o.take("pip:" + key(rg, name)) {
+		return nil
+	}
 	p, err := c.api.getPIP(ctx, rg, name)
 	if err == nil {
 		o.PublicIPs[key(rg, name)] = p

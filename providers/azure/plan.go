@@ -27,6 +27,7 @@ func (c *Cloud) PlanLoadBalancer(ctx context.Context, clusterName string, svc *v
 	if err != nil {
 		return nil, err
 	}
+	withReplaceKey(m, replaceKey(cfg.Core.ReplaceToken, cfg.Azure))
 	r := c.newReconcile(svc.UID, m, cfg.Azure, true)
 	if _, err := r.ensure(ctx); err != nil {
 		return nil, err

@@ -32,6 +32,8 @@ type reconcile struct {
 	// instead of converging; the Cloud's memory is left as it is.
 	planning bool
 	planned  []Write
+	// kept is the configuration the replacement guard kept the Service on, nil if none.
+	kept *annotations.AzureConfig
 }
 
 func (c *Cloud) newReconcile(uid types.UID, m *Model, az *annotations.AzureConfig, planning bool) *reconcile {
@@ -80,7 +82,7 @@ func (r *reconcile) ensure(ctx context.Context) (*v1.LoadBalancerStatus, error) 
 		return nil, err
 	}
 	if !r.planning {
-		r.c.setPlacement(r.uid, &placement{internal: m.Internal, pipID: pipIDs, plsID: plsID})
+		r.c.setPlacement(r.uid, &placement{internal: m.Internal, pipID: pipIDs, plsID: plsID, frontend: m.Frontend.Name, kept: r.kept})
 	}
 	return status(ips.list(), m.AdditionalPublicIPs), nil
 }
