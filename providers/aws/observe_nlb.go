@@ -244,6 +244,9 @@ func (c *Cloud) observeNLBService(ctx context.Context, svc *v1.Service, m *NLBMo
 // whose rules let it in.
 func (c *Cloud) observeNLBGroup(ctx context.Context, o *nlbObservation, m *NLBModel, vpc string) error {
 	g, err := c.findGroupWith(ctx, securityGroupName(m.Name), vpc, allRules)
+	if err == nil && g == nil && m.ManagedSecurityGroup != nil && o.lb != nil {
+		g, err = c.adoptableGroup(ctx, m, o.lb)
+	}
 	if err != nil || g == nil || !owned(g.Tags, m.Cluster) {
 		o.group = g
 		return err

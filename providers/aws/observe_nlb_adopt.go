@@ -87,3 +87,28 @@ func compatible(have v2types.TargetGroup, tg TargetGroup, vpc string) bool {
 		(ipType == "" || ipType == v2types.TargetGroupIpAddressTypeEnumIpv4) &&
 		(have.Protocol != v2types.ProtocolEnumTcp || string(have.HealthCheckProtocol) == tg.HealthCheck.Protocol)
 }
+
+// adoptableGroup is the group of lb that serves as its managed group when k8s-elb-<name>
+// does not exist: cloud-provider-aws's managed NLB group (k8s-<ns8>-<name8>-<hash>, which
+// carries kubernetes.io/cluster/<cluster>=owned and no service-name tag). What makes it ours
+// is its tags, never its name: the first of lb's groups (by ID) that is the cluster's, names
+// no other Service and is not one the Service lists as its own. nil when there is none.
+func (c *Cloud) adoptableGroup(ctx context.Context, m *NLBModel, lb *nlbObserved) (*ObservedGroup, error) {
+	var ids []string
+	for _, id := range lb.groups {
+		if !slices.Contains(m.SecurityGroups, id) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	groups, err := c.describeGroups(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if g := groups[id]; g != nil && owned(g.Tags, m.Cluster) && ownedBy(g.Tags, m.Service, m.Name) == nil {
+			return g, nil
+		}
+	}
+	return nil, nil
+}
