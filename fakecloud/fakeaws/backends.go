@@ -3,6 +3,8 @@ package fakeaws
 import (
 	"fmt"
 	"slices"
+
+	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 )
 
 // The record of emptied backends. A load balancer whose backends all go away, even for the
@@ -17,7 +19,7 @@ import (
 //
 // which counts the members before the operation and compares after it: Classic
 // DeregisterInstancesFromLoadBalancer, ELBv2 DeregisterTargets and ModifyListener (a listener
-// pointed at an empty group). Deleting a whole load balancer or listener is not counted: its
+// pointed at an empty group, or an empty group weighted above the full one). Deleting a whole load balancer or listener is not counted: its
 // traffic goes with it, and the call counters show those deletions.
 
 // backendSet is one load balancer's (Classic) or listener's (ELBv2) set of backends.
@@ -42,12 +44,32 @@ func (s *Server) backendCounts() map[string]backendSet {
 			lbName = deref(lb.lb.LoadBalancerName)
 		}
 		n := 0
-		for _, arn := range forwardTargets(l.DefaultActions) {
+		for _, arn := range servingGroups(l.DefaultActions) {
 			if tg, ok := s.elbv2.tgs.get(arn); ok {
 				n += len(tg.targets)
 			}
 		}
 		out[deref(l.ListenerArn)] = backendSet{desc: fmt.Sprintf("listener %s:%d of load balancer %s", l.Protocol, deref(l.Port), lbName), members: n}
+	}
+	return out
+}
+
+// servingGroups lists the target groups the actions send traffic to: those of forward actions
+// but the ones weighted 0, which stay attached (health-checked) without traffic.
+func servingGroups(actions []elbv2types.Action) []string {
+	var out []string
+	for _, a := range actions {
+		if a.ForwardConfig == nil || len(a.ForwardConfig.TargetGroups) == 0 {
+			if a.TargetGroupArn != nil {
+				out = append(out, *a.TargetGroupArn)
+			}
+			continue
+		}
+		for _, t := range a.ForwardConfig.TargetGroups {
+			if t.TargetGroupArn != nil && (t.Weight == nil || *t.Weight > 0) && !slices.Contains(out, *t.TargetGroupArn) {
+				out = append(out, *t.TargetGroupArn)
+			}
+		}
 	}
 	return out
 }

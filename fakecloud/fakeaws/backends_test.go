@@ -1,6 +1,7 @@
 package fakeaws
 
 import (
+	"maps"
 	"slices"
 	"testing"
 
@@ -65,6 +66,15 @@ func forwardTo(arn string) []elbv2types.Action {
 	return []elbv2types.Action{{Type: elbv2types.ActionTypeEnumForward, TargetGroupArn: aws.String(arn)}}
 }
 
+// weighted forwards to the groups with the weights given.
+func weighted(groups map[string]int32) []elbv2types.Action {
+	fc := &elbv2types.ForwardActionConfig{}
+	for _, arn := range slices.Sorted(maps.Keys(groups)) {
+		fc.TargetGroups = append(fc.TargetGroups, elbv2types.TargetGroupTuple{TargetGroupArn: aws.String(arn), Weight: aws.Int32(groups[arn])})
+	}
+	return []elbv2types.Action{{Type: elbv2types.ActionTypeEnumForward, ForwardConfig: fc}}
+}
+
 func TestEmptiedBackends(t *testing.T) {
 	t.Parallel()
 	const (
@@ -107,6 +117,15 @@ func TestEmptiedBackends(t *testing.T) {
 			must[*elbv2.ModifyListenerOutput](t)(f.c.elbv2.ModifyListener(ctx, &elbv2.ModifyListenerInput{ListenerArn: &f.listener, DefaultActions: forwardTo(f.empty)}))
 		}, want: []string{listenerMoved}},
 		{name: "listener moved to a group with targets", do: func(t *testing.T, f *backendsFixture) {
+			must[*elbv2.ModifyListenerOutput](t)(f.c.elbv2.ModifyListener(ctx, &elbv2.ModifyListenerInput{ListenerArn: &f.listener, DefaultActions: forwardTo(f.spare)}))
+		}},
+		{name: "weight moved from the full group to an empty one", do: func(t *testing.T, f *backendsFixture) {
+			must[*elbv2.ModifyListenerOutput](t)(f.c.elbv2.ModifyListener(ctx, &elbv2.ModifyListenerInput{ListenerArn: &f.listener, DefaultActions: weighted(map[string]int32{f.full: 1, f.empty: 0})}))
+			must[*elbv2.ModifyListenerOutput](t)(f.c.elbv2.ModifyListener(ctx, &elbv2.ModifyListenerInput{ListenerArn: &f.listener, DefaultActions: weighted(map[string]int32{f.full: 0, f.empty: 1})}))
+		}, want: []string{listenerMoved}},
+		{name: "weight moved from the full group to another full one", do: func(t *testing.T, f *backendsFixture) {
+			must[*elbv2.ModifyListenerOutput](t)(f.c.elbv2.ModifyListener(ctx, &elbv2.ModifyListenerInput{ListenerArn: &f.listener, DefaultActions: weighted(map[string]int32{f.full: 1, f.spare: 0})}))
+			must[*elbv2.ModifyListenerOutput](t)(f.c.elbv2.ModifyListener(ctx, &elbv2.ModifyListenerInput{ListenerArn: &f.listener, DefaultActions: weighted(map[string]int32{f.full: 0, f.spare: 1})}))
 			must[*elbv2.ModifyListenerOutput](t)(f.c.elbv2.ModifyListener(ctx, &elbv2.ModifyListenerInput{ListenerArn: &f.listener, DefaultActions: forwardTo(f.spare)}))
 		}},
 		{name: "refused listener move records nothing", do: func(t *testing.T, f *backendsFixture) {
