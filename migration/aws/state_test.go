@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"math/big"
 	"slices"
 	"strings"
@@ -32,7 +33,8 @@ type lbState struct {
 	// Backends maps each listener ("TCP:80"; "*" for a Classic ELB, whose instances all
 	// listeners share) to its registered instance IDs, sorted.
 	Backends map[string][]string
-	// TargetGroups maps each NLB listener to the names of the groups it forwards to.
+	// TargetGroups maps each NLB listener to the names of the groups it forwards to, "NAME
+	// (weight 0)" for one attached without traffic.
 	TargetGroups map[string][]string
 }
 
@@ -93,20 +95,30 @@ func (e *env) nlbState(ctx context.Context, name string) (lbState, error) {
 		key := fmt.Sprintf("%s:%d", l.Protocol, aws.ToInt32(l.Port))
 		s.Backends[key] = []string{}
 		for _, a := range l.DefaultActions {
-			var arns []string
-			if a.TargetGroupArn != nil {
-				arns = append(arns, *a.TargetGroupArn)
-			} else if a.ForwardConfig != nil {
+			// A group weighted 0 is attached (health-checked) but gets no traffic: named with its
+			// weight, its targets are not backends.
+			weights := map[string]int32{}
+			if a.ForwardConfig != nil && len(a.ForwardConfig.TargetGroups) > 0 {
 				for _, tg := range a.ForwardConfig.TargetGroups {
-					arns = append(arns, aws.ToString(tg.TargetGroupArn))
+					weights[aws.ToString(tg.TargetGroupArn)] = aws.ToInt32(tg.Weight)
+					if tg.Weight == nil {
+						weights[aws.ToString(tg.TargetGroupArn)] = 1
+					}
 				}
+			} else if a.TargetGroupArn != nil {
+				weights[*a.TargetGroupArn] = 1
 			}
-			for _, arn := range arns {
+			for _, arn := range slices.Sorted(maps.Keys(weights)) {
 				tgs, err := e.elbv2.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{TargetGroupArns: []string{arn}})
 				if err != nil {
 					return lbState{}, err
 				}
-				s.TargetGroups[key] = append(s.TargetGroups[key], aws.ToString(tgs.TargetGroups[0].TargetGroupName))
+				name := aws.ToString(tgs.TargetGroups[0].TargetGroupName)
+				if weights[arn] == 0 {
+					s.TargetGroups[key] = append(s.TargetGroups[key], name+" (weight 0)")
+					continue
+				}
+				s.TargetGroups[key] = append(s.TargetGroups[key], name)
 				health, err := e.elbv2.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(arn)})
 				if err != nil {
 					return lbState{}, err
