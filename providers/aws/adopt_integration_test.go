@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	v2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	v1 "k8s.io/api/core/v1"
@@ -284,5 +286,66 @@ func TestAdoptUpstreamNLBMovesIncompatibleGroups(t *testing.T) {
 	}
 	if n := e.srv.CallCount("elasticloadbalancingv2:DeleteLoadBalancer"); n != 0 {
 		t.Errorf("DeleteLoadBalancer called %d times", n)
+	}
+}
+
+// TestAdoptUpstreamClassic takes over a Classic Load Balancer cloud-provider-aws made, with
+// its managed group k8s-elb-<name> (tagged only with the cluster): the group is kept, the
+// internal annotation added after creation (which upstream ignored) is refused rather than
+// replacing the load balancer, and the rest converges.
+func TestAdoptUpstreamClassic(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	svc := service()
+	svc.Annotations = map[string]string{prefix + "internal": "true"}
+	name := cloudaws.LoadBalancerName(svc)
+	g, err := e.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("k8s-elb-" + name), VpcId: aws.String(e.built.VPC),
+		Description: aws.String(fmt.Sprintf("Security group for Kubernetes ELB %s (shop/web)", name)),
+		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeSecurityGroup,
+			Tags: []ec2types.Tag{{Key: aws.String("kubernetes.io/cluster/" + cluster), Value: aws.String("owned")}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tags []elbtypes.Tag
+	for k, v := range upstreamTags() {
+		tags = append(tags, elbtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	lb, err := e.elb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{LoadBalancerName: aws.String(name),
+		Listeners: []elbtypes.Listener{{Protocol: aws.String("TCP"), LoadBalancerPort: 80, InstanceProtocol: aws.String("TCP"), InstancePort: aws.Int32(30080)},
+			{Protocol: aws.String("TCP"), LoadBalancerPort: 443, InstanceProtocol: aws.String("TCP"), InstancePort: aws.Int32(30443)}},
+		Subnets: []string{e.built.Subnets["public-a"], e.built.Subnets["public-b"]}, SecurityGroups: []string{aws.ToString(g.GroupId)}, Tags: tags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetCalls()
+	_, err = e.cloud.EnsureLoadBalancer(ctx, cluster, svc, e.nodes)
+	rr := providers.AsReplacementRefused(err)
+	if rr == nil || len(rr.Changes) != 1 || rr.Changes[0].Field != prefix+"scheme" || rr.Status.Ingress[0].Hostname != aws.ToString(lb.DNSName) {
+		t.Fatalf("err = %v, want a ReplacementRefused for the scheme with the kept DNS name", err)
+	}
+	for _, op := range []string{"DeleteLoadBalancer", "CreateLoadBalancer", "ApplySecurityGroupsToLoadBalancer"} {
+		if n := e.srv.CallCount(awsprovider.NewCall(awsprovider.ServiceELB, op)); n != 0 {
+			t.Errorf("%s called %d times on adoption", op, n)
+		}
+	}
+	if n := e.srv.CallCount(awsprovider.NewCall(awsprovider.ServiceEC2, "CreateSecurityGroup")); n != 0 {
+		t.Errorf("CreateSecurityGroup called %d times: upstream's k8s-elb group is not adopted", n)
+	}
+	d, _, lbTags := e.describe(t, name)
+	if aws.ToString(d.Scheme) != "internet-facing" || !slices.Equal(d.SecurityGroups, []string{aws.ToString(g.GroupId)}) || len(d.Instances) != 2 {
+		t.Errorf("scheme %s, groups %v, %d instances: want internet-facing, upstream's group, the two nodes", aws.ToString(d.Scheme), d.SecurityGroups, len(d.Instances))
+	}
+	if lbTags[providers.ReplaceKeyTag] == "" {
+		t.Errorf("tags %v: no %s", lbTags, providers.ReplaceKeyTag)
+	}
+	if got := e.srv.EmptiedBackends(); len(got) != 0 {
+		t.Errorf("backends emptied: %q", got)
+	}
+	e.srv.ResetCalls()
+	if _, err := e.cloud.EnsureLoadBalancer(ctx, cluster, svc, e.nodes); providers.AsReplacementRefused(err) == nil {
+		t.Errorf("second reconcile: err = %v, want the refusal again", err)
+	}
+	if w, _, sum := e.counts(); w != 0 {
+		t.Errorf("second reconcile wrote: %s", sum)
 	}
 }

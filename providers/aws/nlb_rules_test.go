@@ -23,6 +23,12 @@ func TestPinsMatch(t *testing.T) {
 		{"assigned prefix matches auto_assigned", map[string]subnetPin{"s1": {NATPrefix: "2600:1:2:3::/80"}}, map[string]subnetPin{"s1": {NATPrefix: autoAssigned}}, true},
 		{"no prefix for auto_assigned", nil, map[string]subnetPin{"s1": {NATPrefix: autoAssigned}}, false},
 		{"other prefix", map[string]subnetPin{"s1": {NATPrefix: "2600:1:2:3::/80"}}, map[string]subnetPin{"s1": {NATPrefix: "2600:1:2:4::/80"}}, false},
+		// cloud-provider-aws gives pin i to the subnet of the i-th zone by name, cloudlb to the
+		// i-th subnet by ID: the same pins on other subnets are the same NLB.
+		{"same allocations on other subnets", map[string]subnetPin{"s1": {Allocation: "eipalloc-2"}, "s2": {Allocation: "eipalloc-1"}},
+			map[string]subnetPin{"s1": {Allocation: "eipalloc-1"}, "s2": {Allocation: "eipalloc-2"}}, true},
+		{"one allocation differs", map[string]subnetPin{"s1": {Allocation: "eipalloc-2"}, "s2": {Allocation: "eipalloc-3"}},
+			map[string]subnetPin{"s1": {Allocation: "eipalloc-1"}, "s2": {Allocation: "eipalloc-2"}}, false},
 	}
 	for _, tt := range tests {
 		if got := pinsMatch(tt.have, tt.want); got != tt.match {
