@@ -7,8 +7,8 @@
 // Every cluster has at most two load balancers in loadBalancerResourceGroup: <base>
 // (public) and <base>-internal, where <base> is loadBalancerName from the cloud config or
 // the cluster name. cloudlb creates them tagged k8s-azure-cluster-name=<cluster> and deletes
-// them when their last frontend goes; one with the name but without the tag is never
-// modified. Each Service owns, on its load balancer, the frontend IP configuration
+// them when their last frontend goes; one with the name but without the tag is modified only
+// when adopted from the upstream provider (below). Each Service owns, on its load balancer, the frontend IP configuration
 // a<uid> (a<uid>-<subnet> with azure-load-balancer-internal-subnet), and the rules and
 // probes named a<uid>-<PROTO>-<port> as upstream; every part whose name starts with a<uid>
 // is the Service's, nothing else is touched. All Services of a load balancer share the
@@ -20,6 +20,31 @@
 // (per protocol and source: Internet, each allowed service tag, the source ranges; plus
 // a<uid>-DenyAll), with priorities allocated without conflicts (allow rules from 500 up,
 // deny rules from 4096 down).
+//
+// # Adoption from the upstream cloud-provider-azure (adopt.go, security_upstream.go)
+//
+// Upstream writes the same load balancer, frontend, rule, probe and public IP names, but no
+// tag on the load balancer. An untagged one with the cluster's name is adopted when it holds
+// a frontend, rule or probe named with the Service's a<uid>, or a frontend on a public IP
+// tagged k8s-azure-cluster-name=<cluster> with k8s-azure-service; the converging PUT adds the
+// cluster tag. Upstream's default pool <cluster> is NIC-based (the NICs reference it): ARM
+// refuses IP addresses in it and changes its members only on the NICs, so cloudlb leaves it
+// (and its NICs) as it is and moves the Service's rules, in one conditional PUT, onto its own
+// IP-based pool <cluster>-cloudlb (<cluster>-IPv6-cloudlb), filled with the nodes in that
+// same PUT: a rule is never on an empty pool. Upstream's shared NSG rules
+// (k8s-azure-lb_allow_<family>_<md5>, k8s-azure-lb_deny-all_<family>) lose the Service's
+// destinations in the NSG PUT that adds its own rules; a rule left empty is removed.
+//
+// # Replacement guard (replace.go)
+//
+// azure-load-balancer-internal, azure-load-balancer-internal-subnet and azure-pip-prefix-id
+// give the Service a new address. Such a change is made only when the key recorded for the
+// Service (tag cloudlb-replace-key on its managed public IP, else cloudlb-replace-key-<a<uid>>
+// on its load balancer) differs from its key now (providers.ReplaceAllowed); otherwise the
+// frontend is kept, the rest converges, the key is recorded and EnsureLoadBalancer returns
+// *providers.ReplacementRefused with the status. The guard reads both load balancers (and the
+// frontend's public IP) only when the Service is not where this process put it; later parts
+// reuse those reads.
 //
 // # Private Link Services
 //
@@ -95,5 +120,6 @@
 // the IPv6 address. A Private Link Service serves the IPv4 frontend only.
 //
 // Not supported yet: IPv6-only Services (refused with a providers.UserError), multiple
-// Standard load balancer configurations, NIC-based backend pools.
+// Standard load balancer configurations, managing NIC-based pool membership (an adopted NIC
+// pool is left to the NICs; the Service's rules move to cloudlb's IP pool).
 package azure
