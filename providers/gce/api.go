@@ -25,6 +25,13 @@ type addressesAPI interface {
 	Insert(context.Context, *computepb.InsertAddressRequest, ...gax.CallOption) (*compute.Operation, error)
 	Delete(context.Context, *computepb.DeleteAddressRequest, ...gax.CallOption) (*compute.Operation, error)
 	List(context.Context, *computepb.ListAddressesRequest, ...gax.CallOption) *compute.AddressIterator
+}
+
+// addressLabelsAPI labels an address cloudlb took over from cloud-provider-gcp (adopt.go);
+// the addresses cloudlb reserves get their labels at creation. Like healthChecksAPI it is
+// called only on adoption, so the contract suite, which has no upstream objects, does not
+// list it (integration/gcecontract apiInterfaces).
+type addressLabelsAPI interface {
 	SetLabels(context.Context, *computepb.SetLabelsAddressRequest, ...gax.CallOption) (*compute.Operation, error)
 }
 
@@ -88,6 +95,7 @@ type Clients struct {
 	TargetPools        targetPoolsAPI
 	RegionHealthChecks regionHealthChecksAPI
 	HealthChecks       healthChecksAPI
+	AddressLabels      addressLabelsAPI
 	BackendServices    backendServicesAPI
 	Firewalls          firewallsAPI
 	InstanceGroups     instanceGroupsAPI

@@ -444,7 +444,7 @@ func (c *Cloud) labelAddress(ctx context.Context, m *Model) error {
 	}
 	labels[ownerLabel] = m.ClusterID
 	return c.write(ctx, "Addresses.SetLabels", func(ctx context.Context) (*compute.Operation, error) {
-		return c.api.Addresses.SetLabels(ctx, &computepb.SetLabelsAddressRequest{Project: m.Project, Region: m.Region, Resource: m.Name,
+		return c.api.AddressLabels.SetLabels(ctx, &computepb.SetLabelsAddressRequest{Project: m.Project, Region: m.Region, Resource: m.Name,
 			RegionSetLabelsRequestResource: &computepb.RegionSetLabelsRequest{Labels: labels, LabelFingerprint: ptr(a.LabelFingerprint)}})
 	})
 }

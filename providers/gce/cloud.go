@@ -59,6 +59,10 @@ type Cloud struct {
 	// instances applied per instance group zone, so unchanged node sets cost no read.
 	members map[string]cached
 	groups  map[string]cachedGroup
+	// globalNodeCheck is set once a backend service on a global health check (upstream's
+	// internal load balancers, adopt.go) was seen: from then on, the shared health-check
+	// firewall both kinds of node check use is deleted only with the last of them.
+	globalNodeCheck bool
 }
 
 type zoneTags struct {
@@ -137,6 +141,9 @@ func NewFromConfig(ctx context.Context, cc *CloudConfig) (*Cloud, error) {
 	must(e)
 	cl.Addresses, e = compute.NewAddressesRESTClient(ctx, opts...)
 	must(e)
+	addresses, e := compute.NewAddressesRESTClient(ctx, opts...)
+	must(e)
+	cl.AddressLabels = addresses
 	cl.TargetPools, e = compute.NewTargetPoolsRESTClient(ctx, opts...)
 	must(e)
 	cl.RegionHealthChecks, e = compute.NewRegionHealthChecksRESTClient(ctx, opts...)

@@ -75,6 +75,10 @@ func replaceKey(token string, m *Model) string {
 // replacement fields.
 func guardChanges(m *Model, r *ObservedRule) []providers.FieldChange {
 	have, want := ruleChoices(r, m.Name).fields(), modelChoices(m).fields()
+	if have[0].Value != want[0].Value {
+		// The scheme decides which other fields apply: only it is the change.
+		have, want = have[:1], want[:1]
+	}
 	var out []providers.FieldChange
 	for i := range have {
 		if have[i].Value != want[i].Value {

@@ -107,6 +107,9 @@ func (c *Cloud) EnsureLoadBalancerConfigured(ctx context.Context, clusterName st
 		return nil, err
 	}
 	ip, err := c.ensure(ctx, m)
+	if rr := providers.AsReplacementRefused(err); rr != nil {
+		return rr.Status, err // kept and serving: the controller writes the status
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ensuring load balancer %s: %w", m.Name, err)
 	}

@@ -300,6 +300,11 @@ func (c *Cloud) observeBackends(ctx context.Context, m *Model, o *Observed) erro
 			return err
 		}
 		o.BackendServices[n] = fromBackendService(bs, m)
+		if o.BackendServices[n].HealthCheckGlobal {
+			c.mu.Lock()
+			c.globalNodeCheck = true
+			c.mu.Unlock()
+		}
 	}
 	return nil
 }

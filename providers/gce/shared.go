@@ -128,7 +128,10 @@ func (c *Cloud) deleteHealthCheck(ctx context.Context, m *Model, hc HealthCheck)
 	if err != nil {
 		return err
 	}
-	if hc.Shared && hc.Kind != HealthCheckLegacyHTTP {
+	c.mu.Lock()
+	global := c.globalNodeCheck
+	c.mu.Unlock()
+	if hc.Shared && (hc.Kind == HealthCheckGlobal || hc.Kind == HealthCheckRegional && global) {
 		// Upstream's global node health check and cloudlb's regional one share the firewall
 		// k8s-<id>-node-hc: it goes with the last of them.
 		other := HealthCheckRegional
