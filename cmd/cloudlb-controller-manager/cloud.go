@@ -63,10 +63,11 @@ func newCloudInitializer(registered []string) app.InitCloudFunc {
 			klog.InfoS("Cloud provider configured", kv...)
 		}
 		if !cloud.HasClusterID() {
-			// Ownership of cloud resources is decided by tags carrying --cluster-name, which we
-			// always set; upstream's "ClusterID" check guards in-tree tag schemes we do not use.
-			klog.InfoS("Cloud provider reports no cluster ID; cloud resources are owned through --cluster-name",
-				"provider", cp.Name, "clusterName", completed.ComponentConfig.KubeCloudShared.ClusterName)
+			// Ownership of cloud resources is decided by tags carrying the cluster name, which the
+			// service controller resolves before it starts (clusterid.go); upstream's "ClusterID"
+			// check guards in-tree tag schemes we do not use.
+			klog.InfoS("Cloud config names no cluster; cloud resources are owned through --cluster-name or the identity the provider discovers",
+				"provider", cp.Name)
 		}
 		return cloud
 	}

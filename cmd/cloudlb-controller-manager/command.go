@@ -42,6 +42,10 @@ type cloudlbOptions struct {
 	NodeBatchWindow time.Duration
 	// DriftRepairPeriod is how often every load balancer is re-checked against the cloud; 0 disables.
 	DriftRepairPeriod time.Duration
+
+	// clusterNameSet records whether --cluster-name (upstream's flag) was given: without it the
+	// cluster identity is discovered (clusterid.go), not taken from the flag's default.
+	clusterNameSet bool
 }
 
 // newCloudlbOptions returns the defaults of cloudlb's flags.
@@ -84,9 +88,15 @@ func (o *cloudlbOptions) validate() error {
 // defaults, our flags, our providers and our service controller. sd stops a running command
 // and runs our controllers.
 func newCommand(sd *shutdown) (*cobra.Command, error) {
+	cmd, _, err := newCommandWithOptions(sd)
+	return cmd, err
+}
+
+// newCommandWithOptions is newCommand, also returning cloudlb's options the command fills in.
+func newCommandWithOptions(sd *shutdown) (*cobra.Command, *cloudlbOptions, error) {
 	ccmOptions, err := options.NewCloudControllerManagerOptions()
 	if err != nil {
-		return nil, fmt.Errorf("initialise cloud-controller-manager options: %w", err)
+		return nil, nil, fmt.Errorf("initialise cloud-controller-manager options: %w", err)
 	}
 	// Both defaults must be set before the command is built: the flags take their defaults from here.
 	ccmOptions.ServiceController.ConcurrentServiceSyncs = defaultConcurrentServiceSyncs
@@ -114,6 +124,7 @@ cloud-node-lifecycle and route controllers can be enabled with --controllers.`
 		if versionRequested(cmd) {
 			return nil
 		}
+		extra.clusterNameSet = cmd.Flags().Changed(clusterNameFlag)
 		return extra.validate()
 	}
 	upstreamRunE := cmd.RunE
@@ -128,5 +139,12 @@ cloud-node-lifecycle and route controllers can be enabled with --controllers.`
 		// provider", which this binary, whose only purpose is a provider's load balancers, refuses.
 		f.Usage = fmt.Sprintf("The cloud provider that implements load balancers. Required. Registered providers: %s.", strings.Join(providers, ", "))
 	}
-	return cmd, nil
+	if f := cmd.Flags().Lookup(clusterNameFlag); f != nil {
+		// Upstream's text says only "The instance prefix for the cluster."; ours is the identity
+		// of every cloud object, and its default is not used by the real clouds.
+		f.Usage = "The cluster's identity in the cloud objects it owns (ownership tags, shared object names). " +
+			"When not given, the aws and gce providers discover it where their upstream providers do, and azure takes azure.json's clusterName; " +
+			"the controller refuses to start when none is found. The fake provider uses the default."
+	}
+	return cmd, extra, nil
 }

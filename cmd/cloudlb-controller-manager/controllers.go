@@ -120,8 +120,17 @@ func (c serviceControllerConstructor) newInitFunc(initContext app.ControllerInit
 			return nil, false, nil
 		}
 		shared := completed.ComponentConfig
+		client := completed.ClientBuilder.ClientOrDie(initContext.ClientName)
+		cp := shared.KubeCloudShared.CloudProvider
+		clusterName, err := newClusterIdentity(cp.Name, cp.CloudConfigFile, shared.KubeCloudShared.ClusterName, o.clusterNameSet, cloud).
+			resolve(ctx, logger, client)
+		if err != nil {
+			// Refuse to start: without an identity every cloud object tagged for the default
+			// "kubernetes" would be taken as ours, and shared objects would be duplicated.
+			return nil, false, err
+		}
 		opts := servicecontroller.Options{
-			ClusterName:       shared.KubeCloudShared.ClusterName,
+			ClusterName:       clusterName,
 			LoadBalancerClass: o.LoadBalancerClass,
 			AnnotationCloud:   annotationCloudFor(shared.KubeCloudShared.CloudProvider.Name),
 			Workers:           int(shared.ServiceController.ConcurrentServiceSyncs),
@@ -130,7 +139,7 @@ func (c serviceControllerConstructor) newInitFunc(initContext app.ControllerInit
 		}
 		ctrl, err := servicecontroller.New(opts,
 			lb,
-			completed.ClientBuilder.ClientOrDie(initContext.ClientName),
+			client,
 			completed.SharedInformers.Core().V1().Services(),
 			completed.SharedInformers.Core().V1().Nodes())
 		if err != nil {
