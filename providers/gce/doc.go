@@ -32,6 +32,22 @@
 // but another description is never changed or deleted and the Service gets a
 // providers.UserError.
 //
+// # Taking over from cloud-provider-gcp
+//
+// Upstream writes no cluster ID, so cloudlb also owns (owner.go) a per-Service object whose
+// name it derives from the Service's UID and whose description names the Service without a
+// cluster, and a shared object named with the cluster ID (kube-system/ingress-uid, which
+// upstream uses) whose description is upstream's. It takes them over in place (adopt.go):
+// the forwarding rule and the address get the label cloudlb-cluster-id (descriptions cannot
+// change), an address upstream released is reserved again with the rule's IP, a backend
+// service keeps upstream's global health check; nothing is re-created. Changes that would
+// re-create the forwarding rule (scheme, internal subnet, l4-rbs, backend-share) pass the
+// replacement guard (guard.go): the rule label cloudlb-replace-key records the Service's key,
+// and a rule without it, or with the Service's key, is kept with a
+// providers.ReplacementRefused. After cloudlb, upstream manages the same objects in place:
+// it ignores labels, patches descriptions back, and uses the same names (migration/gce
+// proves both directions against upstream's own code).
+//
 // # Addresses
 //
 // The address <lb> is reserved on the first reconcile and kept for the Service's life, so
