@@ -233,6 +233,8 @@ func TestAdoptUpstreamNLB(t *testing.T) {
 				t.Errorf("second reconcile wrote: %s", sum)
 			}
 			if tt.refused == nil {
+				// Deletion finds upstream's groups too (they have no service-name tag).
+				e.deleteAndCheckClean(t, svc)
 				return
 			}
 			// Asking for the replacement makes it, with a new NLB under the same name.
@@ -287,6 +289,7 @@ func TestAdoptUpstreamNLBMovesIncompatibleGroups(t *testing.T) {
 	if n := e.srv.CallCount("elasticloadbalancingv2:DeleteLoadBalancer"); n != 0 {
 		t.Errorf("DeleteLoadBalancer called %d times", n)
 	}
+	e.deleteAndCheckClean(t, svc)
 }
 
 // TestAdoptUpstreamClassic takes over a Classic Load Balancer cloud-provider-aws made, with
@@ -348,4 +351,5 @@ func TestAdoptUpstreamClassic(t *testing.T) {
 	if w, _, sum := e.counts(); w != 0 {
 		t.Errorf("second reconcile wrote: %s", sum)
 	}
+	e.deleteAndCheckClean(t, svc)
 }

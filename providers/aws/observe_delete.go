@@ -76,6 +76,9 @@ func (c *Cloud) observeDeletion(ctx context.Context, svc *v1.Service, cfg *annot
 	if err := c.observeDeletionGroups(ctx, o, vpc); err != nil {
 		return nil, err
 	}
+	if err := c.observeAdoptedGroups(ctx, o, cfg); err != nil {
+		return nil, err
+	}
 	return o, nil
 }
 

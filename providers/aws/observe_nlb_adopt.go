@@ -2,11 +2,13 @@ package aws
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	v2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/cloudlb/cloudlb/annotations"
 )
 
 // Target groups the NLB's listeners use under other names than the model's: those
@@ -111,4 +113,56 @@ func (c *Cloud) adoptableGroup(ctx context.Context, m *NLBModel, lb *nlbObserved
 		}
 	}
 	return nil, nil
+}
+
+// observeAdoptedGroups adds to a deletion the groups cloud-provider-aws made for the
+// Service's load balancers, which cloudlb adopted and which carry the cluster's tag but no
+// service-name tag (so ownedGroups does not find them): those attached to the Service's load
+// balancers, as upstream finds them, except the groups the Service lists as its own and the
+// cloud config's shared ElbSecurityGroup. Like upstream's, they are found through the load
+// balancer: a retry after the load balancer is gone no longer finds them.
+func (c *Cloud) observeAdoptedGroups(ctx context.Context, o *deletionObservation, cfg *annotations.AWSConfig) error {
+	skip := map[string]bool{c.cfg.Global.ElbSecurityGroup: true}
+	for _, g := range o.groups {
+		skip[g.ID] = true
+	}
+	if cfg != nil {
+		for _, id := range append(slices.Clone(cfg.SecurityGroups), cfg.ExtraSecurityGroups...) {
+			skip[id] = true
+		}
+	}
+	var ids []string
+	for _, cand := range o.all() {
+		var attached []string
+		if o.nlbOurs(cand) {
+			attached = cand.nlb.groups
+		}
+		if cl := cand.classic; cl != nil && cl.Exists && owned(cl.Tags, o.cluster) && ownedBy(cl.Tags, o.service, cand.name) == nil {
+			attached = append(attached, cl.SecurityGroups...)
+		}
+		for _, id := range attached {
+			if !skip[id] && !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	slices.Sort(ids)
+	groups, err := c.describeGroups(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("looking for the security groups of %s: %w", o.service, err)
+	}
+	for _, id := range ids {
+		g := groups[id]
+		if g == nil || !owned(g.Tags, o.cluster) {
+			continue
+		}
+		if _, named := g.Tags[tagServiceName]; named {
+			continue // ownedGroups found it if it is the Service's
+		}
+		if o.users[id], err = c.referencing(ctx, id); err != nil {
+			return fmt.Errorf("deleting security group %s of %s: %w", id, o.service, err)
+		}
+		o.groups = append(o.groups, g)
+	}
+	return nil
 }
