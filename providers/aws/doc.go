@@ -89,6 +89,30 @@
 // an answer was lost: creates of ELBv2 are idempotent, an existing security group with our
 // tags is adopted, duplicate rules and listeners count as done.
 //
+// # Taking over from cloud-provider-aws, and the replacement guard
+//
+// Load balancers cloud-provider-aws made are kept in place (same ARN and DNS name): names
+// and tags are upstream's, so they are the Service's. An NLB's listeners keep the target
+// groups they forward to whatever their names (upstream's k8s-<ns>-<name>-<hash>) when the
+// group is compatible (protocol, port, instance targets, VPC, IPv4), its health check and
+// attributes repaired in place (observe_nlb_adopt.go, diff_nlb_move.go). A group that must
+// change (a TCP group's health check protocol, the protocol, the NodePort) gets a successor
+// with the targets registered; while the old group has healthy targets and the new one's are
+// not healthy yet, the listener forwards to both (weights 1 and 0, so AWS checks the new
+// targets) and the Service is retried soon (a RetryError); then the listener moves and the
+// old group is deleted. In the Managed security-group mode an NLB's existing group with the
+// cluster's tag (upstream's k8s-<ns8>-<name8>-<hash>) serves as its managed group; a Classic
+// Load Balancer's k8s-elb-<name> is the same name for both. Deletion removes those groups
+// too (attached to the load balancer, cluster tag, no service-name tag), as upstream does.
+//
+// What AWS fixes at creation (guard.go: the scheme; an NLB's pinned addresses, compared as
+// sets; IPv6 source NAT; having security groups) is replaced only as providers/guard.go
+// says: every load balancer carries the tag cloudlb-replace-key, and one without it or with
+// the Service's current key is kept with its own values of those fields, everything else
+// converged, and a *providers.ReplacementRefused returned (loadbalancer_guard.go). The key
+// hashes the Service's choice about NLB groups, not the cloud config's mode, so changing
+// NLBSecurityGroupMode replaces no NLB.
+//
 // # Cheap no-op reconciles
 //
 // Classic: everything DescribeLoadBalancers returns (listeners, listener and backend
