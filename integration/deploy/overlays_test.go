@@ -14,18 +14,22 @@ func TestOverlaysPerCloud(t *testing.T) {
 	waitForBootstrap(t)
 	overlays := filepath.Join(deployDir, "overlays")
 	shared := &cloudConfigSource{"Secret", "cloudlb-cloud-config", "cloud.conf"}
-	// overlay is a directory of deploy/overlays and what its rendering must have.
+	// overlay is a directory of deploy/overlays and what its rendering must have. clusterName
+	// says whether it passes --cluster-name: the aws and gce overlays leave the cluster identity
+	// to discovery (the cloud config, the instance's tags, ConfigMap kube-system/ingress-uid),
+	// azure has none to discover.
 	type overlayCase struct {
-		overlay string
-		want    controllerManagerWant
+		overlay     string
+		want        controllerManagerWant
+		clusterName bool
 	}
 	tests := []overlayCase{
-		{"aws", controllerManagerWant{cloud: "aws", config: shared, saAnnotation: "eks.amazonaws.com/role-arn"}},
+		{"aws", controllerManagerWant{cloud: "aws", config: shared, saAnnotation: "eks.amazonaws.com/role-arn"}, false},
 		{"azure", controllerManagerWant{cloud: "azure", config: &cloudConfigSource{"Secret", "azure-cloud-provider", "cloud-config"},
-			saAnnotation: "azure.workload.identity/client-id", podLabels: map[string]string{"azure.workload.identity/use": "true"}}},
-		{"gce", controllerManagerWant{cloud: "gce", config: shared, saAnnotation: "iam.gke.io/gcp-service-account"}},
+			saAnnotation: "azure.workload.identity/client-id", podLabels: map[string]string{"azure.workload.identity/use": "true"}}, true},
+		{"gce", controllerManagerWant{cloud: "gce", config: shared, saAnnotation: "iam.gke.io/gcp-service-account"}, false},
 		// The fake cloud needs no config and no identity; TestBinaryRunsUnderShippedRBAC runs it.
-		{"demo", controllerManagerWant{cloud: "fake", args: []string{"--cluster-name=kubernetes"}}},
+		{"demo", controllerManagerWant{cloud: "fake", args: []string{"--cluster-name=kubernetes"}}, true},
 	}
 	entries, err := os.ReadDir(overlays)
 	if err != nil {
@@ -41,8 +45,8 @@ func TestOverlaysPerCloud(t *testing.T) {
 			t.Parallel()
 			_, ms := kustomizeBuild(t, filepath.Join(overlays, tc.overlay))
 			checkControllerManager(t, ms, tc.want)
-			if _, ok := flagValue(onlyDeployment(t, ms).Spec.Template.Spec.Containers[0].Args, "cluster-name"); !ok {
-				t.Error("no --cluster-name: the overlay must say which owner tag it writes")
+			if _, ok := flagValue(onlyDeployment(t, ms).Spec.Template.Spec.Containers[0].Args, "cluster-name"); ok != tc.clusterName {
+				t.Errorf("--cluster-name given: %v, want %v (an overlay passes it only where no identity is discovered)", ok, tc.clusterName)
 			}
 		})
 	}
