@@ -39,7 +39,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 ## test: everything CI runs (format, vet, unit, integration, docs staleness, example lint, images)
-test: check-fmt vet test-unit lint-examples test-integration test-images
+test: check-fmt vet test-unit lint-examples test-integration test-migration test-images
 
 ## test-unit: unit tests, including the docs/annotations.md staleness check and fuzz seeds
 test-unit:
@@ -52,10 +52,14 @@ test-integration: build testbin
 	$(GO) test -count=1 ./integration/...
 	CLOUDLB_FAKEAWS_DNS=emulator $(GO) test -count=1 ./providers/aws/ ./integration/awscontract/
 
-## test-migration: the migration suite (a separate module, migration/): cloud-provider-aws creates
-## load balancers against fakeaws, cloudlb takes them over and hands them back, and deletes them
-test-migration:
+## test-migration: the migration suites, modules of their own so that cloudlb does not depend on the
+## upstream providers: cloud-provider-aws (migration/) and cloud-provider-gcp (migration/gce, which
+## also needs the control plane of bin/testbin) create load balancers against cloudlb's fakes,
+## cloudlb takes them over in place, and the upstream provider takes them back. Azure's module is
+## not served by the Go proxy: its suite (fixtures from its source) is in providers/azure.
+test-migration: testbin
 	cd migration && $(GO) test -count=1 ./...
+	cd migration/gce && CLOUDLB_TESTBIN=$(CURDIR)/bin/testbin $(GO) test -count=1 ./...
 
 ## test-localstack: the AWS contract suite against the endpoint in AWS_ENDPOINT_URL (LocalStack's
 ## default is http://localhost:4566) instead of the in-process fakeaws; skips when it is unset
@@ -74,6 +78,7 @@ vet:
 	cd tools/testbin && $(GO) vet ./...
 	cd tools/images && $(GO) vet ./...
 	cd migration && $(GO) vet ./...
+	cd migration/gce && $(GO) vet ./...
 
 ## lint-examples: every manifest under examples/ (but the deliberately invalid demo) must pass `cloudlb lint`
 lint-examples:
