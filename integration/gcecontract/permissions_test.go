@@ -97,6 +97,16 @@ var impliedCompute = map[string]string{
 	"compute.regionHealthChecks.useReadOnly": "a backend service names its regional health check",
 	"compute.subnetworks.use":                "an internal forwarding rule and its INTERNAL address sit in a subnetwork",
 	"compute.targetPools.use":                "an external forwarding rule points at its target pool (Insert, SetTarget)",
+
+	// Calls made only when taking over cloud-provider-gcp's load balancers (providers/gce
+	// adopt.go: addressLabelsAPI, healthChecksAPI), which the contract's Services never are;
+	// migration/gce (TestTakeOverAndHandBack) makes them against fakegce.
+	"compute.addresses.setLabels":      "Addresses.SetLabels of an address cloud-provider-gcp reserved (adoption)",
+	"compute.healthChecks.get":         "HealthChecks.Get of cloud-provider-gcp's global ILB health check (adoption)",
+	"compute.healthChecks.create":      "HealthChecks.Insert of an adopted ILB's global health check (adoption)",
+	"compute.healthChecks.update":      "HealthChecks.Update of an adopted ILB's global health check (adoption)",
+	"compute.healthChecks.delete":      "HealthChecks.Delete of an adopted ILB's global health check (adoption)",
+	"compute.healthChecks.useReadOnly": "an adopted ILB's backend service names its global health check (adoption)",
 }
 
 // checkPermissions compares deploy/permissions/gce-role.yaml with the calls fakegce served
