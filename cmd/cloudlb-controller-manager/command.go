@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudlb/cloudlb/servicecontroller"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -102,6 +103,8 @@ func newCommandWithOptions(sd *shutdown) (*cobra.Command, *cloudlbOptions, error
 	ccmOptions.ServiceController.ConcurrentServiceSyncs = defaultConcurrentServiceSyncs
 	ccmOptions.Generic.LeaderElection.ResourceName = defaultLeaderElectionLease
 	ccmOptions.Generic.Controllers = defaultControllers()
+	ccmOptions.Generic.ClientConnection.QPS = servicecontroller.DefaultKubeAPIQPS
+	ccmOptions.Generic.ClientConnection.Burst = servicecontroller.DefaultKubeAPIBurst
 
 	extra := newCloudlbOptions()
 	var additional cliflag.NamedFlagSets

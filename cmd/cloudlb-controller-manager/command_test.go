@@ -40,6 +40,8 @@ func TestCommandFlagDefaults(t *testing.T) {
 		{"secure-port", "10258"},
 		{"controllers", "[service]"},
 		{"cluster-name", "kubernetes"},
+		{"kube-api-qps", "100"},
+		{"kube-api-burst", "200"},
 	} {
 		t.Run(tc.flag, func(t *testing.T) {
 			t.Parallel()

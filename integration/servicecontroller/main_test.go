@@ -48,9 +48,9 @@ const (
 	testPollInterval = 20 * time.Millisecond
 )
 
-// newClient returns an admin clientset of the shared control plane. Client-side rate limiting
-// is off (negative QPS): the tests and benchmarks measure the controller, not client-go's
-// token bucket.
+// newClient returns an admin clientset of the shared control plane for the tests' own requests.
+// Client-side rate limiting is off (negative QPS): setting up a thousand Services must not wait
+// on client-go's token bucket. The controller's client is newControllerClient.
 func newClient(tb testing.TB) kubernetes.Interface {
 	tb.Helper()
 	cfg := shared.RESTConfig()
@@ -58,6 +58,20 @@ func newClient(tb testing.TB) kubernetes.Interface {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		tb.Fatalf("create client: %v", err)
+	}
+	return cs
+}
+
+// newControllerClient is the controller's client, limited as the controller manager ships
+// (servicecontroller.DefaultKubeAPIQPS and DefaultKubeAPIBurst), so that tests and benchmarks
+// measure what users run.
+func newControllerClient(tb testing.TB) kubernetes.Interface {
+	tb.Helper()
+	cfg := shared.RESTConfig()
+	cfg.QPS, cfg.Burst = servicecontroller.DefaultKubeAPIQPS, servicecontroller.DefaultKubeAPIBurst
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		tb.Fatalf("create controller client: %v", err)
 	}
 	return cs
 }
@@ -110,7 +124,7 @@ type runningController struct {
 // before the informers start (to add event handlers).
 func startController(tb testing.TB, logger klog.Logger, opts servicecontroller.Options, cloud cloudprovider.LoadBalancer, hooks ...func(informers.SharedInformerFactory)) *runningController {
 	tb.Helper()
-	client := newClient(tb)
+	client := newControllerClient(tb)
 	factory := informers.NewSharedInformerFactory(client, 0)
 	c, err := servicecontroller.New(opts, cloud, client, factory.Core().V1().Services(), factory.Core().V1().Nodes())
 	if err != nil {
