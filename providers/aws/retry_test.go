@@ -2,10 +2,13 @@ package aws
 
 import (
 	"context"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	v1 "k8s.io/api/core/v1"
@@ -16,11 +19,11 @@ import (
 	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 )
 
-// TestAdaptiveRetryUnderThrottling creates a CLB and re-ensures it with 30% of the calls
-// throttled, through SDK clients configured as NewFromConfig configures them: the shared
-// adaptive retryer absorbs the throttling, so each Ensure succeeds on its first try. It takes
-// a few seconds: after a throttle the adaptive mode really does slow the sending rate.
-func TestAdaptiveRetryUnderThrottling(t *testing.T) {
+// TestRetryUnderThrottling creates a CLB and re-ensures it with 30% of the calls throttled,
+// through SDK clients configured as NewFromConfig configures them: the shared retryers absorb
+// the throttling, so each Ensure succeeds on its first try, and every attempt is counted by
+// the API's limiter.
+func TestRetryUnderThrottling(t *testing.T) {
 	t.Parallel()
 	c, srv, nodes := fakeEnv(t, fakeaws.Options{Seed: 7}, 2)
 	if c.elb.(*elb.Client).Options().Retryer != c.limits.elb.retryer || c.ec2.(*ec2.Client).Options().Retryer != c.limits.ec2.retryer {
@@ -60,6 +63,73 @@ func TestAdaptiveRetryUnderThrottling(t *testing.T) {
 	}
 	if attempts != int64(total) {
 		t.Errorf("counted %d attempts, the fake answered %d", attempts, total)
+	}
+	// 30% of throttled answers is not a majority: no API's rate was lowered.
+	for api, s := range stats {
+		if s.Decreases != 0 || s.Rate != DefaultQPS {
+			t.Errorf("%s: rate %v after %d decreases, want %v after none", api, s.Rate, s.Decreases, float64(DefaultQPS))
+		}
+	}
+}
+
+// TestRetriesWaitOnTheBucket: with every answer throttled, each of a call's MaxAttempts
+// attempts waits for a token of the API's bucket, so the retries are paced by the bucket,
+// and the call ends with the throttling error, which the controller retries.
+func TestRetriesWaitOnTheBucket(t *testing.T) {
+	t.Parallel()
+	srv := fakeaws.New(fakeaws.Options{})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	const qps, attempts = 50, 4
+	ls := newLimits(Limits{QPS: qps, Burst: 1, MaxAttempts: attempts, BaseBackoff: time.Microsecond, MaxBackoff: time.Microsecond})
+	client := elb.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDFAKE", "secret", "")},
+		func(o *elb.Options) { ls.elb.configure(&o.Retryer, &o.APIOptions) })
+	srv.SetFaults(fakecore.Faults{ThrottleRate: 1})
+	start := time.Now()
+	_, err := call(context.Background(), ls, "elb.DescribeLoadBalancers", func() (*elb.DescribeLoadBalancersOutput, error) {
+		return client.DescribeLoadBalancers(context.Background(), &elb.DescribeLoadBalancersInput{})
+	})
+	elapsed := time.Since(start)
+	if !isThrottle(err) {
+		t.Fatalf("err = %v, want the throttling error after %d attempts", err, attempts)
+	}
+	if s := ls.elb.limiter.Stats(); s.Attempts != attempts || s.Throttled != attempts {
+		t.Errorf("stats %+v, want %d attempts, all throttled", s, attempts)
+	}
+	// The first token is the burst's; each retry waits 1/qps for its own (the backoff is
+	// a microsecond).
+	if want := time.Duration(attempts-1) * time.Second / qps; elapsed < want-5*time.Millisecond {
+		t.Errorf("%d attempts took %v, want at least %v: the retries did not wait on the bucket", attempts, elapsed, want)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	t.Parallel()
+	b := backoff{base: 100 * time.Millisecond, max: time.Second}
+	tests := []struct {
+		attempt int
+		bound   time.Duration
+	}{
+		{1, 100 * time.Millisecond},
+		{2, 200 * time.Millisecond},
+		{4, 800 * time.Millisecond},
+		{5, time.Second},
+		{40, time.Second},
+	}
+	for _, tt := range tests {
+		var longest time.Duration
+		for range 200 {
+			d, err := b.BackoffDelay(tt.attempt, nil)
+			if err != nil || d < 0 || d > tt.bound {
+				t.Fatalf("attempt %d: delay %v, %v; want within [0, %v]", tt.attempt, d, err, tt.bound)
+			}
+			longest = max(longest, d)
+		}
+		// Full jitter spreads over the whole range, not a fixed sleep.
+		if longest < tt.bound/2 {
+			t.Errorf("attempt %d: longest of 200 delays %v, want close to %v", tt.attempt, longest, tt.bound)
+		}
 	}
 }
 

@@ -121,7 +121,7 @@ func TestLimiter(t *testing.T) {
 	l.Attempted(false)
 	l.Attempted(true)
 	l.Attempted(false)
-	if got, want := l.Stats(), (Stats{Attempts: 3, Throttled: 1}); got != want {
+	if got, want := l.Stats(), (Stats{Attempts: 3, Throttled: 1, Rate: 1}); got != want {
 		t.Errorf("Stats() = %+v, want %+v", got, want)
 	}
 }
