@@ -1,11 +1,11 @@
 package aws
 
 import (
-	"crypto/sha256"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
+
+	"github.com/cloudlb/cloudlb/internal/intern"
 )
 
 // The two caches here have one role, one per kind of load balancer: what the last apply of a
@@ -19,50 +19,9 @@ import (
 // groups in observe_noderules.go) hold shared cluster facts, not a Service's state.
 
 // Memory. Most load balancers of a cluster target the same nodes, so the instance lists are
-// interned: each cache keeps one sorted copy per distinct list (idSets), counted by the entries
-// that use it, not one per load balancer (at 1,000 nodes a list is about 35 KB; 5,000 copies
-// were 175 MB). Entries hold the shared list; get returns a copy the caller may change.
-
-// idSet is one interned, sorted list of instance IDs and the number of entries holding it.
-type idSet struct {
-	ids  []string
-	refs int
-}
-
-// idSets interns instance-ID lists by their digest. The caches call it under their own lock.
-type idSets map[[sha256.Size]byte]*idSet
-
-// intern returns the shared sorted copy of ids, counting one more holder.
-func (s *idSets) intern(ids []string) []string {
-	if len(ids) == 0 {
-		return nil
-	}
-	sorted := slices.Sorted(slices.Values(ids))
-	key := sha256.Sum256([]byte(strings.Join(sorted, "\x00")))
-	if *s == nil {
-		*s = idSets{}
-	}
-	if set, ok := (*s)[key]; ok {
-		set.refs++
-		return set.ids
-	}
-	(*s)[key] = &idSet{ids: sorted, refs: 1}
-	return sorted
-}
-
-// release counts one holder of ids (a list intern returned) less, forgetting the list with
-// its last holder.
-func (s idSets) release(ids []string) {
-	if len(ids) == 0 {
-		return
-	}
-	key := sha256.Sum256([]byte(strings.Join(ids, "\x00")))
-	if set, ok := s[key]; ok {
-		if set.refs--; set.refs == 0 {
-			delete(s, key)
-		}
-	}
-}
+// interned (internal/intern): each cache keeps one sorted copy per distinct list, counted by the
+// entries that use it, not one per load balancer (at 1,000 nodes a list is about 35 KB; 5,000
+// copies were 175 MB). Entries hold the shared list; get returns a copy the caller may change.
 
 // classicState is what the last apply of one of our Classic Load Balancers left: its
 // registered instances and its tags.
@@ -76,7 +35,7 @@ type classicState struct {
 type classicCache struct {
 	mu   sync.Mutex
 	m    map[string]classicState
-	sets idSets
+	sets intern.Lists
 }
 
 func (c *classicCache) get(name string) (classicState, bool) {
@@ -101,9 +60,9 @@ func (c *classicCache) put(name string, instances []string, tags map[string]stri
 // set stores s under name, interning its instances; the caller holds c.mu.
 func (c *classicCache) set(name string, s classicState) {
 	if old, ok := c.m[name]; ok {
-		c.sets.release(old.instances)
+		c.sets.Release(old.instances)
 	}
-	s.instances = c.sets.intern(s.instances)
+	s.instances = c.sets.Intern(s.instances)
 	c.m[name] = s
 }
 
@@ -124,7 +83,7 @@ func (c *classicCache) drop(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.m[name]; ok {
-		c.sets.release(old.instances)
+		c.sets.Release(old.instances)
 		delete(c.m, name)
 	}
 }
@@ -143,7 +102,7 @@ type nlbState struct {
 type nlbCache struct {
 	mu   sync.Mutex
 	m    map[string]nlbState
-	sets idSets
+	sets intern.Lists
 }
 
 func (c *nlbCache) get(name string) (nlbState, bool) {
@@ -165,9 +124,9 @@ func (c *nlbCache) put(name string, s nlbState) {
 		s.targetGroups = old.targetGroups // a no-op sync keeps what a full one learnt
 	}
 	if ok {
-		c.sets.release(old.instances)
+		c.sets.Release(old.instances)
 	}
-	s.instances = c.sets.intern(s.instances)
+	s.instances = c.sets.Intern(s.instances)
 	c.m[name] = s
 }
 
@@ -175,7 +134,7 @@ func (c *nlbCache) drop(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.m[name]; ok {
-		c.sets.release(old.instances)
+		c.sets.Release(old.instances)
 		delete(c.m, name)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/cloudlb/cloudlb/internal/intern"
 )
 
 func instanceList(n int, prefix string) []string {
@@ -28,24 +30,18 @@ func TestCachesInternInstanceLists(t *testing.T) {
 	classic.update("clb-0", func(s *classicState) { s.instances = s.instances[:999] })
 	steps := []struct {
 		name          string
-		sets          idSets
+		sets          *intern.Lists
 		wantSets      int
 		wantRefsOfAll int
 	}{
-		{"NLBs: 500 entries share the full list, one holds another", nlbs.sets, 2, 500},
-		{"Classic: update moved one entry to a second list", classic.sets, 2, 499},
+		{"NLBs: 500 entries share the full list, one holds another", &nlbs.sets, 2, 500},
+		{"Classic: update moved one entry to a second list", &classic.sets, 2, 499},
 	}
 	for _, s := range steps {
-		if len(s.sets) != s.wantSets {
-			t.Errorf("%s: %d distinct lists kept, want %d", s.name, len(s.sets), s.wantSets)
+		if s.sets.Len() != s.wantSets {
+			t.Errorf("%s: %d distinct lists kept, want %d", s.name, s.sets.Len(), s.wantSets)
 		}
-		refs := 0
-		for _, set := range s.sets {
-			if len(set.ids) == len(all) {
-				refs = set.refs
-			}
-		}
-		if refs != s.wantRefsOfAll {
+		if refs := s.sets.Holders(all); refs != s.wantRefsOfAll {
 			t.Errorf("%s: the full list has %d holders, want %d", s.name, refs, s.wantRefsOfAll)
 		}
 	}
@@ -65,7 +61,7 @@ func TestCachesInternInstanceLists(t *testing.T) {
 		nlbs.drop(fmt.Sprintf("nlb-%d", i))
 	}
 	nlbs.put("nlb-odd", nlbState{}) // replaced by an entry without instances
-	if len(nlbs.sets) != 0 {
-		t.Errorf("%d lists kept after every holder went, want 0", len(nlbs.sets))
+	if nlbs.sets.Len() != 0 {
+		t.Errorf("%d lists kept after every holder went, want 0", nlbs.sets.Len())
 	}
 }

@@ -57,7 +57,7 @@ func (c *Cloud) create(ctx context.Context, desired LoadBalancer) (LoadBalancer,
 				return fmt.Errorf("creating %s: %w", lb.Name, err)
 			}
 			lb.IP, lb.Hostname, lb.LastWriter = ip.String(), lb.Name+hostnameSuffix, c.cfg.Identity
-			lbs[lb.Name] = lb.clone()
+			c.store.put(lbs, lb.clone())
 			return nil
 		})
 	})
@@ -80,7 +80,7 @@ func (c *Cloud) modify(ctx context.Context, desired LoadBalancer) (LoadBalancer,
 				return fmt.Errorf("updating %s: %w: internal cannot change in place", lb.Name, ErrConflict)
 			}
 			lb.IP, lb.Hostname, lb.LastWriter = cur.IP, cur.Hostname, c.cfg.Identity
-			lbs[lb.Name] = lb.clone()
+			c.store.put(lbs, lb.clone())
 			return nil
 		})
 	})
@@ -100,7 +100,7 @@ func (c *Cloud) setBackends(ctx context.Context, name, clusterName string, nodes
 			cur = cur.clone()
 			cur.Nodes = append([]string(nil), nodes...)
 			cur.LastWriter = c.cfg.Identity
-			lbs[name] = cur
+			c.store.put(lbs, cur)
 			return nil
 		})
 	})
@@ -120,7 +120,7 @@ func (c *Cloud) remove(ctx context.Context, name, clusterName string) error {
 			if _, err := owned(lbs, name, clusterName); err != nil {
 				return fmt.Errorf("deleting %s: %w", name, err)
 			}
-			delete(lbs, name)
+			c.store.del(lbs, name)
 			existed = true
 			return nil
 		})

@@ -157,3 +157,37 @@ func TestStateFileErrors(t *testing.T) {
 		}
 	}
 }
+
+// The in-memory store keeps one copy of a node list however many load balancers use it, and
+// lets it go with the last of them.
+func TestMemStoreSharesNodeLists(t *testing.T) {
+	c := newCloud(t, Config{})
+	ms := c.store.(*memStore)
+	ns := nodes("a", "b", "c")
+	for i := range 50 {
+		mustEnsure(t, c, "c1", newService(fmt.Sprintf("web-%d", i)), ns)
+	}
+	steps := []struct {
+		name            string
+		do              func()
+		wantLists, refs int
+	}{
+		{"50 load balancers, one list", func() {}, 1, 50},
+		{"one moves to other nodes", func() {
+			if err := c.UpdateLoadBalancer(context.Background(), "c1", newService("web-0"), nodes("a")); err != nil {
+				t.Fatal(err)
+			}
+		}, 2, 49},
+		{"one is deleted", func() {
+			if err := c.EnsureLoadBalancerDeleted(context.Background(), "c1", newService("web-1")); err != nil {
+				t.Fatal(err)
+			}
+		}, 2, 48},
+	}
+	for _, s := range steps {
+		s.do()
+		if ms.nodes.Len() != s.wantLists || ms.nodes.Holders([]string{"a", "b", "c"}) != s.refs {
+			t.Errorf("%s: %d lists, %d holders of the shared one; want %d, %d", s.name, ms.nodes.Len(), ms.nodes.Holders([]string{"a", "b", "c"}), s.wantLists, s.refs)
+		}
+	}
+}
