@@ -89,7 +89,10 @@ func paginate(items []json.RawMessage, maxResults, token string) ([]json.RawMess
 		if err != nil || n < 0 {
 			return nil, "", errInvalidField("maxResults", maxResults, "Must be a non-negative integer.")
 		}
-		if n > 0 && n < maxPage {
+		if n > maxPage {
+			return nil, "", errInvalidField("maxResults", maxResults, "Must be less than or equal to 500.")
+		}
+		if n > 0 {
 			size = n
 		}
 	}
@@ -121,12 +124,16 @@ type term struct {
 	re    *regexp.Regexp
 }
 
-var termRE = regexp.MustCompile(`^([A-Za-z][\w.]*)\s*(!=|=|:|\beq\b|\bne\b)\s*(.*)$`)
+// termRE is one comparison; a field path's segments may hold dashes, as label keys do
+// ("labels.cloudlb-cluster-id = x").
+var termRE = regexp.MustCompile(`^([A-Za-z][\w.-]*)\s*(!=|=|:|\beq\b|\bne\b)\s*(.*)$`)
 
 // parseFilter reads the subset of GCE's filter language clients use: comparisons
-// "field = value", "field != value", "field : value" and the regexp forms "field eq re",
-// "field ne re", joined by AND or by parenthesised juxtaposition.
+// "field = value", "field != value", "field : value" (":*" tests that a key is set) and the
+// regexp forms "field eq re", "field ne re", joined by AND or by parenthesised juxtaposition.
+// As Compute, it refuses a filter that mixes the regexp forms with the comparisons.
 func parseFilter(f string) ([]term, error) {
+	orig := f
 	f = strings.NewReplacer("(", "\n", ")", "\n", " AND ", "\n", " and ", "\n").Replace(f)
 	var out []term
 	for _, clause := range strings.Split(f, "\n") {
@@ -147,6 +154,10 @@ func parseFilter(f string) ([]term, error) {
 			t.re = re
 		}
 		out = append(out, t)
+	}
+	regexps := slices.ContainsFunc(out, func(t term) bool { return t.re != nil })
+	if regexps && slices.ContainsFunc(out, func(t term) bool { return t.re == nil }) {
+		return nil, errInvalidField("filter", orig, "Regular expression filters (eq, ne) cannot be mixed with comparisons (=, !=, :).")
 	}
 	return out, nil
 }
