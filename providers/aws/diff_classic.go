@@ -38,6 +38,9 @@ type classicPlan struct {
 	// refused are the differences of a replacement the guard refused: the plan is empty and
 	// the caller plans again for the model that keeps the load balancer's scheme.
 	refused []providers.FieldChange
+	// keepNLB says the guard keeps the Service's NLB (Observed.keepNLB): the plan is empty
+	// and the caller ensures the NLB instead.
+	keepNLB bool
 }
 
 // diffClassic is Diff with its Plan in Apply's order: a load balancer whose scheme changed

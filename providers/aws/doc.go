@@ -113,6 +113,15 @@
 // hashes the Service's choice about NLB groups, not the cloud config's mode, so changing
 // NLBSecurityGroupMode replaces no NLB.
 //
+// The type (aws-load-balancer-type) is one of those fields: a Service whose load balancer
+// exists only as the other kind (the Service's by its tags; say one cloud-provider-aws made
+// before the annotation was added) gets the other kind, the old one retired, only when the
+// guard allows it. Otherwise the existing one is kept and converged as its own kind, from the
+// Service read as if the annotation named that kind, with the Service's key recorded; node
+// changes reach its instances, and the ReplacementRefused names aws-load-balancer-type
+// (loadbalancer_kind.go). The other kind is read only when the Service's kind does not exist
+// under its name.
+//
 // # Cheap no-op reconciles
 //
 // Classic: everything DescribeLoadBalancers returns (listeners, listener and backend

@@ -30,22 +30,40 @@ func (c *Cloud) GetLoadBalancerName(_ context.Context, _ string, svc *v1.Service
 	return parsedName(svc)
 }
 
-// GetLoadBalancer reports whether the Service's load balancer exists, with one read.
+// GetLoadBalancer reports whether the Service's load balancer exists, with one read, or two
+// when it is not of the Service's kind (one the guard keeps, loadbalancer_kind.go).
 func (c *Cloud) GetLoadBalancer(ctx context.Context, _ string, svc *v1.Service) (*v1.LoadBalancerStatus, bool, error) {
 	cfg, _ := annotations.Parse(svc, annotations.AWS)
 	name := nameOf(svc, cfg.AWS)
-	if cfg.AWS != nil && cfg.AWS.Type == annotations.AWSTypeNLB && c.elbv2 != nil {
-		o, err := c.observeNLB(ctx, name)
-		if err != nil || o == nil {
-			return nil, false, err
-		}
-		return status(o.dns), true, nil
+	kinds := []func(context.Context, string) (*v1.LoadBalancerStatus, bool, error){c.getClassic, c.getNLB}
+	if cfg.AWS != nil && cfg.AWS.Type == annotations.AWSTypeNLB {
+		kinds[0], kinds[1] = kinds[1], kinds[0]
 	}
+	for _, get := range kinds {
+		if st, ok, err := get(ctx, name); ok || err != nil {
+			return st, ok, err
+		}
+	}
+	return nil, false, nil
+}
+
+func (c *Cloud) getClassic(ctx context.Context, name string) (*v1.LoadBalancerStatus, bool, error) {
 	o, err := c.describe(ctx, name)
 	if err != nil || !o.Exists {
 		return nil, false, err
 	}
 	return status(o.DNSName), true, nil
+}
+
+func (c *Cloud) getNLB(ctx context.Context, name string) (*v1.LoadBalancerStatus, bool, error) {
+	if c.elbv2 == nil {
+		return nil, false, nil
+	}
+	o, err := c.observeNLB(ctx, name)
+	if err != nil || o == nil {
+		return nil, false, err
+	}
+	return status(o.dns), true, nil
 }
 
 // describe is observe without the tags: one DescribeLoadBalancers.
@@ -82,9 +100,18 @@ func (c *Cloud) AnnotationCloud() annotations.Cloud { return annotations.AWS }
 // diff, apply. With update set (a node change), a change of instances alone takes the fast
 // path of updateNLBTargets.
 func (c *Cloud) ensureNLBService(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node, cfg *annotations.Config, update bool) (*v1.LoadBalancerStatus, error) {
+	return c.ensureNLB(ctx, clusterName, svc, nodes, cfg, update, "")
+}
+
+// ensureNLB is ensureNLBService; a key keeps the NLB of a Classic Service (ensureKept) and is
+// the replacement key it records.
+func (c *Cloud) ensureNLB(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node, cfg *annotations.Config, update bool, key string) (*v1.LoadBalancerStatus, error) {
 	m, net, err := c.buildNLB(ctx, clusterName, svc, nodes, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if key != "" {
+		m.Tags[providers.ReplaceKeyTag], m.kindKept = key, true
 	}
 	if update {
 		if done, err := c.updateNLBTargets(ctx, m, net.vpc); done || err != nil {
@@ -94,6 +121,9 @@ func (c *Cloud) ensureNLBService(ctx context.Context, clusterName string, svc *v
 	m, o, rr, err := c.observeNLBGuarded(ctx, clusterName, svc, nodes, cfg, m, net.vpc)
 	if err != nil {
 		return nil, fmt.Errorf("ensuring NLB %s: %w", m.Name, err)
+	}
+	if o.keepClassic {
+		return c.ensureKept(ctx, clusterName, svc, nodes, cfg, annotations.AWSTypeCLB, m.Tags[providers.ReplaceKeyTag], update)
 	}
 	p, err := diffNLB(m, o)
 	if err != nil {
@@ -210,13 +240,26 @@ func (c *Cloud) EnsureLoadBalancerConfigured(ctx context.Context, clusterName st
 	if cfg.AWS.Type == annotations.AWSTypeNLB {
 		return c.ensureNLBService(ctx, clusterName, svc, nodes, cfg, false)
 	}
+	return c.ensureClassic(ctx, clusterName, svc, nodes, cfg, "")
+}
+
+// ensureClassic is EnsureLoadBalancerConfigured for a Classic Load Balancer Service; a key
+// keeps the Classic Load Balancer of an NLB Service (ensureKept) and is the replacement key
+// it records.
+func (c *Cloud) ensureClassic(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node, cfg *annotations.Config, key string) (*v1.LoadBalancerStatus, error) {
 	m, net, err := c.build(ctx, clusterName, svc, nodes, cfg)
 	if err != nil {
 		return nil, err
 	}
+	if key != "" {
+		m.Tags[providers.ReplaceKeyTag], m.kindKept = key, true
+	}
 	m, p, rr, err := c.planClassicGuarded(ctx, clusterName, svc, nodes, cfg, m, net.vpc)
 	if err != nil {
 		return nil, err
+	}
+	if p.keepNLB {
+		return c.ensureKept(ctx, clusterName, svc, nodes, cfg, annotations.AWSTypeNLB, m.Tags[providers.ReplaceKeyTag], false)
 	}
 	dns, err := c.applyClassic(ctx, m, p, net.vpc)
 	if err != nil {
@@ -241,27 +284,49 @@ func (c *Cloud) PlanLoadBalancer(ctx context.Context, clusterName string, svc *v
 		return nil, err
 	}
 	if cfg.AWS.Type == annotations.AWSTypeNLB {
-		m, net, err := c.buildNLB(ctx, clusterName, svc, nodes, cfg)
-		if err != nil {
-			return nil, err
-		}
-		m, o, _, err := c.observeNLBGuarded(ctx, clusterName, svc, nodes, cfg, m, net.vpc)
-		if err != nil {
-			return nil, fmt.Errorf("ensuring NLB %s: %w", m.Name, err)
-		}
-		p, err := diffNLB(m, o)
-		if err != nil {
-			return nil, fmt.Errorf("ensuring NLB %s: %w", m.Name, err)
-		}
-		return p.steps.plan(m.Service), nil
+		return c.planNLB(ctx, clusterName, svc, nodes, cfg, "")
 	}
+	return c.planClassicLB(ctx, clusterName, svc, nodes, cfg, "")
+}
+
+// planNLB is PlanLoadBalancer for an NLB Service; key is ensureNLB's.
+func (c *Cloud) planNLB(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node, cfg *annotations.Config, key string) (*providers.Plan, error) {
+	m, net, err := c.buildNLB(ctx, clusterName, svc, nodes, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if key != "" {
+		m.Tags[providers.ReplaceKeyTag], m.kindKept = key, true
+	}
+	m, o, _, err := c.observeNLBGuarded(ctx, clusterName, svc, nodes, cfg, m, net.vpc)
+	if err != nil {
+		return nil, fmt.Errorf("ensuring NLB %s: %w", m.Name, err)
+	}
+	if o.keepClassic {
+		return c.planKept(ctx, clusterName, svc, nodes, annotations.AWSTypeCLB, m.Tags[providers.ReplaceKeyTag])
+	}
+	p, err := diffNLB(m, o)
+	if err != nil {
+		return nil, fmt.Errorf("ensuring NLB %s: %w", m.Name, err)
+	}
+	return p.steps.plan(m.Service), nil
+}
+
+// planClassicLB is PlanLoadBalancer for a Classic Load Balancer Service; key is ensureClassic's.
+func (c *Cloud) planClassicLB(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node, cfg *annotations.Config, key string) (*providers.Plan, error) {
 	m, net, err := c.build(ctx, clusterName, svc, nodes, cfg)
 	if err != nil {
 		return nil, err
 	}
+	if key != "" {
+		m.Tags[providers.ReplaceKeyTag], m.kindKept = key, true
+	}
 	m, p, _, err := c.planClassicGuarded(ctx, clusterName, svc, nodes, cfg, m, net.vpc)
 	if err != nil {
 		return nil, err
+	}
+	if p.keepNLB {
+		return c.planKept(ctx, clusterName, svc, nodes, annotations.AWSTypeNLB, m.Tags[providers.ReplaceKeyTag])
 	}
 	return append(slices.Clone(p.steps), p.nodeSteps...).plan(m.Service), nil
 }
@@ -272,6 +337,9 @@ func (c *Cloud) planClassic(ctx context.Context, svc *v1.Service, m *Model, cfg 
 	o, err := c.observeClassic(ctx, svc, m, vpc)
 	if err != nil {
 		return nil, fmt.Errorf("ensuring load balancer %s: %w", m.Name, err)
+	}
+	if o.keepNLB {
+		return &classicPlan{Plan: &Plan{}, keepNLB: true}, nil
 	}
 	p, err := diffClassic(m, o)
 	if err != nil || p.refused != nil {
@@ -357,12 +425,28 @@ func (c *Cloud) UpdateLoadBalancerConfigured(ctx context.Context, clusterName st
 		_, err := c.ensureNLBService(ctx, clusterName, svc, nodes, cfg, true)
 		return err
 	}
+	return c.updateClassic(ctx, clusterName, svc, cfg, nodes, false)
+}
+
+// updateClassic is UpdateLoadBalancerConfigured for a Classic Load Balancer Service; kept
+// says the Service is an NLB Service whose Classic Load Balancer is kept (ensureKept), else
+// the targets of its NLB kept by the guard are updated when it has no Classic one.
+func (c *Cloud) updateClassic(ctx context.Context, clusterName string, svc *v1.Service, cfg *annotations.Config, nodes []*v1.Node, kept bool) error {
 	t := buildClassicTargets(svc, cfg, nodes, c.settings(clusterName))
 	st, cached := c.classic.get(t.Name)
 	if !cached {
 		o, err := c.observe(ctx, t.Name)
 		if err != nil {
 			return fmt.Errorf("updating load balancer %s: %w", t.Name, err)
+		}
+		if !o.Exists && !kept {
+			key := classicReplaceKey(cfg.Core.ReplaceToken, cfg.AWS.Internal)
+			if keep, err := c.keptNLB(ctx, t.Name, t.Cluster, t.Service, key); keep || err != nil {
+				if err == nil {
+					_, err = c.ensureKept(ctx, clusterName, svc, nodes, cfg, annotations.AWSTypeNLB, key, true)
+				}
+				return err
+			}
 		}
 		if err := classicTargetsOwner(t, o); err != nil {
 			return err

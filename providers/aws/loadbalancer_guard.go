@@ -26,7 +26,7 @@ func (c *Cloud) observeNLBGuarded(ctx context.Context, clusterName string, svc *
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("keeping NLB %s: %w", m.Name, err)
 	}
-	kept.Tags[providers.ReplaceKeyTag] = m.Tags[providers.ReplaceKeyTag]
+	kept.Tags[providers.ReplaceKeyTag], kept.kindKept = m.Tags[providers.ReplaceKeyTag], m.kindKept
 	ko, err := c.observeNLBService(ctx, svc, kept, vpc)
 	if err != nil {
 		return nil, nil, nil, err
@@ -52,7 +52,7 @@ func (c *Cloud) planClassicGuarded(ctx context.Context, clusterName string, svc 
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("keeping load balancer %s: %w", m.Name, err)
 	}
-	kept.Tags[providers.ReplaceKeyTag] = m.Tags[providers.ReplaceKeyTag]
+	kept.Tags[providers.ReplaceKeyTag], kept.kindKept = m.Tags[providers.ReplaceKeyTag], m.kindKept
 	kp, err := c.planClassic(ctx, svc, kept, &kcfg, vpc)
 	if err != nil {
 		return nil, nil, nil, err

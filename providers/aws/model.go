@@ -36,6 +36,9 @@ type Model struct {
 	SecurityGroups []string `json:"securityGroups,omitempty"`
 	// Tags are the user's additional tags plus the ownership tags.
 	Tags map[string]string `json:"tags"`
+	// kindKept says the Service's type names an NLB and this model keeps its Classic Load
+	// Balancer (loadbalancer_kind.go): no NLB is looked for, none is created.
+	kindKept bool
 }
 
 // Listener is one CLB listener.

@@ -48,6 +48,9 @@ type NLBModel struct {
 	// traffic, health checks, path MTU discovery), sorted by key.
 	NodeRules []Rule            `json:"nodeRules"`
 	Tags      map[string]string `json:"tags"`
+	// kindKept says the Service's type names a Classic Load Balancer and this model keeps its
+	// NLB (loadbalancer_kind.go): no Classic Load Balancer is looked for, none is created.
+	kindKept bool
 }
 
 // NLBListener is one listener forwarding to one target group.

@@ -54,6 +54,9 @@ type Observed struct {
 	// nlb is the Service's NLB with the same name that a type change left, read with the
 	// deep parts.
 	nlb *retiredNLB
+	// keepNLB says the Service has no Classic Load Balancer but an NLB under its name that
+	// the guard keeps (loadbalancer_kind.go); nothing else is read.
+	keepNLB bool
 }
 
 // ObservedGroup is a security group and its CIDR ingress rules.
@@ -72,6 +75,12 @@ func (c *Cloud) observeClassic(ctx context.Context, svc *v1.Service, m *Model, v
 		return nil, err
 	}
 	if !o.Exists {
+		if m.kindKept {
+			return nil, keptGone(m.Name)
+		}
+		if o.keepNLB, err = c.keptNLB(ctx, m.Name, m.Cluster, m.Service, m.Tags[providers.ReplaceKeyTag]); err != nil || o.keepNLB {
+			return o, err
+		}
 		if o.others, err = c.othersOf(ctx, svc, m.Cluster); err != nil {
 			return nil, err
 		}

@@ -119,6 +119,9 @@ type nlbObservation struct {
 	nodes *nodeGroupsObserved
 	// classic is the Classic Load Balancer with the NLB's name (a type change leaves one).
 	classic *Observed
+	// keepClassic says the Service has no NLB but a Classic Load Balancer under its name
+	// that the guard keeps (loadbalancer_kind.go); nothing else is read.
+	keepClassic bool
 }
 
 // observedTargetGroup is one of the model's target groups as AWS holds it.
@@ -190,6 +193,16 @@ func (c *Cloud) observeNLBService(ctx context.Context, svc *v1.Service, m *NLBMo
 	}
 	o := &nlbObservation{lb: lb}
 	if lb == nil {
+		if m.kindKept {
+			return nil, keptGone(m.Name)
+		}
+		if o.classic, err = c.observe(ctx, m.Name); err != nil {
+			return nil, err
+		}
+		if o.classic.Exists && keepsKind(o.classic.Tags, m.Cluster, m.Service, m.Name, m.Tags[providers.ReplaceKeyTag]) {
+			o.keepClassic = true
+			return o, nil
+		}
 		if o.others, err = c.othersOf(ctx, svc, m.Cluster); err != nil {
 			return nil, err
 		}
@@ -234,8 +247,10 @@ func (c *Cloud) observeNLBService(ctx context.Context, svc *v1.Service, m *NLBMo
 	if o.nodes, err = c.observeNodeGroups(ctx, m, lb, o.replace, vpc); err != nil {
 		return nil, err
 	}
-	if o.classic, err = c.observe(ctx, m.Name); err != nil {
-		return nil, fmt.Errorf("deleting load balancer %s: %w", m.Name, err)
+	if o.classic == nil {
+		if o.classic, err = c.observe(ctx, m.Name); err != nil {
+			return nil, fmt.Errorf("deleting load balancer %s: %w", m.Name, err)
+		}
 	}
 	return o, nil
 }
