@@ -18,6 +18,8 @@ type forwardingRulesAPI interface {
 	Patch(context.Context, *computepb.PatchForwardingRuleRequest, ...gax.CallOption) (*compute.Operation, error)
 	SetTarget(context.Context, *computepb.SetTargetForwardingRuleRequest, ...gax.CallOption) (*compute.Operation, error)
 	SetLabels(context.Context, *computepb.SetLabelsForwardingRuleRequest, ...gax.CallOption) (*compute.Operation, error)
+	// List is the listing's (listing.go): the cluster's rules, by label.
+	List(context.Context, *computepb.ListForwardingRulesRequest, ...gax.CallOption) *compute.ForwardingRuleIterator
 }
 
 type addressesAPI interface {
@@ -36,6 +38,8 @@ type addressLabelsAPI interface {
 }
 
 type targetPoolsAPI interface {
+	// List is the listing's (listing.go): the region's pools, for their instances.
+	List(context.Context, *computepb.ListTargetPoolsRequest, ...gax.CallOption) *compute.TargetPoolIterator
 	Get(context.Context, *computepb.GetTargetPoolRequest, ...gax.CallOption) (*computepb.TargetPool, error)
 	Insert(context.Context, *computepb.InsertTargetPoolRequest, ...gax.CallOption) (*compute.Operation, error)
 	Delete(context.Context, *computepb.DeleteTargetPoolRequest, ...gax.CallOption) (*compute.Operation, error)

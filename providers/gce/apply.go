@@ -13,8 +13,12 @@ import (
 	"github.com/cloudlb/cloudlb/providers"
 )
 
-// write runs one write and waits for its operation, under the rate limit and retries.
-func (c *Cloud) write(ctx context.Context, op string, f func(context.Context) (*compute.Operation, error)) error {
+// write runs one write to the load balancer of model m and waits for its operation, under
+// the rate limit and retries. Every write of the provider goes through it, so it records the
+// write (or the attempt, which may have changed the cloud) in the write log: a listing that
+// began before it is not trusted for m (providers.WriteLog).
+func (c *Cloud) write(ctx context.Context, m *Model, op string, f func(context.Context) (*compute.Operation, error)) error {
+	defer c.writes.Wrote(m.Name)
 	return c.limits.do(ctx, op, func(ctx context.Context) error {
 		o, err := f(ctx)
 		return wait(ctx, o, err)
@@ -23,16 +27,16 @@ func (c *Cloud) write(ctx context.Context, op string, f func(context.Context) (*
 
 // insert is write where "already exists" is success: a retried insert whose first attempt
 // got through, or a crash between the insert and the next step.
-func (c *Cloud) insert(ctx context.Context, op string, f func(context.Context) (*compute.Operation, error)) error {
-	if err := c.write(ctx, op, f); err != nil && !isConflict(err) {
+func (c *Cloud) insert(ctx context.Context, m *Model, op string, f func(context.Context) (*compute.Operation, error)) error {
+	if err := c.write(ctx, m, op, f); err != nil && !isConflict(err) {
 		return err
 	}
 	return nil
 }
 
 // remove is write where "not found" is success.
-func (c *Cloud) remove(ctx context.Context, op string, f func(context.Context) (*compute.Operation, error)) error {
-	if err := c.write(ctx, op, f); err != nil && !isNotFound(err) {
+func (c *Cloud) remove(ctx context.Context, m *Model, op string, f func(context.Context) (*compute.Operation, error)) error {
+	if err := c.write(ctx, m, op, f); err != nil && !isNotFound(err) {
 		return err
 	}
 	return nil
@@ -96,7 +100,7 @@ func (c *Cloud) apply(ctx context.Context, m *Model, p *Plan, o *Observed) (stri
 		if rp.Fingerprint != "" {
 			res.Fingerprint = ptr(rp.Fingerprint)
 		}
-		if err := c.write(why(ctx, "the Service's global access setting changed"), "ForwardingRules.Patch", func(ctx context.Context) (*compute.Operation, error) {
+		if err := c.write(why(ctx, "the Service's global access setting changed"), m, "ForwardingRules.Patch", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.ForwardingRules.Patch(ctx, &computepb.PatchForwardingRuleRequest{Project: m.Project, Region: m.Region, ForwardingRule: rp.Rule.Name,
 				ForwardingRuleResource: res})
 		}); err != nil {
@@ -104,7 +108,7 @@ func (c *Cloud) apply(ctx context.Context, m *Model, p *Plan, o *Observed) (stri
 		}
 	}
 	for _, r := range p.SetTargets {
-		if err := c.write(why(ctx, "pointing the forwarding rule at the Service's target pool"), "ForwardingRules.SetTarget", func(ctx context.Context) (*compute.Operation, error) {
+		if err := c.write(why(ctx, "pointing the forwarding rule at the Service's target pool"), m, "ForwardingRules.SetTarget", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.ForwardingRules.SetTarget(ctx, &computepb.SetTargetForwardingRuleRequest{Project: m.Project, Region: m.Region, ForwardingRule: r.Name,
 				TargetReferenceResource: &computepb.TargetReference{Target: ptr(c.regionURL(m, "targetPools", r.Target))}})
 		}); err != nil {
@@ -165,7 +169,7 @@ func (c *Cloud) applyAddress(ctx context.Context, m *Model, p *Plan) error {
 	if a.Purpose != "" {
 		res.Purpose = ptr(a.Purpose)
 	}
-	if err := c.insert(ctx, "Addresses.Insert", func(ctx context.Context) (*compute.Operation, error) {
+	if err := c.insert(ctx, m, "Addresses.Insert", func(ctx context.Context) (*compute.Operation, error) {
 		return c.api.Addresses.Insert(ctx, &computepb.InsertAddressRequest{Project: m.Project, Region: m.Region, AddressResource: res})
 	}); err != nil {
 		return fmt.Errorf("reserving address %s: %w", a.Name, err)
@@ -182,7 +186,7 @@ func (c *Cloud) applyAddress(ctx context.Context, m *Model, p *Plan) error {
 }
 
 func (c *Cloud) deleteAddress(ctx context.Context, m *Model) error {
-	return c.remove(ctx, "Addresses.Delete", func(ctx context.Context) (*compute.Operation, error) {
+	return c.remove(ctx, m, "Addresses.Delete", func(ctx context.Context) (*compute.Operation, error) {
 		return c.api.Addresses.Delete(ctx, &computepb.DeleteAddressRequest{Project: m.Project, Region: m.Region, Address: m.Name})
 	})
 }
@@ -201,11 +205,11 @@ func (c *Cloud) applyFirewall(ctx context.Context, m *Model, f FirewallChange) e
 		res.Allowed = append(res.Allowed, &computepb.Allowed{IPProtocol: ptr(a.Protocol), Ports: a.Ports})
 	}
 	if f.Create {
-		return c.insert(ctx, "Firewalls.Insert", func(ctx context.Context) (*compute.Operation, error) {
+		return c.insert(ctx, m, "Firewalls.Insert", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.Firewalls.Insert(ctx, &computepb.InsertFirewallRequest{Project: m.Project, FirewallResource: res})
 		})
 	}
-	return c.write(ctx, "Firewalls.Patch", func(ctx context.Context) (*compute.Operation, error) {
+	return c.write(ctx, m, "Firewalls.Patch", func(ctx context.Context) (*compute.Operation, error) {
 		return c.api.Firewalls.Patch(ctx, &computepb.PatchFirewallRequest{Project: m.Project, Firewall: f.Firewall.Name, FirewallResource: res})
 	})
 }
@@ -220,11 +224,11 @@ func (c *Cloud) applyHealthCheck(ctx context.Context, m *Model, h *HealthCheckCh
 		res := &legacyHTTPHealthCheck{Name: hc.Name, Description: desc, Port: hc.Port, RequestPath: hc.RequestPath, CheckIntervalSec: hc.CheckIntervalSec,
 			TimeoutSec: hc.TimeoutSec, HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold}
 		if h.Create {
-			return c.insert(ctx, "HttpHealthChecks.Insert", func(ctx context.Context) (*compute.Operation, error) {
+			return c.insert(ctx, m, "HttpHealthChecks.Insert", func(ctx context.Context) (*compute.Operation, error) {
 				return nil, c.api.HTTPHealthChecks.Insert(ctx, m.Project, res)
 			})
 		}
-		return c.write(ctx, "HttpHealthChecks.Update", func(ctx context.Context) (*compute.Operation, error) {
+		return c.write(ctx, m, "HttpHealthChecks.Update", func(ctx context.Context) (*compute.Operation, error) {
 			return nil, c.api.HTTPHealthChecks.Update(ctx, m.Project, hc.Name, res)
 		})
 	}
@@ -233,20 +237,20 @@ func (c *Cloud) applyHealthCheck(ctx context.Context, m *Model, h *HealthCheckCh
 		CheckIntervalSec: ptr(hc.CheckIntervalSec), TimeoutSec: ptr(hc.TimeoutSec), HealthyThreshold: ptr(hc.HealthyThreshold), UnhealthyThreshold: ptr(hc.UnhealthyThreshold)}
 	if hc.Kind == HealthCheckGlobal {
 		if h.Create {
-			return c.insert(ctx, "HealthChecks.Insert", func(ctx context.Context) (*compute.Operation, error) {
+			return c.insert(ctx, m, "HealthChecks.Insert", func(ctx context.Context) (*compute.Operation, error) {
 				return c.api.HealthChecks.Insert(ctx, &computepb.InsertHealthCheckRequest{Project: m.Project, HealthCheckResource: res})
 			})
 		}
-		return c.write(ctx, "HealthChecks.Update", func(ctx context.Context) (*compute.Operation, error) {
+		return c.write(ctx, m, "HealthChecks.Update", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.HealthChecks.Update(ctx, &computepb.UpdateHealthCheckRequest{Project: m.Project, HealthCheck: hc.Name, HealthCheckResource: res})
 		})
 	}
 	if h.Create {
-		return c.insert(ctx, "RegionHealthChecks.Insert", func(ctx context.Context) (*compute.Operation, error) {
+		return c.insert(ctx, m, "RegionHealthChecks.Insert", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.RegionHealthChecks.Insert(ctx, &computepb.InsertRegionHealthCheckRequest{Project: m.Project, Region: m.Region, HealthCheckResource: res})
 		})
 	}
-	return c.write(ctx, "RegionHealthChecks.Update", func(ctx context.Context) (*compute.Operation, error) {
+	return c.write(ctx, m, "RegionHealthChecks.Update", func(ctx context.Context) (*compute.Operation, error) {
 		return c.api.RegionHealthChecks.Update(ctx, &computepb.UpdateRegionHealthCheckRequest{Project: m.Project, Region: m.Region, HealthCheck: hc.Name, HealthCheckResource: res})
 	})
 }
@@ -265,13 +269,13 @@ func (c *Cloud) applyTargetPool(ctx context.Context, m *Model, p *Plan) error {
 	if p.CreateTargetPool || p.RecreateTargetPool {
 		res := &computepb.TargetPool{Name: ptr(tp.Name), Description: ptr(describe(m.Service, m.ClusterID)), Instances: tp.Instances,
 			HealthChecks: []string{hcURL}, SessionAffinity: ptr(tp.SessionAffinity)}
-		return c.insert(ctx, "TargetPools.Insert", func(ctx context.Context) (*compute.Operation, error) {
+		return c.insert(ctx, m, "TargetPools.Insert", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.TargetPools.Insert(ctx, &computepb.InsertTargetPoolRequest{Project: m.Project, Region: m.Region, TargetPoolResource: res})
 		})
 	}
 	if len(p.AddInstances) > 0 {
 		refs := instanceRefs(p.AddInstances)
-		if err := c.write(ctx, "TargetPools.AddInstance", func(ctx context.Context) (*compute.Operation, error) {
+		if err := c.write(ctx, m, "TargetPools.AddInstance", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.TargetPools.AddInstance(ctx, &computepb.AddInstanceTargetPoolRequest{Project: m.Project, Region: m.Region, TargetPool: tp.Name,
 				TargetPoolsAddInstanceRequestResource: &computepb.TargetPoolsAddInstanceRequest{Instances: refs}})
 		}); err != nil {
@@ -280,7 +284,7 @@ func (c *Cloud) applyTargetPool(ctx context.Context, m *Model, p *Plan) error {
 	}
 	if len(p.RemoveInstances) > 0 {
 		refs := instanceRefs(p.RemoveInstances)
-		if err := c.write(ctx, "TargetPools.RemoveInstance", func(ctx context.Context) (*compute.Operation, error) {
+		if err := c.write(ctx, m, "TargetPools.RemoveInstance", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.TargetPools.RemoveInstance(ctx, &computepb.RemoveInstanceTargetPoolRequest{Project: m.Project, Region: m.Region, TargetPool: tp.Name,
 				TargetPoolsRemoveInstanceRequestResource: &computepb.TargetPoolsRemoveInstanceRequest{Instances: refs}})
 		}); err != nil {
@@ -292,14 +296,14 @@ func (c *Cloud) applyTargetPool(ctx context.Context, m *Model, p *Plan) error {
 		// new one (in between, GCE treats every instance as healthy).
 		if old != "-" {
 			oldURL := "projects/" + m.Project + "/global/httpHealthChecks/" + old
-			if err := c.write(ctx, "TargetPools.RemoveHealthCheck", func(ctx context.Context) (*compute.Operation, error) {
+			if err := c.write(ctx, m, "TargetPools.RemoveHealthCheck", func(ctx context.Context) (*compute.Operation, error) {
 				return c.api.TargetPools.RemoveHealthCheck(ctx, &computepb.RemoveHealthCheckTargetPoolRequest{Project: m.Project, Region: m.Region, TargetPool: tp.Name,
 					TargetPoolsRemoveHealthCheckRequestResource: &computepb.TargetPoolsRemoveHealthCheckRequest{HealthChecks: []*computepb.HealthCheckReference{{HealthCheck: ptr(oldURL)}}}})
 			}); err != nil && !isNotFound(err) {
 				return err
 			}
 		}
-		if err := c.write(ctx, "TargetPools.AddHealthCheck", func(ctx context.Context) (*compute.Operation, error) {
+		if err := c.write(ctx, m, "TargetPools.AddHealthCheck", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.TargetPools.AddHealthCheck(ctx, &computepb.AddHealthCheckTargetPoolRequest{Project: m.Project, Region: m.Region, TargetPool: tp.Name,
 				TargetPoolsAddHealthCheckRequestResource: &computepb.TargetPoolsAddHealthCheckRequest{HealthChecks: []*computepb.HealthCheckReference{{HealthCheck: ptr(hcURL)}}}})
 		}); err != nil && !isConflict(err) {
@@ -318,7 +322,7 @@ func instanceRefs(urls []string) []*computepb.InstanceReference {
 }
 
 func (c *Cloud) deleteTargetPool(ctx context.Context, m *Model) error {
-	return c.remove(ctx, "TargetPools.Delete", func(ctx context.Context) (*compute.Operation, error) {
+	return c.remove(ctx, m, "TargetPools.Delete", func(ctx context.Context) (*compute.Operation, error) {
 		return c.api.TargetPools.Delete(ctx, &computepb.DeleteTargetPoolRequest{Project: m.Project, Region: m.Region, TargetPool: m.Name})
 	})
 }
@@ -357,14 +361,14 @@ func (c *Cloud) applyBackendService(ctx context.Context, m *Model, b *BackendSer
 	}
 	res := backendServiceResource(m, b.BackendService)
 	if b.Create {
-		return c.insert(ctx, "RegionBackendServices.Insert", func(ctx context.Context) (*compute.Operation, error) {
+		return c.insert(ctx, m, "RegionBackendServices.Insert", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.BackendServices.Insert(ctx, &computepb.InsertRegionBackendServiceRequest{Project: m.Project, Region: m.Region, BackendServiceResource: res})
 		})
 	}
 	if b.Fingerprint != "" {
 		res.Fingerprint = ptr(b.Fingerprint)
 	}
-	return c.write(ctx, "RegionBackendServices.Patch", func(ctx context.Context) (*compute.Operation, error) {
+	return c.write(ctx, m, "RegionBackendServices.Patch", func(ctx context.Context) (*compute.Operation, error) {
 		return c.api.BackendServices.Patch(ctx, &computepb.PatchRegionBackendServiceRequest{Project: m.Project, Region: m.Region,
 			BackendService: b.BackendService.Name, BackendServiceResource: res})
 	})
@@ -403,13 +407,13 @@ func (c *Cloud) createRule(ctx context.Context, m *Model, r ForwardingRule, ip s
 	if r.AllowGlobalAccess {
 		res.AllowGlobalAccess = ptr(true)
 	}
-	return c.insert(ctx, "ForwardingRules.Insert", func(ctx context.Context) (*compute.Operation, error) {
+	return c.insert(ctx, m, "ForwardingRules.Insert", func(ctx context.Context) (*compute.Operation, error) {
 		return c.api.ForwardingRules.Insert(ctx, &computepb.InsertForwardingRuleRequest{Project: m.Project, Region: m.Region, ForwardingRuleResource: res})
 	})
 }
 
 func (c *Cloud) deleteRule(ctx context.Context, m *Model, name string) error {
-	return c.remove(ctx, "ForwardingRules.Delete", func(ctx context.Context) (*compute.Operation, error) {
+	return c.remove(ctx, m, "ForwardingRules.Delete", func(ctx context.Context) (*compute.Operation, error) {
 		return c.api.ForwardingRules.Delete(ctx, &computepb.DeleteForwardingRuleRequest{Project: m.Project, Region: m.Region, ForwardingRule: name})
 	})
 }
@@ -425,7 +429,7 @@ func (c *Cloud) setSpec(ctx context.Context, m *Model) error {
 		return fmt.Errorf("forwarding rule %s not found after its creation", m.Name)
 	}
 	labels := ruleLabels(r.Labels, m)
-	return c.write(ctx, "ForwardingRules.SetLabels", func(ctx context.Context) (*compute.Operation, error) {
+	return c.write(ctx, m, "ForwardingRules.SetLabels", func(ctx context.Context) (*compute.Operation, error) {
 		return c.api.ForwardingRules.SetLabels(ctx, &computepb.SetLabelsForwardingRuleRequest{Project: m.Project, Region: m.Region, Resource: m.Name,
 			RegionSetLabelsRequestResource: &computepb.RegionSetLabelsRequest{Labels: labels, LabelFingerprint: ptr(r.LabelFingerprint)}})
 	})
@@ -443,7 +447,7 @@ func (c *Cloud) labelAddress(ctx context.Context, m *Model) error {
 		labels = map[string]string{}
 	}
 	labels[ownerLabel] = m.ClusterID
-	return c.write(ctx, "Addresses.SetLabels", func(ctx context.Context) (*compute.Operation, error) {
+	return c.write(ctx, m, "Addresses.SetLabels", func(ctx context.Context) (*compute.Operation, error) {
 		return c.api.AddressLabels.SetLabels(ctx, &computepb.SetLabelsAddressRequest{Project: m.Project, Region: m.Region, Resource: m.Name,
 			RegionSetLabelsRequestResource: &computepb.RegionSetLabelsRequest{Labels: labels, LabelFingerprint: ptr(a.LabelFingerprint)}})
 	})

@@ -59,6 +59,10 @@ type Cloud struct {
 	// instances applied per instance group zone, so unchanged node sets cost no read.
 	members map[string]cached
 	groups  map[string]cachedGroup
+	// writes records this process's writes per load balancer (<lb>), so a Listing older than
+	// a write is not trusted for it (listing.go).
+	writes providers.WriteLog
+
 	// globalNodeCheck is set once a backend service on a global health check (upstream's
 	// internal load balancers, adopt.go) was seen: from then on, the shared health-check
 	// firewall both kinds of node check use is deleted only with the last of them.

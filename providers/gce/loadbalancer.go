@@ -97,7 +97,8 @@ func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc 
 }
 
 // EnsureLoadBalancerConfigured creates or updates the Service's load balancer. An unchanged Service
-// whose nodes this process applied within cacheTTL costs one ForwardingRules.Get.
+// whose nodes this process applied within cacheTTL costs one ForwardingRules.Get, and none with
+// a Listing that shows it unchanged (listing.go).
 func (c *Cloud) EnsureLoadBalancerConfigured(ctx context.Context, clusterName string, svc *v1.Service, cfg *annotations.Config, nodes []*v1.Node) (*v1.LoadBalancerStatus, error) {
 	if _, ok := providers.ReasonOf(ctx); !ok {
 		ctx = providers.WithReason(ctx, "the Service's load balancer parts differ from the Service")
@@ -117,6 +118,9 @@ func (c *Cloud) EnsureLoadBalancerConfigured(ctx context.Context, clusterName st
 }
 
 func (c *Cloud) ensure(ctx context.Context, m *Model) (string, error) {
+	if ip, ok := c.listedNoOp(ctx, m); ok {
+		return ip, nil
+	}
 	primary, err := c.observeRule(ctx, m, m.Name)
 	if err != nil {
 		return "", err

@@ -59,7 +59,7 @@ func (c *Cloud) deleteBackendService(ctx context.Context, m *Model, b BackendSvc
 			c.shared.Lock()
 			defer c.shared.Unlock()
 		}
-		return c.remove(ctx, "RegionBackendServices.Delete", func(ctx context.Context) (*compute.Operation, error) {
+		return c.remove(ctx, m, "RegionBackendServices.Delete", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.BackendServices.Delete(ctx, &computepb.DeleteRegionBackendServiceRequest{Project: m.Project, Region: m.Region, BackendService: b.Name})
 		})
 	}
@@ -87,7 +87,7 @@ func (c *Cloud) deleteGroupIfUnused(ctx context.Context, m *Model, groupURL stri
 	}
 	c.shared.Lock()
 	defer c.shared.Unlock()
-	err := c.remove(ctx, "InstanceGroups.Delete", func(ctx context.Context) (*compute.Operation, error) {
+	err := c.remove(ctx, m, "InstanceGroups.Delete", func(ctx context.Context) (*compute.Operation, error) {
 		return c.api.InstanceGroups.Delete(ctx, &computepb.DeleteInstanceGroupRequest{Project: m.Project, Zone: zone, InstanceGroup: name})
 	})
 	if isInUse(err) {
@@ -110,15 +110,15 @@ func (c *Cloud) deleteHealthCheck(ctx context.Context, m *Model, hc HealthCheck)
 	}
 	var err error
 	if hc.Kind == HealthCheckLegacyHTTP {
-		err = c.remove(ctx, "HttpHealthChecks.Delete", func(ctx context.Context) (*compute.Operation, error) {
+		err = c.remove(ctx, m, "HttpHealthChecks.Delete", func(ctx context.Context) (*compute.Operation, error) {
 			return nil, c.api.HTTPHealthChecks.Delete(ctx, m.Project, hc.Name)
 		})
 	} else if hc.Kind == HealthCheckGlobal {
-		err = c.remove(ctx, "HealthChecks.Delete", func(ctx context.Context) (*compute.Operation, error) {
+		err = c.remove(ctx, m, "HealthChecks.Delete", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.HealthChecks.Delete(ctx, &computepb.DeleteHealthCheckRequest{Project: m.Project, HealthCheck: hc.Name})
 		})
 	} else {
-		err = c.remove(ctx, "RegionHealthChecks.Delete", func(ctx context.Context) (*compute.Operation, error) {
+		err = c.remove(ctx, m, "RegionHealthChecks.Delete", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.RegionHealthChecks.Delete(ctx, &computepb.DeleteRegionHealthCheckRequest{Project: m.Project, Region: m.Region, HealthCheck: hc.Name})
 		})
 	}
@@ -147,7 +147,7 @@ func (c *Cloud) deleteHealthCheck(ctx context.Context, m *Model, hc HealthCheck)
 }
 
 func (c *Cloud) deleteFirewall(ctx context.Context, m *Model, name string) error {
-	return c.remove(ctx, "Firewalls.Delete", func(ctx context.Context) (*compute.Operation, error) {
+	return c.remove(ctx, m, "Firewalls.Delete", func(ctx context.Context) (*compute.Operation, error) {
 		return c.api.Firewalls.Delete(ctx, &computepb.DeleteFirewallRequest{Project: m.Project, Firewall: name})
 	})
 }
@@ -208,14 +208,14 @@ func (c *Cloud) applyGroup(ctx context.Context, m *Model, g GroupChange) error {
 		if g.Group.Network != "" {
 			res.Network = ptr(g.Group.Network)
 		}
-		if err := c.insert(ctx, "InstanceGroups.Insert", func(ctx context.Context) (*compute.Operation, error) {
+		if err := c.insert(ctx, m, "InstanceGroups.Insert", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.InstanceGroups.Insert(ctx, &computepb.InsertInstanceGroupRequest{Project: m.Project, Zone: zone, InstanceGroupResource: res})
 		}); err != nil {
 			return err
 		}
 	}
 	add := func(names []string) error {
-		return c.write(ctx, "InstanceGroups.AddInstances", func(ctx context.Context) (*compute.Operation, error) {
+		return c.write(ctx, m, "InstanceGroups.AddInstances", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.InstanceGroups.AddInstances(ctx, &computepb.AddInstancesInstanceGroupRequest{Project: m.Project, Zone: zone, InstanceGroup: name,
 				InstanceGroupsAddInstancesRequestResource: &computepb.InstanceGroupsAddInstancesRequest{Instances: urls(names)}})
 		})
@@ -242,7 +242,7 @@ func (c *Cloud) applyGroup(ctx context.Context, m *Model, g GroupChange) error {
 		}
 	}
 	if len(g.Remove) > 0 {
-		if err := c.write(ctx, "InstanceGroups.RemoveInstances", func(ctx context.Context) (*compute.Operation, error) {
+		if err := c.write(ctx, m, "InstanceGroups.RemoveInstances", func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.InstanceGroups.RemoveInstances(ctx, &computepb.RemoveInstancesInstanceGroupRequest{Project: m.Project, Zone: zone, InstanceGroup: name,
 				InstanceGroupsRemoveInstancesRequestResource: &computepb.InstanceGroupsRemoveInstancesRequest{Instances: urls(g.Remove)}})
 		}); err != nil && !isNotFound(err) {
