@@ -85,8 +85,11 @@ func (c *Cloud) apply(ctx context.Context, o *Observed, p *Plan) error {
 	return nil
 }
 
-// write sends one write: a conditional PUT of its body, or a DELETE.
+// write sends one write: a conditional PUT of its body, or a DELETE, and records it in the
+// WriteLog (after it returns, failed or not: a failed write may have changed the resource),
+// so no Listing taken before stands for a read of the resource any more.
 func (c *Cloud) write(ctx context.Context, w *Write) (any, error) {
+	defer c.writes.Wrote(writeKey(w))
 	rg, name := w.ResourceGroup, w.Name
 	switch {
 	case w.Method == http.MethodDelete && w.Type == typeLoadBalancers:

@@ -36,6 +36,8 @@ type Cloud struct {
 	limiter *cloudapi.Limiter
 
 	locks keyedMutex
+	// writes records the writes to each resource, against the Listings of ListLoadBalancers.
+	writes providers.WriteLog
 
 	mu sync.Mutex
 	// placed remembers, per Service UID, where the last successful reconcile put the

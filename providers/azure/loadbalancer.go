@@ -78,6 +78,11 @@ func (c *Cloud) EnsureLoadBalancerConfigured(ctx context.Context, clusterName st
 	if err := servedHere(svc, cfg); err != nil {
 		return nil, err
 	}
+	if l := providers.ListingFrom(ctx); l != nil {
+		if st, ok := c.ensureListed(ctx, l, clusterName, svc, cfg, nodes); ok {
+			return st, nil
+		}
+	}
 	m, err := c.build(clusterName, svc, nodes, cfg)
 	if err != nil {
 		return nil, err

@@ -28,6 +28,8 @@ type Observed struct {
 	// prefetched marks what the replacement guard read at the start of a reconcile: the next
 	// observe of it uses that read instead of another GET (a retry reads again).
 	prefetched map[string]bool
+	// listing serves reads from the controller's Listing (nil: read from ARM).
+	listing *listingView
 }
 
 // prefetch marks what a read just stored as good for the next observe of it.
@@ -60,6 +62,10 @@ func (c *Cloud) observeLB(ctx context.Context, o *Observed, rg, name string) err
 	if o.take("lb:" + key(rg, name)) {
 		return nil
 	}
+	if lb, ok := o.listing.loadBalancer(rg, name); ok {
+		o.LoadBalancers[key(rg, name)] = lb
+		return nil
+	}
 	lb, err := c.api.getLB(ctx, rg, name)
 	if err == nil {
 		o.LoadBalancers[key(rg, name)] = lb
@@ -71,6 +77,10 @@ func (c *Cloud) observePIP(ctx context.Context, o *Observed, rg, name string) er
 	if o.take("pip:" + key(rg, name)) {
 		return nil
 	}
+	if p, ok := o.listing.publicIP(rg, name); ok {
+		o.PublicIPs[key(rg, name)] = p
+		return nil
+	}
 	p, err := c.api.getPIP(ctx, rg, name)
 	if err == nil {
 		o.PublicIPs[key(rg, name)] = p
@@ -79,6 +89,10 @@ func (c *Cloud) observePIP(ctx context.Context, o *Observed, rg, name string) er
 }
 
 func (c *Cloud) observePIPList(ctx context.Context, o *Observed, rg string) error {
+	if pips, ok := o.listing.publicIPs(rg); ok {
+		o.PublicIPLists[strings.ToLower(rg)] = pips
+		return nil
+	}
 	pips, err := c.api.listPIPs(ctx, rg)
 	if err == nil {
 		o.PublicIPLists[strings.ToLower(rg)] = pips
@@ -96,6 +110,10 @@ func (c *Cloud) observePublicIP(ctx context.Context, o *Observed, want *PublicIP
 }
 
 func (c *Cloud) observeNSG(ctx context.Context, o *Observed, rg, name string) error {
+	if g, ok := o.listing.securityGroup(rg, name); ok {
+		o.SecurityGroups[key(rg, name)] = g
+		return nil
+	}
 	g, err := c.api.getNSG(ctx, rg, name)
 	if err == nil {
 		o.SecurityGroups[key(rg, name)] = g
