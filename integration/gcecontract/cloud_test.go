@@ -103,10 +103,17 @@ func expects(svcs []*v1.Service) []contract.Expect {
 var gceContract = contract.Contract{
 	NoOpResync: func(*testing.T) contract.NoOpResync {
 		return contract.NoOpResync{Services: expects(extAndILB()),
-			// A fresh provider reads the rule and the members once: rule + pool for the
-			// external Service, rule + group and members per zone for the internal one.
+			// A restarted provider lists the cluster's rules and the target pools (one call
+			// each per 500), and the Services' first syncs read nothing of their own but the
+			// shared instance groups, once per zone for all internal Services (a Get and a
+			// ListInstances for each of the two zones): at most a tenth of a read per Service
+			// beyond those.
 			Start: func(calls fakecore.Tally, services int) error {
-				return contract.AtMost("forwarding rule reads", calls.Calls["ForwardingRules.Get"], services)
+				const listing, groups = 2, 2 * 2
+				return contract.FirstErr(
+					contract.AtMost("ForwardingRules.List", calls.Calls["ForwardingRules.List"], 1),
+					contract.AtMost("forwarding rule reads", calls.Calls["ForwardingRules.Get"], services/10),
+					contract.AtMost("reads", calls.Reads, services/10+listing+groups))
 			}}
 	},
 	NodeChurn: func(*testing.T) contract.NodeChurn {

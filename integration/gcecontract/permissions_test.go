@@ -34,6 +34,7 @@ var computePermissions = map[string][]string{
 	"ForwardingRules.SetLabels": {"compute.forwardingRules.setLabels"},
 
 	"TargetPools.Get":               {"compute.targetPools.get"},
+	"TargetPools.List":              {"compute.targetPools.list"},
 	"TargetPools.Insert":            {"compute.targetPools.create"},
 	"TargetPools.Delete":            {"compute.targetPools.delete"},
 	"TargetPools.AddInstance":       {"compute.targetPools.addInstance"},
