@@ -68,6 +68,14 @@
 // read are cached, so the other Services read nothing; a failed write drops the cache, since
 // another controller may have changed the groups).
 //
+// A restarted controller's first pass reads less still (listing.go, providers.Lister): one
+// ForwardingRules.List per 500 rules (filtered on the label cloudlb-cluster-id) and one
+// TargetPools.List per 500 pools stand for every Service's rule and pool reads, and a Service
+// whose listed spec label, ownership and pool instances (or the shared groups' members, read
+// once per zone) match makes no call. Every write records its load balancer in the write log
+// (apply.go write), so a load balancer this process wrote after the listing began is observed
+// in full; rules taken over from upstream carry no spec label yet and are observed too.
+//
 // # Shared objects
 //
 // The node health check, its firewall, instance groups and shared backend services are
