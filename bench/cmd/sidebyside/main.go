@@ -1,8 +1,10 @@
 // Command sidebyside drives cloudlb's AWS provider and the upstream k8s.io/cloud-provider-aws
 // through the same sequence of cloudprovider.LoadBalancer calls against one fakeaws and prints
-// the AWS calls (reads = Describe*/Get*/List*, writes = the rest) of every step for both.
+// the AWS calls (reads = Describe*/Get*/List*, writes = the rest) of every phase for both:
+// create, a no-op pass, a restart pass, a node joining and delete, for n Classic and n NLB
+// Services synced by 10 workers (-services, -workers), each provider on a fakeaws of its own.
 //
-//	cd bench && go run ./cmd/sidebyside
+//	cd bench && go run ./cmd/sidebyside -services 1000
 package main
 
 import (
@@ -12,13 +14,21 @@ import (
 	"io"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strings"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	cloudprovider "k8s.io/cloud-provider"
 	"k8s.io/klog/v2"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	// Registers the upstream provider as "aws" in its init.
 	_ "k8s.io/cloud-provider-aws/pkg/providers/v1"
@@ -33,7 +43,7 @@ const (
 	lbType  = "service.beta.kubernetes.io/aws-load-balancer-type"
 )
 
-// Counts are the calls of one step.
+// Counts are the calls of one phase.
 type Counts struct {
 	Reads, Writes int
 	// Calls is fakeaws's per-operation summary.
@@ -43,12 +53,6 @@ type Counts struct {
 // Total is reads plus writes.
 func (c Counts) Total() int { return c.Reads + c.Writes }
 
-// Row is one step for both providers.
-type Row struct {
-	Step           string
-	Ours, Upstream Counts
-}
-
 // env is the fake and its topology, shared by both providers.
 type env struct {
 	srv   *fakeaws.Server
@@ -56,11 +60,12 @@ type env struct {
 	built *fakeaws.Built
 }
 
-func newEnv() (*env, func(), error) {
+// newEnv starts a fakeaws for n Classic and n NLB Services.
+func newEnv(n int) (*env, func(), error) {
 	// Every CLB lets its group into the node group and every NLB adds two rules there (client
-	// traffic and health check on its NodePort), for both providers: 150 Services need more
-	// than AWS's default 60 rules per group, so the quota is raised as a cluster this size would.
-	srv := fakeaws.New(fakeaws.Options{Region: region, RulesPerSecurityGroup: 1000})
+	// traffic and health check on its NodePort), for both providers: 3n rules, more than AWS's
+	// default 60 per group, so the quota is raised as a cluster this size would.
+	srv := fakeaws.New(fakeaws.Options{Region: region, RulesPerSecurityGroup: max(1000, 4*n)})
 	hs := httptest.NewServer(srv.Handler())
 	owned := map[string]string{"kubernetes.io/cluster/" + cluster: "owned"}
 	subnetTags := map[string]string{"kubernetes.io/cluster/" + cluster: "owned", "kubernetes.io/role/elb": "1"}
@@ -116,32 +121,29 @@ func (e *env) counts() Counts {
 	return c
 }
 
-// ours builds cloudlb's provider from its cloud config, endpoints overridden to the fake.
+// unlimited lifts cloudlb's client-side rate limit (20 calls per second per API by default)
+// out of the way: upstream has none, and the comparison is of calls, not of pacing.
+var unlimited = cloudaws.Limits{QPS: 1e6, Burst: 1e6}
+
+// ours builds cloudlb's provider from its cloud config with SDK clients whose endpoints are
+// the fake's, as NewFromConfig does, but with unlimited instead of the default limits.
 func (e *env) ours() (cloudprovider.LoadBalancer, error) {
-	cfg := fmt.Sprintf(`[Global]
-Zone = %sa
-VPC = %s
-KubernetesClusterID = %s
-
-[ServiceOverride "ec2"]
-Service = ec2
-Region = %s
-URL = %s
-
-[ServiceOverride "elb"]
-Service = elasticloadbalancing
-Region = %s
-URL = %s
-`, region, e.built.VPC, cluster, region, e.url, region, e.url)
+	cfg := fmt.Sprintf("[Global]\nZone = %sa\nVPC = %s\nKubernetesClusterID = %s\n", region, e.built.VPC, cluster)
 	cc, err := cloudaws.ParseCloudConfig(strings.NewReader(cfg))
 	if err != nil {
 		return nil, err
 	}
-	c, err := cloudaws.NewFromConfig(context.Background(), cc)
+	ac, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithRegion(region))
 	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	return cloudaws.New(cloudaws.Options{
+		Config: cc,
+		EC2:    ec2.NewFromConfig(ac, func(o *ec2.Options) { o.BaseEndpoint = aws.String(e.url) }),
+		ELB:    elb.NewFromConfig(ac, func(o *elb.Options) { o.BaseEndpoint = aws.String(e.url) }),
+		ELBv2:  elbv2.NewFromConfig(ac, func(o *elbv2.Options) { o.BaseEndpoint = aws.String(e.url) }),
+		Limits: unlimited,
+	}), nil
 }
 
 // upstream builds k8s.io/cloud-provider-aws through cloudprovider.GetCloudProvider, as the
@@ -170,15 +172,10 @@ func (e *env) upstream() (cloudprovider.LoadBalancer, error) {
 	return lb, nil
 }
 
-// nodePorts hands out a distinct NodePort per Service, as the API server does.
-var nodePorts = map[string]int32{}
-
-func service(prefix, name string, annotations map[string]string) *v1.Service {
-	port, ok := nodePorts[name]
-	if !ok {
-		port = 30080 + int32(len(nodePorts))
-		nodePorts[name] = port
-	}
+// service is a LoadBalancer Service with one TCP port; i picks its NodePort, distinct for
+// each Service of a run as the API server assigns them (30000-32767; past 2,768 Services of
+// a run they repeat).
+func service(prefix, name string, i int, annotations map[string]string) *v1.Service {
 	if annotations == nil {
 		annotations = map[string]string{}
 	}
@@ -189,94 +186,15 @@ func service(prefix, name string, annotations map[string]string) *v1.Service {
 			Type:                  v1.ServiceTypeLoadBalancer,
 			SessionAffinity:       v1.ServiceAffinityNone,
 			ExternalTrafficPolicy: v1.ServiceExternalTrafficPolicyCluster,
-			Ports:                 []v1.ServicePort{{Name: "http", Protocol: v1.ProtocolTCP, Port: 80, NodePort: port}},
+			Ports: []v1.ServicePort{{Name: "http", Protocol: v1.ProtocolTCP, Port: 80,
+				NodePort: 30000 + int32(i%2768)}},
 		},
 	}
 }
 
-// sequence runs the steps against one provider. prefix keeps the two providers' load
-// balancer names apart (they derive them from the Service UID).
-func sequence(ctx context.Context, e *env, lb cloudprovider.LoadBalancer, prefix string, services int) ([]string, []Counts, error) {
-	var steps []string
-	var counts []Counts
-	step := func(name string, f func() error) error {
-		e.srv.ResetCalls()
-		if err := f(); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		steps = append(steps, name)
-		counts = append(counts, e.counts())
-		return nil
-	}
-	three, four := e.nodes(3), e.nodes(4)
-	clb := service(prefix, "clb", nil)
-	nlb := service(prefix, "nlb", map[string]string{lbType: "nlb"})
-	ensure := func(s *v1.Service, nodes []*v1.Node) func() error {
-		return func() error { _, err := lb.EnsureLoadBalancer(ctx, cluster, s, nodes); return err }
-	}
-	if err := step("create CLB", ensure(clb, three)); err != nil {
-		return nil, nil, err
-	}
-	if err := step("create NLB", ensure(nlb, three)); err != nil {
-		return nil, nil, err
-	}
-	if err := step("no-op sync CLB", ensure(clb, three)); err != nil {
-		return nil, nil, err
-	}
-	if err := step("no-op sync NLB", ensure(nlb, three)); err != nil {
-		return nil, nil, err
-	}
-	many := make([]*v1.Service, services)
-	for i := range many {
-		many[i] = service(prefix, fmt.Sprintf("svc%03d", i), nil)
-		if err := ensure(many[i], three)(); err != nil {
-			return nil, nil, fmt.Errorf("setup %s: %w", many[i].Name, err)
-		}
-	}
-	if err := step(fmt.Sprintf("add a node, %d CLB Services", services), func() error {
-		for _, s := range many {
-			if err := lb.UpdateLoadBalancer(ctx, cluster, s, four); err != nil {
-				return fmt.Errorf("%s: %w", s.Name, err)
-			}
-		}
-		return nil
-	}); err != nil {
-		return nil, nil, err
-	}
-	manyNLB := make([]*v1.Service, services)
-	for i := range manyNLB {
-		manyNLB[i] = service(prefix, fmt.Sprintf("nlb%03d", i), map[string]string{lbType: "nlb"})
-		if err := ensure(manyNLB[i], three)(); err != nil {
-			return nil, nil, fmt.Errorf("setup %s: %w", manyNLB[i].Name, err)
-		}
-	}
-	if err := step(fmt.Sprintf("add a node, %d NLB Services", len(manyNLB)), func() error {
-		for _, s := range manyNLB {
-			if err := lb.UpdateLoadBalancer(ctx, cluster, s, four); err != nil {
-				return fmt.Errorf("%s: %w", s.Name, err)
-			}
-		}
-		return nil
-	}); err != nil {
-		return nil, nil, err
-	}
-	all := append([]*v1.Service{clb, nlb}, many...)
-	all = append(all, manyNLB...)
-	if err := step(fmt.Sprintf("delete all %d", len(all)), func() error {
-		for _, s := range all {
-			if err := lb.EnsureLoadBalancerDeleted(ctx, cluster, s); err != nil {
-				return fmt.Errorf("%s: %w", s.Name, err)
-			}
-		}
-		return nil
-	}); err != nil {
-		return nil, nil, err
-	}
-	return steps, counts, nil
-}
-
-// Run runs both providers and returns the table rows.
-func Run(ctx context.Context, services int) ([]Row, error) {
+// Run runs the phases for n Classic and n NLB Services with workers concurrent syncs, for
+// each provider on a fakeaws of its own, and returns the table rows.
+func Run(ctx context.Context, n, workers int) ([]Row, error) {
 	// The SDK's default chain (used by both) must find credentials and no instance metadata.
 	for k, v := range map[string]string{
 		"AWS_ACCESS_KEY_ID": "AKIDFAKE", "AWS_SECRET_ACCESS_KEY": "secret",
@@ -290,70 +208,86 @@ func Run(ctx context.Context, services int) ([]Row, error) {
 	for _, k := range []string{"AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_SESSION_TOKEN"} {
 		_ = os.Unsetenv(k)
 	}
-	e, stop, err := newEnv()
-	if err != nil {
-		return nil, err
+	sides := []struct {
+		name, prefix string
+		p            provider
+	}{
+		{"cloudlb", "0c1b", provider{build: (*env).ours, list: true}},
+		{"cloud-provider-aws", "0a75", provider{build: (*env).upstream}},
 	}
-	defer stop()
-
-	ours, err := e.ours()
-	if err != nil {
-		return nil, fmt.Errorf("cloudlb: %w", err)
-	}
-	steps, oc, err := sequence(ctx, e, ours, "0c1b", services)
-	if err != nil {
-		return nil, fmt.Errorf("cloudlb: %w", err)
-	}
-	up, err := e.upstream()
-	if err != nil {
-		return nil, fmt.Errorf("cloud-provider-aws: %w", err)
-	}
-	e.srv.ResetCalls() // construction is not a step
-	_, uc, err := sequence(ctx, e, up, "0a75", services)
-	if err != nil {
-		return nil, fmt.Errorf("cloud-provider-aws: %w", err)
+	var steps []string
+	results := make([][]Phase, len(sides))
+	for i, side := range sides {
+		e, stop, err := newEnv(n)
+		if err != nil {
+			return nil, err
+		}
+		s, phases, err := sequence(ctx, e, side.p, side.prefix, n, workers)
+		stop()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", side.name, err)
+		}
+		steps, results[i] = s, phases
 	}
 	rows := make([]Row, len(steps))
 	for i := range steps {
-		rows[i] = Row{Step: steps[i], Ours: oc[i], Upstream: uc[i]}
+		rows[i] = Row{Step: steps[i], Ours: results[0][i], Upstream: results[1][i]}
 	}
 	return rows, nil
 }
 
 // Print writes the rows as a Markdown table.
 func Print(w io.Writer, rows []Row) {
-	fmt.Fprintln(w, "| step | cloudlb reads | cloudlb writes | cloud-provider-aws reads | cloud-provider-aws writes | ratio (upstream total / cloudlb total) |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
-	for _, r := range rows {
-		ratio := "n/a"
-		if r.Ours.Total() > 0 {
-			ratio = fmt.Sprintf("%.1fx", float64(r.Upstream.Total())/float64(r.Ours.Total()))
+	fmt.Fprintln(w, "| phase | Services | cloudlb calls | per Service | writes | reads | wall | cloud-provider-aws calls | per Service | writes | reads | wall |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	cells := func(p Phase) string {
+		if p.NA != "" {
+			return p.NA + " | | | | |"
 		}
-		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %s |\n", r.Step, r.Ours.Reads, r.Ours.Writes, r.Upstream.Reads, r.Upstream.Writes, ratio)
+		return fmt.Sprintf("%d | %.2f | %d | %d | %.1f s |", p.Total(), p.PerService(), p.Writes, p.Reads, p.Wall.Seconds())
+	}
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %s | %d | %s %s\n", r.Step, r.Ours.Services, cells(r.Ours), cells(r.Upstream))
 	}
 }
 
-// PrintCalls writes every step's calls by operation.
+// PrintCalls writes every phase's calls by operation.
 func PrintCalls(w io.Writer, rows []Row) {
 	for _, r := range rows {
 		fmt.Fprintf(w, "\n%s\n  cloudlb:            %s\n  cloud-provider-aws: %s\n", r.Step, r.Ours.Calls, r.Upstream.Calls)
 	}
 }
 
+// loadavg is /proc/loadavg without its newline, or why it could not be read.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return err.Error()
+	}
+	return strings.TrimSpace(string(b))
+}
+
 func main() {
-	services := flag.Int("services", 50, "CLB Services in the node-add step")
+	services := flag.Int("services", 50, "Classic Services, and as many NLB Services, in every phase")
+	workers := flag.Int("workers", 10, "concurrent syncs, for both providers (the service controller's workers)")
 	verbose := flag.Bool("v", false, "keep the providers' logs")
-	detail := flag.Bool("calls", false, "also print every step's calls by operation")
+	detail := flag.Bool("calls", false, "also print every phase's calls by operation")
 	flag.Parse()
 	if !*verbose {
 		klog.SetOutput(io.Discard)
 		klog.LogToStderr(false)
 	}
-	rows, err := Run(context.Background(), *services)
+	fmt.Printf("%d Classic + %d NLB Services, %d workers, GOMAXPROCS %d, NumCPU %d\n",
+		*services, *services, *workers, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	fmt.Printf("load before (/proc/loadavg): %s\n", loadavg())
+	start := time.Now()
+	rows, err := Run(context.Background(), *services, *workers)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sidebyside:", err)
 		os.Exit(1)
 	}
+	fmt.Printf("load after (/proc/loadavg):  %s\n", loadavg())
+	fmt.Printf("total %.0f s\n\n", time.Since(start).Seconds())
 	Print(os.Stdout, rows)
 	if *detail {
 		PrintCalls(os.Stdout, rows)
