@@ -30,20 +30,24 @@ type run struct {
 	instances []string
 	// nodeRulesHash is the node-rules tag the run wrote.
 	nodeRulesHash string
+	// lbs are the names of the load balancers the run writes to (or to their target groups,
+	// listeners, groups and rules): each write is recorded in the write log under each, so a
+	// Listing taken before it never stands for a read of them (providers.WriteLog).
+	lbs []string
 }
 
 // applySteps makes the writes of s in order, each with its reason, and stops at the first
 // error. It decides nothing: it only reacts to the answers AWS gives its own writes (a
 // duplicate is done, not-found is gone, a group created by an attempt whose answer was lost
 // is adopted).
-func (c *Cloud) applySteps(ctx context.Context, vpc string, s steps) (*run, error) {
-	r := c.newRun(vpc)
+func (c *Cloud) applySteps(ctx context.Context, vpc string, lbs []string, s steps) (*run, error) {
+	r := c.newRun(vpc, lbs)
 	return r, r.apply(ctx, s)
 }
 
-// newRun starts an Apply in vpc.
-func (c *Cloud) newRun(vpc string) *run {
-	return &run{c: c, vpc: vpc, created: map[string]string{}}
+// newRun starts an Apply in vpc of the writes to the load balancers lbs.
+func (c *Cloud) newRun(vpc string, lbs []string) *run {
+	return &run{c: c, vpc: vpc, created: map[string]string{}, lbs: lbs}
 }
 
 // apply makes the writes of s in order, resolving refs from what the run's earlier writes
@@ -54,7 +58,12 @@ func (r *run) apply(ctx context.Context, s steps) error {
 		if st.reason != "" {
 			wctx = providers.WithReason(ctx, st.reason)
 		}
-		if err := st.write.apply(wctx, r); err != nil {
+		err := st.write.apply(wctx, r)
+		// Recorded whatever the answer: a write that failed may have changed the cloud.
+		for _, name := range r.lbs {
+			r.c.writes.Wrote(name)
+		}
+		if err != nil {
 			if st.wrap != "" {
 				err = fmt.Errorf("%s: %w", st.wrap, err)
 			}

@@ -264,7 +264,7 @@ func TestNLBNodeChurnFastPath(t *testing.T) {
 }
 
 // restarted is a provider on the same clients with empty caches.
-func (e *env) restarted(t *testing.T) *cloudaws.Cloud {
+func (e *env) restarted(t testing.TB) *cloudaws.Cloud {
 	t.Helper()
 	cc, err := cloudaws.ParseCloudConfig(strings.NewReader(fmt.Sprintf("[Global]\nZone = us-east-1a\nVPC = %s\n", e.built.VPC)))
 	if err != nil {

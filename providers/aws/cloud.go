@@ -58,6 +58,10 @@ type Cloud struct {
 	classic   classicCache
 	nlbs      nlbCache
 	instances instanceGroups
+
+	// writes records every write to a load balancer (apply.go's run), so that a Listing
+	// (listing.go) never stands for a read of one written since it began.
+	writes providers.WriteLog
 }
 
 // network is the cached VPC and its subnets.

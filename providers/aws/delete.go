@@ -37,10 +37,12 @@ func (c *Cloud) EnsureLoadBalancerDeleted(ctx context.Context, clusterName strin
 	if err != nil {
 		return err
 	}
+	var names []string
 	for _, cand := range o.all() {
 		c.nlbs.drop(cand.name)
 		c.classic.drop(cand.name)
+		names = append(names, cand.name)
 	}
-	_, err = c.applySteps(ctx, net.vpc, s)
+	_, err = c.applySteps(ctx, net.vpc, names, s)
 	return err
 }

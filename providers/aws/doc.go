@@ -15,7 +15,8 @@
 //	    apply_noderules.go + apply_groups.go (the EC2 writes, of the managed groups too)
 //	deletion: observe_delete.go, diff_delete.go (its writes are those above)
 //	plumbing: plan.go (a plan: writes, refs), apply.go (run: Apply), cache.go,
-//	    observe_ownership.go (what a Service owns, by its tags), loadbalancer.go, delete.go
+//	    observe_ownership.go (what a Service owns, by its tags), loadbalancer.go, delete.go,
+//	    listing.go (a restart's first pass)
 //
 // Build is pure: the typed config (annotations.Config, parsed once by the controller),
 // the Service, the nodes and the cluster's settings and subnets give a Model or an NLBModel,
@@ -139,6 +140,14 @@
 // unchanged Service costs the same two reads and any change reads and repairs every part,
 // and deletes the Service's target groups (found by their tags) that its listeners no
 // longer use, including those an earlier attempt failed to delete.
+//
+// A restart's first pass costs less (listing.go, providers.Lister): one listing reads the
+// region's Classic Load Balancers and ELBv2 load balancers (400 a page) and their tags (20 a
+// call) and keeps the cluster's, by name; each Service's first sync runs Observe and Diff on
+// its listed load balancer in place of the two reads, and makes no call when that plan
+// writes nothing. Every write is recorded in the Cloud's providers.WriteLog under the load
+// balancers the run writes to (apply.go's run), so a load balancer written since the listing
+// began is read again, as is one without the spec-hash tag or one the guard keeps.
 //
 // # NLB security groups
 //

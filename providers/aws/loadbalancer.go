@@ -112,6 +112,8 @@ func (c *Cloud) ensureNLB(ctx context.Context, clusterName string, svc *v1.Servi
 	}
 	if key != "" {
 		m.Tags[providers.ReplaceKeyTag], m.kindKept = key, true
+	} else if st, ok := c.listedNLB(ctx, clusterName, svc, nodes, cfg, m, net.vpc); ok {
+		return st, nil // a restart's first sync, and the listed NLB is as the model says
 	}
 	if update {
 		if done, err := c.updateNLBTargets(ctx, m, net.vpc); done || err != nil {
@@ -177,7 +179,7 @@ func (c *Cloud) applyNLB(ctx context.Context, m *NLBModel, p *nlbPlan, vpc strin
 	if p.retiresClassic {
 		c.classic.drop(m.Name)
 	}
-	r, err := c.applySteps(ctx, vpc, p.steps)
+	r, err := c.applySteps(ctx, vpc, []string{m.Name}, p.steps)
 	if err != nil {
 		return "", err
 	}
@@ -214,7 +216,7 @@ func (c *Cloud) updateNLBTargets(ctx context.Context, m *NLBModel, vpc string) (
 		return ok, nil
 	}
 	c.nlbs.drop(m.Name) // until every write has succeeded
-	if _, err := c.applySteps(ctx, vpc, s); err != nil {
+	if _, err := c.applySteps(ctx, vpc, []string{m.Name}, s); err != nil {
 		return true, err
 	}
 	st.tags[tagSpecHash], st.instances = m.Hash(), slices.Clone(m.Instances)
@@ -232,7 +234,9 @@ func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, svc 
 }
 
 // EnsureLoadBalancerConfigured creates or updates the Service's Classic Load Balancer or NLB.
-// An unchanged Service costs DescribeLoadBalancers + DescribeTags and no write.
+// An unchanged Service costs DescribeLoadBalancers + DescribeTags and no write; no call at
+// all in a restart's first pass, when ctx carries a Listing that shows it unchanged
+// (listing.go).
 func (c *Cloud) EnsureLoadBalancerConfigured(ctx context.Context, clusterName string, svc *v1.Service, cfg *annotations.Config, nodes []*v1.Node) (*v1.LoadBalancerStatus, error) {
 	if err := servedHere(cfg); err != nil {
 		return nil, err
@@ -253,6 +257,8 @@ func (c *Cloud) ensureClassic(ctx context.Context, clusterName string, svc *v1.S
 	}
 	if key != "" {
 		m.Tags[providers.ReplaceKeyTag], m.kindKept = key, true
+	} else if st, ok := c.listedClassic(ctx, clusterName, svc, nodes, cfg, m, net.vpc); ok {
+		return st, nil // a restart's first sync, and the listed load balancer needs no write
 	}
 	m, p, rr, err := c.planClassicGuarded(ctx, clusterName, svc, nodes, cfg, m, net.vpc)
 	if err != nil {
@@ -365,7 +371,7 @@ func (c *Cloud) applyClassic(ctx context.Context, m *Model, p *classicPlan, vpc 
 	if p.retiresNLB {
 		c.nlbs.drop(m.Name)
 	}
-	r := c.newRun(vpc)
+	r := c.newRun(vpc, []string{m.Name})
 	if err := r.apply(ctx, p.steps); err != nil {
 		return "", err
 	}
@@ -467,7 +473,7 @@ func (c *Cloud) updateClassic(ctx context.Context, clusterName string, svc *v1.S
 	}
 	var s steps
 	s.add(whyNodesChanged, fmt.Sprintf("updating node security group rules for %s", t.Name), classicNodeRuleWrites(groupView{}, t.Name, n)...)
-	r, err := c.applySteps(ctx, net.vpc, s)
+	r, err := c.applySteps(ctx, net.vpc, []string{t.Name}, s)
 	if err != nil {
 		return err
 	}
@@ -485,7 +491,7 @@ func (c *Cloud) applyRegistration(ctx context.Context, t *classicTargets, have [
 		if len(s) == 0 {
 			return nil
 		}
-		r, err := c.applySteps(ctx, vpc, s)
+		r, err := c.applySteps(ctx, vpc, []string{t.Name}, s)
 		if err != nil {
 			c.classic.drop(t.Name)
 			return err

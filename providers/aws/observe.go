@@ -70,7 +70,7 @@ type ObservedGroup struct {
 // spec-hash tag differs (needsDeep), its attributes and managed group, the groups that let a
 // managed group in that Diff deletes, and an NLB a type change left under the same name.
 func (c *Cloud) observeClassic(ctx context.Context, svc *v1.Service, m *Model, vpc string) (*Observed, error) {
-	o, err := c.observe(ctx, m.Name)
+	o, err := c.observeFirst(ctx, m.Name)
 	if err != nil {
 		return nil, err
 	}

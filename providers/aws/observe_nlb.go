@@ -44,8 +44,22 @@ func (c *Cloud) observeNLB(ctx context.Context, name string) (*nlbObserved, erro
 	if err != nil {
 		return nil, err
 	}
-	lb := out.LoadBalancers[0]
-	o := &nlbObserved{name: name, arn: aws.ToString(lb.LoadBalancerArn), dns: aws.ToString(lb.DNSName), internal: lb.Scheme == v2types.LoadBalancerSchemeEnumInternal,
+	o := fromNLB(out.LoadBalancers[0])
+	tags, err := call(ctx, c.limits, "elbv2.DescribeTags", func() (*elbv2.DescribeTagsOutput, error) {
+		return c.elbv2.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: []string{o.arn}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range tags.TagDescriptions {
+		maps.Copy(o.tags, v2TagMap(d.Tags))
+	}
+	return o, nil
+}
+
+// fromNLB converts what DescribeLoadBalancers returns; the tags are read apart.
+func fromNLB(lb v2types.LoadBalancer) *nlbObserved {
+	o := &nlbObserved{name: aws.ToString(lb.LoadBalancerName), arn: aws.ToString(lb.LoadBalancerArn), dns: aws.ToString(lb.DNSName), internal: lb.Scheme == v2types.LoadBalancerSchemeEnumInternal,
 		natPrefixes: lb.EnablePrefixForIpv6SourceNat == v2types.EnablePrefixForIpv6SourceNatEnumOn, ipType: string(lb.IpAddressType),
 		groups: slices.Clone(lb.SecurityGroups), enforce: aws.ToString(lb.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic), tags: map[string]string{}}
 	for _, az := range lb.AvailabilityZones {
@@ -68,16 +82,7 @@ func (c *Cloud) observeNLB(ctx context.Context, name string) (*nlbObserved, erro
 		}
 	}
 	slices.Sort(o.subnets)
-	tags, err := call(ctx, c.limits, "elbv2.DescribeTags", func() (*elbv2.DescribeTagsOutput, error) {
-		return c.elbv2.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: []string{o.arn}})
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range tags.TagDescriptions {
-		maps.Copy(o.tags, v2TagMap(d.Tags))
-	}
-	return o, nil
+	return o
 }
 
 // nlbObservation is what Observe read for an NLB Service: the NLB with the model's name and
@@ -187,7 +192,7 @@ type nodeGroupsObserved struct {
 // observeNLBService reads what Diff needs for m: two reads when the NLB's spec hash equals
 // the model's, every part otherwise.
 func (c *Cloud) observeNLBService(ctx context.Context, svc *v1.Service, m *NLBModel, vpc string) (*nlbObservation, error) {
-	lb, err := c.observeNLB(ctx, m.Name)
+	lb, err := c.observeNLBFirst(ctx, m.Name)
 	if err != nil {
 		return nil, err
 	}
