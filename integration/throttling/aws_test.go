@@ -15,12 +15,12 @@ import (
 	cloudaws "github.com/cloudlb/cloudlb/providers/aws"
 )
 
-// BenchmarkThrottlingAWS: Classic ELBs (the default type) through the aws provider as
+// BenchmarkThrottlingAWS: 200 Classic ELBs (the default type) through the aws provider as
 // cloudlb-controller-manager --cloud-provider=aws builds it: the SDK's default credential
 // chain and AWS_ENDPOINT_URL, the provider's retryers and rate limits at their defaults.
 func BenchmarkThrottlingAWS(b *testing.B) {
 	cloudaws.Register()
-	benchmarkThrottling(b, func(b *testing.B) *env {
+	benchmarkThrottling(b, 200, func(b *testing.B) *env {
 		// Every Service adds rules to the nodes' security group: 1,000 is the most AWS grants
 		// (rules per group times groups per interface), 60 its default.
 		srv := fakeaws.New(fakeaws.Options{Seed: 16, RulesPerSecurityGroup: 1000})

@@ -19,14 +19,19 @@ import (
 // Client-side limits of one Cloud. ARM allows about 1,200 writes and 12,000 reads per hour
 // per subscription and principal, refilled continuously (a few per second), and answers 429
 // with Retry-After beyond that. 10 requests per second with a burst of 20 keeps one
-// controller under the write budget during node churn while other tools share it; the SDK
-// retries 429 and 5xx up to 6 times, honouring Retry-After, at most 30 s apart.
+// controller under the write budget during node churn while other tools share it; it is the
+// ceiling of the bucket's rate, which follows throttling (cloudapi.AIMD). The SDK retries 429
+// and 5xx up to 6 times, honouring Retry-After, at most 30 s apart; without Retry-After the
+// first retry comes after about 100 ms (azcore: RetryDelay x (2^try - 1), jittered 0.8-1.3x),
+// then waits for its token like any attempt. The SDK's default of 800 ms, or our former 1 s,
+// made each throttled call hold its worker for a second or more whatever the bucket allowed,
+// and a throttled write of the shared load balancer every worker queued behind (issue 16).
 const (
 	DefaultQPS        = 10
 	DefaultBurst      = 20
 	DefaultMaxRetries = 6
 	DefaultPoll       = 2 * time.Second
-	defaultRetryDelay = 1 * time.Second
+	defaultRetryDelay = 100 * time.Millisecond
 	defaultMaxDelay   = 30 * time.Second
 )
 
@@ -89,7 +94,8 @@ func (o *policyOptions) arm() *arm.ClientOptions {
 	return out
 }
 
-// limitPolicy waits for the shared token bucket before every attempt and counts attempts.
+// limitPolicy waits for the shared token bucket before every attempt and counts attempts,
+// whose throttling answers move the bucket's rate.
 type limitPolicy struct{ limiter *cloudapi.Limiter }
 
 func (p limitPolicy) Do(req *policy.Request) (*http.Response, error) {
