@@ -258,8 +258,8 @@ func (s *Server) elbDescribeLoadBalancers(in *elb.DescribeLoadBalancersInput) (*
 		all = s.elb.lbs.list()
 	}
 	size := int(deref(in.PageSize))
-	if size == 0 {
-		size = 400
+	if in.PageSize == nil {
+		size = 400 // the default; an explicit 0 is refused, as AWS refuses it
 	}
 	if size < 1 || size > 400 {
 		return nil, errValidation("PageSize must be between 1 and 400")

@@ -253,6 +253,8 @@ func (s *Server) v2DescribeLoadBalancers(in *elbv2.DescribeLoadBalancersInput) (
 	}
 	var all []elbv2types.LoadBalancer
 	switch {
+	case len(in.LoadBalancerArns) > 20:
+		return nil, errValidation("1 validation error detected: Value at 'loadBalancerArns' failed to satisfy constraint: Member must have length less than or equal to 20")
 	case len(in.LoadBalancerArns) > 0:
 		for _, arn := range in.LoadBalancerArns {
 			if err := checkARN(arn, "loadBalancerArns.member", lbARNRE); err != nil {

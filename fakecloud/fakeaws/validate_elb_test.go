@@ -1,6 +1,7 @@
 package fakeaws
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -86,6 +87,26 @@ func TestClassicValidation(t *testing.T) {
 			_, err := c.elb.DescribeTags(ctx, &elb.DescribeTagsInput{LoadBalancerNames: []string{"nope"}})
 			return err
 		}, "LoadBalancerNotFound", 400},
+		{"describe tags of 21 load balancers", func() error {
+			_, err := c.elb.DescribeTags(ctx, &elb.DescribeTagsInput{LoadBalancerNames: slices.Repeat([]string{"web"}, 21)})
+			return err
+		}, "ValidationError", 400},
+		{"describe tags of 20 load balancers", func() error {
+			_, err := c.elb.DescribeTags(ctx, &elb.DescribeTagsInput{LoadBalancerNames: slices.Repeat([]string{"web"}, 20)})
+			return err
+		}, "", 0},
+		{"describe with page size 0", func() error {
+			_, err := c.elb.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{PageSize: aws.Int32(0)})
+			return err
+		}, "ValidationError", 400},
+		{"describe with page size 401", func() error {
+			_, err := c.elb.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{PageSize: aws.Int32(401)})
+			return err
+		}, "ValidationError", 400},
+		{"describe from a marker not handed out", func() error {
+			_, err := c.elb.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{Marker: aws.String("x")})
+			return err
+		}, "ValidationError", 400},
 		{"describe a load balancer that does not exist", func() error {
 			_, err := c.elb.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{LoadBalancerNames: []string{"nope"}})
 			return err

@@ -109,6 +109,42 @@ func TestELBv2Validation(t *testing.T) {
 			_, err := c.elbv2.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{"nope"}})
 			return err
 		}, "LoadBalancerNotFound"},
+		{"load balancers by 21 ARNs", func() error {
+			arns := make([]string, 21)
+			for i := range arns {
+				arns[i] = f.lb
+			}
+			_, err := c.elbv2.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: arns})
+			return err
+		}, "ValidationError"},
+		{"load balancers with page size 0", func() error {
+			_, err := c.elbv2.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{PageSize: aws.Int32(0)})
+			return err
+		}, "ValidationError"},
+		{"load balancers with page size 401", func() error {
+			_, err := c.elbv2.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{PageSize: aws.Int32(401)})
+			return err
+		}, "ValidationError"},
+		{"load balancers from a marker not handed out", func() error {
+			_, err := c.elbv2.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Marker: aws.String("x")})
+			return err
+		}, "ValidationError"},
+		{"tags of 21 load balancers", func() error {
+			arns := make([]string, 21)
+			for i := range arns {
+				arns[i] = f.lb
+			}
+			_, err := c.elbv2.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: arns})
+			return err
+		}, "ValidationError"},
+		{"tags of 20 load balancers", func() error {
+			arns := make([]string, 20)
+			for i := range arns {
+				arns[i] = f.lb
+			}
+			_, err := c.elbv2.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: arns})
+			return err
+		}, ""},
 		{"load balancers by something that is not an ARN", func() error {
 			_, err := c.elbv2.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{"lb"}})
 			return err
