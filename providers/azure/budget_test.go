@@ -1,12 +1,15 @@
 package azure_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/cloudlb/cloudlb/internal/callbudget"
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/cloudlb/cloudlb/internal/callbudget"
+	"github.com/cloudlb/cloudlb/providers"
 )
 
 // budgetServices is how many Services the call budget measures.
@@ -47,6 +50,20 @@ func measureBudget(tb testing.TB) []callbudget.Phase {
 	run("no-op sync", ensure)
 	e.cloud = e.newCloud()
 	run("no-op after restart", ensure)
+	e.cloud = e.newCloud()
+	var listed context.Context
+	run("restart with a listing", func(s *v1.Service) {
+		if listed == nil {
+			l, err := e.cloud.ListLoadBalancers(testCtx(tb), cluster)
+			if err != nil {
+				tb.Fatalf("ListLoadBalancers: %v", err)
+			}
+			listed = providers.WithListing(testCtx(tb), l)
+		}
+		if _, err := e.cloud.EnsureLoadBalancer(listed, cluster, s, e.nodes); err != nil {
+			tb.Fatalf("EnsureLoadBalancer(%s) with the listing: %v", s.Name, err)
+		}
+	})
 	e.nodes = append(e.nodes, node("node-4", "10.240.0.20"))
 	run("node add", func(s *v1.Service) {
 		if err := e.cloud.UpdateLoadBalancer(testCtx(tb), cluster, s, e.nodes); err != nil {
@@ -83,6 +100,9 @@ func TestCallBudget(t *testing.T) {
 		{"no-op sync", 3 * budgetServices, 0},
 		// Also the other load balancer and the public IP list, once per Service.
 		{"no-op after restart", 5 * budgetServices, 0},
+		// The controller's first pass lists once (providers.Lister): both load balancers, a
+		// page of public IPs and the NSG; the Services' syncs make no call.
+		{"restart with a listing", listingCalls, 0},
 		// One pool write for all Services (and its final GET), one read each.
 		{"node add", budgetServices + 1, 1},
 		// The NSG, the load balancer (the last one deletes it) and the public IP.

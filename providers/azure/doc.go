@@ -94,7 +94,13 @@
 // gives when it creates the public IP or the internal frontend (recorded from the write's
 // answer, not read again). An unchanged Service costs the reads of the public IP, the load
 // balancer and the NSG (plus a list of the Private Link Services of its group when it has
-// one) and no write. Writes to one load balancer, and to the NSG, are serialised by a lock
+// one) and no write. The controller's first pass after a start costs less (listing.go,
+// providers.Lister): one listing reads both load balancers, the public IPs of the cluster's
+// resource group and the NSG, and each Service's first sync plans its reconcile from it,
+// done without a call when nothing is to be written; otherwise it reconciles as usual,
+// reading again. The listing stands for a read of a resource only while this process has not
+// written it since (providers.WriteLog, keyed by resource: a write to a shared load balancer
+// or NSG counts for all its Services). Writes to one load balancer, and to the NSG, are serialised by a lock
 // per resource, not per process. UpdateLoadBalancer only converges the pool: the first
 // Service to see a new node set writes it, the others find it done with one read. Moving a
 // Service between the public and internal load balancer creates the new frontend before
