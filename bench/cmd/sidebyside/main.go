@@ -193,8 +193,9 @@ func service(prefix, name string, i int, annotations map[string]string) *v1.Serv
 }
 
 // Run runs the phases for n Classic and n NLB Services with workers concurrent syncs, for
-// each provider on a fakeaws of its own, and returns the table rows.
-func Run(ctx context.Context, n, workers int) ([]Row, error) {
+// each provider on a fakeaws of its own, and returns the table rows. progress, when not nil,
+// gets a line per phase as it ends.
+func Run(ctx context.Context, n, workers int, progress io.Writer) ([]Row, error) {
 	// The SDK's default chain (used by both) must find credentials and no instance metadata.
 	for k, v := range map[string]string{
 		"AWS_ACCESS_KEY_ID": "AKIDFAKE", "AWS_SECRET_ACCESS_KEY": "secret",
@@ -222,7 +223,13 @@ func Run(ctx context.Context, n, workers int) ([]Row, error) {
 		if err != nil {
 			return nil, err
 		}
-		s, phases, err := sequence(ctx, e, side.p, side.prefix, n, workers)
+		var report func(string, Phase)
+		if progress != nil {
+			report = func(step string, p Phase) {
+				fmt.Fprintf(progress, "%s %s: %d calls in %.1f s (load %s)\n", side.name, step, p.Total(), p.Wall.Seconds(), loadavg())
+			}
+		}
+		s, phases, err := sequence(ctx, e, side.p, side.prefix, n, workers, report)
 		stop()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", side.name, err)
@@ -281,7 +288,7 @@ func main() {
 		*services, *services, *workers, runtime.GOMAXPROCS(0), runtime.NumCPU())
 	fmt.Printf("load before (/proc/loadavg): %s\n", loadavg())
 	start := time.Now()
-	rows, err := Run(context.Background(), *services, *workers)
+	rows, err := Run(context.Background(), *services, *workers, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sidebyside:", err)
 		os.Exit(1)

@@ -19,7 +19,7 @@ func TestSideBySide(t *testing.T) {
 	if testing.Short() {
 		services = 3
 	}
-	rows, err := Run(context.Background(), services, 10)
+	rows, err := Run(context.Background(), services, 10, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,6 +94,8 @@ type runner struct {
 	workers int
 	phases  []Phase
 	steps   []string
+	// progress, when set, sees each phase as it ends.
+	progress func(step string, p Phase)
 }
 
 // phase runs do over svcs and records the calls and time it took; do's errNA marks the
@@ -111,6 +113,9 @@ func (r *runner) phase(name string, svcs int, do func() error) error {
 	}
 	r.steps = append(r.steps, name)
 	r.phases = append(r.phases, p)
+	if r.progress != nil {
+		r.progress(name, p)
+	}
 	return nil
 }
 
@@ -126,8 +131,8 @@ type provider struct {
 // second one. The phases after the restart pass use the first instance again: they measure
 // a warm controller. prefix keeps the providers' load balancer names apart (they derive them from
 // the Service UID).
-func sequence(ctx context.Context, e *env, p provider, prefix string, n, workers int) ([]string, []Phase, error) {
-	r := &runner{e: e, workers: workers}
+func sequence(ctx context.Context, e *env, p provider, prefix string, n, workers int, progress func(string, Phase)) ([]string, []Phase, error) {
+	r := &runner{e: e, workers: workers, progress: progress}
 	lb, err := p.build(e)
 	if err != nil {
 		return nil, nil, err
