@@ -163,7 +163,8 @@ func runScale(b *testing.B, cs kubernetes.Interface, services int) scaleRun {
 	// The Events queued behind the PATCHes (one client limit for both) are written after
 	// convergence: the requests of the window say how many.
 	after, afterByMethod := controllerRequests(b, ccm.URL())
-	b.Logf("%s later: %d requests (%s); RSS %.1f MiB", steadyWindow, after, afterByMethod, float64(steady.rss)/(1<<20))
+	b.Logf("%s later: %d requests (%s); RSS %.1f MiB (anonymous %.1f, file %.1f)", steadyWindow, after, afterByMethod,
+		float64(steady.rss)/(1<<20), float64(steady.anon)/(1<<20), float64(steady.file)/(1<<20))
 
 	run := scaleRun{
 		converge:     converged,
@@ -337,8 +338,9 @@ func watchIngress(b *testing.B, cs kubernetes.Interface, ns string, want int) *i
 
 // procSample is one reading of /proc/<pid>.
 type procSample struct {
-	rss, hwm uint64  // VmRSS and VmHWM, bytes
-	cpu      float64 // utime+stime, seconds
+	rss, hwm   uint64  // VmRSS and VmHWM, bytes
+	anon, file uint64  // RssAnon and RssFile, bytes: the heap and stacks; the mapped executable
+	cpu        float64 // utime+stime, seconds
 }
 
 // readProc reads the resident set (now and peak) and the CPU time of process pid.
@@ -351,18 +353,15 @@ func readProc(b *testing.B, pid int) procSample {
 	}
 	for line := range strings.Lines(string(status)) {
 		key, value, ok := strings.Cut(line, ":")
-		if !ok || key != "VmRSS" && key != "VmHWM" {
+		field := map[string]*uint64{"VmRSS": &s.rss, "VmHWM": &s.hwm, "RssAnon": &s.anon, "RssFile": &s.file}[key]
+		if !ok || field == nil {
 			continue
 		}
 		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
 		if err != nil {
 			b.Fatalf("parse %s in /proc/%d/status: %v", key, pid, err)
 		}
-		if key == "VmRSS" {
-			s.rss = kb << 10
-		} else {
-			s.hwm = kb << 10
-		}
+		*field = kb << 10
 	}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -453,17 +452,20 @@ func controllerRequests(b *testing.B, base string) (int, string) {
 }
 
 // saveHeapProfile saves the controller manager's heap profile (served with --profiling, the
-// default) to path.
+// default) to path, and its text form with runtime.MemStats (heap in use, idle, released:
+// what the RSS is made of beyond the live heap) to path with .txt for .pb.gz.
 func saveHeapProfile(b *testing.B, base, path string) {
 	b.Helper()
-	body, err := get(base + "/debug/pprof/heap")
-	if err != nil {
-		b.Errorf("heap profile: %v", err)
-		return
+	for query, file := range map[string]string{"": path, "?debug=1": strings.TrimSuffix(path, ".pb.gz") + ".txt"} {
+		body, err := get(base + "/debug/pprof/heap" + query)
+		if err != nil {
+			b.Errorf("heap profile: %v", err)
+			return
+		}
+		if err := os.WriteFile(file, body, 0o644); err != nil {
+			b.Errorf("heap profile: %v", err)
+			return
+		}
+		b.Logf("heap profile saved to %s", file)
 	}
-	if err := os.WriteFile(path, body, 0o644); err != nil {
-		b.Errorf("heap profile: %v", err)
-		return
-	}
-	b.Logf("heap profile saved to %s", path)
 }
