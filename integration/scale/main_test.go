@@ -5,6 +5,7 @@
 package scale_test
 
 import (
+	"flag"
 	"os"
 	"testing"
 
@@ -15,6 +16,12 @@ import (
 var shared *controlplane.ControlPlane
 
 func TestMain(m *testing.M) {
+	// The package holds benchmarks only: without -bench (as in `make test`) there is nothing to
+	// start a control plane for.
+	flag.Parse()
+	if flag.Lookup("test.bench").Value.String() == "" {
+		os.Exit(m.Run())
+	}
 	os.Exit(controlplane.RunMain(m, controlplane.Options{}, func(cp *controlplane.ControlPlane) error {
 		shared = cp
 		return nil
