@@ -54,6 +54,11 @@ func New(opts Options, cloud cloudprovider.LoadBalancer, client kubernetes.Inter
 	if err != nil {
 		return nil, err
 	}
+	for _, inf := range []cache.SharedIndexInformer{services.Informer(), nodes.Informer()} {
+		if err := setTransform(inf); err != nil {
+			klog.Background().V(2).Info("Informer already started, its objects are cached whole", "err", err)
+		}
+	}
 	broadcaster := record.NewBroadcaster()
 	recorder := broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: eventComponent})
 	nodeLister := nodes.Lister()

@@ -169,6 +169,7 @@ func (c *core) ensure(ctx context.Context, key string, st *serviceState, svc *v1
 		st.nodes = ""
 		return withOp(opEnsure, errors.New("the provider returned no status and no error"))
 	}
+	svc.ManagedFields = nil // svc is this sync's own copy; st.applied is kept until the next change
 	st.applied, st.nodes = svc, newNodeSet(nodes)
 	if refused == nil {
 		st.reported = ""
