@@ -72,9 +72,12 @@ func withRanges(cidrs ...string) func(*v1.Service) {
 
 var awsContract = contract.Contract{
 	NoOpResync: func(*testing.T) contract.NoOpResync {
-		// Each pass may read at most twice per Service; the network (subnets, route tables)
-		// and the VPC's instances (the node groups the node-rules hash covers) are read once
-		// per provider start, not per Service.
+		// A restart lists the region's load balancers (a DescribeLoadBalancers per 400 and a
+		// DescribeTags per 20, of each API) and the first pass then reads at most a tenth of
+		// a read per Service beyond that; each drift-repair pass may read at most twice per
+		// Service. The network (subnets, route tables) and the VPC's instances (the node
+		// groups the node-rules hash covers) are read once per provider start, not per
+		// Service.
 		return contract.NoOpResync{
 			Services: []contract.Expect{
 				{Service: newService("clb", map[string]string{prefix + "healthcheck-interval": "15"}), Holds: classicIs(func(*classicLB) error { return nil })},
@@ -82,7 +85,7 @@ var awsContract = contract.Contract{
 			},
 			Start: func(calls fakecore.Tally, services int) error {
 				elb, ec2 := reads(calls)
-				return contract.FirstErr(contract.AtMost("ELB reads", elb, 2*services),
+				return contract.FirstErr(contract.AtMost("ELB reads (the listing, a tenth per Service)", elb, listingCalls()+services/10),
 					contract.AtMost("EC2 reads (one network discovery, one instance listing)", ec2, 3))
 			},
 			Drift: func(calls fakecore.Tally, services, passes int) error {
@@ -166,6 +169,17 @@ func reads(calls fakecore.Tally) (elb, ec2 int) {
 		}
 	}
 	return elb, ec2
+}
+
+// listingCalls are the calls a listing of the fake's load balancers makes: a
+// DescribeLoadBalancers per 400 and a DescribeTags per 20, of each ELB API.
+func listingCalls() int {
+	inv := shared.fake.Inventory()
+	n := 0
+	for _, lbs := range []int{len(inv.ClassicLoadBalancers), len(inv.LoadBalancers)} {
+		n += max(1, (lbs+399)/400) + (lbs+19)/20
+	}
+	return n
 }
 
 // crash: the controller is killed after every prefix of the writes that create a Classic
