@@ -21,7 +21,7 @@ import (
 const certName = "cloudlb-test"
 
 // uploadCert uploads a self-signed certificate to the env's IAM as certName.
-func (e *env) uploadCert(t *testing.T, cfg aws.Config) {
+func (e *env) uploadCert(t testing.TB, cfg aws.Config) {
 	t.Helper()
 	pems, err := testCert()
 	if err != nil {

@@ -47,7 +47,7 @@ type env struct {
 	nodes []*v1.Node
 }
 
-func newEnv(t *testing.T, opts ...func(*aws.Config)) *env {
+func newEnv(t testing.TB, opts ...func(*aws.Config)) *env {
 	t.Helper()
 	// $CLOUDLB_FAKEAWS_DNS (make test sets it on a second run) names load balancers unlike
 	// AWS, so that nothing in the provider can come to depend on the shape of a DNS name.

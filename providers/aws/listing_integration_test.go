@@ -1,7 +1,9 @@
 package aws_test
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,6 +13,7 @@ import (
 
 	awsprovider "github.com/cloudlb/cloudlb/fakecloud/fakeaws"
 	"github.com/cloudlb/cloudlb/providers"
+	cloudaws "github.com/cloudlb/cloudlb/providers/aws"
 )
 
 // plainNLB is plain(i) as an NLB Service.
@@ -189,4 +192,62 @@ func TestStaleListingNeverSkipsAWrite(t *testing.T) {
 	if got, want := e.instancesOf(t, c.GetLoadBalancerName(ctx, cluster, clbNodes)), ids(e.nodes); !slices.Equal(got, want) {
 		t.Errorf("instances after the stale listing = %v, want %v", got, want)
 	}
+}
+
+// BenchmarkRestartCalls measures the calls of a restart's first pass over 500 Classic and 500
+// NLB Services, converged: with the listing (its calls plus the shared reads, spread over
+// the Services) and, for comparison, without it (two reads per Service). It fails when the
+// listing does not page as AWS pages (400 a page, tags 20 a call) or a sync writes.
+//
+//	CLOUDLB_TESTBIN=... go test -run '^$' -bench RestartCalls -benchtime 1x ./providers/aws/
+func BenchmarkRestartCalls(b *testing.B) {
+	e := newEnv(b)
+	// A node group holds at most 60 rules: 1,000 load balancers' rules would not fit.
+	provider := func() *cloudaws.Cloud {
+		cc, err := cloudaws.ParseCloudConfig(strings.NewReader(fmt.Sprintf("[Global]\nZone = us-east-1a\nVPC = %s\nDisableSecurityGroupIngress = true\n", e.built.VPC)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		// The calls are counted, not timed: the client-side rate limit would only slow the
+		// benchmark down.
+		return cloudaws.New(cloudaws.Options{Config: cc, ELB: e.elb, EC2: e.ec2, ELBv2: e.elbv2, Limits: cloudaws.Limits{QPS: 1e6, Burst: 1e6}})
+	}
+	e.cloud = provider()
+	const classic, nlbs = 500, 500
+	svcs := e.converged(b, classic, nlbs)
+	pass := func(listed bool) (reads int) {
+		c := provider()
+		e.srv.ResetCalls()
+		lctx := ctx
+		if listed {
+			l, err := c.ListLoadBalancers(ctx, cluster)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if got, want := awsprovider.CallsSummary(e.srv.Calls()), awsprovider.CallsSummary(listingCalls(classic, nlbs)); got != want {
+				b.Fatalf("listing calls = %s, want %s", got, want)
+			}
+			lctx = providers.WithListing(ctx, l)
+		}
+		for _, svc := range svcs {
+			if _, err := c.EnsureLoadBalancer(lctx, cluster, svc, e.nodes); err != nil {
+				b.Fatal(err)
+			}
+		}
+		writes, reads, summary := e.counts()
+		if writes != 0 {
+			b.Fatalf("the restart wrote: %s", summary)
+		}
+		b.Logf("restart of %d Services (listing %v): %d calls\n%s", len(svcs), listed, reads, summary)
+		return reads
+	}
+	b.ResetTimer()
+	var with, without int
+	for range b.N {
+		with += pass(true)
+		without += pass(false)
+	}
+	per := float64(b.N * len(svcs))
+	b.ReportMetric(float64(with)/per, "calls/service")
+	b.ReportMetric(float64(without)/per, "calls/service-unlisted")
 }
