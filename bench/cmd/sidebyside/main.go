@@ -226,7 +226,7 @@ func Run(ctx context.Context, n, workers int, progress io.Writer) ([]Row, error)
 		var report func(string, Phase)
 		if progress != nil {
 			report = func(step string, p Phase) {
-				fmt.Fprintf(progress, "%s %s: %d calls in %.1f s (load %s)\n", side.name, step, p.Total(), p.Wall.Seconds(), loadavg())
+				fmt.Fprintf(progress, "%s %s: %d calls, %d retried, in %.1f s (load %s)\n", side.name, step, p.Total(), p.Retries, p.Wall.Seconds(), loadavg())
 			}
 		}
 		s, phases, err := sequence(ctx, e, side.p, side.prefix, n, workers, report)
@@ -245,13 +245,13 @@ func Run(ctx context.Context, n, workers int, progress io.Writer) ([]Row, error)
 
 // Print writes the rows as a Markdown table.
 func Print(w io.Writer, rows []Row) {
-	fmt.Fprintln(w, "| phase | Services | cloudlb calls | per Service | writes | reads | wall | cloud-provider-aws calls | per Service | writes | reads | wall |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| phase | Services | cloudlb calls | per Service | writes | reads | retried | wall | cloud-provider-aws calls | per Service | writes | reads | retried | wall |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	cells := func(p Phase) string {
 		if p.NA != "" {
-			return p.NA + " | | | | |"
+			return p.NA + " | | | | | |"
 		}
-		return fmt.Sprintf("%d | %.2f | %d | %d | %.1f s |", p.Total(), p.PerService(), p.Writes, p.Reads, p.Wall.Seconds())
+		return fmt.Sprintf("%d | %.2f | %d | %d | %d | %.1f s |", p.Total(), p.PerService(), p.Writes, p.Reads, p.Retries, p.Wall.Seconds())
 	}
 	for _, r := range rows {
 		fmt.Fprintf(w, "| %s | %d | %s %s\n", r.Step, r.Ours.Services, cells(r.Ours), cells(r.Upstream))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -20,6 +21,8 @@ type Phase struct {
 	Services int
 	// Wall is the phase's elapsed time.
 	Wall time.Duration
+	// Retries is how many failed syncs were run again.
+	Retries int
 	// NA, when set, says why the phase was not run for this provider.
 	NA string
 }
@@ -57,19 +60,35 @@ func newFleet(prefix string, n int) fleet {
 
 func (f fleet) all() []*v1.Service { return append(append([]*v1.Service(nil), f.classic...), f.nlb...) }
 
+// attempts bounds the syncs of one Service in one phase. The service controller requeues a
+// Service whose sync failed; the harness retries at once, up to this many times in all.
+// Upstream needs it at 10 workers: concurrent NLB creates race to add the same ICMP rule to
+// the node group and the loser gets InvalidPermission.Duplicate.
+const attempts = 5
+
 // forEach calls do for every Service on workers goroutines, as the service controller's
-// workers do, and returns the first error (the others are dropped: one is enough to fail).
-func forEach(workers int, svcs []*v1.Service, do func(*v1.Service) error) error {
+// workers do, retrying a failed Service (attempts), and returns how many syncs were
+// retried and the first error that outlived its retries.
+func forEach(workers int, svcs []*v1.Service, do func(*v1.Service) error) (int, error) {
 	next := make(chan *v1.Service)
 	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
+		wg      sync.WaitGroup
+		once    sync.Once
+		first   error
+		retried atomic.Int64
 	)
 	for range max(workers, 1) {
 		wg.Go(func() {
 			for s := range next {
-				if err := do(s); err != nil {
+				err := do(s)
+				for range attempts - 1 {
+					if err == nil {
+						break
+					}
+					retried.Add(1)
+					err = do(s)
+				}
+				if err != nil {
 					once.Do(func() { first = fmt.Errorf("%s: %w", s.Name, err) })
 				}
 			}
@@ -80,7 +99,7 @@ func forEach(workers int, svcs []*v1.Service, do func(*v1.Service) error) error 
 	}
 	close(next)
 	wg.Wait()
-	return first
+	return int(retried.Load()), first
 }
 
 // errNA marks a phase the provider cannot run.
@@ -100,12 +119,12 @@ type runner struct {
 
 // phase runs do over svcs and records the calls and time it took; do's errNA marks the
 // phase not available instead of failing the run.
-func (r *runner) phase(name string, svcs int, do func() error) error {
+func (r *runner) phase(name string, svcs int, do func() (int, error)) error {
 	r.e.srv.ResetCalls()
 	start := time.Now()
-	err := do()
+	retries, err := do()
 	wall := time.Since(start)
-	p := Phase{Counts: r.e.counts(), Services: svcs, Wall: wall}
+	p := Phase{Counts: r.e.counts(), Services: svcs, Wall: wall, Retries: retries}
 	if na, ok := errors.AsType[errNA](err); ok {
 		p = Phase{Services: svcs, NA: string(na)}
 	} else if err != nil {
@@ -149,21 +168,21 @@ func sequence(ctx context.Context, e *env, p provider, prefix string, n, workers
 	ensure := func(lb cloudprovider.LoadBalancer, ctx context.Context, nodes []*v1.Node) func(*v1.Service) error {
 		return func(s *v1.Service) error { _, err := lb.EnsureLoadBalancer(ctx, cluster, s, nodes); return err }
 	}
-	over := func(svcs []*v1.Service, do func(*v1.Service) error) func() error {
-		return func() error { return forEach(workers, svcs, do) }
+	over := func(svcs []*v1.Service, do func(*v1.Service) error) func() (int, error) {
+		return func() (int, error) { return forEach(workers, svcs, do) }
 	}
 	update := func(s *v1.Service) error { return lb.UpdateLoadBalancer(ctx, cluster, s, four) }
 	remove := func(s *v1.Service) error { return lb.EnsureLoadBalancerDeleted(ctx, cluster, s) }
 	steps := []struct {
 		name string
 		svcs []*v1.Service
-		do   func() error
+		do   func() (int, error)
 	}{
 		{"create Classic", f.classic, over(f.classic, ensure(lb, ctx, three))},
 		{"create NLB", f.nlb, over(f.nlb, ensure(lb, ctx, three))},
 		{"no-op Classic", f.classic, over(f.classic, ensure(lb, ctx, three))},
 		{"no-op NLB", f.nlb, over(f.nlb, ensure(lb, ctx, three))},
-		{restartPhase, f.all(), func() error { return restart(ctx, restarted, p.list, f.all(), three, workers) }},
+		{restartPhase, f.all(), func() (int, error) { return restart(ctx, restarted, p.list, f.all(), three, workers) }},
 		{"node add Classic", f.classic, over(f.classic, update)},
 		{"node add NLB", f.nlb, over(f.nlb, update)},
 		{"delete Classic", f.classic, over(f.classic, remove)},
@@ -183,15 +202,15 @@ func sequence(ctx context.Context, e *env, p provider, prefix string, n, workers
 // reads the listing from its context, as the controller's first pass does; one that does not
 // observes each load balancer on its own, unless list says the pass is meant to measure the
 // listing.
-func restart(ctx context.Context, lb cloudprovider.LoadBalancer, list bool, svcs []*v1.Service, nodes []*v1.Node, workers int) error {
+func restart(ctx context.Context, lb cloudprovider.LoadBalancer, list bool, svcs []*v1.Service, nodes []*v1.Node, workers int) (int, error) {
 	if l, ok := lb.(providers.Lister); ok {
 		listing, err := l.ListLoadBalancers(ctx, cluster)
 		if err != nil {
-			return fmt.Errorf("listing: %w", err)
+			return 0, fmt.Errorf("listing: %w", err)
 		}
 		ctx = providers.WithListing(ctx, listing)
 	} else if list {
-		return errNA(fmt.Sprintf("not available: %T does not implement providers.Lister", lb))
+		return 0, errNA(fmt.Sprintf("not available: %T does not implement providers.Lister", lb))
 	}
 	return forEach(workers, svcs, func(s *v1.Service) error {
 		_, err := lb.EnsureLoadBalancer(ctx, cluster, s, nodes)
