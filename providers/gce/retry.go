@@ -11,6 +11,7 @@ import (
 
 	compute "cloud.google.com/go/compute/apiv1"
 	"cloud.google.com/go/compute/apiv1/computepb"
+	"github.com/googleapis/gax-go/v2"
 	"github.com/googleapis/gax-go/v2/apierror"
 	"google.golang.org/api/googleapi"
 
@@ -111,7 +112,19 @@ func (lm *limiter) do(ctx context.Context, op string, f func(context.Context) er
 	}
 }
 
+// Polls of an operation's status that fail with throttling or a server error are retried
+// by wait itself, at most DefaultMaxAttempts times in a row, the first after at most
+// pollBaseBackoff (full jitter, doubling up to DefaultMaxBackoff).
+const pollBaseBackoff = 100 * time.Millisecond
+
 // wait blocks until a Compute operation is done and turns an operation error into an error.
+// It polls as compute.Operation.Wait does (a poll, then pauses from 1 s up to a minute while
+// the operation runs), but retries a poll answered with throttling or a server error itself
+// rather than returning it to limiter.do: the write was accepted, and do would send it again,
+// which for a fingerprinted write (SetLabels) is a 412 that fails the whole reconcile (the
+// Service then waits the controller's 5 s backoff). Under 30% throttling that was a quarter of
+// the Services (issue 16). An operation that ended in an error (the poll's answer replaced the
+// operation) is returned as before, to be retried by do when it is retryable.
 func wait(ctx context.Context, op *compute.Operation, err error) error {
 	if err != nil {
 		return err
@@ -119,10 +132,34 @@ func wait(ctx context.Context, op *compute.Operation, err error) error {
 	if op == nil {
 		return nil
 	}
-	if err := op.Wait(ctx); err != nil {
-		return err
+	pause := gax.Backoff{Initial: time.Second, Max: time.Minute}
+	failed := 0
+	for {
+		prev := op.Proto()
+		err := op.Poll(ctx)
+		switch {
+		case err == nil:
+			failed = 0
+			if op.Done() {
+				return opError(op.Proto())
+			}
+			err = gax.Sleep(ctx, pause.Pause())
+		case op.Proto() != prev || !isThrottle(err) && !isServerError(err):
+			return err
+		case prev.GetStatus() == computepb.Operation_DONE:
+			// The write's own answer said DONE; only the confirming poll failed.
+			return opError(prev)
+		case failed+1 >= DefaultMaxAttempts:
+			return err
+		default:
+			bound := min(DefaultMaxBackoff, pollBaseBackoff<<failed)
+			failed++
+			err = gax.Sleep(ctx, rand.N(bound+1))
+		}
+		if err != nil {
+			return err
+		}
 	}
-	return opError(op.Proto())
 }
 
 // opError reports an operation that finished with errors but no HTTP error code (which

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"google.golang.org/api/googleapi"
+
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 )
 
 func TestErrorClasses(t *testing.T) {
@@ -84,5 +88,39 @@ func TestLimiterRetries(t *testing.T) {
 				t.Errorf("err %v after %d calls; want error %v after %d", err, calls, tt.wantErr, tt.attempts)
 			}
 		})
+	}
+}
+
+// TestThrottledPollsDoNotRepeatWrites: polls of the operations answered with throttling are
+// retried as polls: the Ensure succeeds at its first try with the writes of an Ensure without
+// faults, none sent twice.
+func TestThrottledPollsDoNotRepeatWrites(t *testing.T) {
+	t.Parallel()
+	writes := func(tally fakecore.Tally) map[string]int {
+		out := map[string]int{}
+		for op, n := range tally.Calls {
+			if !strings.Contains(op, "Operations.") && !strings.HasSuffix(op, ".Get") && !strings.HasSuffix(op, "List") {
+				out[op] = n
+			}
+		}
+		return out
+	}
+	clean := newEnv(t)
+	clean.fake.ResetCalls()
+	clean.ensure(svc("web", nil))
+	want := writes(clean.fake.Tally())
+
+	e := newEnv(t)
+	e.fake.ResetCalls()
+	for _, scope := range []string{"Region", "Global"} {
+		e.fake.FailNext(scope+"Operations.Get", 2, fakecore.ErrThrottled)
+	}
+	e.ensure(svc("web", nil))
+	tally := e.fake.Tally()
+	if tally.Throttled != 4 {
+		t.Fatalf("the fake throttled %d polls, want 4\n%s", tally.Throttled, tally)
+	}
+	if got := writes(tally); !maps.Equal(got, want) {
+		t.Errorf("writes under throttled polls %v, want those without faults %v", got, want)
 	}
 }
