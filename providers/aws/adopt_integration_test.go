@@ -351,5 +351,19 @@ func TestAdoptUpstreamClassic(t *testing.T) {
 	if w, _, sum := e.counts(); w != 0 {
 		t.Errorf("second reconcile wrote: %s", sum)
 	}
+	// A restart's first pass with a listing reads the kept load balancer again and refuses
+	// again: a refusal is never taken for a no-op.
+	c := e.restarted(t)
+	l, err := c.ListLoadBalancers(ctx, cluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetCalls()
+	if _, err := c.EnsureLoadBalancer(providers.WithListing(ctx, l), cluster, svc, e.nodes); providers.AsReplacementRefused(err) == nil {
+		t.Errorf("reconcile with a listing: err = %v, want the refusal again", err)
+	}
+	if w, r, sum := e.counts(); w != 0 || r == 0 {
+		t.Errorf("reconcile with a listing: %d writes, %d reads (%s), want reads and no write", w, r, sum)
+	}
 	e.deleteAndCheckClean(t, svc)
 }
