@@ -110,6 +110,18 @@ func newWorld(t *testing.T) *world {
 	stop := make(chan struct{})
 	t.Cleanup(func() { close(stop) })
 	w.up.Initialize(clientBuilder{cp.RESTConfig()}, stop)
+	// Upstream's ClusterID reads the ConfigMap through an informer it starts in Initialize; asked
+	// before that informer has seen the map, GetID tries to create it and fails with "already
+	// exists". Wait until it answers, as upstream's own callers retry.
+	var gotID string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if gotID, err = w.up.ClusterID.GetID(); err == nil {
+			break
+		}
+	}
+	if gotID != clusterID {
+		t.Fatalf("upstream's cluster ID = %q (%v), want %q from ConfigMap %s", gotID, err, clusterID, upstream.UIDConfigMapName)
+	}
 
 	conf := fmt.Sprintf("[global]\nproject-id = %s\nlocal-zone = %s-a\nnode-tags = %s\ncluster-id = %s\napi-endpoint = %s\nsubnetwork-name = default\nnetwork-name = default\n",
 		project, region, nodeTag, clusterID, srv.URL)
