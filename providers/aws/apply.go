@@ -119,9 +119,16 @@ func (r *run) resolveTags(tags map[string]string) (map[string]string, error) {
 	return out, nil
 }
 
-// resolveRules replaces managedGroupRef in rules by the ID of the managed group the run
-// created.
+// resolveRules replaces managedGroupRef and backendGroupRef in rules by the IDs of the
+// groups the run created.
 func (r *run) resolveRules(rules []Rule) ([]Rule, error) {
+	if slices.ContainsFunc(rules, func(x Rule) bool { return x.Group == backendGroupRef }) {
+		id, err := r.resolve(toCreate(backendGroupRef))
+		if err != nil {
+			return nil, err
+		}
+		rules = withBackendID(rules, id)
+	}
 	if !slices.ContainsFunc(rules, func(x Rule) bool { return x.Group == managedGroupRef }) {
 		return rules, nil
 	}

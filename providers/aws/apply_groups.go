@@ -32,7 +32,7 @@ func (c *Cloud) createGroup(ctx context.Context, sg *SecurityGroup, cluster, ser
 		if ferr != nil {
 			return "", ferr
 		}
-		if g == nil || !owned(g.Tags, cluster) {
+		if g == nil || !owned(g.Tags, cluster) || g.Tags[tagRole] != sg.Tags[tagRole] {
 			return "", providers.NewUserError(service, "security group %s already exists and is not ours; it is left untouched", sg.Name)
 		}
 		return g.ID, nil
@@ -145,8 +145,9 @@ func (c *Cloud) revoke(ctx context.Context, group string, rules []Rule) error {
 type createSecurityGroup struct {
 	sg               *SecurityGroup
 	cluster, service string
-	// managed says the group is the one managedGroupRef stands for in the plan's rules.
-	managed bool
+	// managed says the group is the one managedGroupRef stands for in the plan's rules,
+	// backend that it is the cluster's backend group (backendGroupRef).
+	managed, backend bool
 }
 
 func (w createSecurityGroup) audit() providers.Write {
@@ -161,6 +162,9 @@ func (w createSecurityGroup) apply(ctx context.Context, r *run) error {
 	r.created[w.sg.Name] = id
 	if w.managed {
 		r.created[managedGroupRef] = id
+	}
+	if w.backend {
+		r.created[backendGroupRef] = id
 	}
 	return nil
 }

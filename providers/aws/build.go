@@ -23,6 +23,12 @@ type Settings struct {
 	// NLBManagedSecurityGroups gives each NLB a managed security group (cloud config
 	// NLBSecurityGroupMode = Managed); without it NLBs get none unless the Service lists some.
 	NLBManagedSecurityGroups bool
+	// NodePorts is the cluster's NodePort range (cloud config NodePortRange); the zero value
+	// is Kubernetes' default, 30000-32767.
+	NodePorts PortRange
+	// DisableSecurityGroupIngress says no node rule is managed (cloud config): an NLB then
+	// gets no backend group either.
+	DisableSecurityGroupIngress bool
 }
 
 // Subnet is one subnet of the VPC, as discovery needs it.

@@ -49,7 +49,11 @@ func BuildNLB(in Input) (*NLBModel, error) {
 	if err := buildNLBSecurityGroups(m, in, sources); err != nil {
 		return nil, err
 	}
-	if cfg.ManageBackendSecurityGroupRules {
+	switch {
+	case !cfg.ManageBackendSecurityGroupRules:
+	case usesBackendGroup(m, in.Settings):
+		m.BackendGroup = buildBackendGroup(m, in.Settings)
+	default:
 		m.NodeRules = nlbNodeRules(m, in, sources)
 	}
 	m.Tags = map[string]string{}

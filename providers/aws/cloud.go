@@ -115,8 +115,11 @@ func (c *Cloud) cluster(clusterName string) string {
 
 // settings are Build's cluster-wide inputs.
 func (c *Cloud) settings(clusterName string) Settings {
+	ports, _ := parseNodePortRange(c.cfg.Global.NodePortRange) // validated by ParseCloudConfig
 	return Settings{Cluster: c.cluster(clusterName), ElbSecurityGroup: c.cfg.Global.ElbSecurityGroup,
-		NLBManagedSecurityGroups: strings.EqualFold(c.cfg.Global.NLBSecurityGroupMode, nlbSecurityGroupModeManaged)}
+		NLBManagedSecurityGroups:    strings.EqualFold(c.cfg.Global.NLBSecurityGroupMode, nlbSecurityGroupModeManaged),
+		NodePorts:                   ports,
+		DisableSecurityGroupIngress: c.cfg.Global.DisableSecurityGroupIngress}
 }
 
 // vpcAndSubnets returns the cluster's VPC and its subnets, cached for networkTTL. The VPC

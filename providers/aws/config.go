@@ -43,6 +43,10 @@ type CloudConfig struct {
 		DisableSecurityGroupIngress bool
 		NLBSecurityGroupMode        string
 		RoleARN                     string
+		// NodePortRange is the cluster's NodePort range ("30000-32767" when unset): the shared
+		// rules that let the NLBs' backend group into the nodes cover it (build_backend.go).
+		// cloudlb's own key; upstream has none.
+		NodePortRange string
 
 		RouteTableID string `cloudlb:"ignored"`
 		// SourceARN is upstream's aws:SourceArn for RoleARN's trust policy; the SDK's
@@ -92,6 +96,9 @@ func ParseCloudConfig(r io.Reader) (*CloudConfig, error) {
 	}
 	if err := validateClusterKeys(cfg); err != nil {
 		return nil, err
+	}
+	if _, err := parseNodePortRange(cfg.Global.NodePortRange); err != nil {
+		return nil, fmt.Errorf("aws cloud config: NodePortRange = %q: %w", cfg.Global.NodePortRange, err)
 	}
 	for n, o := range cfg.ServiceOverrides {
 		if n == "" {

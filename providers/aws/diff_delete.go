@@ -22,6 +22,7 @@ func diffDeletion(o *deletionObservation) (steps, error) {
 	for _, users := range o.users {
 		view.add(users...)
 	}
+	view.add(o.backendUsers...)
 	for _, cand := range o.all() {
 		nlb, err := o.nlbWrites(cand, view)
 		if err != nil {
@@ -42,6 +43,13 @@ func diffDeletion(o *deletionObservation) (steps, error) {
 		wrap := fmt.Sprintf("deleting security group %s of %s", g.ID, o.service)
 		s.add(providers.ReasonDeleting, wrap, revokeAllWrites(view, g.ID, o.users[g.ID])...)
 		s.add(providers.ReasonDeleting, wrap, deleteSecurityGroup{id: g.ID})
+	}
+	if b := o.backend; b != nil {
+		// The last NLB is gone by now (it went first): the node groups forget the group,
+		// then it goes; AWS refuses the delete while a load balancer or a rule holds it.
+		wrap := fmt.Sprintf("deleting the NLBs' backend security group %s", b.ID)
+		s.add(providers.ReasonDeleting, wrap, revokeAllWrites(view, b.ID, o.backendUsers)...)
+		s.add(providers.ReasonDeleting, wrap, deleteSecurityGroup{id: b.ID})
 	}
 	return s, nil
 }

@@ -90,6 +90,9 @@ func diffNLB(m *NLBModel, o *nlbObservation) (*nlbPlan, error) {
 	if err := d.managedGroup(); err != nil {
 		return nil, err
 	}
+	if err := d.backendGroup(); err != nil {
+		return nil, err
+	}
 	d.loadBalancer()
 	d.targetGroups()
 	d.listeners()

@@ -81,7 +81,8 @@
 // descriptions, in the groups its tag lists and those of the VPC's instances, so also after
 // the NLB itself is gone), the NLB, the Classic Load Balancer (under the annotated and the
 // default name, and under any name the tags give when neither exists), then the target groups
-// and the managed security groups found by their tags. Only target groups that no load
+// and the managed security groups found by their tags, and last the NLBs' backend group when
+// no load balancer uses it any more. Only target groups that no load
 // balancer uses, or that the Service's own NLB used, have their tags read. A not-found answer
 // means already gone; ResourceInUse (a target group right after its load balancer) and
 // DependencyViolation (a group while interfaces drain) are transient errors, so the
@@ -155,11 +156,35 @@
 // (as upstream, so existing NLBs keep their shape): then it gets the managed group
 // k8s-elb-<name> (owned and service-name tags; each listener port from the source ranges
 // and aws-load-balancer-security-group-prefix-lists, ICMP fragmentation-needed), and the
-// node rules let that group in on the NodePorts and health-check ports instead of the
-// source CIDRs. aws-load-balancer-security-groups attaches the Service's own groups instead
-// (no rule is managed in them; node rules only with manage-backend-security-group-rules:
-// true, from the first group); aws-load-balancer-disable-nlb-sg: true creates the NLB with
-// none; manage-backend-security-group-rules: false leaves the node groups alone. AWS cannot
+// node rules let the cluster's backend group in (below) instead of the source CIDRs.
+// aws-load-balancer-security-groups attaches the Service's own groups instead (no rule is
+// managed in them; node rules only with manage-backend-security-group-rules: true);
+// aws-load-balancer-disable-nlb-sg: true creates the NLB with none;
+// manage-backend-security-group-rules: false leaves the node groups alone.
+//
+// Every NLB with security groups whose node rules are managed also gets the cluster's
+// shared backend group (build_backend.go, diff_backend.go, observe_backend.go), as
+// aws-load-balancer-controller does: k8s-cloudlb-backend-<cluster> in the VPC, tagged
+// kubernetes.io/cluster/<cluster>=owned and cloudlb.io/role=nlb-backend and found by those
+// tags, created on first need (the tags in CreateSecurityGroup) and attached next to the
+// NLB's own groups (in CreateLoadBalancer, or one SetSecurityGroups). The node groups let
+// only that group in: TCP over the cluster's NodePort range (cloud config [Global]
+// NodePortRange, default 30000-32767), UDP too once an NLB has a UDP listener, and a rule
+// per health-check port outside the range; so they hold a constant number of rules however
+// many NLB Services there are (AWS allows 60 inbound rules per group, which per-Service
+// rules exhausted after a few dozen). The shared rules are only added; they go with the
+// group. An NLB created without security groups cannot get one: it keeps per-Service rules
+// from the client CIDRs; so does one whose Service lists five groups (AWS's limit per NLB).
+// An NLB that had per-Service rules from its own group moves in one reconcile without a
+// gap: the shared rules are authorized and the backend group attached before its rules are
+// revoked. Attaching the group replaces nothing (the guard only compares having groups at
+// all). Deleting a Service (of either kind) removes the backend group once no load
+// balancer of the region has it (one listing of the ELBv2 load balancers): the node groups'
+// rules from it, then the group, after the NLB; DependencyViolation while the NLB's
+// interfaces drain is a transient error like the managed group's. A group that also carries
+// another cluster's tag is never deleted. A Service created while the last NLB is deleted
+// may find its rules revoked under it; its next full reconcile (a changed Service, or the
+// spec-hash tag removed) puts them back. AWS cannot
 // give groups to an NLB created without any, nor take the last one away, so that change
 // replaces the NLB, like a scheme change. The managed group has the Classic managed group's
 // name: a type change hands it over, and deletion removes it after the node rules that

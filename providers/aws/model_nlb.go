@@ -46,8 +46,11 @@ type NLBModel struct {
 	Instances  []string          `json:"instances"`
 	// NodeRules are the ingress rules every instance's security group gets (client
 	// traffic, health checks, path MTU discovery), sorted by key.
-	NodeRules []Rule            `json:"nodeRules"`
-	Tags      map[string]string `json:"tags"`
+	NodeRules []Rule `json:"nodeRules"`
+	// BackendGroup is the cluster's shared backend group, attached to the NLB when it has
+	// security groups: the node groups let that one in, and NodeRules is empty.
+	BackendGroup *BackendGroup     `json:"backendGroup,omitempty"`
+	Tags         map[string]string `json:"tags"`
 	// kindKept says the Service's type names a Classic Load Balancer and this model keeps its
 	// NLB (loadbalancer_kind.go): no Classic Load Balancer is looked for, none is created.
 	kindKept bool

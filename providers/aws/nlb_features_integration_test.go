@@ -107,7 +107,8 @@ func TestNLBManagedSecurityGroup(t *testing.T) {
 	e.ensure(t, svc)
 	lb := e.nlb(t)
 	g := e.group(t, "k8s-elb-"+lbName)
-	if g == nil || !slices.Equal(lb.SecurityGroups, []string{g.ID}) || aws.ToString(lb.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic) != "off" {
+	b := e.group(t, "k8s-cloudlb-backend-"+cluster)
+	if g == nil || b == nil || !sameIDs(lb.SecurityGroups, g.ID, b.ID) || aws.ToString(lb.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic) != "off" {
 		t.Fatalf("NLB groups %v (enforce %q), managed group %+v", lb.SecurityGroups, aws.ToString(lb.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic), g)
 	}
 	want := []string{
@@ -123,12 +124,10 @@ func TestNLBManagedSecurityGroup(t *testing.T) {
 	if got := slices.Sorted(slices.Values(g.Ingress)); !slices.Equal(got, want) {
 		t.Errorf("managed group rules =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	// Node rules let the group in, on the NodePorts only; no CIDR rule for this NLB.
-	wantNode := []string{
-		"tcp 30080-30080 " + g.ID + " kubernetes.io/rule/nlb/client=" + lbName,
-		"tcp 30443-30443 " + g.ID + " kubernetes.io/rule/nlb/client=" + lbName,
-	}
-	if got := e.nodeRulesWith(t, "nlb/"); !slices.Equal(got, wantNode) {
+	// Node rules let the cluster's backend group in, on the NodePort range only; no CIDR
+	// rule and no per-Service rule for this NLB.
+	wantNode := []string{"tcp 30000-32767 " + b.ID + " cloudlb: NLB backend group: NodePorts"}
+	if got := e.group(t, "nodes").Ingress; !slices.Equal(got, wantNode) {
 		t.Errorf("node rules =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantNode, "\n"))
 	}
 
@@ -191,7 +190,7 @@ func TestNLBManagedSecurityGroup(t *testing.T) {
 	// And back to the managed group: replaced again, created with it.
 	delete(svc.Annotations, prefix+"disable-nlb-sg")
 	e.ensure(t, svc)
-	if g := e.group(t, "k8s-elb-"+lbName); g == nil || !slices.Equal(e.nlb(t).SecurityGroups, []string{g.ID}) {
+	if g := e.group(t, "k8s-elb-"+lbName); g == nil || !sameIDs(e.nlb(t).SecurityGroups, g.ID, b.ID) {
 		t.Errorf("back to managed: group %+v, NLB groups %v", g, e.nlb(t).SecurityGroups)
 	}
 	e.deleteAndCheckClean(t, svc)
@@ -255,15 +254,17 @@ func TestNLBClassicMigrationKeepsManagedGroup(t *testing.T) {
 	}
 	svc.Annotations[prefix+"type"] = "nlb"
 	e.ensure(t, svc)
-	if now := e.group(t, "k8s-elb-"+lbName); now == nil || now.ID != g.ID || !slices.Equal(e.nlb(t).SecurityGroups, []string{g.ID}) {
+	b := e.group(t, "k8s-cloudlb-backend-"+cluster)
+	if now := e.group(t, "k8s-elb-"+lbName); now == nil || b == nil || now.ID != g.ID || !sameIDs(e.nlb(t).SecurityGroups, g.ID, b.ID) {
 		t.Fatalf("NLB groups %v, managed group %+v (was %s)", e.nlb(t).SecurityGroups, now, g.ID)
 	}
 	if inv := e.srv.Inventory(); len(inv.ClassicLoadBalancers) != 0 {
 		t.Errorf("Classic Load Balancer left: %+v", inv)
 	}
-	// Only the NLB's port rules let the group in, not the Classic all-traffic rule.
-	if got := e.nodeRulesWith(t, g.ID); len(got) != 2 || slices.ContainsFunc(got, func(r string) bool { return strings.HasPrefix(r, "-1") }) {
-		t.Errorf("node rules from the group: %v", got)
+	// No rule lets the group in any more (the Classic all-traffic rule went; the NLB's
+	// traffic is let in through the backend group).
+	if got := e.nodeRulesWith(t, g.ID); len(got) != 0 || len(e.nodeRulesWith(t, b.ID)) != 1 {
+		t.Errorf("node rules from the group: %v, from the backend group %v", got, e.nodeRulesWith(t, b.ID))
 	}
 	delete(svc.Annotations, prefix+"type")
 	e.ensure(t, svc)
@@ -309,17 +310,19 @@ func TestNLBOwnGroupsWithBackendRules(t *testing.T) {
 	user := e.otherGroup(t)
 	svc := nlbService(map[string]string{prefix + "security-groups": user, prefix + "manage-backend-security-group-rules": "true"})
 	e.ensure(t, svc)
-	want := []string{
-		"tcp 30080-30080 " + user + " kubernetes.io/rule/nlb/client=" + lbName,
-		"tcp 30443-30443 " + user + " kubernetes.io/rule/nlb/client=" + lbName,
+	// The rules come from the cluster's backend group, attached next to the user's.
+	b := e.group(t, "k8s-cloudlb-backend-"+cluster)
+	if b == nil {
+		t.Fatal("no backend group")
 	}
-	if got := e.nodeRulesWith(t, "nlb/"); !slices.Equal(got, want) || !slices.Equal(e.nlb(t).SecurityGroups, []string{user}) {
+	want := []string{"tcp 30000-32767 " + b.ID + " cloudlb: NLB backend group: NodePorts"}
+	if got := e.group(t, "nodes").Ingress; !slices.Equal(got, want) || !sameIDs(e.nlb(t).SecurityGroups, user, b.ID) {
 		t.Errorf("node rules %v, NLB groups %v", got, e.nlb(t).SecurityGroups)
 	}
 	delete(svc.Annotations, prefix+"manage-backend-security-group-rules")
 	e.ensure(t, svc)
-	if got := e.nodeRulesWith(t, "nlb/"); len(got) != 0 {
-		t.Errorf("node rules after dropping the key: %v", got)
+	if got := e.nodeRulesWith(t, "nlb/"); len(got) != 0 || !slices.Equal(e.nlb(t).SecurityGroups, []string{user}) {
+		t.Errorf("node rules after dropping the key: %v, NLB groups %v", got, e.nlb(t).SecurityGroups)
 	}
 	e.deleteAndCheckClean(t, svc)
 	if g := e.group(t, "other"); g == nil {
@@ -345,4 +348,9 @@ func TestClassicNoICMP(t *testing.T) {
 		t.Errorf("managed group with ICMP = %+v", g)
 	}
 	e.deleteAndCheckClean(t, svc)
+}
+
+// sameIDs reports whether got holds exactly the IDs want, in any order.
+func sameIDs(got []string, want ...string) bool {
+	return slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want)))
 }

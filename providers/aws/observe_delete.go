@@ -33,6 +33,10 @@ type deletionObservation struct {
 	// groups are the Service's security groups, users the groups letting each in, by ID.
 	groups []*ObservedGroup
 	users  map[string][]*ObservedGroup
+	// backend is the cluster's backend group when no load balancer but the Service's uses
+	// it, backendUsers the groups letting it in (observe_backend.go).
+	backend      *ObservedGroup
+	backendUsers []*ObservedGroup
 }
 
 // deletionCandidate is what has one name of the Service's load balancers.
@@ -77,6 +81,9 @@ func (c *Cloud) observeDeletion(ctx context.Context, svc *v1.Service, cfg *annot
 		return nil, err
 	}
 	if err := c.observeAdoptedGroups(ctx, o, cfg); err != nil {
+		return nil, err
+	}
+	if err := c.observeBackendDeletion(ctx, o, vpc); err != nil {
 		return nil, err
 	}
 	return o, nil

@@ -122,6 +122,9 @@ type nlbObservation struct {
 	ownedTargetGroups []string
 	// nodes are the node security groups; nil with DisableSecurityGroupIngress.
 	nodes *nodeGroupsObserved
+	// backend is the cluster's backend group, read when the model has one; nil when there is
+	// none yet.
+	backend *ObservedGroup
 	// classic is the Classic Load Balancer with the NLB's name (a type change leaves one).
 	classic *Observed
 	// keepClassic says the Service has no NLB but a Classic Load Balancer under its name
@@ -251,6 +254,11 @@ func (c *Cloud) observeNLBService(ctx context.Context, svc *v1.Service, m *NLBMo
 	}
 	if o.nodes, err = c.observeNodeGroups(ctx, m, lb, o.replace, vpc); err != nil {
 		return nil, err
+	}
+	if m.BackendGroup != nil && o.nodes != nil {
+		if o.backend, err = c.findBackendGroup(ctx, m.Cluster, vpc); err != nil {
+			return nil, err
+		}
 	}
 	if o.classic == nil {
 		if o.classic, err = c.observe(ctx, m.Name); err != nil {

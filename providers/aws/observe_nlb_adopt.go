@@ -159,6 +159,9 @@ func (c *Cloud) observeAdoptedGroups(ctx context.Context, o *deletionObservation
 		if _, named := g.Tags[tagServiceName]; named {
 			continue // ownedGroups found it if it is the Service's
 		}
+		if g.Tags[tagRole] != "" {
+			continue // the cluster's backend group: observeBackendDeletion decides
+		}
 		if o.users[id], err = c.referencing(ctx, id); err != nil {
 			return fmt.Errorf("deleting security group %s of %s: %w", id, o.service, err)
 		}

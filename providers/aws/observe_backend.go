@@ -1,0 +1,94 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+)
+
+// findBackendGroup reads the cluster's backend group in vpc by its tags (the cluster's
+// owned tag and the role tag), nil when there is none. Should two exist (two first NLBs
+// created at once in an older release's race), the lowest ID is the one used.
+func (c *Cloud) findBackendGroup(ctx context.Context, cluster, vpc string) (*ObservedGroup, error) {
+	filters := []ec2types.Filter{
+		{Name: aws.String("tag:" + clusterTag(cluster)), Values: []string{tagOwned}},
+		{Name: aws.String("tag:" + tagRole), Values: []string{roleBackend}},
+	}
+	if vpc != "" {
+		filters = append(filters, ec2types.Filter{Name: aws.String("vpc-id"), Values: []string{vpc}})
+	}
+	out, err := call(ctx, c.limits, "ec2.DescribeSecurityGroups", func() (*ec2.DescribeSecurityGroupsOutput, error) {
+		return c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: filters})
+	})
+	if err != nil {
+		return nil, err
+	}
+	var gs []*ObservedGroup
+	for _, sg := range out.SecurityGroups {
+		gs = append(gs, &ObservedGroup{ID: aws.ToString(sg.GroupId), Tags: ec2TagMap(sg.Tags), Rules: allRules(sg)})
+	}
+	if len(gs) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(gs, func(a, b *ObservedGroup) int { return strings.Compare(a.ID, b.ID) })
+	return gs[0], nil
+}
+
+// backendInUse reports whether a load balancer of the region other than those in ours (the
+// ARNs a deletion removes) has group id: the backend group stays while one does. One
+// DescribeLoadBalancers per 400 load balancers.
+func (c *Cloud) backendInUse(ctx context.Context, id string, ours []string) (bool, error) {
+	in := &elbv2.DescribeLoadBalancersInput{PageSize: aws.Int32(400)}
+	for {
+		out, err := call(ctx, c.limits, "elbv2.DescribeLoadBalancers", func() (*elbv2.DescribeLoadBalancersOutput, error) {
+			return c.elbv2.DescribeLoadBalancers(ctx, in)
+		})
+		if err != nil {
+			return false, err
+		}
+		for _, lb := range out.LoadBalancers {
+			if slices.Contains(lb.SecurityGroups, id) && !slices.Contains(ours, aws.ToString(lb.LoadBalancerArn)) {
+				return true, nil
+			}
+		}
+		if aws.ToString(out.NextMarker) == "" {
+			return false, nil
+		}
+		in.Marker = out.NextMarker
+	}
+}
+
+// observeBackendDeletion adds to a deletion the cluster's backend group when no other load
+// balancer uses it, with the groups that let it in: the last NLB takes it along. Every
+// deletion looks (one read while there is no group), a Classic Load Balancer's too: a type
+// change from NLB leaves the group to the Service's deletion. A group that also carries
+// another cluster's tag is never deleted.
+func (c *Cloud) observeBackendDeletion(ctx context.Context, o *deletionObservation, vpc string) error {
+	if c.elbv2 == nil || c.cfg.Global.DisableSecurityGroupIngress {
+		return nil
+	}
+	g, err := c.findBackendGroup(ctx, o.cluster, vpc)
+	if err != nil || g == nil || foreignCluster(g.Tags, o.cluster) {
+		return wrapBackend(err)
+	}
+	used, err := c.backendInUse(ctx, g.ID, o.nlbArns())
+	if err != nil || used {
+		return wrapBackend(err)
+	}
+	o.backend = g
+	o.backendUsers, err = c.referencing(ctx, g.ID)
+	return wrapBackend(err)
+}
+
+func wrapBackend(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("the NLBs' backend security group: %w", err)
+}
