@@ -77,6 +77,8 @@ type env struct {
 
 	elb   *elb.Client
 	elbv2 *elbv2.Client
+	// backendGroups are the IDs of cloudlb's NLB backend groups seen (withoutBackend).
+	backendGroups map[string]bool
 
 	mu sync.Mutex
 	// log is every call the fake saw, in order ("elasticloadbalancingv2:ModifyListener").
