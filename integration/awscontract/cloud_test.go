@@ -25,7 +25,7 @@ var _ contract.Cloud = cloud{}
 func (cloud) Tenants() contract.Config { return shared.tenants }
 
 // newProvider builds the aws provider as in production (cloudaws.NewFromConfig: the SDK's
-// default chain, AWS_ENDPOINT_URL, the provider's adaptive retries and rate limits).
+// default chain, AWS_ENDPOINT_URL, the provider's retries and its adaptive (AIMD) rate limits).
 func newProvider(t *testing.T) cloudprovider.LoadBalancer {
 	conf := contract.Must(cloudaws.ParseCloudConfig(strings.NewReader(fmt.Sprintf("[Global]\nZone = %sa\nVPC = %s\n", region, shared.net.vpc))))(t)
 	return contract.Must(cloudaws.NewFromConfig(t.Context(), conf))(t)

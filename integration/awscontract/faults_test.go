@@ -30,8 +30,8 @@ func TestFaultsLeaveNothing(t *testing.T) {
 	fake := requireFake(t, "injects faults")
 	start := time.Now()
 	tn := contract.NewTenant(t, shared.tenants)
-	// Throttling slows the controller down by design (the provider's adaptive retries lower
-	// the sending rate after each throttled call).
+	// Throttling slows the controller down by design (the provider's shared limiter halves its
+	// rate after a mostly throttled window; retries back off with jitter).
 	tn.Timeout = 2 * time.Minute
 	// Writes above 4 a second per API are throttled, as AWS's request-rate buckets do (a
 	// creation burst of 8 Services is far above it); 3% of calls fail with a 5xx and 5% of

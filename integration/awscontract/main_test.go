@@ -151,7 +151,7 @@ func (s *suite) setUp(ctx context.Context, rest *rest.Config) error {
 		providerEndpoint = httptest.NewServer(s.served.Provider(front)).URL
 	}
 	// The provider builds its clients as in production (cloudaws.NewFromConfig: the SDK's
-	// default chain, AWS_ENDPOINT_URL, the provider's adaptive retries and rate limits).
+	// default chain, AWS_ENDPOINT_URL, the provider's retries and its adaptive (AIMD) rate limits).
 	for k, v := range map[string]string{"AWS_ENDPOINT_URL": providerEndpoint, "AWS_REGION": region,
 		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull} {
 		if err := os.Setenv(k, v); err != nil {

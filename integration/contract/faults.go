@@ -19,8 +19,8 @@ type Throttling struct {
 func ThrottlingTest(t *testing.T, c Cloud, th Throttling) {
 	fake := requireFake(t, c, "injects faults")
 	tn := NewTenant(t, c.Tenants())
-	// Throttled calls slow every step down on purpose (the AWS SDK's adaptive retryer waits
-	// after each throttle), and the deletion runs under the faults too: a 2-core machine busy
+	// Throttled calls slow every step down on purpose (the providers' shared limiters halve
+	// their rate after a mostly throttled window, and retries back off), and the deletion runs under the faults too: a 2-core machine busy
 	// with other packages needed more than WaitTimeout for it (55 s once).
 	tn.Timeout = 3 * WaitTimeout
 	fake.SetFaults(th.Faults)
