@@ -85,10 +85,13 @@ lint-examples:
 	$(GO) run ./cmd/cloudlb lint -f examples/core -f examples/aws -f examples/azure -f examples/gce
 
 ## bench: benchmarks; results are written down in docs/benchmarks.md. One iteration of the
-## service controller benchmarks converges 1,000 Services, so that package runs one (-benchtime=1x).
-bench: testbin
-	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v '/integration/servicecontroller$$')
+## service controller benchmarks converges 1,000 Services, so that package runs one (-benchtime=1x);
+## the real binary at 5,000 Services (integration/scale) and the six throttling runs
+## (integration/throttling) take minutes each, so they run once with a long -timeout.
+bench: testbin build
+	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v -e '/integration/servicecontroller$$' -e '/integration/scale$$' -e '/integration/throttling$$')
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime=1x ./integration/servicecontroller/
+	$(GO) test -run '^$$' -bench . -benchtime=1x -timeout 60m ./integration/scale/ ./integration/throttling/
 	cd bench && $(GO) run ./cmd/sidebyside
 
 ## fuzz: fuzz annotations.Parse for FUZZTIME (the seed corpus also runs in test-unit)
