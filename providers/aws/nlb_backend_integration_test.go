@@ -263,3 +263,51 @@ func TestNLBBackendGroupMigration(t *testing.T) {
 	}
 	e.deleteAndCheckClean(t, svcs[1])
 }
+
+// TestNLBBackendGroupConcurrentFirst makes the first NLBs of a cluster at once: each may
+// try to create the backend group; one does, the others adopt it (by its tags), and every
+// NLB ends with that one group.
+func TestNLBBackendGroupConcurrentFirst(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.withCloudConfig(t, "NLBSecurityGroupMode = Managed")
+	const n = 6
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := e.cloud.EnsureLoadBalancer(ctx, cluster, managedNLB(i), e.nodes)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	var backends []string
+	for _, g := range e.srv.Inventory().SecurityGroups {
+		if g.Name == backendName {
+			backends = append(backends, g.ID)
+		}
+	}
+	if len(backends) != 1 {
+		t.Fatalf("backend groups %v, want one", backends)
+	}
+	out, err := e.elbv2.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lb := range out.LoadBalancers {
+		if !slices.Contains(lb.SecurityGroups, backends[0]) {
+			t.Errorf("NLB %s groups %v, want %s among them", aws.ToString(lb.LoadBalancerName), lb.SecurityGroups, backends[0])
+		}
+	}
+	if got := e.rulesFrom(t, backendName); len(got) != 1 {
+		t.Errorf("rules from the backend group: %v", got)
+	}
+}

@@ -52,6 +52,13 @@ func TestNLBMustReplace(t *testing.T) {
 		{"groups where there were none", func(m *NLBModel, _ *nlbObserved) { m.SecurityGroups = []string{"sg-1"} }, true},
 		{"no group any more", func(_ *NLBModel, o *nlbObserved) { o.groups = []string{"sg-1"} }, true},
 		{"other groups", func(m *NLBModel, o *nlbObserved) { m.SecurityGroups, o.groups = []string{"sg-2"}, []string{"sg-1"} }, false},
+		// The cluster's backend group is attached in place, to an NLB that has groups.
+		{"backend group to attach", func(m *NLBModel, o *nlbObserved) {
+			m.ManagedSecurityGroup, m.BackendGroup, o.groups = &SecurityGroup{}, &BackendGroup{}, []string{"sg-own"}
+		}, false},
+		{"backend group attached", func(m *NLBModel, o *nlbObserved) {
+			m.SecurityGroups, m.BackendGroup, o.groups = []string{"sg-1"}, &BackendGroup{}, []string{"sg-1", "sg-backend"}
+		}, false},
 		{"source NAT prefixes", func(m *NLBModel, _ *nlbObserved) { m.PrefixForIPv6SourceNAT = true }, true},
 		{"dualstack alone is in place", func(m *NLBModel, _ *nlbObserved) { m.IPAddressType = "dualstack" }, false},
 		{"pinned IPv6", func(m *NLBModel, _ *nlbObserved) { m.IPv6Addresses = []string{"2600::1"} }, true},
@@ -61,6 +68,9 @@ func TestNLBMustReplace(t *testing.T) {
 		tt.mutate(m, o)
 		if got := nlbMustReplace(m, o); got != tt.replace {
 			t.Errorf("%s: replace = %v, want %v", tt.name, got, tt.replace)
+		}
+		if changes := nlbChanges(m, o); !tt.replace && len(changes) > 0 {
+			t.Errorf("%s: the guard reports %v", tt.name, changes)
 		}
 	}
 }
