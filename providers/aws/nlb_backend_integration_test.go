@@ -43,7 +43,9 @@ func (e *env) rulesFrom(t *testing.T, name string) []string {
 // cluster's backend group and rule alone.
 func TestNLBBackendGroupScales(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	// 80 NLBs make long listings (the deletion's DescribeLoadBalancers and target groups);
+	// on a loaded machine the SDK's read of one may fail and is retried, as in production.
+	e := newEnv(t, func(c *aws.Config) { c.RetryMaxAttempts = 3 })
 	e.withCloudConfig(t, "NLBSecurityGroupMode = Managed")
 	other := e.otherClusterBackend(t)
 	const n = 80
