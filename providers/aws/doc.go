@@ -106,6 +106,12 @@
 // cluster's tag (upstream's k8s-<ns8>-<name8>-<hash>) serves as its managed group; a Classic
 // Load Balancer's k8s-elb-<name> is the same name for both. Deletion removes those groups
 // too (attached to the load balancer, cluster tag, no service-name tag), as upstream does.
+// The cluster's NLB backend group (below) is not such a group: it has the role tag. Handing
+// an NLB back to cloud-provider-aws (v1.37) detaches the backend group: upstream then revokes
+// every rule that lets it in from the cluster's groups and deletes it (retrying
+// DependencyViolation for up to ten minutes while other NLBs hold it) before it authorizes
+// its own per-NodePort rules; the other NLBs cloudlb still serves lose the nodes' rule until
+// they are handed back too (or cloudlb reconciles them fully again).
 //
 // What AWS fixes at creation (guard.go: the scheme; an NLB's pinned addresses, compared as
 // sets; IPv6 source NAT; having security groups) is replaced only as providers/guard.go
