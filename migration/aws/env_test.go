@@ -191,7 +191,13 @@ func (e *env) upstream(t *testing.T) cloudprovider.LoadBalancer {
 // overridden to the fake, as cloudlb-controller-manager builds it.
 func (e *env) cloudlb(t *testing.T) cloudprovider.LoadBalancer {
 	t.Helper()
-	cfg := fmt.Sprintf("[Global]\nZone = %sa\nVPC = %s\nKubernetesClusterID = %s\n%s", region, e.built.VPC, cluster, e.globals)
+	return e.cloudlbWith(t, "")
+}
+
+// cloudlbWith is cloudlb with extra [Global] lines of cloudlb's own (upstream refuses them).
+func (e *env) cloudlbWith(t *testing.T, extra string) cloudprovider.LoadBalancer {
+	t.Helper()
+	cfg := fmt.Sprintf("[Global]\nZone = %sa\nVPC = %s\nKubernetesClusterID = %s\n%s%s", region, e.built.VPC, cluster, e.globals, extra)
 	for _, s := range []string{"ec2", "elasticloadbalancing"} {
 		cfg += fmt.Sprintf("\n[ServiceOverride %q]\nService = %s\nRegion = %s\nURL = %s\n", s, s, region, e.url)
 	}

@@ -26,6 +26,9 @@ type Settings struct {
 	// NodePorts is the cluster's NodePort range (cloud config NodePortRange); the zero value
 	// is Kubernetes' default, 30000-32767.
 	NodePorts PortRange
+	// PerServiceNodeRules says NLBs get no backend group (cloud config
+	// NLBBackendSecurityGroup = PerService): each one's own group is let into the nodes.
+	PerServiceNodeRules bool
 	// DisableSecurityGroupIngress says no node rule is managed (cloud config): an NLB then
 	// gets no backend group either.
 	DisableSecurityGroupIngress bool

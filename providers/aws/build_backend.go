@@ -73,9 +73,10 @@ type BackendGroup struct {
 
 // usesBackendGroup says whether the NLB's node rules come from the backend group: it has
 // security groups (an NLB created without cannot get one), node rules are managed, and AWS's
-// limit of groups per NLB leaves room for one more.
+// limit of groups per NLB leaves room for one more; and the cloud config does not ask for
+// per-Service rules (NLBBackendSecurityGroup = PerService).
 func usesBackendGroup(m *NLBModel, s Settings) bool {
-	return m.hasGroups() && !s.DisableSecurityGroupIngress && len(m.SecurityGroups) < maxNLBGroups
+	return m.hasGroups() && !s.DisableSecurityGroupIngress && !s.PerServiceNodeRules && len(m.SecurityGroups) < maxNLBGroups
 }
 
 // buildBackendGroup is the backend group with the rules m needs: the NodePort range over TCP

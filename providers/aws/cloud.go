@@ -119,6 +119,7 @@ func (c *Cloud) settings(clusterName string) Settings {
 	return Settings{Cluster: c.cluster(clusterName), ElbSecurityGroup: c.cfg.Global.ElbSecurityGroup,
 		NLBManagedSecurityGroups:    strings.EqualFold(c.cfg.Global.NLBSecurityGroupMode, nlbSecurityGroupModeManaged),
 		NodePorts:                   ports,
+		PerServiceNodeRules:         strings.EqualFold(c.cfg.Global.NLBBackendSecurityGroup, backendPerService),
 		DisableSecurityGroupIngress: c.cfg.Global.DisableSecurityGroupIngress}
 }
 

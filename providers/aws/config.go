@@ -26,6 +26,12 @@ const ProviderName = "aws"
 // managed security group.
 const nlbSecurityGroupModeManaged = "Managed"
 
+// The values of NLBBackendSecurityGroup.
+const (
+	backendShared     = "Shared"
+	backendPerService = "PerService"
+)
+
 // CloudConfig is the upstream cloud-provider-aws INI file, read with gcfg as upstream reads it,
 // so users switch without rewriting it: the same sections and keys, names without case,
 // `;` and `#` comments to the end of the line outside double quotes. Every key upstream
@@ -47,6 +53,11 @@ type CloudConfig struct {
 		// rules that let the NLBs' backend group into the nodes cover it (build_backend.go).
 		// cloudlb's own key; upstream has none.
 		NodePortRange string
+		// NLBBackendSecurityGroup is Shared (the default: the NLBs' node rules come from the
+		// cluster's backend group) or PerService (each NLB's own group is let into the nodes,
+		// as before the backend group and as cloud-provider-aws expects; NLBs that carry the
+		// backend group are moved off it, and it is deleted after the last). cloudlb's own key.
+		NLBBackendSecurityGroup string
 
 		RouteTableID string `cloudlb:"ignored"`
 		// SourceARN is upstream's aws:SourceArn for RoleARN's trust policy; the SDK's
@@ -96,6 +107,9 @@ func ParseCloudConfig(r io.Reader) (*CloudConfig, error) {
 	}
 	if err := validateClusterKeys(cfg); err != nil {
 		return nil, err
+	}
+	if m := cfg.Global.NLBBackendSecurityGroup; m != "" && !strings.EqualFold(m, backendShared) && !strings.EqualFold(m, backendPerService) {
+		return nil, fmt.Errorf("aws cloud config: NLBBackendSecurityGroup = %q: want %s (the default) or %s", m, backendShared, backendPerService)
 	}
 	if _, err := parseNodePortRange(cfg.Global.NodePortRange); err != nil {
 		return nil, fmt.Errorf("aws cloud config: NodePortRange = %q: %w", cfg.Global.NodePortRange, err)

@@ -53,3 +53,50 @@ func (d *nlbDiff) backendGroup() error {
 	d.groups = append(d.groups, g)
 	return nil
 }
+
+// whyLeaveBackend is the reason of the writes that move an NLB off the backend group.
+const whyLeaveBackend = "the cloud config asks for per-Service node rules (NLBBackendSecurityGroup = PerService)"
+
+// leaveBackend authorizes, for an NLB that carries the backend group in the PerService mode,
+// its per-Service node rules before loadBalancer detaches the group (one SetSecurityGroups:
+// the model's groups are the NLB's own), so the nodes never refuse its traffic; they are
+// the rules cloud-provider-aws looks for when it takes the NLB back.
+func (d *nlbDiff) leaveBackend() {
+	b, n, lb := d.o.leaving, d.o.nodes, d.o.lb
+	if b == nil || n == nil || !slices.Contains(lb.groups, b.ID) {
+		return
+	}
+	rules := d.m.NodeRules
+	if len(d.groups) > 0 && d.groups[0].id != "" && d.m.ManagedSecurityGroup != nil {
+		rules = withGroupID(rules, d.groups[0].id) // else Apply resolves managedGroupRef
+	}
+	for _, id := range slices.Sorted(maps.Keys(n.want)) {
+		v, ok := d.view[id]
+		if !ok {
+			continue // gone
+		}
+		var add []Rule
+		for _, r := range rules {
+			if !slices.ContainsFunc(v.Rules, func(x Rule) bool { return x.key() == r.key() }) {
+				add = append(add, r)
+			}
+		}
+		if len(add) > 0 {
+			d.p.steps.add(whyLeaveBackend, "", authorizeIngress{group: known(id), rules: add})
+			d.view.change(id, add, nil)
+		}
+	}
+}
+
+// dropBackend deletes the backend group when no other load balancer holds it: the rules
+// that let it in first (AWS refuses the delete while one does), after loadBalancer detached
+// it from this NLB. DependencyViolation while the NLB's interfaces let go is transient; the
+// next reconcile, which reads everything since the spec hash is written last, tries again.
+func (d *nlbDiff) dropBackend() {
+	b := d.o.leaving
+	if b == nil || !d.o.leavingLast {
+		return
+	}
+	d.p.steps.add(whyLeaveBackend, "", revokeAllWrites(d.view, b.ID, d.o.leavingUsers)...)
+	d.p.steps.add(whyLeaveBackend, "", deleteSecurityGroup{id: b.ID})
+}

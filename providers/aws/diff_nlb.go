@@ -87,18 +87,21 @@ func diffNLB(m *NLBModel, o *nlbObservation) (*nlbPlan, error) {
 		d.view.add(slices.Collect(maps.Values(o.nodes.groups))...)
 	}
 	d.view.add(o.groupUsers...)
+	d.view.add(o.leavingUsers...)
 	if err := d.managedGroup(); err != nil {
 		return nil, err
 	}
 	if err := d.backendGroup(); err != nil {
 		return nil, err
 	}
+	d.leaveBackend()
 	d.loadBalancer()
 	d.targetGroups()
 	d.listeners()
 	d.attributes()
 	d.staleTargetGroups()
 	d.nodeRules()
+	d.dropBackend()
 	if err := d.retireClassic(); err != nil {
 		return nil, err
 	}

@@ -111,7 +111,16 @@
 // every rule that lets it in from the cluster's groups and deletes it (retrying
 // DependencyViolation for up to ten minutes while other NLBs hold it) before it authorizes
 // its own per-NodePort rules; the other NLBs cloudlb still serves lose the nodes' rule until
-// they are handed back too (or cloudlb reconciles them fully again).
+// they are handed back too (or cloudlb reconciles them fully again). So the hand-back starts
+// with the cloud config's NLBBackendSecurityGroup = PerService (default Shared): the model
+// then has per-Service node rules and no backend group, and a full reconcile of an NLB that
+// carries it (observeBackendLeaving: the group by its tags, and one listing of the ELBv2 load
+// balancers to know whether another holds it) authorizes the NLB's per-Service rules, then
+// detaches the group (SetSecurityGroups with the NLB's own groups; the guard only compares
+// having groups at all, so nothing is replaced), and, when no other load balancer holds it,
+// revokes the shared rules and deletes the group (diff_backend.go's leaveBackend,
+// dropBackend). Two last NLBs reconciled at the same instant may each see the other and
+// leave the group; the next full reconcile of an NLB, or a deletion, removes it.
 //
 // What AWS fixes at creation (guard.go: the scheme; an NLB's pinned addresses, compared as
 // sets; IPv6 source NAT; having security groups) is replaced only as providers/guard.go

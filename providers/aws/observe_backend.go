@@ -86,6 +86,30 @@ func (c *Cloud) observeBackendDeletion(ctx context.Context, o *deletionObservati
 	return wrapBackend(err)
 }
 
+// observeBackendLeaving reads, in the PerService mode (NLBBackendSecurityGroup), the
+// cluster's backend group for an NLB that keeps its groups, and whether a load balancer but
+// this one still holds it: the NLB leaves it (its per-Service rules first), and the last one
+// to leave deletes it. Once the group is gone this costs one DescribeSecurityGroups per full
+// reconcile; while it exists, one listing of the ELBv2 load balancers too.
+func (c *Cloud) observeBackendLeaving(ctx context.Context, o *nlbObservation, m *NLBModel, vpc string) error {
+	if !strings.EqualFold(c.cfg.Global.NLBBackendSecurityGroup, backendPerService) || m.BackendGroup != nil ||
+		o.lb == nil || o.replace || len(o.lb.groups) == 0 {
+		return nil
+	}
+	g, err := c.findBackendGroup(ctx, m.Cluster, vpc)
+	if err != nil || g == nil || foreignCluster(g.Tags, m.Cluster) {
+		return wrapBackend(err)
+	}
+	o.leaving = g
+	used, err := c.backendInUse(ctx, g.ID, []string{o.lb.arn})
+	if err != nil || used {
+		return wrapBackend(err)
+	}
+	o.leavingLast = true
+	o.leavingUsers, err = c.referencing(ctx, g.ID)
+	return wrapBackend(err)
+}
+
 func wrapBackend(err error) error {
 	if err == nil {
 		return nil

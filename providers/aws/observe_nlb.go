@@ -125,6 +125,12 @@ type nlbObservation struct {
 	// backend is the cluster's backend group, read when the model has one; nil when there is
 	// none yet.
 	backend *ObservedGroup
+	// leaving is the cluster's backend group in the PerService mode (the model has none),
+	// read when the NLB has groups; leavingLast says no other load balancer holds it, and
+	// leavingUsers are the groups that let it in (observe_backend.go).
+	leaving      *ObservedGroup
+	leavingLast  bool
+	leavingUsers []*ObservedGroup
 	// classic is the Classic Load Balancer with the NLB's name (a type change leaves one).
 	classic *Observed
 	// keepClassic says the Service has no NLB but a Classic Load Balancer under its name
@@ -259,6 +265,9 @@ func (c *Cloud) observeNLBService(ctx context.Context, svc *v1.Service, m *NLBMo
 		if o.backend, err = c.findBackendGroup(ctx, m.Cluster, vpc); err != nil {
 			return nil, err
 		}
+	}
+	if err := c.observeBackendLeaving(ctx, o, m, vpc); err != nil {
+		return nil, err
 	}
 	if o.classic == nil {
 		if o.classic, err = c.observe(ctx, m.Name); err != nil {

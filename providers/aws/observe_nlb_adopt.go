@@ -108,7 +108,8 @@ func (c *Cloud) adoptableGroup(ctx context.Context, m *NLBModel, lb *nlbObserved
 		return nil, err
 	}
 	for _, id := range ids {
-		if g := groups[id]; g != nil && owned(g.Tags, m.Cluster) && ownedBy(g.Tags, m.Service, m.Name) == nil {
+		// The cluster's backend group (role tag) is every NLB's, never one Service's.
+		if g := groups[id]; g != nil && owned(g.Tags, m.Cluster) && g.Tags[tagRole] == "" && ownedBy(g.Tags, m.Service, m.Name) == nil {
 			return g, nil
 		}
 	}
