@@ -34,22 +34,7 @@ func (d *nlbDiff) backendGroup() error {
 	if g.id != "" {
 		rules = withBackendID(rules, g.id)
 	}
-	for _, id := range slices.Sorted(maps.Keys(n.want)) {
-		v, ok := d.view[id]
-		if !ok {
-			continue // gone
-		}
-		var add []Rule
-		for _, r := range rules {
-			if !slices.ContainsFunc(v.Rules, func(x Rule) bool { return x.key() == r.key() }) {
-				add = append(add, r)
-			}
-		}
-		if len(add) > 0 {
-			d.p.steps.add(whyBackend, "", authorizeIngress{group: known(id), rules: add})
-			d.view.change(id, add, nil)
-		}
-	}
+	d.authorizeMissing(whyBackend, n.want, rules)
 	d.groups = append(d.groups, g)
 	return nil
 }
@@ -70,7 +55,13 @@ func (d *nlbDiff) leaveBackend() {
 	if len(d.groups) > 0 && d.groups[0].id != "" && d.m.ManagedSecurityGroup != nil {
 		rules = withGroupID(rules, d.groups[0].id) // else Apply resolves managedGroupRef
 	}
-	for _, id := range slices.Sorted(maps.Keys(n.want)) {
+	d.authorizeMissing(whyLeaveBackend, n.want, rules)
+}
+
+// authorizeMissing adds, for each node group of want that still exists, one authorize of the
+// rules it lacks, and records them in the diff's view of the groups.
+func (d *nlbDiff) authorizeMissing(why string, want map[string]bool, rules []Rule) {
+	for _, id := range slices.Sorted(maps.Keys(want)) {
 		v, ok := d.view[id]
 		if !ok {
 			continue // gone
@@ -82,7 +73,7 @@ func (d *nlbDiff) leaveBackend() {
 			}
 		}
 		if len(add) > 0 {
-			d.p.steps.add(whyLeaveBackend, "", authorizeIngress{group: known(id), rules: add})
+			d.p.steps.add(why, "", authorizeIngress{group: known(id), rules: add})
 			d.view.change(id, add, nil)
 		}
 	}

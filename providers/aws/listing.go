@@ -118,34 +118,21 @@ func (c *Cloud) listClassic(ctx context.Context, cluster string) (map[string]*li
 	return out, nil
 }
 
-// classicTags reads the tags of names, 20 a call; a load balancer gone since it was listed
-// has none.
+// classicTags reads the tags of Classic Load Balancers names (tagsInChunks).
 func (c *Cloud) classicTags(ctx context.Context, names []string) (map[string]map[string]string, error) {
-	out := map[string]map[string]string{}
-	for chunk := range slices.Chunk(names, tagPage) {
+	return tagsInChunks(names, func(chunk []string) (map[string]map[string]string, error) {
 		tags, err := call(ctx, c.limits, "elb.DescribeTags", func() (*elb.DescribeTagsOutput, error) {
 			return c.elb.DescribeTags(ctx, &elb.DescribeTagsInput{LoadBalancerNames: chunk})
 		})
-		if errorCode(err) == "LoadBalancerNotFound" {
-			if len(chunk) > 1 { // one of them went away: read the rest one by one
-				for _, name := range chunk {
-					one, err := c.classicTags(ctx, []string{name})
-					if err != nil {
-						return nil, err
-					}
-					maps.Copy(out, one)
-				}
-			}
-			continue
-		}
 		if err != nil {
 			return nil, err
 		}
+		out := map[string]map[string]string{}
 		for _, d := range tags.TagDescriptions {
 			out[aws.ToString(d.LoadBalancerName)] = elbTagMap(d.Tags)
 		}
-	}
-	return out, nil
+		return out, nil
+	})
 }
 
 // listNLBs reads the region's ELBv2 load balancers and their tags and returns the cluster's
@@ -186,18 +173,34 @@ func (c *Cloud) listNLBs(ctx context.Context, cluster string) (map[string]*liste
 	return out, nil
 }
 
-// v2Tags reads the tags of arns, 20 a call; a load balancer gone since it was listed has
-// none.
+// v2Tags reads the tags of ELBv2 load balancers or target groups by ARN (tagsInChunks).
 func (c *Cloud) v2Tags(ctx context.Context, arns []string) (map[string]map[string]string, error) {
-	out := map[string]map[string]string{}
-	for chunk := range slices.Chunk(arns, tagPage) {
+	return tagsInChunks(arns, func(chunk []string) (map[string]map[string]string, error) {
 		tags, err := call(ctx, c.limits, "elbv2.DescribeTags", func() (*elbv2.DescribeTagsOutput, error) {
 			return c.elbv2.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: chunk})
 		})
-		if errorCode(err) == "LoadBalancerNotFound" {
-			if len(chunk) > 1 { // one of them went away: read the rest one by one
-				for _, arn := range chunk {
-					one, err := c.v2Tags(ctx, []string{arn})
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]map[string]string{}
+		for _, d := range tags.TagDescriptions {
+			out[aws.ToString(d.ResourceArn)] = v2TagMap(d.Tags)
+		}
+		return out, nil
+	})
+}
+
+// tagsInChunks reads the tags of keys tagPage at a time with read. When a chunk names a load
+// balancer or target group gone since it was listed, the others are read one by one; the gone
+// one has no entry.
+func tagsInChunks(keys []string, read func(chunk []string) (map[string]map[string]string, error)) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	for chunk := range slices.Chunk(keys, tagPage) {
+		got, err := read(chunk)
+		if code := errorCode(err); code == "LoadBalancerNotFound" || code == "TargetGroupNotFound" {
+			if len(chunk) > 1 {
+				for _, k := range chunk {
+					one, err := tagsInChunks([]string{k}, read)
 					if err != nil {
 						return nil, err
 					}
@@ -209,9 +212,7 @@ func (c *Cloud) v2Tags(ctx context.Context, arns []string) (map[string]map[strin
 		if err != nil {
 			return nil, err
 		}
-		for _, d := range tags.TagDescriptions {
-			out[aws.ToString(d.ResourceArn)] = v2TagMap(d.Tags)
-		}
+		maps.Copy(out, got)
 	}
 	return out, nil
 }

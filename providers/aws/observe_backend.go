@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 )
 
@@ -16,22 +14,9 @@ import (
 // owned tag and the role tag), nil when there is none. Should two exist (two first NLBs
 // created at once in an older release's race), the lowest ID is the one used.
 func (c *Cloud) findBackendGroup(ctx context.Context, cluster, vpc string) (*ObservedGroup, error) {
-	filters := []ec2types.Filter{
-		{Name: aws.String("tag:" + clusterTag(cluster)), Values: []string{tagOwned}},
-		{Name: aws.String("tag:" + tagRole), Values: []string{roleBackend}},
-	}
-	if vpc != "" {
-		filters = append(filters, ec2types.Filter{Name: aws.String("vpc-id"), Values: []string{vpc}})
-	}
-	out, err := call(ctx, c.limits, "ec2.DescribeSecurityGroups", func() (*ec2.DescribeSecurityGroupsOutput, error) {
-		return c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: filters})
-	})
+	gs, err := c.groupsTagged(ctx, cluster, vpc, tagRole, roleBackend)
 	if err != nil {
 		return nil, err
-	}
-	var gs []*ObservedGroup
-	for _, sg := range out.SecurityGroups {
-		gs = append(gs, &ObservedGroup{ID: aws.ToString(sg.GroupId), Tags: ec2TagMap(sg.Tags), Rules: allRules(sg)})
 	}
 	if len(gs) == 0 {
 		return nil, nil

@@ -68,20 +68,13 @@ func (c *Cloud) findOwned(ctx context.Context, cluster, service string) ([]owned
 		}
 		in.Marker = page.NextMarker
 	}
-	for chunk := range slices.Chunk(names, tagPage) {
-		tags, err := call(ctx, c.limits, "elb.DescribeTags", func() (*elb.DescribeTagsOutput, error) {
-			return c.elb.DescribeTags(ctx, &elb.DescribeTagsInput{LoadBalancerNames: chunk})
-		})
-		if errorCode(err) == "LoadBalancerNotFound" {
-			continue // one went away between the two calls; it is not there to own
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range tags.TagDescriptions {
-			if isService(elbTagMap(d.Tags), cluster, service) {
-				out = append(out, ownedLB{name: aws.ToString(d.LoadBalancerName)})
-			}
+	tags, err := c.classicTags(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		if t, ok := tags[name]; ok && isService(t, cluster, service) {
+			out = append(out, ownedLB{name: name})
 		}
 	}
 	if c.elbv2 == nil {
@@ -117,32 +110,14 @@ func (c *Cloud) findOwned(ctx context.Context, cluster, service string) ([]owned
 // v2Owned returns those of arns (load balancers or target groups) whose tags say they are
 // service's in cluster, reading tags 20 ARNs a call.
 func (c *Cloud) v2Owned(ctx context.Context, arns []string, cluster, service string) ([]string, error) {
+	tags, err := c.v2Tags(ctx, arns)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
-	for chunk := range slices.Chunk(arns, tagPage) {
-		tags, err := call(ctx, c.limits, "elbv2.DescribeTags", func() (*elbv2.DescribeTagsOutput, error) {
-			return c.elbv2.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: chunk})
-		})
-		if code := errorCode(err); code == "LoadBalancerNotFound" || code == "TargetGroupNotFound" {
-			if len(chunk) == 1 {
-				continue // it went away between the list and this call: not there to own
-			}
-			// One of them went away: read the rest one by one.
-			for _, arn := range chunk {
-				one, err := c.v2Owned(ctx, []string{arn}, cluster, service)
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, one...)
-			}
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range tags.TagDescriptions {
-			if isService(v2TagMap(d.Tags), cluster, service) {
-				out = append(out, aws.ToString(d.ResourceArn))
-			}
+	for _, arn := range arns {
+		if t, ok := tags[arn]; ok && isService(t, cluster, service) {
+			out = append(out, arn)
 		}
 	}
 	return out, nil
@@ -186,9 +161,15 @@ func (c *Cloud) ownedTargetGroups(ctx context.Context, cluster, service, vpc str
 // ownedGroups returns the security groups in vpc tagged as service's in cluster (the managed
 // groups k8s-elb-<name>, whatever name they were created under), with all their rules.
 func (c *Cloud) ownedGroups(ctx context.Context, cluster, service, vpc string) ([]*ObservedGroup, error) {
+	return c.groupsTagged(ctx, cluster, vpc, tagServiceName, service)
+}
+
+// groupsTagged returns the security groups in vpc ("" for any) owned by cluster and tagged
+// key=value, with all their rules: one DescribeSecurityGroups.
+func (c *Cloud) groupsTagged(ctx context.Context, cluster, vpc, key, value string) ([]*ObservedGroup, error) {
 	filters := []ec2types.Filter{
 		{Name: aws.String("tag:" + clusterTag(cluster)), Values: []string{tagOwned}},
-		{Name: aws.String("tag:" + tagServiceName), Values: []string{service}},
+		{Name: aws.String("tag:" + key), Values: []string{value}},
 	}
 	if vpc != "" {
 		filters = append(filters, ec2types.Filter{Name: aws.String("vpc-id"), Values: []string{vpc}})
