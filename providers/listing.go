@@ -93,18 +93,21 @@ func (w *WriteLog) Wrote(key string) {
 
 // Unchanged returns l's entry for key when it may stand for a read of the cloud: l is
 // not older than MaxListingAge, it has key, this process wrote nothing to key since l began,
-// and its spec hash is specHash. ok false means: observe the load balancer.
-func (w *WriteLog) Unchanged(l *Listing, key, specHash string) (Listed, bool) {
+// and its spec hash is specHash(). specHash is called only when everything else holds, so an
+// Ensure without a listing (every one but a first pass's) computes no hash for it. ok false
+// means: observe the load balancer.
+func (w *WriteLog) Unchanged(l *Listing, key string, specHash func() string) (Listed, bool) {
 	if l == nil || time.Since(l.At) > MaxListingAge {
 		return Listed{}, false
 	}
 	e, ok := l.Entries[key]
-	if !ok || e.SpecHash == "" || e.SpecHash != specHash || e.Status == nil {
+	if !ok || e.SpecHash == "" || e.Status == nil {
 		return Listed{}, false
 	}
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.last[key] > l.Seq {
+	written := w.last[key] > l.Seq
+	w.mu.Unlock()
+	if written || e.SpecHash != specHash() {
 		return Listed{}, false
 	}
 	return e, true

@@ -50,7 +50,7 @@ func TestWriteLogUnchanged(t *testing.T) {
 	for _, tt := range tests {
 		var w WriteLog
 		l := tt.prepare(&w)
-		if _, got := w.Unchanged(l, tt.key, tt.hash); got != tt.want {
+		if _, got := w.Unchanged(l, tt.key, func() string { return tt.hash }); got != tt.want {
 			t.Errorf("%s: Unchanged = %v, want %v", tt.name, got, tt.want)
 		}
 	}

@@ -219,8 +219,8 @@ func tagsInChunks(keys []string, read func(chunk []string) (map[string]map[strin
 
 // listed returns the listed load balancer of ctx's Listing for name when the write log lets
 // it stand for a read (providers.WriteLog.Unchanged: recent, not written since, and its spec
-// hash is hash).
-func (c *Cloud) listed(ctx context.Context, name, hash string) *listedLB {
+// hash is hash(), computed only then).
+func (c *Cloud) listed(ctx context.Context, name string, hash func() string) *listedLB {
 	e, ok := c.writes.Unchanged(providers.ListingFrom(ctx), name, hash)
 	if !ok {
 		return nil
@@ -234,7 +234,7 @@ func (c *Cloud) listed(ctx context.Context, name, hash string) *listedLB {
 // applies it (which keeps the state for the node-change fast path) and no call is made. ok
 // false: ensureClassic reads as without a Listing.
 func (c *Cloud) listedClassic(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node, cfg *annotations.Config, m *Model, vpc string) (*v1.LoadBalancerStatus, bool) {
-	lb := c.listed(ctx, m.Name, m.DeepHash())
+	lb := c.listed(ctx, m.Name, m.DeepHash)
 	if lb == nil || lb.classic == nil {
 		return nil, false
 	}
@@ -252,7 +252,7 @@ func (c *Cloud) listedClassic(ctx context.Context, clusterName string, svc *v1.S
 // listedNLB is listedClassic for an NLB Service: the NLB is the Service's and carries the
 // model's hash, so Diff finds it up to date.
 func (c *Cloud) listedNLB(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node, cfg *annotations.Config, m *NLBModel, vpc string) (*v1.LoadBalancerStatus, bool) {
-	lb := c.listed(ctx, m.Name, m.Hash())
+	lb := c.listed(ctx, m.Name, m.Hash)
 	if lb == nil || lb.nlb == nil {
 		return nil, false
 	}

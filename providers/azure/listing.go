@@ -93,7 +93,7 @@ func (v *listingView) get(key string) (any, bool) {
 	if v == nil {
 		return nil, false
 	}
-	e, ok := v.writes.Unchanged(v.l, key, v.l.Entries[key].SpecHash)
+	e, ok := v.writes.Unchanged(v.l, key, func() string { return v.l.Entries[key].SpecHash })
 	return e.Observed, ok
 }
 

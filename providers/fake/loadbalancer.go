@@ -45,7 +45,7 @@ func (c *Cloud) EnsureLoadBalancer(ctx context.Context, clusterName string, serv
 // EnsureLoadBalancerConfigured is EnsureLoadBalancer with the annotations parsed.
 func (c *Cloud) EnsureLoadBalancerConfigured(ctx context.Context, clusterName string, service *v1.Service, cfg *annotations.Config, nodes []*v1.Node) (*v1.LoadBalancerStatus, error) {
 	desired := Build(service, nodes, cfg, clusterName)
-	if listed, ok := c.writes.Unchanged(providers.ListingFrom(ctx), desired.Name, specHash(desired)); ok {
+	if listed, ok := c.writes.Unchanged(providers.ListingFrom(ctx), desired.Name, func() string { return specHash(desired) }); ok {
 		return listed.Status, nil // the first pass's listing shows it as desired: no call
 	}
 	observed, err := c.describe(ctx, desired.Name)

@@ -117,7 +117,7 @@ func listPages[T any](ctx context.Context, c *Cloud, op string, page func(ctx co
 // applied: the listed target pool's instances are m's, or the shared groups' members are
 // (read once per zone, then cached). ok false: ensure observes as without a listing.
 func (c *Cloud) listedNoOp(ctx context.Context, m *Model) (ip string, ok bool) {
-	e, ok := c.writes.Unchanged(providers.ListingFrom(ctx), m.Name, m.SpecHash())
+	e, ok := c.writes.Unchanged(providers.ListingFrom(ctx), m.Name, m.SpecHash)
 	if !ok {
 		return "", false
 	}
