@@ -78,19 +78,11 @@ func (c *Cloud) ListLoadBalancers(ctx context.Context, clusterName string) (*pro
 // cluster's, by name. Their instance lists, nearly all the same, share one copy.
 func (c *Cloud) listClassic(ctx context.Context, cluster string) (map[string]*listedLB, error) {
 	var descs []elbtypes.LoadBalancerDescription
-	in := &elb.DescribeLoadBalancersInput{PageSize: aws.Int32(describePage)}
-	for {
-		page, err := call(ctx, c.limits, "elb.DescribeLoadBalancers", func() (*elb.DescribeLoadBalancersOutput, error) {
-			return c.elb.DescribeLoadBalancers(ctx, in)
-		})
-		if err != nil {
-			return nil, err
-		}
-		descs = append(descs, page.LoadBalancerDescriptions...)
-		if aws.ToString(page.NextMarker) == "" {
-			break
-		}
-		in.Marker = page.NextMarker
+	if err := c.eachClassic(ctx, func(d elbtypes.LoadBalancerDescription) bool {
+		descs = append(descs, d)
+		return true
+	}); err != nil {
+		return nil, err
 	}
 	names := make([]string, 0, len(descs))
 	for _, d := range descs {
@@ -118,6 +110,52 @@ func (c *Cloud) listClassic(ctx context.Context, cluster string) (map[string]*li
 	return out, nil
 }
 
+// eachClassic calls fn with each Classic Load Balancer of the region, one
+// DescribeLoadBalancers per 400, until fn returns false.
+func (c *Cloud) eachClassic(ctx context.Context, fn func(elbtypes.LoadBalancerDescription) bool) error {
+	in := &elb.DescribeLoadBalancersInput{PageSize: aws.Int32(describePage)}
+	for {
+		page, err := call(ctx, c.limits, "elb.DescribeLoadBalancers", func() (*elb.DescribeLoadBalancersOutput, error) {
+			return c.elb.DescribeLoadBalancers(ctx, in)
+		})
+		if err != nil {
+			return err
+		}
+		for _, d := range page.LoadBalancerDescriptions {
+			if !fn(d) {
+				return nil
+			}
+		}
+		if aws.ToString(page.NextMarker) == "" {
+			return nil
+		}
+		in.Marker = page.NextMarker
+	}
+}
+
+// eachV2 calls fn with each ELBv2 load balancer of the region, one DescribeLoadBalancers per
+// 400, until fn returns false.
+func (c *Cloud) eachV2(ctx context.Context, fn func(v2types.LoadBalancer) bool) error {
+	in := &elbv2.DescribeLoadBalancersInput{PageSize: aws.Int32(describePage)}
+	for {
+		page, err := call(ctx, c.limits, "elbv2.DescribeLoadBalancers", func() (*elbv2.DescribeLoadBalancersOutput, error) {
+			return c.elbv2.DescribeLoadBalancers(ctx, in)
+		})
+		if err != nil {
+			return err
+		}
+		for _, lb := range page.LoadBalancers {
+			if !fn(lb) {
+				return nil
+			}
+		}
+		if aws.ToString(page.NextMarker) == "" {
+			return nil
+		}
+		in.Marker = page.NextMarker
+	}
+}
+
 // classicTags reads the tags of Classic Load Balancers names (tagsInChunks).
 func (c *Cloud) classicTags(ctx context.Context, names []string) (map[string]map[string]string, error) {
 	return tagsInChunks(names, func(chunk []string) (map[string]map[string]string, error) {
@@ -139,23 +177,13 @@ func (c *Cloud) classicTags(ctx context.Context, names []string) (map[string]map
 // NLBs, by name.
 func (c *Cloud) listNLBs(ctx context.Context, cluster string) (map[string]*listedLB, error) {
 	byARN := map[string]*nlbObserved{}
-	in := &elbv2.DescribeLoadBalancersInput{PageSize: aws.Int32(describePage)}
-	for {
-		page, err := call(ctx, c.limits, "elbv2.DescribeLoadBalancers", func() (*elbv2.DescribeLoadBalancersOutput, error) {
-			return c.elbv2.DescribeLoadBalancers(ctx, in)
-		})
-		if err != nil {
-			return nil, err
+	if err := c.eachV2(ctx, func(lb v2types.LoadBalancer) bool {
+		if lb.Type == v2types.LoadBalancerTypeEnumNetwork {
+			byARN[aws.ToString(lb.LoadBalancerArn)] = fromNLB(lb)
 		}
-		for _, lb := range page.LoadBalancers {
-			if lb.Type == v2types.LoadBalancerTypeEnumNetwork {
-				byARN[aws.ToString(lb.LoadBalancerArn)] = fromNLB(lb)
-			}
-		}
-		if aws.ToString(page.NextMarker) == "" {
-			break
-		}
-		in.Marker = page.NextMarker
+		return true
+	}); err != nil {
+		return nil, err
 	}
 	tags, err := c.v2Tags(ctx, slices.Sorted(maps.Keys(byARN)))
 	if err != nil {

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	v2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 )
 
 // findBackendGroup reads the cluster's backend group in vpc by its tags (the cluster's
@@ -29,24 +29,12 @@ func (c *Cloud) findBackendGroup(ctx context.Context, cluster, vpc string) (*Obs
 // ARNs a deletion removes) has group id: the backend group stays while one does. One
 // DescribeLoadBalancers per 400 load balancers.
 func (c *Cloud) backendInUse(ctx context.Context, id string, ours []string) (bool, error) {
-	in := &elbv2.DescribeLoadBalancersInput{PageSize: aws.Int32(400)}
-	for {
-		out, err := call(ctx, c.limits, "elbv2.DescribeLoadBalancers", func() (*elbv2.DescribeLoadBalancersOutput, error) {
-			return c.elbv2.DescribeLoadBalancers(ctx, in)
-		})
-		if err != nil {
-			return false, err
-		}
-		for _, lb := range out.LoadBalancers {
-			if slices.Contains(lb.SecurityGroups, id) && !slices.Contains(ours, aws.ToString(lb.LoadBalancerArn)) {
-				return true, nil
-			}
-		}
-		if aws.ToString(out.NextMarker) == "" {
-			return false, nil
-		}
-		in.Marker = out.NextMarker
-	}
+	inUse := false
+	err := c.eachV2(ctx, func(lb v2types.LoadBalancer) bool {
+		inUse = slices.Contains(lb.SecurityGroups, id) && !slices.Contains(ours, aws.ToString(lb.LoadBalancerArn))
+		return !inUse
+	})
+	return inUse, err
 }
 
 // observeBackendDeletion adds to a deletion the cluster's backend group when no other load

@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	v2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
@@ -52,21 +51,11 @@ func hasIngress(svc *v1.Service) bool { return len(svc.Status.LoadBalancer.Ingre
 func (c *Cloud) findOwned(ctx context.Context, cluster, service string) ([]ownedLB, error) {
 	var out []ownedLB
 	var names []string
-	in := &elb.DescribeLoadBalancersInput{PageSize: aws.Int32(describePage)}
-	for {
-		page, err := call(ctx, c.limits, "elb.DescribeLoadBalancers", func() (*elb.DescribeLoadBalancersOutput, error) {
-			return c.elb.DescribeLoadBalancers(ctx, in)
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range page.LoadBalancerDescriptions {
-			names = append(names, aws.ToString(d.LoadBalancerName))
-		}
-		if aws.ToString(page.NextMarker) == "" {
-			break
-		}
-		in.Marker = page.NextMarker
+	if err := c.eachClassic(ctx, func(d elbtypes.LoadBalancerDescription) bool {
+		names = append(names, aws.ToString(d.LoadBalancerName))
+		return true
+	}); err != nil {
+		return nil, err
 	}
 	tags, err := c.classicTags(ctx, names)
 	if err != nil {
@@ -81,21 +70,11 @@ func (c *Cloud) findOwned(ctx context.Context, cluster, service string) ([]owned
 		return out, nil
 	}
 	arns := map[string]string{} // ARN -> name
-	v2in := &elbv2.DescribeLoadBalancersInput{PageSize: aws.Int32(describePage)}
-	for {
-		page, err := call(ctx, c.limits, "elbv2.DescribeLoadBalancers", func() (*elbv2.DescribeLoadBalancersOutput, error) {
-			return c.elbv2.DescribeLoadBalancers(ctx, v2in)
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, lb := range page.LoadBalancers {
-			arns[aws.ToString(lb.LoadBalancerArn)] = aws.ToString(lb.LoadBalancerName)
-		}
-		if aws.ToString(page.NextMarker) == "" {
-			break
-		}
-		v2in.Marker = page.NextMarker
+	if err := c.eachV2(ctx, func(lb v2types.LoadBalancer) bool {
+		arns[aws.ToString(lb.LoadBalancerArn)] = aws.ToString(lb.LoadBalancerName)
+		return true
+	}); err != nil {
+		return nil, err
 	}
 	mine, err := c.v2Owned(ctx, slices.Sorted(maps.Keys(arns)), cluster, service)
 	if err != nil {
