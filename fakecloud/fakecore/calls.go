@@ -31,6 +31,18 @@ type Tally struct {
 	// answered with another injected error, at once or in their operation; Lost the writes
 	// that ran and whose answer was lost.
 	Throttled, Failed, Lost int
+	// Buckets counts the writes of each request-rate bucket (Config.Bucket; "" when it is
+	// nil), so that a benchmark can tell how many tokens each bucket gave out.
+	Buckets map[string]BucketTally
+}
+
+// BucketTally counts the writes of one request-rate bucket.
+type BucketTally struct {
+	// Writes counts the bucket's writes, faulted ones included.
+	Writes int
+	// RateLimited counts those refused by Faults.WriteRateLimit; Writes - RateLimited took a
+	// token from the bucket (when a limit is set).
+	RateLimited int
 }
 
 // String renders the calls sorted, "key N" a line.
@@ -69,7 +81,7 @@ func (e *Endpoint[K]) Tally() Tally {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	t := Tally{Calls: make(map[string]int, len(e.calls)), Reads: e.kinds[Read], Writes: e.kinds[Write], Polls: e.kinds[Poll],
-		Throttled: e.throttled, Failed: e.failed, Lost: e.lost}
+		Throttled: e.throttled, Failed: e.failed, Lost: e.lost, Buckets: maps.Clone(e.bucketWrites)}
 	for k, n := range e.calls {
 		t.Calls[string(k)] = n
 	}
@@ -87,6 +99,7 @@ func (e *Endpoint[K]) resetLocked() {
 	e.calls = map[K]int{}
 	e.kinds = map[Kind]int{}
 	e.throttled, e.failed, e.lost = 0, 0, 0
+	e.bucketWrites = map[string]BucketTally{}
 	if e.next == nil {
 		e.next = map[K][]error{}
 	}

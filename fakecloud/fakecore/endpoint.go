@@ -46,6 +46,8 @@ type Endpoint[K ~string] struct {
 	faults Faults
 	// injected counts the faults answered since the last reset, for Tally.
 	throttled, failed, lost int
+	// bucketWrites counts the writes per request-rate bucket since the last reset, for Tally.
+	bucketWrites map[string]BucketTally
 	// buckets meter Faults.WriteRateLimit per Config.Bucket; SetFaults renews them.
 	buckets map[string]*rate.Limiter
 	// next holds the one-shot faults per operation (FailNext), served before the random ones.
@@ -86,6 +88,11 @@ func (e *Endpoint[K]) Admit(r *http.Request, op K, kind Kind) Outcome {
 	e.mu.Lock()
 	e.calls[op]++
 	e.kinds[kind]++
+	if kind == Write {
+		bt := e.bucketWrites[e.bucketName(op)]
+		bt.Writes++
+		e.bucketWrites[e.bucketName(op)] = bt
+	}
 	o := e.draw(op, kind)
 	latency := e.faults.Latency
 	e.countInjected(o)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -107,6 +108,11 @@ func TestWriteOnlyFaults(t *testing.T) {
 	}
 	if got := admit(e, "A.Get", Read); got.Err != nil {
 		t.Fatalf("a read was metered: %+v", got)
+	}
+	// Every write above is counted in its bucket, the one refused as rate-limited; reads are not.
+	want := map[string]BucketTally{"A": {Writes: 4, RateLimited: 1}, "B": {Writes: 1}}
+	if got := e.Tally().Buckets; !maps.Equal(got, want) {
+		t.Errorf("Tally().Buckets = %v, want %v", got, want)
 	}
 }
 

@@ -132,6 +132,9 @@ func (e *Endpoint[K]) draw(op K, kind Kind) Outcome {
 	}
 	write := kind == Write
 	if f.WriteRateLimit > 0 && write && !e.bucket(op).Allow() {
+		bt := e.bucketWrites[e.bucketName(op)]
+		bt.RateLimited++
+		e.bucketWrites[e.bucketName(op)] = bt
 		return e.outcomeOf(ErrThrottled)
 	}
 	if f.ThrottleRate > 0 && e.rng.Float64() < f.ThrottleRate {
@@ -161,12 +164,17 @@ func (e *Endpoint[K]) outcomeOf(err error) Outcome {
 	return Outcome{Err: err, RetryAfter: e.faults.RetryAfter}
 }
 
+// bucketName is the request-rate bucket op's writes are metered and counted in.
+func (e *Endpoint[K]) bucketName(op K) string {
+	if e.cfg.Bucket == nil {
+		return ""
+	}
+	return e.cfg.Bucket(op)
+}
+
 // bucket is the request-rate bucket of op's writes, under e.mu.
 func (e *Endpoint[K]) bucket(op K) *rate.Limiter {
-	name := ""
-	if e.cfg.Bucket != nil {
-		name = e.cfg.Bucket(op)
-	}
+	name := e.bucketName(op)
 	b := e.buckets[name]
 	if b == nil {
 		burst := e.faults.WriteBurst
