@@ -105,17 +105,9 @@ func diffLeaveLB(m *Model, o *Observed, x ids, rg, name string) (*Plan, error) {
 // DiffLoadBalancer's result with the tags adoptTags keeps, or a DELETE when it has no
 // frontend left.
 func lbPlan(obs *armnetwork.LoadBalancer, m *Model, x ids, rg, name string, remove bool) (*Plan, error) {
-	out, changes, err := DiffLoadBalancer(obs, m, x.loadBalancer(rg, name), remove)
-	if err != nil || out == nil {
+	out, changes, err := diffLB(obs, m, x.loadBalancer(rg, name), remove, true)
+	if err != nil || len(changes) == 0 {
 		return &Plan{}, err
-	}
-	if obs != nil {
-		changes = append(changes, adoptTags(out, m, remove)...)
-	} else if !remove {
-		adoptTags(out, m, false) // a new load balancer: its creation is the change
-	}
-	if len(changes) == 0 {
-		return &Plan{}, nil
 	}
 	step := stepLoadBalancer
 	if remove {
@@ -142,23 +134,27 @@ func diffPool(m *Model, o *Observed, x ids) (*Plan, error) {
 		return nil, err
 	}
 	m = withPools(m, obs)
-	out := &armnetwork.LoadBalancer{}
-	if err := deepCopy(obs, out); err != nil {
-		return nil, err
-	}
-	if out.Properties == nil {
-		out.Properties = &armnetwork.LoadBalancerPropertiesFormat{}
-	}
-	changes := syncPool(out.Properties, m.Pool)
-	if m.IPv6 != nil {
-		changes = append(changes, syncPool(out.Properties, m.IPv6.Pool)...)
-	}
-	if _, tagged := tagValue(obs.Tags, tagCluster, legacyTagCluster); !tagged && len(changes) > 0 {
-		if out.Tags == nil {
-			out.Tags = map[string]*string{}
+	// The pools are compared before the load balancer, which holds every Service's parts, is
+	// copied: only the first Service of a node change writes (copyOnChange).
+	out, changes, err := copyOnChange(obs, lbView, func(lb *armnetwork.LoadBalancer) ([]string, error) {
+		if lb.Properties == nil {
+			lb.Properties = &armnetwork.LoadBalancerPropertiesFormat{}
 		}
-		out.Tags[tagCluster] = to.Ptr(m.Cluster)
-		changes = append(changes, fmt.Sprintf("adopt: tag %s=%s", tagCluster, m.Cluster))
+		changes := syncPool(lb.Properties, m.Pool)
+		if m.IPv6 != nil {
+			changes = append(changes, syncPool(lb.Properties, m.IPv6.Pool)...)
+		}
+		if _, tagged := tagValue(lb.Tags, tagCluster, legacyTagCluster); !tagged && len(changes) > 0 {
+			if lb.Tags == nil {
+				lb.Tags = map[string]*string{}
+			}
+			lb.Tags[tagCluster] = to.Ptr(m.Cluster)
+			changes = append(changes, fmt.Sprintf("adopt: tag %s=%s", tagCluster, m.Cluster))
+		}
+		return changes, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(changes) == 0 {
 		return &Plan{}, nil

@@ -1,7 +1,6 @@
 package azure
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,30 +22,51 @@ const defaultIdleTimeout = 4
 // DiffLoadBalancer is the body of a load balancer's PUT in a Plan (lbPlan): a copy of obs
 // that holds exactly the Service's desired parts (none when remove is true) and whose cluster
 // pool holds m's nodes, every part of other Services as observed, and the list of changes; no
-// change means no write. obs nil is a load balancer that does not exist yet. A result without
-// frontends is to be deleted rather than written. obs is not modified; nothing is called.
+// change means no write, and then the result shares obs's parts (copyOnChange: it is not to be
+// modified). obs nil is a load balancer that does not exist yet. A result without frontends
+// is to be deleted rather than written. obs is not modified; nothing is called.
 func DiffLoadBalancer(obs *armnetwork.LoadBalancer, m *Model, lbID string, remove bool) (*armnetwork.LoadBalancer, []string, error) {
-	if obs == nil && remove {
+	return diffLB(obs, m, lbID, remove, false)
+}
+
+// diffLB is DiffLoadBalancer, with the tags adoptTags keeps too when tags is set (lbPlan).
+// The Service's parts are compared with the load balancer as read before anything is
+// copied: the load balancer holds every Service's parts (copyOnChange).
+func diffLB(obs *armnetwork.LoadBalancer, m *Model, lbID string, remove, tags bool) (*armnetwork.LoadBalancer, []string, error) {
+	switch {
+	case obs == nil && remove:
 		return nil, nil, nil
-	}
-	var changes []string
-	lb := &armnetwork.LoadBalancer{}
-	if obs == nil {
-		lb = newLoadBalancer(m)
-		changes = append(changes, "create load balancer "+m.LoadBalancer.Name)
-	} else if err := deepCopy(obs, lb); err != nil {
-		return nil, nil, err
-	}
-	if lb.Properties == nil {
+	case obs == nil:
+		lb := newLoadBalancer(m)
 		lb.Properties = &armnetwork.LoadBalancerPropertiesFormat{}
+		changes := append([]string{"create load balancer " + m.LoadBalancer.Name}, mergeService(lb.Properties, m, lbID, remove)...)
+		if tags {
+			adoptTags(lb, m, false) // a new load balancer: its creation is the change
+		}
+		return lb, changes, nil
 	}
-	p := lb.Properties
+	return copyOnChange(obs, lbView, func(lb *armnetwork.LoadBalancer) ([]string, error) {
+		if lb.Properties == nil {
+			lb.Properties = &armnetwork.LoadBalancerPropertiesFormat{}
+		}
+		changes := mergeService(lb.Properties, m, lbID, remove)
+		if tags {
+			changes = append(changes, adoptTags(lb, m, remove)...)
+		}
+		return changes, nil
+	})
+}
+
+// mergeService makes p hold exactly the Service's parts (none when remove) and, unless
+// remove, its nodes in the cluster pools, and says what changed. It replaces p's part lists
+// and never modifies a part in them, so p may share them with the load balancer as read.
+func mergeService(p *armnetwork.LoadBalancerPropertiesFormat, m *Model, lbID string, remove bool) []string {
 	prefix := m.Prefix
 	var want wantParts
 	if !remove {
 		want = desiredParts(m, lbID)
 	}
-	var c []string
+	var changes, c []string
 	p.FrontendIPConfigurations, c = mergeParts(p.FrontendIPConfigurations, want.frontends, prefix, "frontend",
 		func(f *armnetwork.FrontendIPConfiguration) string { return sval(f.Name) }, frontendEqual)
 	changes = append(changes, c...)
@@ -63,7 +83,7 @@ func DiffLoadBalancer(obs *armnetwork.LoadBalancer, m *Model, lbID string, remov
 			changes = append(changes, syncPool(p, m.IPv6.Pool)...)
 		}
 	}
-	return lb, changes, nil
+	return changes
 }
 
 // wantParts are the Service's parts in ARM form.
@@ -222,7 +242,8 @@ func syncPool(p *armnetwork.LoadBalancerPropertiesFormat, want Pool) []string {
 	}
 	i := slices.IndexFunc(p.BackendAddressPools, func(b *armnetwork.BackendAddressPool) bool { return strings.EqualFold(sval(b.Name), want.Name) })
 	if i < 0 {
-		p.BackendAddressPools = append(p.BackendAddressPools, &armnetwork.BackendAddressPool{Name: to.Ptr(want.Name),
+		// Clip: p may share the slice with the load balancer as read (mergeService).
+		p.BackendAddressPools = append(slices.Clip(p.BackendAddressPools), &armnetwork.BackendAddressPool{Name: to.Ptr(want.Name),
 			Properties: &armnetwork.BackendAddressPoolPropertiesFormat{LoadBalancerBackendAddresses: addrs}})
 		return []string{fmt.Sprintf("add pool %s with %d addresses", want.Name, len(addrs))}
 	}
@@ -354,18 +375,6 @@ func rulePool(p *armnetwork.LoadBalancingRulePropertiesFormat) string {
 		return subID(p.BackendAddressPools[0])
 	}
 	return ""
-}
-
-// deepCopy copies an ARM model through its JSON form.
-func deepCopy[T any](in *T, out *T) error {
-	b, err := json.Marshal(in)
-	if err != nil {
-		return fmt.Errorf("copying %T: %w", in, err)
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("copying %T: %w", in, err)
-	}
-	return nil
 }
 
 // sval is the value of a possibly nil string-like pointer.

@@ -115,12 +115,15 @@ func newPublicIP(w *PublicIP) *armnetwork.PublicIPAddress {
 
 // updatePublicIP applies the wanted tags (added or changed, never removed: others may have
 // added some) and DNS label to a managed public IP, and says what changed; ip tags are only
-// set at creation. obs is not modified.
+// set at creation. obs is not modified; it is copied only when something changes
+// (copyOnChange), as the load balancer and the NSG are.
 func updatePublicIP(obs *armnetwork.PublicIPAddress, w *PublicIP) (*armnetwork.PublicIPAddress, []string, error) {
-	p := &armnetwork.PublicIPAddress{}
-	if err := deepCopy(obs, p); err != nil {
-		return nil, nil, err
-	}
+	return copyOnChange(obs, pipView, func(p *armnetwork.PublicIPAddress) ([]string, error) { return syncPublicIP(p, w), nil })
+}
+
+// syncPublicIP applies w's tags and DNS label to p, as updatePublicIP says. It replaces p's
+// DNS settings rather than changing them, so p may share them with the public IP as read.
+func syncPublicIP(p *armnetwork.PublicIPAddress, w *PublicIP) []string {
 	var changes []string
 	if p.Tags == nil {
 		p.Tags = map[string]*string{}
@@ -152,7 +155,7 @@ func updatePublicIP(obs *armnetwork.PublicIPAddress, w *PublicIP) (*armnetwork.P
 			}
 		}
 	}
-	return p, changes, nil
+	return changes
 }
 
 // diffRelease plans unbinding service from the managed public IPs of cluster listed in its

@@ -73,12 +73,21 @@ func diffSecurity(o *Observed, x ids, rg, name, prefix string, want []SecurityRu
 // holds exactly want among the rules named with prefix, every other rule untouched, and the
 // changes; no change means no write. An unchanged rule keeps its priority; a changed one
 // keeps it too; a new allow rule takes the lowest free priority from 500, a new deny rule the
-// highest free one from 4096. obs is not modified.
+// highest free one from 4096. obs is not modified; without changes the result shares its rules
+// (copyOnChange: it is not to be modified), as the NSG holds every Service's rules.
 func DiffSecurityGroup(obs *armnetwork.SecurityGroup, prefix string, want []SecurityRule) (*armnetwork.SecurityGroup, []string, error) {
-	nsg := &armnetwork.SecurityGroup{}
-	if err := deepCopy(obs, nsg); err != nil {
-		return nil, nil, err
+	if obs == nil {
+		obs = &armnetwork.SecurityGroup{}
 	}
+	return copyOnChange(obs, nsgView, func(nsg *armnetwork.SecurityGroup) ([]string, error) {
+		return syncSecurityRules(nsg, prefix, want)
+	})
+}
+
+// syncSecurityRules makes nsg's rules named with prefix exactly want, as DiffSecurityGroup
+// says. It replaces nsg's rule list and never modifies a rule in it, so nsg may share the
+// rules with the NSG as read.
+func syncSecurityRules(nsg *armnetwork.SecurityGroup, prefix string, want []SecurityRule) ([]string, error) {
 	if nsg.Properties == nil {
 		nsg.Properties = &armnetwork.SecurityGroupPropertiesFormat{}
 	}
@@ -128,7 +137,7 @@ func DiffSecurityGroup(obs *armnetwork.SecurityGroup, prefix string, want []Secu
 	for _, w := range pending {
 		p, err := freePriority(used, w.Access == securityRuleDeny)
 		if err != nil {
-			return nil, nil, fmt.Errorf("security rule %s: %w", w.Name, err)
+			return nil, fmt.Errorf("security rule %s: %w", w.Name, err)
 		}
 		used[p] = true
 		added = append(added, armSecurityRule(w, p))
@@ -138,8 +147,8 @@ func DiffSecurityGroup(obs *armnetwork.SecurityGroup, prefix string, want []Secu
 		changes = append(changes, "remove security rule "+sval(o.Name))
 	}
 	slices.Sort(changes)
-	nsg.Properties.SecurityRules = append(kept, added...)
-	return nsg, changes, nil
+	nsg.Properties.SecurityRules = append(slices.Clip(kept), added...)
+	return changes, nil
 }
 
 // freePriority is the lowest unused priority in 500-4096, or the highest for deny rules.
