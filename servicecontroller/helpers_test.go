@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
 	cloudprovider "k8s.io/cloud-provider"
+
+	"github.com/cloudlb/cloudlb/providers"
 )
 
 // journal is the ordered record of every cloud call and API write of one test.
@@ -60,6 +62,7 @@ type recCloud struct {
 	updates   map[string]int           // UpdateLoadBalancer calls by Service key
 	lastNodes map[string][]string      // node names of the last Ensure/Update by Service key
 	lastSvc   map[string]*v1.Service   // the Service of the last call by Service key
+	firsts    map[string][]bool        // providers.FirstEnsure of each Ensure by Service key
 }
 
 var _ cloudprovider.LoadBalancer = (*recCloud)(nil)
@@ -81,7 +84,15 @@ func newRecCloud(j *journal) *recCloud {
 		updates:   map[string]int{},
 		lastNodes: map[string][]string{},
 		lastSvc:   map[string]*v1.Service{},
+		firsts:    map[string][]bool{},
 	}
+}
+
+// firstsOf is providers.FirstEnsure of each Ensure of key, in order.
+func (c *recCloud) firstsOf(key string) []bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.firsts[key])
 }
 
 // fail makes the next calls of op return errs, one per call.
@@ -161,7 +172,10 @@ func (c *recCloud) GetLoadBalancerName(_ context.Context, _ string, svc *v1.Serv
 	return cloudprovider.DefaultLoadBalancerName(svc)
 }
 
-func (c *recCloud) EnsureLoadBalancer(_ context.Context, _ string, svc *v1.Service, nodes []*v1.Node) (*v1.LoadBalancerStatus, error) {
+func (c *recCloud) EnsureLoadBalancer(ctx context.Context, _ string, svc *v1.Service, nodes []*v1.Node) (*v1.LoadBalancerStatus, error) {
+	c.mu.Lock()
+	c.firsts[svcKey(svc)] = append(c.firsts[svcKey(svc)], providers.FirstEnsure(ctx))
+	c.mu.Unlock()
 	if err := c.call(callEnsure, svc, nodes); err != nil {
 		return nil, err
 	}

@@ -143,6 +143,11 @@ func (c *core) ensure(ctx context.Context, key string, st *serviceState, svc, ca
 		if err != nil {
 			return withOp(opEnsure, fmt.Errorf("adding finalizer %s: %w", Finalizer, err))
 		}
+		if len(updated.Status.LoadBalancer.Ingress) == 0 {
+			// Nothing was provisioned for it yet: the provider may skip the reads that
+			// look for load balancers of its own (providers.WithFirstEnsure).
+			ctx = providers.WithFirstEnsure(ctx)
+		}
 		svc = updated
 	}
 	all, err := c.nodes()

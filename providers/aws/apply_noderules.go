@@ -66,11 +66,13 @@ func (w authorizeLBIngress) apply(ctx context.Context, r *run) error {
 }
 
 // addNodeRulesTag records on a Classic Load Balancer the hash of the source group and the node
-// groups holding its rules (nodeRulesHash).
+// groups holding its rules (nodeRulesHash), with the tags in also (the load balancer's own,
+// managedGroupRef standing for a group the run created; classicPlan.mergeTagWrites).
 type addNodeRulesTag struct {
 	lb     string
 	source ref
 	groups []string
+	also   map[string]string
 }
 
 func (w addNodeRulesTag) audit() providers.Write {
@@ -82,9 +84,17 @@ func (w addNodeRulesTag) apply(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
+	tags, err := r.resolveTags(w.also)
+	if err != nil {
+		return err
+	}
+	if tags == nil {
+		tags = map[string]string{}
+	}
 	hash := nodeRulesHash(source, w.groups)
+	tags[tagNodeRules] = hash
 	if _, err := call(ctx, r.c.limits, "elb.AddTags", func() (*elb.AddTagsOutput, error) {
-		return r.c.elb.AddTags(ctx, &elb.AddTagsInput{LoadBalancerNames: []string{w.lb}, Tags: toTags(map[string]string{tagNodeRules: hash})})
+		return r.c.elb.AddTags(ctx, &elb.AddTagsInput{LoadBalancerNames: []string{w.lb}, Tags: toTags(tags)})
 	}); err != nil {
 		return err
 	}

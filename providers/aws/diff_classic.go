@@ -41,6 +41,30 @@ type classicPlan struct {
 	// keepNLB says the guard keeps the Service's NLB (Observed.keepNLB): the plan is empty
 	// and the caller ensures the NLB instead.
 	keepNLB bool
+	// tagsWithNodes says the load balancer's tags (the spec hash among them) are written
+	// with the node-rules tag, the last node step (mergeTagWrites).
+	tagsWithNodes bool
+}
+
+// mergeTagWrites makes the load balancer's tag write (the last of its steps) and the
+// node-rules tag write (the last node step) one AddTags, after the node rules: a create, and
+// any change that moves the node rules, costs one call less. The spec hash is still written
+// after every other write of the plan, so a failure anywhere leaves a hash that forces a full
+// read next time.
+func (cp *classicPlan) mergeTagWrites() {
+	if len(cp.steps) == 0 || len(cp.nodeSteps) == 0 {
+		return
+	}
+	last := cp.steps[len(cp.steps)-1]
+	lbTags, ok := last.write.(addCLBTags)
+	node := &cp.nodeSteps[len(cp.nodeSteps)-1]
+	nodeTag, ok2 := node.write.(addNodeRulesTag)
+	if !ok || !ok2 || lbTags.name != nodeTag.lb {
+		return
+	}
+	nodeTag.also = lbTags.tags
+	node.write, node.reason, node.wrap = nodeTag, last.reason, last.wrap
+	cp.steps, cp.tagsWithNodes = cp.steps[:len(cp.steps)-1], true
 }
 
 // diffClassic is Diff with its Plan in Apply's order: a load balancer whose scheme changed

@@ -356,6 +356,7 @@ func (c *Cloud) planClassic(ctx context.Context, svc *v1.Service, m *Model, cfg 
 		return nil, fmt.Errorf("ensuring node security group rules for %s: %w", m.Name, err)
 	}
 	p.diffClassicNodes(m.Name, n, "", fmt.Sprintf("ensuring node security group rules for %s", m.Name))
+	p.mergeTagWrites()
 	return p, nil
 }
 
@@ -379,9 +380,14 @@ func (c *Cloud) applyClassic(ctx context.Context, m *Model, p *classicPlan, vpc 
 	if err != nil {
 		return "", err
 	}
-	c.classic.put(m.Name, p.instances, tags)
+	if !p.tagsWithNodes {
+		c.classic.put(m.Name, p.instances, tags)
+	}
 	if err := r.apply(ctx, p.nodeSteps); err != nil {
 		return "", err
+	}
+	if p.tagsWithNodes {
+		c.classic.put(m.Name, p.instances, tags) // the spec hash is written now
 	}
 	if r.nodeRulesHash != "" {
 		c.classic.update(m.Name, func(s *classicState) { s.tags[tagNodeRules] = r.nodeRulesHash })

@@ -107,12 +107,19 @@ func (c *Cloud) planKept(ctx context.Context, clusterName string, svc *v1.Servic
 
 // keptNLB reports whether the classic Service m's name is held by its NLB, kept by the guard.
 func (c *Cloud) keptNLB(ctx context.Context, name, cluster, service, key string) (bool, error) {
+	keep, _, err := c.sameNameNLB(ctx, name, cluster, service, key)
+	return keep, err
+}
+
+// sameNameNLB is keptNLB with the NLB it read (nil when there is none), so the rest of a
+// Classic Service's observation needs no second read of it (observeRetiredNLB).
+func (c *Cloud) sameNameNLB(ctx context.Context, name, cluster, service, key string) (bool, *nlbObserved, error) {
 	if c.elbv2 == nil {
-		return false, nil
+		return false, nil, nil
 	}
 	lb, err := c.observeNLB(ctx, name)
 	if err != nil || lb == nil {
-		return false, err
+		return false, nil, err
 	}
-	return keepsKind(lb.tags, cluster, service, name, key), nil
+	return keepsKind(lb.tags, cluster, service, name, key), lb, nil
 }

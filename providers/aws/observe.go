@@ -57,6 +57,10 @@ type Observed struct {
 	// keepNLB says the Service has no Classic Load Balancer but an NLB under its name that
 	// the guard keeps (loadbalancer_kind.go); nothing else is read.
 	keepNLB bool
+	// sameNLB is the NLB under the load balancer's name (nil: none) when sameNLBRead says
+	// the guard's look-up read it: observeRetiredNLB starts from it instead of reading again.
+	sameNLB     *nlbObserved
+	sameNLBRead bool
 }
 
 // ObservedGroup is a security group and its CIDR ingress rules.
@@ -78,9 +82,14 @@ func (c *Cloud) observeClassic(ctx context.Context, svc *v1.Service, m *Model, v
 		if m.kindKept {
 			return nil, keptGone(m.Name)
 		}
-		if o.keepNLB, err = c.keptNLB(ctx, m.Name, m.Cluster, m.Service, m.Tags[providers.ReplaceKeyTag]); err != nil || o.keepNLB {
-			return o, err
+		if !providers.FirstEnsure(ctx) {
+			// An NLB under the name could be the Service's, left by a type change.
+			o.keepNLB, o.sameNLB, err = c.sameNameNLB(ctx, m.Name, m.Cluster, m.Service, m.Tags[providers.ReplaceKeyTag])
+			if err != nil || o.keepNLB {
+				return o, err
+			}
 		}
+		o.sameNLBRead = true
 		if o.others, err = c.othersOf(ctx, svc, m.Cluster); err != nil {
 			return nil, err
 		}
@@ -98,6 +107,13 @@ func (c *Cloud) observeClassic(ctx context.Context, svc *v1.Service, m *Model, v
 	if !needsDeep(m, o) {
 		return o, nil
 	}
+	if !o.Exists && o.replaced == nil && providers.FirstEnsure(ctx) {
+		// A first ensure: no managed group of ours can exist (the Service's deletion takes
+		// them, found by their tags, before its finalizer goes). One of another owner under
+		// the name makes CreateSecurityGroup fail, and the retry reads it.
+		o.Deep = true
+		return o, nil
+	}
 	if err := c.observeDeep(ctx, o, m.Name, vpc); err != nil {
 		return nil, err
 	}
@@ -107,7 +123,7 @@ func (c *Cloud) observeClassic(ctx context.Context, svc *v1.Service, m *Model, v
 		}
 	}
 	if c.elbv2 != nil {
-		if o.nlb, err = c.observeRetiredNLB(ctx, m, vpc); err != nil {
+		if o.nlb, err = c.observeRetiredNLB(ctx, m, vpc, o); err != nil {
 			return nil, err
 		}
 	}

@@ -210,7 +210,11 @@ func (c *Cloud) observeNLBService(ctx context.Context, svc *v1.Service, m *NLBMo
 		if m.kindKept {
 			return nil, keptGone(m.Name)
 		}
-		if o.classic, err = c.observe(ctx, m.Name); err != nil {
+		if providers.FirstEnsure(ctx) {
+			// A first ensure: a Classic Load Balancer under the name cannot be the Service's
+			// (providers.WithFirstEnsure), and one of another owner is never touched.
+			o.classic = &Observed{}
+		} else if o.classic, err = c.observe(ctx, m.Name); err != nil {
 			return nil, err
 		}
 		if o.classic.Exists && keepsKind(o.classic.Tags, m.Cluster, m.Service, m.Name, m.Tags[providers.ReplaceKeyTag]) {
@@ -278,8 +282,14 @@ func (c *Cloud) observeNLBService(ctx context.Context, svc *v1.Service, m *NLBMo
 }
 
 // observeNLBGroup reads the group k8s-elb-<name> and, when it is the cluster's, the groups
-// whose rules let it in.
+// whose rules let it in. A new NLB that wants no managed group, under a name no Classic Load
+// Balancer holds, skips the read: such a group could only be one a Classic Load Balancer
+// left behind by hand (or a crash) before this Service was an NLB, and the Service's deletion
+// finds it by its tags (ownedGroups); a create costs one read less.
 func (c *Cloud) observeNLBGroup(ctx context.Context, o *nlbObservation, m *NLBModel, vpc string) error {
+	if o.lb == nil && o.classic != nil && !o.classic.Exists && m.ManagedSecurityGroup == nil {
+		return nil
+	}
 	g, err := c.findGroupWith(ctx, securityGroupName(m.Name), vpc, allRules)
 	if err == nil && g == nil && m.ManagedSecurityGroup != nil && o.lb != nil {
 		g, err = c.adoptableGroup(ctx, m, o.lb)
@@ -420,9 +430,13 @@ type retiredNLB struct {
 	targetGroups []string
 }
 
-// observeRetiredNLB reads the NLB called m.Name if it is the Service's.
-func (c *Cloud) observeRetiredNLB(ctx context.Context, m *Model, vpc string) (*retiredNLB, error) {
-	lb, err := c.observeNLB(ctx, m.Name)
+// observeRetiredNLB reads the NLB called m.Name if it is the Service's; o.sameNLB stands for
+// that read when the guard's look-up made it.
+func (c *Cloud) observeRetiredNLB(ctx context.Context, m *Model, vpc string, o *Observed) (*retiredNLB, error) {
+	lb, err := o.sameNLB, error(nil)
+	if !o.sameNLBRead {
+		lb, err = c.observeNLB(ctx, m.Name)
+	}
 	if err != nil || lb == nil || !owned(lb.tags, m.Cluster) || ownedBy(lb.tags, m.Service, m.Name) != nil {
 		return nil, err
 	}
