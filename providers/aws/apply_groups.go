@@ -155,6 +155,9 @@ func (w createSecurityGroup) audit() providers.Write {
 }
 
 func (w createSecurityGroup) apply(ctx context.Context, r *run) error {
+	if w.backend {
+		r.c.noBackend.forget()
+	}
 	id, err := r.c.createGroup(ctx, w.sg, w.cluster, w.service, r.vpc)
 	if err != nil {
 		return err

@@ -58,6 +58,8 @@ type Cloud struct {
 	classic   classicCache
 	nlbs      nlbCache
 	instances instanceGroups
+	// noBackend remembers where the cluster has no NLB backend group (observe_backend.go).
+	noBackend backendAbsence
 
 	// writes records every write to a load balancer (apply.go's run), so that a Listing
 	// (listing.go) never stands for a read of one written since it began.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
@@ -13,12 +14,20 @@ import (
 // findBackendGroup reads the cluster's backend group in vpc by its tags (the cluster's
 // owned tag and the role tag), nil when there is none. Should two exist (two first NLBs
 // created at once in an older release's race), the lowest ID is the one used.
+// Once a read found none, later ones are answered from backendAbsence until this process
+// creates one.
 func (c *Cloud) findBackendGroup(ctx context.Context, cluster, vpc string) (*ObservedGroup, error) {
+	key := cluster + "/" + vpc
+	gen, absent := c.noBackend.lookup(key)
+	if absent {
+		return nil, nil
+	}
 	gs, err := c.groupsTagged(ctx, cluster, vpc, tagRole, roleBackend)
 	if err != nil {
 		return nil, err
 	}
 	if len(gs) == 0 {
+		c.noBackend.record(key, gen)
 		return nil, nil
 	}
 	slices.SortFunc(gs, func(a, b *ObservedGroup) int { return strings.Compare(a.ID, b.ID) })
@@ -88,4 +97,44 @@ func wrapBackend(err error) error {
 		return nil
 	}
 	return fmt.Errorf("the NLBs' backend security group: %w", err)
+}
+
+// backendAbsence remembers the (cluster, VPC) pairs for which a read found no backend group,
+// so that the deletion of every Service (and the full reconcile of an NLB that has groups)
+// does not read it again: the default NLB mode never makes one. Only this process makes the
+// cluster's backend group (the controller manager exits when it loses the leader-election
+// Lease, and with it this memory), and it forgets every absence before it creates one; a
+// read that began before that forgetting records nothing (gen).
+type backendAbsence struct {
+	mu     sync.Mutex
+	gen    uint64
+	absent map[string]bool
+}
+
+// lookup returns the generation to record an absence under, and whether key is known absent.
+func (b *backendAbsence) lookup(key string) (uint64, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.gen, b.absent[key]
+}
+
+// record remembers key as absent, read under generation gen.
+func (b *backendAbsence) record(key string, gen uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if gen != b.gen {
+		return
+	}
+	if b.absent == nil {
+		b.absent = map[string]bool{}
+	}
+	b.absent[key] = true
+}
+
+// forget drops every absence: a backend group is about to be created.
+func (b *backendAbsence) forget() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.gen++
+	clear(b.absent)
 }
