@@ -30,8 +30,8 @@ func TestBackendAbsenceGeneration(t *testing.T) {
 		t.Fatal("absence kept after forget")
 	}
 	stale, _ := b.lookup("demo/vpc-2") // a read begins ...
-	b.forget()                          // ... a group is created meanwhile ...
-	b.record("demo/vpc-2", stale)       // ... and the read's "none" comes back
+	b.forget()                         // ... a group is created meanwhile ...
+	b.record("demo/vpc-2", stale)      // ... and the read's "none" comes back
 	if _, absent := b.lookup("demo/vpc-2"); absent {
 		t.Error("an absence read before forget was recorded")
 	}
