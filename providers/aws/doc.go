@@ -139,6 +139,27 @@
 // (loadbalancer_kind.go). The other kind is read only when the Service's kind does not exist
 // under its name.
 //
+// The reads a deletion makes beyond the load balancer are those that keep it from leaking
+// what the Service owned: the other kind under the same name (a type change half done), the
+// target groups and security groups found by their tags (left by a failed write or a load
+// balancer deleted by hand). The backend group's absence is read once per process
+// (backendAbsence, observe_backend.go).
+//
+// # Calls of a create
+//
+// A create reads the load balancer under the model's name (one of another owner is never
+// written to), and, for an NLB, each target group by name and the node groups' rules. The
+// look-ups that can only find something of the Service's own (an NLB or a Classic Load
+// Balancer of the other kind under the same name, a Classic Load Balancer's managed group)
+// are skipped on the Service's first ensure (providers.FirstEnsure: the controller added its
+// finalizer in that sync, so nothing was provisioned for it); a group of another owner under
+// the managed group's name then makes CreateSecurityGroup fail and is reported as not ours.
+// A new NLB with no managed group skips the k8s-elb-<name> look-up on any ensure unless a
+// Classic Load Balancer holds its name. The spec hash and the node-rules tag of a Classic
+// Load Balancer are written by one AddTags after the node rules (mergeTagWrites). A one-port
+// Service costs 8 calls as a Classic Load Balancer and 9 as an NLB on its first ensure
+// (TestCreateCallBudget).
+//
 // # Cheap no-op reconciles
 //
 // Classic: everything DescribeLoadBalancers returns (listeners, listener and backend
