@@ -170,10 +170,10 @@ type rlRun struct {
 }
 
 type rlSample struct {
-	at      time.Duration
-	ready   int
-	reads   int
-	buckets map[string]fakecore.BucketTally
+	at           time.Duration
+	ready        int
+	reads, polls int
+	buckets      map[string]fakecore.BucketTally
 }
 
 // bound is the least time writeRate per bucket allows for the writes the buckets let through:
@@ -276,7 +276,7 @@ func runRateLimited(b *testing.B, n, iter int, c rlCloud) rlRun {
 		ready := countReady(b, cs, ns)
 		t := c.fake.Tally()
 		at := time.Since(began)
-		run.timeline = append(run.timeline, rlSample{at: at, ready: ready, reads: t.Reads, buckets: t.Buckets})
+		run.timeline = append(run.timeline, rlSample{at: at, ready: ready, reads: t.Reads, polls: t.Polls, buckets: t.Buckets})
 		if ready == n {
 			run.converge, run.tally = at, t
 			break
@@ -297,6 +297,7 @@ func runRateLimited(b *testing.B, n, iter int, c rlCloud) rlRun {
 	}
 	b.StopTimer()
 	logTimeline(b, run.timeline)
+	b.Logf("calls by operation (refused ones included):\n%s", run.tally)
 	logControllerCalls(b, ccm.URL(), cp.RESTConfig().BearerToken, c.provider)
 	return run
 }
@@ -381,7 +382,8 @@ func logTimeline(b *testing.B, timeline []rlSample) {
 			continue
 		}
 		secs := (s.at - prev.at).Seconds()
-		parts := []string{fmt.Sprintf("%5.1f-%5.1f s: %4d ready, reads %5.1f/s", prev.at.Seconds(), s.at.Seconds(), s.ready, float64(s.reads-prev.reads)/secs)}
+		parts := []string{fmt.Sprintf("%5.1f-%5.1f s: %4d ready, reads %4.1f/s, polls %4.1f/s", prev.at.Seconds(), s.at.Seconds(), s.ready,
+			float64(s.reads-prev.reads)/secs, float64(s.polls-prev.polls)/secs)}
 		for _, name := range order {
 			cur, was := s.buckets[name], prev.buckets[name]
 			served := (cur.Writes - cur.RateLimited) - (was.Writes - was.RateLimited)
