@@ -194,13 +194,19 @@ func TestStaleListingNeverSkipsAWrite(t *testing.T) {
 	}
 }
 
-// BenchmarkRestartCalls measures the calls of a restart's first pass over 500 Classic and 500
-// NLB Services, converged: with the listing (its calls plus the shared reads, spread over
+// BenchmarkRestartCalls measures the calls of a restart's first pass over 1,000 (500 Classic
+// and 500 NLB) and 5,000 (2,500 and 2,500) Services, converged: with the listing (its calls plus the shared reads, spread over
 // the Services) and, for comparison, without it (two reads per Service). It fails when the
 // listing does not page as AWS pages (400 a page, tags 20 a call) or a sync writes.
 //
-//	CLOUDLB_TESTBIN=... go test -run '^$' -bench RestartCalls -benchtime 1x ./providers/aws/
+//	go test -run '^$' -bench RestartCalls -benchtime 1x ./providers/aws/
 func BenchmarkRestartCalls(b *testing.B) {
+	for _, n := range []int{1000, 5000} {
+		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) { benchmarkRestartCalls(b, n/2, n/2) })
+	}
+}
+
+func benchmarkRestartCalls(b *testing.B, classic, nlbs int) {
 	e := newEnv(b)
 	// A node group holds at most 60 rules: 1,000 load balancers' rules would not fit.
 	provider := func() *cloudaws.Cloud {
@@ -213,7 +219,6 @@ func BenchmarkRestartCalls(b *testing.B) {
 		return cloudaws.New(cloudaws.Options{Config: cc, ELB: e.elb, EC2: e.ec2, ELBv2: e.elbv2, Limits: cloudaws.Limits{QPS: 1e6, Burst: 1e6}})
 	}
 	e.cloud = provider()
-	const classic, nlbs = 500, 500
 	svcs := e.converged(b, classic, nlbs)
 	pass := func(listed bool) (reads int) {
 		c := provider()

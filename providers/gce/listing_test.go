@@ -193,10 +193,15 @@ func TestListingNeverSkipsAWrite(t *testing.T) {
 }
 
 // BenchmarkRestartResync reports the Compute calls per Service of a restarted controller's
-// first pass over 1,000 converged Services (one in three internal) with the listing:
-// the listing's calls, plus the shared groups' reads.
+// first pass over 1,000 and 5,000 converged Services (one in three internal) with the
+// listing: the listing's calls, plus the shared groups' reads.
 func BenchmarkRestartResync(b *testing.B) {
-	const n = 1000
+	for _, n := range []int{1000, 5000} {
+		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) { benchmarkRestartResync(b, n) })
+	}
+}
+
+func benchmarkRestartResync(b *testing.B, n int) {
 	e := newEnv(b)
 	svcs := e.converged(n)
 	var total int
@@ -212,5 +217,5 @@ func BenchmarkRestartResync(b *testing.B) {
 			}
 		}
 	}
-	b.ReportMetric(float64(total)/n, "calls/service")
+	b.ReportMetric(float64(total)/float64(n), "calls/service")
 }
