@@ -56,6 +56,9 @@ const (
 	sampleEvery = 250 * time.Millisecond
 	// window is the span of one line of the rate timeline logged after a run.
 	window = 5 * time.Second
+	// rlMinTimeout is the go test -timeout under which the benchmarks skip rather than risk
+	// a panic: the three take about 7 minutes.
+	rlMinTimeout = 15 * time.Minute
 )
 
 var (
@@ -197,6 +200,11 @@ func secondsOf(s float64) time.Duration { return time.Duration(s * float64(time.
 func benchmarkRateLimited(b *testing.B, n int, newCloud func(b *testing.B) rlCloud) {
 	if testing.Short() {
 		b.Skip("starts a control plane and the controller manager, and runs for minutes")
+	}
+	if f := flag.Lookup("test.timeout"); f != nil {
+		if d, err := time.ParseDuration(f.Value.String()); err == nil && d > 0 && d < rlMinTimeout {
+			b.Skipf("needs go test -timeout %v or more (the three take about 7 minutes, a stalled one up to -ratelimit.timeout=%v); -timeout is %v", rlMinTimeout, *rlTimeout, d)
+		}
 	}
 	if *rlServices > 0 {
 		n = *rlServices

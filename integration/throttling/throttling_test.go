@@ -7,7 +7,8 @@
 // Run with `go test -run '^$' -bench . -benchtime=1x -timeout 30m ./integration/throttling/`;
 // results are in docs/benchmarks.md. The six benchmarks take about 10 minutes (up to 18 with
 // a provider that stalls), more than go test's default timeout: under a shorter -timeout (as
-// in `make bench`) they skip, saying so.
+// in `make bench`) they skip, saying so. The three RateLimited benchmarks of ratelimit_test.go
+// (the controller manager binary under a 10 writes/s cloud limit) take about 7 minutes more.
 package throttling_test
 
 import (
