@@ -19,7 +19,7 @@ import (
 // began before it is not trusted for m (providers.WriteLog).
 func (c *Cloud) write(ctx context.Context, m *Model, op string, f func(context.Context) (*compute.Operation, error)) error {
 	defer c.writes.Wrote(m.Name)
-	return c.limits.do(ctx, op, func(ctx context.Context) error {
+	return c.limits.write(ctx, op, func(ctx context.Context) error {
 		o, err := f(ctx)
 		return wait(ctx, o, err)
 	})

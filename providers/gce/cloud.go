@@ -235,7 +235,7 @@ func (c *Cloud) zoneTags(ctx context.Context, project, zone string) (map[string]
 		return zt.byInstance, nil
 	}
 	byInstance := map[string][]string{}
-	err := c.limits.do(ctx, "Instances.List", func(ctx context.Context) error {
+	err := c.limits.read(ctx, "Instances.List", func(ctx context.Context) error {
 		it := c.api.Instances.List(ctx, &computepb.ListInstancesRequest{Project: project, Zone: zone})
 		for {
 			in, err := it.Next()

@@ -84,7 +84,10 @@
 //
 // # Throttling
 //
-// Every call waits on one token bucket per Cloud (DefaultQPS, DefaultBurst) and is retried
-// on 403 rateLimitExceeded, 429, 5xx and operations that end in a server error, with jittered
-// exponential backoff, at most DefaultMaxAttempts times (retry.go).
+// Every read (get, list) waits on the Cloud's reads' token bucket (DefaultReadQPS,
+// DefaultReadBurst) and every write on its writes' bucket (DefaultQPS, DefaultBurst), as
+// Compute meters reads and writes in separate quota groups; each bucket's rate follows the
+// throttling of its own kind. Every call is retried on 403 rateLimitExceeded, 429, 5xx and
+// operations that end in a server error, with jittered exponential backoff, at most
+// DefaultMaxAttempts times (retry.go).
 package gce

@@ -94,7 +94,7 @@ func listPages[T any](ctx context.Context, c *Cloud, op string, page func(ctx co
 	for {
 		var items *[]T
 		var next string
-		err := c.limits.do(ctx, op, func(ctx context.Context) (err error) {
+		err := c.limits.read(ctx, op, func(ctx context.Context) (err error) {
 			var p *iterator.Pager
 			p, items = page(ctx, token)
 			next, err = p.NextPage(items)

@@ -89,7 +89,7 @@ func hcKey(kind, name string) string { return kind + "/" + name }
 // observeRule reads one forwarding rule; nil when it does not exist.
 func (c *Cloud) observeRule(ctx context.Context, m *Model, name string) (*ObservedRule, error) {
 	var fr *computepb.ForwardingRule
-	err := c.limits.do(ctx, "ForwardingRules.Get", func(ctx context.Context) (err error) {
+	err := c.limits.read(ctx, "ForwardingRules.Get", func(ctx context.Context) (err error) {
 		fr, err = c.api.ForwardingRules.Get(ctx, &computepb.GetForwardingRuleRequest{Project: m.Project, Region: m.Region, ForwardingRule: name})
 		return err
 	})
@@ -214,7 +214,7 @@ func (c *Cloud) observeAddresses(ctx context.Context, m *Model, o *Observed) err
 		}
 	case m.Address.IP != "" && (a == nil || a.IP != m.Address.IP):
 		var found *computepb.Address
-		err := c.limits.do(ctx, "Addresses.List", func(ctx context.Context) error {
+		err := c.limits.read(ctx, "Addresses.List", func(ctx context.Context) error {
 			it := c.api.Addresses.List(ctx, &computepb.ListAddressesRequest{Project: m.Project, Region: m.Region, Filter: ptr(fmt.Sprintf("address = %q", m.Address.IP))})
 			for {
 				ad, err := it.Next()
@@ -241,7 +241,7 @@ func (c *Cloud) observeAddresses(ctx context.Context, m *Model, o *Observed) err
 
 func (c *Cloud) getAddress(ctx context.Context, m *Model, name string) (*ObservedAddress, error) {
 	var a *computepb.Address
-	err := c.limits.do(ctx, "Addresses.Get", func(ctx context.Context) (err error) {
+	err := c.limits.read(ctx, "Addresses.Get", func(ctx context.Context) (err error) {
 		a, err = c.api.Addresses.Get(ctx, &computepb.GetAddressRequest{Project: m.Project, Region: m.Region, Address: name})
 		return err
 	})
@@ -289,7 +289,7 @@ func (c *Cloud) observeBackends(ctx context.Context, m *Model, o *Observed) erro
 			continue
 		}
 		var bs *computepb.BackendService
-		err := c.limits.do(ctx, "RegionBackendServices.Get", func(ctx context.Context) (err error) {
+		err := c.limits.read(ctx, "RegionBackendServices.Get", func(ctx context.Context) (err error) {
 			bs, err = c.api.BackendServices.Get(ctx, &computepb.GetRegionBackendServiceRequest{Project: m.Project, Region: m.Region, BackendService: n})
 			return err
 		})
@@ -312,7 +312,7 @@ func (c *Cloud) observeBackends(ctx context.Context, m *Model, o *Observed) erro
 // observeTargetPool reads the target pool <lb>; nil when it does not exist.
 func (c *Cloud) observeTargetPool(ctx context.Context, m *Model) (*ObservedTargetPool, error) {
 	var tp *computepb.TargetPool
-	err := c.limits.do(ctx, "TargetPools.Get", func(ctx context.Context) (err error) {
+	err := c.limits.read(ctx, "TargetPools.Get", func(ctx context.Context) (err error) {
 		tp, err = c.api.TargetPools.Get(ctx, &computepb.GetTargetPoolRequest{Project: m.Project, Region: m.Region, TargetPool: m.Name})
 		return err
 	})
@@ -364,7 +364,7 @@ func (c *Cloud) getHealthCheck(ctx context.Context, project, region, kind, name 
 	var err error
 	if kind == HealthCheckLegacyHTTP {
 		var hc *legacyHTTPHealthCheck
-		err = c.limits.do(ctx, "HttpHealthChecks.Get", func(ctx context.Context) (err error) {
+		err = c.limits.read(ctx, "HttpHealthChecks.Get", func(ctx context.Context) (err error) {
 			hc, err = c.api.HTTPHealthChecks.Get(ctx, project, name)
 			return err
 		})
@@ -376,12 +376,12 @@ func (c *Cloud) getHealthCheck(ctx context.Context, project, region, kind, name 
 	} else {
 		var hc *computepb.HealthCheck
 		if kind == HealthCheckGlobal {
-			err = c.limits.do(ctx, "HealthChecks.Get", func(ctx context.Context) (err error) {
+			err = c.limits.read(ctx, "HealthChecks.Get", func(ctx context.Context) (err error) {
 				hc, err = c.api.HealthChecks.Get(ctx, &computepb.GetHealthCheckRequest{Project: project, HealthCheck: name})
 				return err
 			})
 		} else {
-			err = c.limits.do(ctx, "RegionHealthChecks.Get", func(ctx context.Context) (err error) {
+			err = c.limits.read(ctx, "RegionHealthChecks.Get", func(ctx context.Context) (err error) {
 				hc, err = c.api.RegionHealthChecks.Get(ctx, &computepb.GetRegionHealthCheckRequest{Project: project, Region: region, HealthCheck: name})
 				return err
 			})
@@ -412,7 +412,7 @@ type observedFirewall struct {
 
 func (c *Cloud) getFirewall(ctx context.Context, project, name string) (*observedFirewall, error) {
 	var fw *computepb.Firewall
-	err := c.limits.do(ctx, "Firewalls.Get", func(ctx context.Context) (err error) {
+	err := c.limits.read(ctx, "Firewalls.Get", func(ctx context.Context) (err error) {
 		fw, err = c.api.Firewalls.Get(ctx, &computepb.GetFirewallRequest{Project: project, Firewall: name})
 		return err
 	})
@@ -441,7 +441,7 @@ func (c *Cloud) observeGroup(ctx context.Context, m *Model, g InstanceGroup) (Ob
 		return ObservedGroup{Exists: true, Owned: true, Instances: slices.Clone(cg.instances)}, nil
 	}
 	var ig *computepb.InstanceGroup
-	err := c.limits.do(ctx, "InstanceGroups.Get", func(ctx context.Context) (err error) {
+	err := c.limits.read(ctx, "InstanceGroups.Get", func(ctx context.Context) (err error) {
 		ig, err = c.api.InstanceGroups.Get(ctx, &computepb.GetInstanceGroupRequest{Project: m.Project, Zone: g.Zone, InstanceGroup: g.Name})
 		return err
 	})
@@ -452,7 +452,7 @@ func (c *Cloud) observeGroup(ctx context.Context, m *Model, g InstanceGroup) (Ob
 		return ObservedGroup{}, err
 	}
 	og := ObservedGroup{Exists: true, Owned: owns(m, ig.GetName(), ig.GetDescription()), Instances: []string{}}
-	err = c.limits.do(ctx, "InstanceGroups.ListInstances", func(ctx context.Context) error {
+	err = c.limits.read(ctx, "InstanceGroups.ListInstances", func(ctx context.Context) error {
 		og.Instances = og.Instances[:0]
 		it := c.api.InstanceGroups.ListInstances(ctx, &computepb.ListInstancesInstanceGroupsRequest{
 			Project: m.Project, Zone: g.Zone, InstanceGroup: g.Name,

@@ -77,7 +77,7 @@ func TestLimiterRetries(t *testing.T) {
 			t.Parallel()
 			lm := newLimiter(Limits{QPS: 1e6, Burst: 100, MaxAttempts: 4, BaseBackoff: time.Microsecond, MaxBackoff: time.Millisecond})
 			calls := 0
-			err := lm.do(context.Background(), "X.Get", func(context.Context) error {
+			err := lm.read(context.Background(), "X.Get", func(context.Context) error {
 				calls++
 				if calls <= tt.failures {
 					return tt.err
