@@ -3,7 +3,6 @@ package azure
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"time"
 
@@ -16,61 +15,12 @@ import (
 	"github.com/cloudlb/cloudlb/providers/cloudapi"
 )
 
-// Client-side limits of one Cloud. ARM allows about 1,200 writes and 12,000 reads per hour
-// per subscription and principal, refilled continuously (a few per second), and answers 429
-// with Retry-After beyond that. 10 requests per second with a burst of 20 keeps one
-// controller under the write budget during node churn while other tools share it; it is the
-// ceiling of the bucket's rate, which follows throttling (cloudapi.AIMD). The SDK retries 429
-// and 5xx up to 6 times, honouring Retry-After, at most 30 s apart; without Retry-After the
-// first retry comes after about 100 ms (azcore: RetryDelay x (2^try - 1), jittered 0.8-1.3x),
-// then waits for its token like any attempt. The SDK's default of 800 ms, or our former 1 s,
-// made each throttled call hold its worker for a second or more whatever the bucket allowed,
-// and a throttled write of the shared load balancer every worker queued behind (issue 16).
-const (
-	DefaultQPS        = 10
-	DefaultBurst      = 20
-	DefaultMaxRetries = 6
-	DefaultPoll       = 2 * time.Second
-	defaultRetryDelay = 100 * time.Millisecond
-	defaultMaxDelay   = 30 * time.Second
-)
-
-// Limits configure rate limiting, retries and polling; zero fields take the defaults.
-type Limits struct {
-	QPS        float64
-	Burst      int
-	MaxRetries int32
-	// RetryDelay is the first retry's delay when the service sends no Retry-After.
-	RetryDelay time.Duration
-	// Poll is the interval between polls of a long-running operation without Retry-After.
-	Poll time.Duration
-}
-
-func (l Limits) withDefaults() Limits {
-	if l.QPS <= 0 {
-		l.QPS = DefaultQPS
-	}
-	if l.Burst <= 0 {
-		l.Burst = DefaultBurst
-	}
-	if l.MaxRetries == 0 {
-		l.MaxRetries = DefaultMaxRetries
-	}
-	if l.RetryDelay <= 0 {
-		l.RetryDelay = defaultRetryDelay
-	}
-	if l.Poll <= 0 {
-		l.Poll = DefaultPoll
-	}
-	return l
-}
-
 // policyOptions are the pipeline settings shared by every client of one Cloud.
 type policyOptions struct {
 	base   *arm.ClientOptions
 	limits Limits
-	// limiter is the token bucket of every attempt, which also counts them.
-	limiter *cloudapi.Limiter
+	// budgets are the token buckets of the attempts, one per kind, which also count them.
+	budgets *budgets
 	poll    time.Duration
 }
 
@@ -90,38 +40,15 @@ func (o *policyOptions) arm() *arm.ClientOptions {
 		out.Retry.MaxRetryDelay = defaultMaxDelay
 	}
 	out.PerCallPolicies = append(append([]policy.Policy{}, out.PerCallPolicies...), conditionPolicy{}, auditPolicy{}, metricsPolicy{observe: cloudapi.Observe})
-	out.PerRetryPolicies = append(append([]policy.Policy{}, out.PerRetryPolicies...), limitPolicy{o.limiter})
+	out.PerRetryPolicies = append(append([]policy.Policy{}, out.PerRetryPolicies...), limitPolicy{o.budgets})
 	return out
 }
 
-// limitPolicy waits for the shared token bucket before every attempt and counts attempts,
-// whose throttling answers move the bucket's rate.
-type limitPolicy struct{ limiter *cloudapi.Limiter }
-
-func (p limitPolicy) Do(req *policy.Request) (*http.Response, error) {
-	if err := p.limiter.Wait(req.Raw().Context()); err != nil {
-		return nil, err
-	}
-	resp, err := req.Next()
-	p.limiter.Attempted(resp != nil && cloudapi.AzureThrottled(resp.StatusCode))
-	return resp, err
-}
-
-func newPolicyOptions(base *arm.ClientOptions, l Limits) *policyOptions {
-	l = l.withDefaults()
-	return &policyOptions{base: base, limits: l, limiter: cloudapi.NewLimiter(l.QPS, l.Burst), poll: l.Poll}
-}
-
-// APIStats are the ARM attempts of one Cloud since it was built.
-type APIStats = cloudapi.Stats
-
-// APIStats returns the HTTP attempts (retries included) and the throttled ones; zero for a
-// Cloud built by New, whose client is not ours.
-func (c *Cloud) APIStats() APIStats {
-	if c.limiter == nil {
-		return APIStats{}
-	}
-	return c.limiter.Stats()
+// newPolicyOptions resolves l, its zero rates taken from cfg (the cloud config's) or the
+// defaults.
+func newPolicyOptions(base *arm.ClientOptions, l Limits, cfg kindRates) *policyOptions {
+	l = l.withDefaults(cfg)
+	return &policyOptions{base: base, limits: l, budgets: newBudgets(l, time.Now), poll: l.Poll}
 }
 
 // cloudConfiguration maps the config's cloud name and endpoint override to azcore's.
@@ -208,16 +135,17 @@ func newFromConfig(cc *CloudConfig, d credentialDeps, l Limits) (*Cloud, error) 
 
 // NewWithCredential builds the provider on the given credential and client options (the
 // endpoint, a transport); the provider adds its retry, rate limit and precondition policies.
+// The zero rates of l take the cloud config's cloudProviderRateLimit keys, then the defaults.
 func NewWithCredential(cc *CloudConfig, cred azcore.TokenCredential, base *arm.ClientOptions, l Limits) (*Cloud, error) {
 	if err := cc.validateForCloud(); err != nil {
 		return nil, err
 	}
-	po := newPolicyOptions(base, l)
+	po := newPolicyOptions(base, l, cc.rateLimits())
 	api, err := newARMNetwork(cc.SubscriptionID, cred, po)
 	if err != nil {
 		return nil, err
 	}
 	c := New(Options{Config: cc, Network: api})
-	c.limiter = po.limiter
+	c.limiter = po.budgets
 	return c, nil
 }

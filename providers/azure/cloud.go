@@ -8,7 +8,6 @@ import (
 
 	"github.com/cloudlb/cloudlb/annotations"
 	"github.com/cloudlb/cloudlb/providers"
-	"github.com/cloudlb/cloudlb/providers/cloudapi"
 )
 
 // maxConflictRetries bounds the re-read and retry of one write that lost a race (412).
@@ -31,9 +30,9 @@ type Cloud struct {
 
 	cfg *CloudConfig
 	api network
-	// limiter is the token bucket and attempt count of the clients NewWithCredential built;
-	// nil for a Cloud built by New.
-	limiter *cloudapi.Limiter
+	// limiter is the token buckets and attempt counts of the clients NewWithCredential
+	// built; nil for a Cloud built by New.
+	limiter *budgets
 
 	locks keyedMutex
 	// writes records the writes to each resource, against the Listings of ListLoadBalancers.

@@ -25,7 +25,7 @@ const (
 )
 
 // CloudConfig is the upstream azure.json, so users switch without rewriting it. Keys
-// cloudlb does not act on (VM types, route tables, rate limits, ...) are ignored as upstream
+// cloudlb does not act on (VM types, route tables, per-resource rate limits, ...) are ignored as upstream
 // ignores unknown keys.
 type CloudConfig struct {
 	Cloud          string `json:"cloud,omitempty"`
@@ -73,6 +73,29 @@ type CloudConfig struct {
 	ClusterServiceLoadBalancerHealthProbeMode       string `json:"clusterServiceLoadBalancerHealthProbeMode,omitempty"`
 	ClusterServiceSharedLoadBalancerHealthProbePort int32  `json:"clusterServiceSharedLoadBalancerHealthProbePort,omitempty"`
 	ClusterServiceSharedLoadBalancerHealthProbePath string `json:"clusterServiceSharedLoadBalancerHealthProbePath,omitempty"`
+
+	// Client-side rate limits, upstream's keys and meaning: with CloudProviderRateLimit,
+	// QPS and Bucket bound the reads and QPSWrite and BucketWrite the writes and, in a bucket
+	// of their own as ARM meters them, the deletes (upstream's write limiter covers both).
+	// Unlike upstream, a zero key takes cloudlb's default for its kind (see Limits), not
+	// upstream's 1/s burst 5 or, for the write keys, the read keys; and without
+	// CloudProviderRateLimit cloudlb keeps its defaults rather than not limiting at all.
+	// Upstream's per-resource limits (loadBalancerRateLimit, ...) are accepted and ignored.
+	CloudProviderRateLimit            bool    `json:"cloudProviderRateLimit,omitempty"`
+	CloudProviderRateLimitQPS         float64 `json:"cloudProviderRateLimitQPS,omitempty"`
+	CloudProviderRateLimitBucket      int     `json:"cloudProviderRateLimitBucket,omitempty"`
+	CloudProviderRateLimitQPSWrite    float64 `json:"cloudProviderRateLimitQPSWrite,omitempty"`
+	CloudProviderRateLimitBucketWrite int     `json:"cloudProviderRateLimitBucketWrite,omitempty"`
+}
+
+// rateLimits are the rates the cloudProviderRateLimit keys ask of each kind of request;
+// zero where they ask nothing.
+func (cc *CloudConfig) rateLimits() kindRates {
+	if !cc.CloudProviderRateLimit {
+		return kindRates{}
+	}
+	write := Rate{QPS: cc.CloudProviderRateLimitQPSWrite, Burst: cc.CloudProviderRateLimitBucketWrite}
+	return kindRates{reads: Rate{QPS: cc.CloudProviderRateLimitQPS, Burst: cc.CloudProviderRateLimitBucket}, writes: write, deletes: write}
 }
 
 // ParseCloudConfig reads azure.json, applies upstream's defaults and validates what cloudlb
@@ -139,6 +162,15 @@ func (cc *CloudConfig) complete() error {
 	}
 	if cc.ClusterServiceSharedLoadBalancerHealthProbePath == "" {
 		cc.ClusterServiceSharedLoadBalancerHealthProbePath = defaultSharedPath
+	}
+	for _, k := range []struct {
+		name string
+		v    float64
+	}{{"cloudProviderRateLimitQPS", cc.CloudProviderRateLimitQPS}, {"cloudProviderRateLimitBucket", float64(cc.CloudProviderRateLimitBucket)},
+		{"cloudProviderRateLimitQPSWrite", cc.CloudProviderRateLimitQPSWrite}, {"cloudProviderRateLimitBucketWrite", float64(cc.CloudProviderRateLimitBucketWrite)}} {
+		if k.v < 0 {
+			return fmt.Errorf("azure cloud config: %s %v: want 0 (cloudlb's default) or more", k.name, k.v)
+		}
 	}
 	if e := cc.ResourceManagerEndpoint; e != "" {
 		u, err := url.Parse(e)

@@ -37,11 +37,11 @@ var upstreamKeys = []string{
 	"vmssVirtualMachinesCacheTTLInSeconds", "vmssFlexCacheTTLInSeconds", "vmssFlexVMCacheTTLInSeconds", "vmCacheTTLInSeconds",
 	"loadBalancerCacheTTLInSeconds", "nsgCacheTTLInSeconds", "routeTableCacheTTLInSeconds", "plsCacheTTLInSeconds",
 	"availabilitySetsCacheTTLInSeconds", "publicIPCacheTTLInSeconds",
-	// backoff and rate limits (cloudlb has its own, see Limits)
+	// backoff and per-resource rate limits (cloudlb has its own, see Limits; the
+	// cloudProviderRateLimit keys are CloudConfig's)
 	"cloudProviderBackoff", "cloudProviderBackoffRetries", "cloudProviderBackoffExponent", "cloudProviderBackoffDuration",
 	"cloudProviderBackoffJitter", "cloudProviderBackoffMode",
-	"cloudProviderRateLimit", "cloudProviderRateLimitQPS", "cloudProviderRateLimitBucket", "cloudProviderRateLimitQPSWrite",
-	"cloudProviderRateLimitBucketWrite", "routeRateLimit", "subnetsRateLimit", "interfaceRateLimit", "routeTableRateLimit",
+	"routeRateLimit", "subnetsRateLimit", "interfaceRateLimit", "routeTableRateLimit",
 	"loadBalancerRateLimit", "publicIPAddressRateLimit", "securityGroupRateLimit", "virtualMachineRateLimit",
 	"storageAccountRateLimit", "diskRateLimit", "snapshotRateLimit", "virtualMachineScaleSetRateLimit",
 	"virtualMachineSizesRateLimit", "availabilitySetRateLimit", "attachDetachDiskRateLimit", "containerServiceRateLimit",

@@ -48,7 +48,7 @@ func TestParseCloudConfigKnownKeys(t *testing.T) {
 	t.Parallel()
 	for name, in := range map[string]string{
 		"keys without case":              `{"SecurityGroupName": "nsg", "RESOURCEGROUP": "rg"}`,
-		"upstream keys cloudlb ignores":  `{"vmType": "vmss", "cloudProviderRateLimitQPS": 10, "routeRateLimit": {"cloudProviderRateLimit": true}, "tagsMap": {"a": "b"}}`,
+		"upstream keys cloudlb ignores":  `{"vmType": "vmss", "loadBalancerRateLimit": {"cloudProviderRateLimitQPS": 10}, "routeRateLimit": {"cloudProviderRateLimit": true}, "tagsMap": {"a": "b"}}`,
 		"credentials":                    `{"aadClientId": "id", "aadClientSecret": "s", "useManagedIdentityExtension": false}`,
 		"nested objects are not checked": `{"multipleStandardLoadBalancerConfigurations": [{"name": "x", "anything": 1}]}`,
 	} {
