@@ -69,7 +69,7 @@ func New(opts Options, cloud cloudprovider.LoadBalancer, client kubernetes.Inter
 		services:    services.Lister(),
 		synced:      []cache.InformerSynced{services.Informer().HasSynced, nodes.Informer().HasSynced},
 		queue:       newQueue(opts, clk),
-		batcher:     newNodeBatcher(opts.NodeBatchWindow, clk),
+		batcher:     newNodeBatcher(opts.NodeBatchWindow, opts.NodeBatchMaxWait, clk),
 		clock:       clk,
 		broadcaster: broadcaster,
 		core: newCore(opts, cloud, &apiWriter{client: client}, recorder, func() ([]*v1.Node, error) {

@@ -44,6 +44,7 @@ func TestNewValidates(t *testing.T) {
 		{name: "no cloud", noCloud: true},
 		{name: "negative workers", opts: Options{Workers: -1}},
 		{name: "negative drift period", opts: Options{DriftRepairPeriod: -time.Second}},
+		{name: "negative node batch max wait", opts: Options{NodeBatchMaxWait: -time.Second}},
 		{name: "min delay above max", opts: Options{MinRetryDelay: time.Minute, MaxRetryDelay: time.Second}},
 		{name: "unknown annotation cloud", opts: Options{AnnotationCloud: "openstack"}},
 	}
@@ -63,7 +64,7 @@ func TestNewValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Options{Workers: 10, NodeBatchWindow: time.Second, MinRetryDelay: 5 * time.Second, MaxRetryDelay: 5 * time.Minute}
+	want := Options{Workers: 10, NodeBatchWindow: time.Second, NodeBatchMaxWait: 15 * time.Second, MinRetryDelay: 5 * time.Second, MaxRetryDelay: 5 * time.Minute}
 	if c.opts != want {
 		t.Errorf("defaults = %+v, want %+v (drift repair stays off at 0)", c.opts, want)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -19,28 +20,33 @@ import (
 	"github.com/cloudlb/cloudlb/providers"
 )
 
-// nodeBatcher coalesces node events: the first event after a pass opens a window, every event
-// inside the window joins it, and one pass runs when it closes. The one-slot channel is the
-// "nodes dirty" flag.
+// nodeBatcher coalesces node events: the first event after a pass opens a batch, every later
+// event joins it, and one pass runs once the events have been quiet for window, or maxWait
+// after the batch opened, whichever comes first. Nodes that join one after the other (a
+// scale-up) so cost each load balancer one write, not one per window. The one-slot channel is
+// the "nodes dirty" flag; last is the time of the latest event.
 type nodeBatcher struct {
-	dirty  chan struct{}
-	window time.Duration
-	clock  clock.Clock
+	dirty   chan struct{}
+	last    atomic.Int64 // UnixNano of the latest markDirty
+	window  time.Duration
+	maxWait time.Duration
+	clock   clock.Clock
 }
 
-func newNodeBatcher(window time.Duration, clk clock.Clock) *nodeBatcher {
-	return &nodeBatcher{dirty: make(chan struct{}, 1), window: window, clock: clk}
+func newNodeBatcher(window, maxWait time.Duration, clk clock.Clock) *nodeBatcher {
+	return &nodeBatcher{dirty: make(chan struct{}, 1), window: window, maxWait: max(maxWait, window), clock: clk}
 }
 
 // markDirty records that the node set may have changed; it never blocks.
 func (b *nodeBatcher) markDirty() {
+	b.last.Store(b.clock.Now().UnixNano())
 	select {
 	case b.dirty <- struct{}{}:
 	default:
 	}
 }
 
-// run calls pass once per window that saw at least one markDirty, until ctx is done.
+// run calls pass once per batch of markDirty calls (see nodeBatcher), until ctx is done.
 func (b *nodeBatcher) run(ctx context.Context, pass func(context.Context)) {
 	for {
 		select {
@@ -48,22 +54,44 @@ func (b *nodeBatcher) run(ctx context.Context, pass func(context.Context)) {
 			return
 		case <-b.dirty:
 		}
-		timer := b.clock.NewTimer(b.window)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
+		if !b.collect(ctx) {
 			return
-		case <-timer.C():
 		}
-		// Events of this window are covered by the pass: the informer updates its cache before
+		// Events of this batch are covered by the pass: the informer updates its cache before
 		// it calls the handler, and the pass reads the cache. Events during the pass open the
-		// next window.
+		// next batch.
 		select {
 		case <-b.dirty:
 		default:
 		}
 		pass(ctx)
 	}
+}
+
+// collect waits until the batch opened now has been quiet for window or is maxWait old; false
+// when ctx ended first. It wakes only at those deadlines, computed from the events' times, so
+// events do not wake it and a late wake-up never lengthens the batch.
+func (b *nodeBatcher) collect(ctx context.Context) bool {
+	opened := b.clock.Now()
+	for {
+		wait := b.untilDue(opened, time.Unix(0, b.last.Load()), b.clock.Now())
+		if wait <= 0 {
+			return true
+		}
+		timer := b.clock.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return false
+		case <-timer.C():
+		}
+	}
+}
+
+// untilDue is how long, at now, a batch opened at opened whose latest event came at last
+// still waits for its pass: until window after last, and at most until maxWait after opened.
+func (b *nodeBatcher) untilDue(opened, last, now time.Time) time.Duration {
+	return min(last.Add(b.window).Sub(now), opened.Add(b.maxWait).Sub(now))
 }
 
 // keyError is a Service whose node update failed, for the queue to retry.

@@ -178,11 +178,12 @@ func TestNodePassFailure(t *testing.T) {
 
 func TestNodeBatcherCoalesces(t *testing.T) {
 	t.Parallel()
-	clk := clocktesting.NewFakeClock(time.Unix(1700000000, 0))
+	start := time.Unix(1700000000, 0)
+	clk := clocktesting.NewFakeClock(start)
 	const window = time.Second
-	b := newNodeBatcher(window, clk)
+	b := newNodeBatcher(window, DefaultNodeBatchMaxWait, clk)
 	var mu sync.Mutex
-	var passes []int // pending dirty marks seen by each pass
+	var passes []time.Time // the clock at each pass
 	passDone := make(chan struct{}, 10)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
@@ -190,7 +191,7 @@ func TestNodeBatcherCoalesces(t *testing.T) {
 		defer close(done)
 		b.run(ctx, func(context.Context) {
 			mu.Lock()
-			passes = append(passes, len(b.dirty))
+			passes = append(passes, clk.Now())
 			mu.Unlock()
 			passDone <- struct{}{}
 		})
@@ -200,26 +201,79 @@ func TestNodeBatcherCoalesces(t *testing.T) {
 	for range 10 {
 		b.markDirty() // never blocks, however many events arrive
 	}
-	poll(t, "the batch window to open", clk.HasWaiters)
+	poll(t, "the batch to open", clk.HasWaiters)
 	clk.Step(window / 2)
-	b.markDirty() // inside the window: joins it
+	b.markDirty() // inside the quiet period: joins the batch and starts it again
+	clk.Step(window / 2)
 	clk.Step(window / 2)
 	<-passDone
 	mu.Lock()
-	if len(passes) != 1 || passes[0] != 0 {
-		t.Fatalf("passes = %v, want one pass that consumed every mark", passes)
+	if len(passes) != 1 || passes[0].Before(start.Add(window/2+window)) {
+		t.Fatalf("passes at %v, want one, a window after the last event (%v)", passes, start.Add(window/2+window))
 	}
 	mu.Unlock()
 
-	// The next event opens a new window.
+	// The next event opens a new batch.
 	b.markDirty()
-	poll(t, "the second window to open", clk.HasWaiters)
+	poll(t, "the second batch to open", clk.HasWaiters)
 	clk.Step(window)
 	<-passDone
 	mu.Lock()
 	defer mu.Unlock()
 	if len(passes) != 2 {
 		t.Fatalf("passes = %v, want 2", passes)
+	}
+}
+
+// TestNodeBatcherPolicy replays event schedules through the batching policy (untilDue, in
+// steps of 10 ms) and counts the passes: a scale-up of 100 nodes over 10 s is one pass, a
+// batch never waits more than maxWait, and a max wait below the window is a fixed window.
+func TestNodeBatcherPolicy(t *testing.T) {
+	t.Parallel()
+	every := func(gap, span time.Duration) []time.Duration {
+		var out []time.Duration
+		for at := time.Duration(0); at < span; at += gap {
+			out = append(out, at)
+		}
+		return out
+	}
+	tests := []struct {
+		name            string
+		window, maxWait time.Duration
+		events          []time.Duration
+		want            []time.Duration // when each pass runs
+	}{
+		{"one node", time.Second, 15 * time.Second, []time.Duration{0}, []time.Duration{time.Second}},
+		{"100 nodes over 10 s", time.Second, 15 * time.Second, every(100*time.Millisecond, 10*time.Second), []time.Duration{10*time.Second + 900*time.Millisecond}},
+		{"two bursts apart", time.Second, 15 * time.Second, []time.Duration{0, 500 * time.Millisecond, 5 * time.Second}, []time.Duration{1500 * time.Millisecond, 6 * time.Second}},
+		{"endless churn: every max wait", time.Second, 15 * time.Second, every(500*time.Millisecond, 40*time.Second), []time.Duration{15 * time.Second, 30500 * time.Millisecond, 40500 * time.Millisecond}},
+		{"max wait below the window: a fixed window", 5 * time.Second, time.Second, every(time.Second, 12*time.Second), []time.Duration{5 * time.Second, 11 * time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := newNodeBatcher(tt.window, tt.maxWait, clocktesting.NewFakeClock(time.Time{}))
+			var passes []time.Duration
+			var opened, last time.Duration
+			open, next := false, 0
+			for now := time.Duration(0); now <= 60*time.Second; now += 10 * time.Millisecond {
+				for next < len(tt.events) && tt.events[next] <= now {
+					last = tt.events[next]
+					if !open {
+						open, opened = true, now
+					}
+					next++
+				}
+				base := time.Time{}
+				if open && b.untilDue(base.Add(opened), base.Add(last), base.Add(now)) <= 0 {
+					passes = append(passes, now)
+					open = false
+				}
+			}
+			if !slices.Equal(passes, tt.want) {
+				t.Errorf("passes at %v, want %v", passes, tt.want)
+			}
+		})
 	}
 }
 

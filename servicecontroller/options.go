@@ -15,8 +15,14 @@ const (
 	// Service is looked at (hours on large clusters, see cloud-provider-azure#5909 and
 	// oci-cloud-controller-manager#210). Ten is what Gardener runs in production.
 	DefaultWorkers = 10
-	// DefaultNodeBatchWindow is how long node events are collected before one node pass.
+	// DefaultNodeBatchWindow is how long node events must stay quiet before one node pass.
 	DefaultNodeBatchWindow = time.Second
+	// DefaultNodeBatchMaxWait bounds how long a batch of node events is held while events keep
+	// coming: a cluster autoscaler's scale-up brings its nodes Ready one after the other over
+	// several seconds, and each pass costs every load balancer a write; 15 s covers a burst of
+	// 100 nodes within 10 s (issue 16) with one pass, while a node still reaches the load
+	// balancers in at most 15 s during continuous churn.
+	DefaultNodeBatchMaxWait = 15 * time.Second
 	// DefaultDriftRepairPeriod is the drift repair period callers (flags) should default to.
 	// New does not apply it: a zero DriftRepairPeriod disables drift repair.
 	DefaultDriftRepairPeriod = 10 * time.Minute
@@ -51,9 +57,13 @@ type Options struct {
 	// Workers is the number of Services reconciled in parallel (--concurrent-service-syncs);
 	// 0 means DefaultWorkers. It also bounds the parallelism of a node pass.
 	Workers int
-	// NodeBatchWindow is how long node events are collected before one node pass; 0 means
-	// DefaultNodeBatchWindow.
+	// NodeBatchWindow is how long node events must stay quiet before one node pass runs for
+	// all of them; 0 means DefaultNodeBatchWindow.
 	NodeBatchWindow time.Duration
+	// NodeBatchMaxWait bounds how long after the first event of a batch its pass runs, however
+	// many events follow; 0 means DefaultNodeBatchMaxWait. Values below NodeBatchWindow act as
+	// NodeBatchWindow (a fixed window).
+	NodeBatchMaxWait time.Duration
 	// DriftRepairPeriod is how often every Service is re-ensured, spread over the period;
 	// 0 disables drift repair (flags default to DefaultDriftRepairPeriod).
 	DriftRepairPeriod time.Duration
@@ -71,6 +81,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.NodeBatchWindow == 0 {
 		o.NodeBatchWindow = DefaultNodeBatchWindow
 	}
+	if o.NodeBatchMaxWait == 0 {
+		o.NodeBatchMaxWait = DefaultNodeBatchMaxWait
+	}
 	if o.MinRetryDelay == 0 {
 		o.MinRetryDelay = DefaultMinRetryDelay
 	}
@@ -83,6 +96,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.NodeBatchWindow < 0 {
 		errs = append(errs, fmt.Errorf("node batch window must not be negative, got %s", o.NodeBatchWindow))
+	}
+	if o.NodeBatchMaxWait < 0 {
+		errs = append(errs, fmt.Errorf("node batch max wait must not be negative, got %s", o.NodeBatchMaxWait))
 	}
 	if o.DriftRepairPeriod < 0 {
 		errs = append(errs, fmt.Errorf("drift repair period must not be negative (0 disables it), got %s", o.DriftRepairPeriod))

@@ -39,8 +39,11 @@ const (
 type cloudlbOptions struct {
 	// LoadBalancerClass is the spec.loadBalancerClass served; "" serves Services without a class.
 	LoadBalancerClass string
-	// NodeBatchWindow collects node changes into one reconcile per affected Service.
+	// NodeBatchWindow collects node changes into one reconcile per affected Service: the
+	// changes must be quiet this long.
 	NodeBatchWindow time.Duration
+	// NodeBatchMaxWait bounds how long a batch of node changes waits while changes keep coming.
+	NodeBatchMaxWait time.Duration
 	// DriftRepairPeriod is how often every load balancer is re-checked against the cloud; 0 disables.
 	DriftRepairPeriod time.Duration
 
@@ -52,7 +55,8 @@ type cloudlbOptions struct {
 // newCloudlbOptions returns the defaults of cloudlb's flags.
 func newCloudlbOptions() *cloudlbOptions {
 	return &cloudlbOptions{
-		NodeBatchWindow:   time.Second,
+		NodeBatchWindow:   servicecontroller.DefaultNodeBatchWindow,
+		NodeBatchMaxWait:  servicecontroller.DefaultNodeBatchMaxWait,
 		DriftRepairPeriod: 10 * time.Minute,
 	}
 }
@@ -63,7 +67,10 @@ func (o *cloudlbOptions) addFlags(fs *pflag.FlagSet) {
 		`The spec.loadBalancerClass this controller serves. Empty: only Services without a class, like the upstream service controller. `+
 			`Set it (e.g. "example.com/cloudlb") to run next to another load-balancer implementation and serve only Services that ask for this class.`)
 	fs.DurationVar(&o.NodeBatchWindow, "node-batch-window", o.NodeBatchWindow,
-		"How long node changes are collected before the affected Services are reconciled once for the whole batch.")
+		"How long node changes must be quiet before the affected Services are reconciled once for the whole batch.")
+	fs.DurationVar(&o.NodeBatchMaxWait, "node-batch-max-wait", o.NodeBatchMaxWait,
+		"The longest a batch of node changes waits while changes keep coming (a scale-up brings nodes one after the other): "+
+			"the affected Services are reconciled this long after the batch's first change at the latest. Below --node-batch-window it acts as a fixed window.")
 	fs.DurationVar(&o.DriftRepairPeriod, "drift-repair-period", o.DriftRepairPeriod,
 		"How often every load balancer is compared with the cloud and repaired if it drifted (e.g. edited outside Kubernetes). 0 disables drift repair.")
 }
@@ -78,6 +85,9 @@ func (o *cloudlbOptions) validate() error {
 	}
 	if o.NodeBatchWindow < 0 {
 		errs = append(errs, fmt.Errorf("--node-batch-window %s must not be negative", o.NodeBatchWindow))
+	}
+	if o.NodeBatchMaxWait < 0 {
+		errs = append(errs, fmt.Errorf("--node-batch-max-wait %s must not be negative", o.NodeBatchMaxWait))
 	}
 	if o.DriftRepairPeriod < 0 {
 		errs = append(errs, fmt.Errorf("--drift-repair-period %s must not be negative (0 disables drift repair)", o.DriftRepairPeriod))

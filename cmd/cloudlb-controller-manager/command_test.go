@@ -30,6 +30,7 @@ func TestCommandFlagDefaults(t *testing.T) {
 		{"concurrent-service-syncs", "10"},
 		{"load-balancer-class", ""},
 		{"node-batch-window", "1s"},
+		{"node-batch-max-wait", "15s"},
 		{"drift-repair-period", "10m0s"},
 		{"cloud-provider", ""},
 		{"cloud-config", ""},
@@ -76,7 +77,7 @@ func TestCommandHelpListsFlags(t *testing.T) {
 		"Cloudlb flags:",
 		"--cloud-provider string", "Registered providers: fake, aws, azure, gce.",
 		"--leader-elect ", "--concurrent-service-syncs int32", "(default 10)",
-		"--load-balancer-class string", "--node-batch-window duration", "--drift-repair-period duration",
+		"--load-balancer-class string", "--node-batch-window duration", "--node-batch-max-wait duration", "--drift-repair-period duration",
 	} {
 		if !strings.Contains(help, want) {
 			t.Errorf("--help does not contain %q", want)
@@ -93,6 +94,7 @@ func TestCommandRejectsInvalidCloudlbFlags(t *testing.T) {
 		wantErr string
 	}{
 		{"negative batch window", []string{"--node-batch-window=-1s"}, "--node-batch-window"},
+		{"negative batch max wait", []string{"--node-batch-max-wait=-1s"}, "--node-batch-max-wait"},
 		{"negative drift period", []string{"--drift-repair-period=-1m"}, "--drift-repair-period"},
 		{"class with spaces", []string{"--load-balancer-class=not a class"}, "--load-balancer-class"},
 	} {
@@ -174,6 +176,7 @@ func TestCloudlbOptionsValidate(t *testing.T) {
 		{"no batching", func(o *cloudlbOptions) { o.NodeBatchWindow = 0 }, false},
 		{"class with two slashes", func(o *cloudlbOptions) { o.LoadBalancerClass = "a/b/c" }, true},
 		{"negative window", func(o *cloudlbOptions) { o.NodeBatchWindow = -1 }, true},
+		{"negative max wait", func(o *cloudlbOptions) { o.NodeBatchMaxWait = -1 }, true},
 		{"negative drift", func(o *cloudlbOptions) { o.DriftRepairPeriod = -1 }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -135,6 +135,7 @@ func (c serviceControllerConstructor) newInitFunc(initContext app.ControllerInit
 			AnnotationCloud:   annotationCloudFor(shared.KubeCloudShared.CloudProvider.Name),
 			Workers:           int(shared.ServiceController.ConcurrentServiceSyncs),
 			NodeBatchWindow:   o.NodeBatchWindow,
+			NodeBatchMaxWait:  o.NodeBatchMaxWait,
 			DriftRepairPeriod: o.DriftRepairPeriod,
 		}
 		ctrl, err := servicecontroller.New(opts,
@@ -148,7 +149,7 @@ func (c serviceControllerConstructor) newInitFunc(initContext app.ControllerInit
 			return nil, false, fmt.Errorf("create the service controller: %w", err)
 		}
 		logger.Info("Starting cloudlb service controller", "clusterName", opts.ClusterName, "loadBalancerClass", opts.LoadBalancerClass,
-			"annotationCloud", opts.AnnotationCloud, "workers", opts.Workers, "nodeBatchWindow", opts.NodeBatchWindow, "driftRepairPeriod", opts.DriftRepairPeriod)
+			"annotationCloud", opts.AnnotationCloud, "workers", opts.Workers, "nodeBatchWindow", opts.NodeBatchWindow, "nodeBatchMaxWait", opts.NodeBatchMaxWait, "driftRepairPeriod", opts.DriftRepairPeriod)
 		c.sd.goRun(ctx, ctrl.Run)
 		return nil, true, nil
 	}

@@ -86,6 +86,7 @@ type scaleRun struct {
 	peakRSS      uint64  // VmHWM, bytes
 	steadyCPUPct float64 // CPU use over steadyWindow, percent of one core
 	requests     int     // requests of the controller's clients until convergence
+	burst        burstRun
 }
 
 // scaleMetrics sums the runs of one sub-benchmark.
@@ -102,6 +103,8 @@ func (m *scaleMetrics) add(r scaleRun) {
 	m.runs.peakRSS = max(m.runs.peakRSS, r.peakRSS)
 	m.runs.steadyCPUPct += r.steadyCPUPct
 	m.runs.requests += r.requests
+	m.runs.burst.writes += r.burst.writes
+	m.runs.burst.settle += r.burst.settle
 }
 
 func (m *scaleMetrics) report(b *testing.B, services int) {
@@ -114,6 +117,8 @@ func (m *scaleMetrics) report(b *testing.B, services int) {
 	b.ReportMetric(m.runs.convergeCPU/n, "cpu-s")
 	b.ReportMetric(m.runs.steadyCPUPct/n, "steady-cpu-%")
 	b.ReportMetric(float64(m.runs.requests)/n, "api-requests")
+	b.ReportMetric(float64(m.runs.burst.writes)/n/float64(services), "burst-writes/lb")
+	b.ReportMetric(m.runs.burst.settle.Seconds()/n, "burst-s")
 }
 
 // runScale measures one cold start over services new Services, and removes them afterwards.
@@ -177,9 +182,12 @@ func runScale(b *testing.B, cs kubernetes.Interface, services int) scaleRun {
 	if run.steadyRSS > rssTargetMiB<<20 && *heapProfileDir != "" {
 		saveHeapProfile(b, ccm.URL(), filepath.Join(*heapProfileDir, fmt.Sprintf("heap-services=%d.pb.gz", services)))
 	}
+	var burstNodes []string
+	run.burst, burstNodes = nodeBurst(b, cs, ccm.URL(), services)
 	if err := ccm.Stop(); err != nil {
 		b.Errorf("stop cloudlb-controller-manager: %v", err)
 	}
+	deleteNodes(b, cs, burstNodes) // the next run starts over the same scaleNodes
 	return run
 }
 
@@ -201,13 +209,21 @@ func newClient(b *testing.B) kubernetes.Interface {
 // kubelet would.
 func createReadyNodes(b *testing.B, cs kubernetes.Interface, n int) {
 	b.Helper()
+	began := time.Now()
+	createNodes(b, cs, "scale-node-", 0, n)
+	b.Logf("created %d Ready Nodes in %s", n, time.Since(began).Round(time.Millisecond))
+}
+
+// createNodes creates Ready Nodes <prefix><i> for i in [first, first+n), their addresses and
+// zones following i, and returns their names.
+func createNodes(b *testing.B, cs kubernetes.Interface, prefix string, first, n int) []string {
+	b.Helper()
 	names := make([]string, n)
 	for i := range names {
-		names[i] = fmt.Sprintf("scale-node-%04d", i)
+		names[i] = fmt.Sprintf("%s%04d", prefix, first+i)
 	}
-	began := time.Now()
 	parallel(b, names, func(ctx context.Context, name string) error {
-		i, _ := strconv.Atoi(strings.TrimPrefix(name, "scale-node-"))
+		i, _ := strconv.Atoi(strings.TrimPrefix(name, prefix))
 		node := &v1.Node{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{v1.LabelTopologyZone: "zone-" + strconv.Itoa(i%3)}},
 			Spec:       v1.NodeSpec{ProviderID: "fake://zone-" + strconv.Itoa(i%3) + "/" + name},
@@ -225,7 +241,7 @@ func createReadyNodes(b *testing.B, cs kubernetes.Interface, n int) {
 		_, err = cs.CoreV1().Nodes().UpdateStatus(ctx, out, metav1.UpdateOptions{})
 		return err
 	})
-	b.Logf("created %d Ready Nodes in %s", n, time.Since(began).Round(time.Millisecond))
+	return names
 }
 
 // newService is a LoadBalancer Service with one TCP port and no node ports: the control plane's
