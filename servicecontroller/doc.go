@@ -5,7 +5,7 @@
 // service.kubernetes.io/load-balancer-cleanup finalizer added before the first cloud write and
 // removed only after the cloud is clean, spec.loadBalancerClass filtering, the needsUpdate field
 // list, the node predicates, RetryError, ImplementedElsewhere) and improves on it: node label
-// selectors re-evaluated on node label changes, node events batched per window, periodic drift
+// selectors re-evaluated on node label changes, node events batched until quiet (at most NodeBatchMaxWait), periodic drift
 // repair spread over the period, quiet no-op resyncs, three error classes, status patches only
 // when the ingress changed, and Prometheus metrics.
 //
