@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"strings"
 
 	compute "cloud.google.com/go/compute/apiv1"
 	"cloud.google.com/go/compute/apiv1/computepb"
@@ -25,10 +26,17 @@ func (c *Cloud) write(ctx context.Context, m *Model, op string, f func(context.C
 	})
 }
 
-// insert is write where "already exists" is success: a retried insert whose first attempt
-// got through, or a crash between the insert and the next step.
-func (c *Cloud) insert(ctx context.Context, m *Model, op string, f func(context.Context) (*compute.Operation, error)) error {
-	if err := c.write(ctx, m, op, f); err != nil && !isConflict(err) {
+// insert is write of the object name where "already exists" is success: a retried insert
+// whose first attempt got through, or a crash between the insert and the next step. On a
+// first ensure's path an object whose read was skipped is the exception: its 409 is
+// errSkippedExists, for ensure to read everything (first.go).
+func (c *Cloud) insert(ctx context.Context, m *Model, op, name string, f func(context.Context) (*compute.Operation, error)) error {
+	err := c.write(ctx, m, op, f)
+	collection, _, _ := strings.Cut(op, ".")
+	if isConflict(err) && skippedFrom(ctx)[collection+"/"+name] {
+		return fmt.Errorf("%s %s: %w: %w", op, name, errSkippedExists, err)
+	}
+	if err != nil && !isConflict(err) {
 		return err
 	}
 	return nil
@@ -169,7 +177,7 @@ func (c *Cloud) applyAddress(ctx context.Context, m *Model, p *Plan) error {
 	if a.Purpose != "" {
 		res.Purpose = ptr(a.Purpose)
 	}
-	if err := c.insert(ctx, m, "Addresses.Insert", func(ctx context.Context) (*compute.Operation, error) {
+	if err := c.insert(ctx, m, "Addresses.Insert", a.Name, func(ctx context.Context) (*compute.Operation, error) {
 		return c.api.Addresses.Insert(ctx, &computepb.InsertAddressRequest{Project: m.Project, Region: m.Region, AddressResource: res})
 	}); err != nil {
 		return fmt.Errorf("reserving address %s: %w", a.Name, err)
@@ -205,7 +213,7 @@ func (c *Cloud) applyFirewall(ctx context.Context, m *Model, f FirewallChange) e
 		res.Allowed = append(res.Allowed, &computepb.Allowed{IPProtocol: ptr(a.Protocol), Ports: a.Ports})
 	}
 	if f.Create {
-		return c.insert(ctx, m, "Firewalls.Insert", func(ctx context.Context) (*compute.Operation, error) {
+		return c.insert(ctx, m, "Firewalls.Insert", f.Firewall.Name, func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.Firewalls.Insert(ctx, &computepb.InsertFirewallRequest{Project: m.Project, FirewallResource: res})
 		})
 	}
@@ -224,7 +232,7 @@ func (c *Cloud) applyHealthCheck(ctx context.Context, m *Model, h *HealthCheckCh
 		res := &legacyHTTPHealthCheck{Name: hc.Name, Description: desc, Port: hc.Port, RequestPath: hc.RequestPath, CheckIntervalSec: hc.CheckIntervalSec,
 			TimeoutSec: hc.TimeoutSec, HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold}
 		if h.Create {
-			return c.insert(ctx, m, "HttpHealthChecks.Insert", func(ctx context.Context) (*compute.Operation, error) {
+			return c.insert(ctx, m, "HttpHealthChecks.Insert", hc.Name, func(ctx context.Context) (*compute.Operation, error) {
 				return nil, c.api.HTTPHealthChecks.Insert(ctx, m.Project, res)
 			})
 		}
@@ -237,7 +245,7 @@ func (c *Cloud) applyHealthCheck(ctx context.Context, m *Model, h *HealthCheckCh
 		CheckIntervalSec: ptr(hc.CheckIntervalSec), TimeoutSec: ptr(hc.TimeoutSec), HealthyThreshold: ptr(hc.HealthyThreshold), UnhealthyThreshold: ptr(hc.UnhealthyThreshold)}
 	if hc.Kind == HealthCheckGlobal {
 		if h.Create {
-			return c.insert(ctx, m, "HealthChecks.Insert", func(ctx context.Context) (*compute.Operation, error) {
+			return c.insert(ctx, m, "HealthChecks.Insert", hc.Name, func(ctx context.Context) (*compute.Operation, error) {
 				return c.api.HealthChecks.Insert(ctx, &computepb.InsertHealthCheckRequest{Project: m.Project, HealthCheckResource: res})
 			})
 		}
@@ -246,7 +254,7 @@ func (c *Cloud) applyHealthCheck(ctx context.Context, m *Model, h *HealthCheckCh
 		})
 	}
 	if h.Create {
-		return c.insert(ctx, m, "RegionHealthChecks.Insert", func(ctx context.Context) (*compute.Operation, error) {
+		return c.insert(ctx, m, "RegionHealthChecks.Insert", hc.Name, func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.RegionHealthChecks.Insert(ctx, &computepb.InsertRegionHealthCheckRequest{Project: m.Project, Region: m.Region, HealthCheckResource: res})
 		})
 	}
@@ -269,7 +277,7 @@ func (c *Cloud) applyTargetPool(ctx context.Context, m *Model, p *Plan) error {
 	if p.CreateTargetPool || p.RecreateTargetPool {
 		res := &computepb.TargetPool{Name: ptr(tp.Name), Description: ptr(describe(m.Service, m.ClusterID)), Instances: tp.Instances,
 			HealthChecks: []string{hcURL}, SessionAffinity: ptr(tp.SessionAffinity)}
-		return c.insert(ctx, m, "TargetPools.Insert", func(ctx context.Context) (*compute.Operation, error) {
+		return c.insert(ctx, m, "TargetPools.Insert", tp.Name, func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.TargetPools.Insert(ctx, &computepb.InsertTargetPoolRequest{Project: m.Project, Region: m.Region, TargetPoolResource: res})
 		})
 	}
@@ -361,7 +369,7 @@ func (c *Cloud) applyBackendService(ctx context.Context, m *Model, b *BackendSer
 	}
 	res := backendServiceResource(m, b.BackendService)
 	if b.Create {
-		return c.insert(ctx, m, "RegionBackendServices.Insert", func(ctx context.Context) (*compute.Operation, error) {
+		return c.insert(ctx, m, "RegionBackendServices.Insert", b.BackendService.Name, func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.BackendServices.Insert(ctx, &computepb.InsertRegionBackendServiceRequest{Project: m.Project, Region: m.Region, BackendServiceResource: res})
 		})
 	}
@@ -407,7 +415,7 @@ func (c *Cloud) createRule(ctx context.Context, m *Model, r ForwardingRule, ip s
 	if r.AllowGlobalAccess {
 		res.AllowGlobalAccess = ptr(true)
 	}
-	return c.insert(ctx, m, "ForwardingRules.Insert", func(ctx context.Context) (*compute.Operation, error) {
+	return c.insert(ctx, m, "ForwardingRules.Insert", r.Name, func(ctx context.Context) (*compute.Operation, error) {
 		return c.api.ForwardingRules.Insert(ctx, &computepb.InsertForwardingRuleRequest{Project: m.Project, Region: m.Region, ForwardingRuleResource: res})
 	})
 }

@@ -76,6 +76,11 @@
 // (apply.go write), so a load balancer this process wrote after the listing began is observed
 // in full; rules taken over from upstream carry no spec label yet and are observed too.
 //
+// A Service's first ensure (providers.FirstEnsure) with no rule <lb> skips the reads of its
+// own per-Service objects (address, target pool, backend service, firewalls, <lb>-udp) and
+// inserts them; an insert answered 409 alreadyExists on one of them sends the ensure down the
+// full path, which reads everything and refuses what is not ours (first.go).
+//
 // # Shared objects
 //
 // The node health check, its firewall, instance groups and shared backend services are

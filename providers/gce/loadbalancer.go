@@ -139,6 +139,18 @@ func (c *Cloud) ensure(ctx context.Context, m *Model) (string, error) {
 			return primary.IP, err
 		}
 	}
+	if primary == nil && providers.FirstEnsure(ctx) {
+		ip, err := c.converge(withFirstCreate(ctx), m, nil)
+		if !errors.Is(err, errSkippedExists) {
+			return ip, err
+		}
+		klog.FromContext(ctx).V(2).Info("A name of the Service's first ensure is taken; reading everything", "service", m.Service, "name", m.Name, "err", err)
+	}
+	return c.converge(ctx, m, primary)
+}
+
+// converge is ensure's full path from the primary rule: decide, then apply the plan.
+func (c *Cloud) converge(ctx context.Context, m *Model, primary *ObservedRule) (string, error) {
 	m, o, p, d, err := c.decide(ctx, m, primary)
 	if err != nil {
 		return "", err

@@ -130,8 +130,9 @@ func (c *Cloud) observe(ctx context.Context, m *Model, primary *ObservedRule) (*
 	if primary != nil {
 		o.Rules[primary.Rule.Name] = *primary
 	}
+	skip := skippedFrom(ctx)
 	for _, name := range []string{m.Name, udpRuleName(m.Name)} {
-		if _, done := o.Rules[name]; done || name == m.Name && primary != nil {
+		if _, done := o.Rules[name]; done || name == m.Name && primary != nil || skip.skip("ForwardingRules", name) {
 			continue
 		}
 		r, err := c.observeRule(ctx, m, name)
@@ -178,8 +179,12 @@ func (c *Cloud) observe(ctx context.Context, m *Model, primary *ObservedRule) (*
 	for _, hc := range o.HealthChecks {
 		names = append(names, hcFirewallName(m.Name, m.ClusterID, hc.Name != m.Name, hc.Kind == HealthCheckLegacyHTTP))
 	}
+	own := map[string]bool{}
+	for _, f := range m.Firewalls {
+		own[f.Name] = !f.Shared
+	}
 	for _, n := range names {
-		if _, done := o.Firewalls[n]; done {
+		if _, done := o.Firewalls[n]; done || own[n] && skip.skip("Firewalls", n) {
 			continue
 		}
 		f, err := c.getFirewall(ctx, m.Project, n)
@@ -202,6 +207,9 @@ func (c *Cloud) observe(ctx context.Context, m *Model, primary *ObservedRule) (*
 }
 
 func (c *Cloud) observeAddresses(ctx context.Context, m *Model, o *Observed) error {
+	if !m.Address.UserOwned && m.Address.IP == "" && skippedFrom(ctx).skip("Addresses", m.Name) {
+		return nil
+	}
 	a, err := c.getAddress(ctx, m, m.Name)
 	if err != nil {
 		return err
@@ -270,11 +278,18 @@ func fromAddress(a *computepb.Address, m *Model) *ObservedAddress {
 }
 
 func (c *Cloud) observeBackends(ctx context.Context, m *Model, o *Observed) error {
-	tp, err := c.observeTargetPool(ctx, m)
-	if err != nil {
-		return err
+	skip := skippedFrom(ctx)
+	if !skip.skip("TargetPools", m.Name) {
+		tp, err := c.observeTargetPool(ctx, m)
+		if err != nil {
+			return err
+		}
+		o.TargetPool = tp
 	}
-	o.TargetPool = tp
+	sharedName := ""
+	if b := m.BackendService; b != nil && b.Shared {
+		sharedName = b.Name
+	}
 	names := []string{m.Name}
 	if m.BackendService != nil {
 		names = append(names, m.BackendService.Name)
@@ -285,7 +300,7 @@ func (c *Cloud) observeBackends(ctx context.Context, m *Model, o *Observed) erro
 		}
 	}
 	for _, n := range names {
-		if _, done := o.BackendServices[n]; done {
+		if _, done := o.BackendServices[n]; done || n == m.Name && n != sharedName && skip.skip("RegionBackendServices", n) {
 			continue
 		}
 		var bs *computepb.BackendService

@@ -208,7 +208,7 @@ func (c *Cloud) applyGroup(ctx context.Context, m *Model, g GroupChange) error {
 		if g.Group.Network != "" {
 			res.Network = ptr(g.Group.Network)
 		}
-		if err := c.insert(ctx, m, "InstanceGroups.Insert", func(ctx context.Context) (*compute.Operation, error) {
+		if err := c.insert(ctx, m, "InstanceGroups.Insert", g.Group.Name, func(ctx context.Context) (*compute.Operation, error) {
 			return c.api.InstanceGroups.Insert(ctx, &computepb.InsertInstanceGroupRequest{Project: m.Project, Zone: zone, InstanceGroupResource: res})
 		}); err != nil {
 			return err
