@@ -11,6 +11,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/cloudlb/cloudlb/annotations"
 )
 
 // shared is a cluster's load balancer and NSG holding the parts of several Services, as
@@ -26,13 +28,17 @@ const sharedNSG = "cluster-nsg"
 
 // sharedModel is the model of the i-th Service of a shared load balancer, on its own public
 // IP; ann and mutate change it.
-func sharedModel(t *testing.T, i int, ann map[string]string, mutate ...func(*v1.Service)) *Model {
+func sharedModel(t testing.TB, i int, ann map[string]string, mutate ...func(*v1.Service)) *Model {
 	t.Helper()
 	svc := testService(ann, append([]func(*v1.Service){func(s *v1.Service) {
 		s.Name = fmt.Sprintf("web-%02d", i)
 		s.UID = types.UID(fmt.Sprintf("%08d-8b7d-4e6f-9a1b-2c3d4e5f6a7b", i))
 	}}, mutate...)...)
-	m, err := build(t, svc, testSettings())
+	cfg, problems := annotations.Parse(svc, annotations.Azure)
+	if err := problems.Err(cfg.Service); err != nil {
+		t.Fatalf("annotations: %v", err)
+	}
+	m, err := Build(Input{Service: svc, Nodes: testNodes(), Azure: cfg.Azure, Settings: testSettings()})
 	if err != nil {
 		t.Fatal(err)
 	}
