@@ -3,6 +3,7 @@ package gce
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -177,9 +178,15 @@ func (c *Cloud) applyAddress(ctx context.Context, m *Model, p *Plan) error {
 	if a.Purpose != "" {
 		res.Purpose = ptr(a.Purpose)
 	}
+	// A 409 on a first ensure's path is told apart by the read that follows (for the IP):
+	// an address that is not ours sends the ensure down the full path, as insert would; one
+	// that does not exist (a 409 that reserved nothing) is an error, as on the full path.
+	skipped := false
 	if err := c.insert(ctx, m, "Addresses.Insert", a.Name, func(ctx context.Context) (*compute.Operation, error) {
 		return c.api.Addresses.Insert(ctx, &computepb.InsertAddressRequest{Project: m.Project, Region: m.Region, AddressResource: res})
-	}); err != nil {
+	}); errors.Is(err, errSkippedExists) {
+		skipped = true
+	} else if err != nil {
 		return fmt.Errorf("reserving address %s: %w", a.Name, err)
 	}
 	got, err := c.getAddress(ctx, m, a.Name)
@@ -188,6 +195,9 @@ func (c *Cloud) applyAddress(ctx context.Context, m *Model, p *Plan) error {
 	}
 	if got == nil {
 		return fmt.Errorf("address %s not found after its creation", a.Name)
+	}
+	if skipped && !got.Owned {
+		return fmt.Errorf("reserving address %s: %w", a.Name, errSkippedExists)
 	}
 	p.IP = got.IP
 	return nil

@@ -2,12 +2,14 @@ package gce
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
 
+	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 	"github.com/cloudlb/cloudlb/providers"
 )
 
@@ -198,3 +200,41 @@ func (e *env) resource(kind, name string) *fakeResource {
 
 // fakeResource is what the collision test compares of a foreign object.
 type fakeResource struct{ Kind, Name, Scope, Description string }
+
+// TestFirstEnsureFaults: answers that make an insert's 409 ours on a first ensure end as on
+// the full path: a lost answer (the retry is answered 409) converges, and a 409 that reserved
+// no address is the error the full path returns.
+func TestFirstEnsureFaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		op      string
+		err     error
+		wantErr string
+	}{
+		{"lost insert answer", "TargetPools.Insert", fakecore.ErrLost, ""},
+		{"lost address answer", "Addresses.Insert", fakecore.ErrLost, ""},
+		{"409 that reserved nothing", "Addresses.Insert", &fakecore.APIError{Status: http.StatusConflict, Code: "alreadyExists"}, "not found after its creation"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			plain, e := newEnv(t), newEnv(t)
+			s := svc("web", nil)
+			plain.ensure(s)
+			e.fake.FailNext(tt.op, 1, tt.err)
+			_, err := e.firstEnsure(s)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("first ensure: err = %v, want %q", err, tt.wantErr)
+				}
+				e.ensure(s) // the controller's retry
+			} else if err != nil {
+				t.Fatalf("first ensure: %v", err)
+			}
+			if p, f := plain.names(), e.names(); !slices.Equal(p, f) {
+				t.Errorf("cloud %v, want %v", f, p)
+			}
+		})
+	}
+}
