@@ -91,6 +91,14 @@ func (w *WriteLog) Wrote(key string) {
 	w.last[key] = w.seq
 }
 
+// WroteSince reports whether this process wrote key (or tried to) after seq, a value of
+// Begin: a read made after that Begin may be stale.
+func (w *WriteLog) WroteSince(key string, seq uint64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.last[key] > seq
+}
+
 // Unchanged returns l's entry for key when it may stand for a read of the cloud: l is
 // not older than MaxListingAge, it has key, this process wrote nothing to key since l began,
 // and its spec hash is specHash(). specHash is called only when everything else holds, so an

@@ -25,26 +25,29 @@ type Observed struct {
 	// PLSLists are the Private Link Services of a resource group, listed to find the one
 	// attached to the Service's frontend.
 	PLSLists map[string][]*armnetwork.PrivateLinkService
-	// prefetched marks what the replacement guard read at the start of a reconcile: the next
-	// observe of it uses that read instead of another GET (a retry reads again).
-	prefetched map[string]bool
+	// prefetched marks what the replacement guard read at the start of a reconcile, with the
+	// WriteLog sequence before the read: the next observe of it uses that read instead of
+	// another GET (a retry reads again), unless this process wrote it since.
+	prefetched map[string]uint64
 	// listing serves reads from the controller's Listing (nil: read from ARM).
 	listing *listingView
 }
 
-// prefetch marks what a read just stored as good for the next observe of it.
-func (o *Observed) prefetch(what string) {
+// prefetch marks what a read just stored as good for the next observe of it; seq is the
+// WriteLog's Begin before the read.
+func (o *Observed) prefetch(what string, seq uint64) {
 	if o.prefetched == nil {
-		o.prefetched = map[string]bool{}
+		o.prefetched = map[string]uint64{}
 	}
-	o.prefetched[what] = true
+	o.prefetched[what] = seq
 }
 
-// take reports whether what was prefetched, and forgets it.
-func (o *Observed) take(what string) bool {
-	ok := o.prefetched[what]
+// take reports whether what was prefetched, with the sequence before its read, and forgets
+// it.
+func (o *Observed) take(what string) (uint64, bool) {
+	seq, ok := o.prefetched[what]
 	delete(o.prefetched, what)
-	return ok
+	return seq, ok
 }
 
 func newObserved() *Observed {
@@ -59,7 +62,9 @@ func newObserved() *Observed {
 func key(rg, name string) string { return strings.ToLower(rg + "/" + name) }
 
 func (c *Cloud) observeLB(ctx context.Context, o *Observed, rg, name string) error {
-	if o.take("lb:" + key(rg, name)) {
+	// Another Service's reconcile may have written the load balancer since the guard read
+	// it (the guard reads outside the lock): its etag would be stale and the write a 412.
+	if seq, ok := o.take("lb:" + key(rg, name)); ok && !c.writes.WroteSince(lbKey(rg, name), seq) {
 		return nil
 	}
 	if lb, ok := o.listing.loadBalancer(rg, name); ok {
@@ -74,7 +79,7 @@ func (c *Cloud) observeLB(ctx context.Context, o *Observed, rg, name string) err
 }
 
 func (c *Cloud) observePIP(ctx context.Context, o *Observed, rg, name string) error {
-	if o.take("pip:" + key(rg, name)) {
+	if _, ok := o.take("pip:" + key(rg, name)); ok {
 		return nil
 	}
 	if p, ok := o.listing.publicIP(rg, name); ok {

@@ -154,10 +154,11 @@ func (r *reconcile) guard(ctx context.Context, s Settings, wantKey string) (guar
 	}
 	for _, internal := range []bool{false, true} {
 		rg, name := s.LoadBalancerResourceGroup, loadBalancerName(s.LoadBalancerName, internal)
+		seq := r.c.writes.Begin()
 		if err := r.c.observeLB(ctx, r.o, rg, name); err != nil {
 			return guardDecision{}, err
 		}
-		r.o.prefetch("lb:" + key(rg, name))
+		r.o.prefetch("lb:"+key(rg, name), seq)
 	}
 	cur, ok := findCurrent(r.o, s, m.Prefix)
 	if !ok {
@@ -166,10 +167,11 @@ func (r *reconcile) guard(ctx context.Context, s Settings, wantKey string) (guar
 	var pip *armnetwork.PublicIPAddress
 	if fp := cur.frontend.Properties; !cur.internal && fp.PublicIPAddress != nil && managedPIPOf(lastSegment(sval(fp.PublicIPAddress.ID)), s.Cluster, m.Prefix) {
 		rg, name := resourceGroupAndName(sval(fp.PublicIPAddress.ID))
+		seq := r.c.writes.Begin()
 		if err := r.c.observePIP(ctx, r.o, rg, name); err != nil {
 			return guardDecision{}, err
 		}
-		r.o.prefetch("pip:" + key(rg, name))
+		r.o.prefetch("pip:"+key(rg, name), seq)
 		pip = r.o.PublicIPs[key(rg, name)]
 	}
 	return judge(m, r.az, s, wantKey, cur, pip), nil
