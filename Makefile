@@ -89,7 +89,7 @@ lint-examples:
 ## the real binary at 5,000 Services (integration/scale) and the six throttling runs
 ## (integration/throttling) take minutes each, so they run once with a long -timeout.
 bench: testbin build
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m $$($(GO) list ./... | grep -v -e '/integration/servicecontroller$$' -e '/integration/scale$$' -e '/integration/throttling$$')
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 90m $$($(GO) list ./... | grep -v -e '/integration/servicecontroller$$' -e '/integration/scale$$' -e '/integration/throttling$$')
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime=1x ./integration/servicecontroller/
 	$(GO) test -run '^$$' -bench . -benchtime=1x -timeout 60m ./integration/scale/ ./integration/throttling/
 	cd bench && $(GO) run ./cmd/sidebyside
