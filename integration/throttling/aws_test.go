@@ -21,25 +21,9 @@ import (
 func BenchmarkThrottlingAWS(b *testing.B) {
 	cloudaws.Register()
 	benchmarkThrottling(b, 200, func(b *testing.B) *env {
-		// Every Service adds rules to the nodes' security group: 1,000 is the most AWS grants
-		// (rules per group times groups per interface), 60 its default.
-		srv := fakeaws.New(fakeaws.Options{Seed: 16, RulesPerSecurityGroup: 1000})
-		hs := httptest.NewServer(srv)
-		b.Cleanup(hs.Close)
-		owned := map[string]string{"kubernetes.io/cluster/demo": "owned"}
 		const nodes = 3
-		built, err := srv.ApplyTopology(fakeaws.Topology{
-			VPC: fakeaws.TopologyVPC{CIDR: "10.0.0.0/16"},
-			Subnets: []fakeaws.TopologySubnet{
-				{Name: "public-a", CIDR: "10.0.1.0/24", Zone: "us-east-1a", Public: true, Tags: map[string]string{"kubernetes.io/role/elb": "1"}},
-			},
-			SecurityGroups: []fakeaws.TopologySecurityGroup{{Name: "nodes", Tags: owned}},
-			Instances:      []fakeaws.TopologyInstance{{Name: "node", Subnet: "public-a", Count: nodes, Tags: owned, SecurityGroups: []string{"nodes"}}},
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for k, v := range map[string]string{"AWS_ENDPOINT_URL": hs.URL, "AWS_REGION": "us-east-1",
+		srv, url, built := awsCluster(b, "demo", nodes)
+		for k, v := range map[string]string{"AWS_ENDPOINT_URL": url, "AWS_REGION": "us-east-1",
 			"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull} {
 			b.Setenv(k, v)
 		}
@@ -60,4 +44,28 @@ func BenchmarkThrottlingAWS(b *testing.B) {
 		}
 		return e
 	})
+}
+
+// awsCluster starts a fakeaws with one public subnet and nodes instances (node-1, ...) of
+// cluster in the nodes' group, its rules-per-group quota raised to 1,000 (every Service adds
+// rules to the nodes' group; 1,000 is the most AWS grants, rules per group times groups per
+// interface, 60 its default), and returns it, its URL and what it built.
+func awsCluster(b *testing.B, cluster string, nodes int) (*fakeaws.Server, string, *fakeaws.Built) {
+	b.Helper()
+	srv := fakeaws.New(fakeaws.Options{Seed: 16, RulesPerSecurityGroup: 1000})
+	hs := httptest.NewServer(srv)
+	b.Cleanup(hs.Close)
+	owned := map[string]string{"kubernetes.io/cluster/" + cluster: "owned"}
+	built, err := srv.ApplyTopology(fakeaws.Topology{
+		VPC: fakeaws.TopologyVPC{CIDR: "10.0.0.0/16"},
+		Subnets: []fakeaws.TopologySubnet{
+			{Name: "public-a", CIDR: "10.0.1.0/24", Zone: "us-east-1a", Public: true, Tags: map[string]string{"kubernetes.io/role/elb": "1"}},
+		},
+		SecurityGroups: []fakeaws.TopologySecurityGroup{{Name: "nodes", Tags: owned}},
+		Instances:      []fakeaws.TopologyInstance{{Name: "node", Subnet: "public-a", Count: nodes, Tags: owned, SecurityGroups: []string{"nodes"}}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return srv, hs.URL, built
 }

@@ -34,7 +34,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/cloudlb/cloudlb/fakecloud/fakeaws"
 	"github.com/cloudlb/cloudlb/fakecloud/fakeazure"
 	"github.com/cloudlb/cloudlb/fakecloud/fakecore"
 	"github.com/cloudlb/cloudlb/fakecloud/fakegce"
@@ -82,27 +81,13 @@ type rlCloud struct {
 // (ec2, elb, ...) in a bucket of its own, so the buckets fill in parallel.
 func BenchmarkRateLimitedConvergeAWS(b *testing.B) {
 	benchmarkRateLimited(b, 200, func(b *testing.B) rlCloud {
-		srv := fakeaws.New(fakeaws.Options{Seed: 16, RulesPerSecurityGroup: 1000})
-		hs := httptest.NewServer(srv)
-		b.Cleanup(hs.Close)
-		owned := map[string]string{"kubernetes.io/cluster/" + rlCluster: "owned"}
 		const nodes = 3
-		built, err := srv.ApplyTopology(fakeaws.Topology{
-			VPC: fakeaws.TopologyVPC{CIDR: "10.0.0.0/16"},
-			Subnets: []fakeaws.TopologySubnet{
-				{Name: "public-a", CIDR: "10.0.1.0/24", Zone: "us-east-1a", Public: true, Tags: map[string]string{"kubernetes.io/role/elb": "1"}},
-			},
-			SecurityGroups: []fakeaws.TopologySecurityGroup{{Name: "nodes", Tags: owned}},
-			Instances:      []fakeaws.TopologyInstance{{Name: "node", Subnet: "public-a", Count: nodes, Tags: owned, SecurityGroups: []string{"nodes"}}},
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
+		srv, url, built := awsCluster(b, rlCluster, nodes)
 		c := rlCloud{
 			fake:        srv,
 			provider:    "aws",
 			cloudConfig: fmt.Sprintf("[Global]\nZone = us-east-1a\nVPC = %s\nKubernetesClusterTag = %s\n", built.VPC, rlCluster),
-			env: []string{"AWS_ENDPOINT_URL=" + hs.URL, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+			env: []string{"AWS_ENDPOINT_URL=" + url, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 				"AWS_CONFIG_FILE=" + os.DevNull, "AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull, "AWS_EC2_METADATA_DISABLED=true"},
 		}
 		for i := 1; i <= nodes; i++ {
