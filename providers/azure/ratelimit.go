@@ -135,18 +135,7 @@ func (b *budgets) of(method string) *cloudapi.Limiter {
 }
 
 // stats returns the attempts of every kind together; Rate is the sum of the kinds' rates.
-func (b *budgets) stats() cloudapi.Stats {
-	var t cloudapi.Stats
-	for _, l := range []*cloudapi.Limiter{b.reads, b.writes, b.deletes} {
-		s := l.Stats()
-		t.Attempts += s.Attempts
-		t.Throttled += s.Throttled
-		t.Decreases += s.Decreases
-		t.Increases += s.Increases
-		t.Rate += s.Rate
-	}
-	return t
-}
+func (b *budgets) stats() cloudapi.Stats { return cloudapi.Sum(b.reads, b.writes, b.deletes) }
 
 // limitPolicy waits, before every attempt, for the bucket of the request's kind and counts
 // the attempt there, so throttling answers move that kind's rate only.

@@ -165,6 +165,21 @@ func (l *Limiter) Stats() Stats {
 	return s
 }
 
+// Sum returns the attempts of limiters together, for a provider whose kinds of request wait on
+// buckets of their own; Rate is the sum of their rates.
+func Sum(limiters ...*Limiter) Stats {
+	var t Stats
+	for _, l := range limiters {
+		s := l.Stats()
+		t.Attempts += s.Attempts
+		t.Throttled += s.Throttled
+		t.Decreases += s.Decreases
+		t.Increases += s.Increases
+		t.Rate += s.Rate
+	}
+	return t
+}
+
 // Stats are the attempts of one cloud API: every request sent, retries included, and those
 // the cloud answered with its throttling. Tests and benchmarks compare them with what a fake
 // cloud served.

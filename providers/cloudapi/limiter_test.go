@@ -173,3 +173,17 @@ func TestAIMDConcurrent(t *testing.T) {
 		t.Errorf("counted %d attempts, %d throttled; want %d, %d", s.Attempts, s.Throttled, goroutines*each, goroutines*each/2)
 	}
 }
+
+// Sum adds every count and the rates of the limiters it is given.
+func TestSum(t *testing.T) {
+	t.Parallel()
+	a, b := NewLimiter(5, 1), NewLimiter(7, 1)
+	a.Attempted(false)
+	a.Attempted(true)
+	b.Attempted(true)
+	got := Sum(a, b)
+	want := Stats{Attempts: 3, Throttled: 2, Rate: 12}
+	if got.Attempts != want.Attempts || got.Throttled != want.Throttled || got.Rate != want.Rate {
+		t.Errorf("Sum = %+v, want attempts, throttled and rate of %+v", got, want)
+	}
+}

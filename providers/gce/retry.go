@@ -116,14 +116,7 @@ type APIStats = cloudapi.Stats
 // APIStats returns the attempts and throttled attempts of every call of this Cloud, reads
 // and writes together; Rate is the sum of the two buckets' rates. ReadStats and WriteStats
 // are the two.
-func (c *Cloud) APIStats() APIStats {
-	r, w := c.ReadStats(), c.WriteStats()
-	return APIStats{
-		Attempts: r.Attempts + w.Attempts, Throttled: r.Throttled + w.Throttled,
-		Decreases: r.Decreases + w.Decreases, Increases: r.Increases + w.Increases,
-		Rate: r.Rate + w.Rate,
-	}
-}
+func (c *Cloud) APIStats() APIStats { return cloudapi.Sum(c.limits.reads, c.limits.writes) }
 
 // ReadStats returns the attempts of the reads (gets and lists) and the reads' bucket rate.
 func (c *Cloud) ReadStats() APIStats { return c.limits.reads.Stats() }
