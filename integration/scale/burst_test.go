@@ -2,8 +2,6 @@ package scale_test
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -90,24 +88,7 @@ func fakeCalls(base string) (map[string]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]float64{}
-	for line := range strings.Lines(string(body)) {
-		labels, ok := strings.CutPrefix(line, "cloudlb_cloud_api_calls_total{")
-		if !ok || !strings.Contains(labels, `cloud="fake"`) {
-			continue
-		}
-		labels, value, _ := strings.Cut(labels, "} ")
-		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-		if err != nil {
-			continue
-		}
-		for pair := range strings.SplitSeq(labels, ",") {
-			if k, op, ok := strings.Cut(pair, "="); ok && k == "operation" {
-				out[strings.Trim(op, `"`)] += v
-			}
-		}
-	}
-	return out, nil
+	return counterByLabel(string(body), "cloudlb_cloud_api_calls_total", "operation", `cloud="fake"`), nil
 }
 
 // delta is after minus before, by operation, leaving out the unchanged ones.

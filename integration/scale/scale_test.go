@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -435,24 +436,9 @@ func controllerRequests(b *testing.B, base string) (int, string) {
 		b.Logf("scrape /metrics: %v", err)
 		return 0, "unknown"
 	}
-	byMethod := map[string]float64{}
+	byMethod := counterByLabel(string(body), "rest_client_requests_total", "method")
 	total := 0.0
-	for line := range strings.Lines(string(body)) {
-		if !strings.HasPrefix(line, "rest_client_requests_total{") {
-			continue
-		}
-		labels, value, _ := strings.Cut(strings.TrimPrefix(line, "rest_client_requests_total{"), "} ")
-		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-		if err != nil {
-			continue
-		}
-		method := "?"
-		for pair := range strings.SplitSeq(labels, ",") {
-			if k, val, ok := strings.Cut(pair, "="); ok && k == "method" {
-				method = strings.Trim(val, `"`)
-			}
-		}
-		byMethod[method] += v
+	for _, v := range byMethod {
 		total += v
 	}
 	methods := make([]string, 0, len(byMethod))
@@ -465,6 +451,32 @@ func controllerRequests(b *testing.B, base string) (int, string) {
 		parts = append(parts, fmt.Sprintf("%s %.0f", m, byMethod[m]))
 	}
 	return int(total), strings.Join(parts, ", ")
+}
+
+// counterByLabel sums the samples of metric in a /metrics body by the value of their label
+// ("?" when a sample has none), over the samples whose labels contain every pair of match
+// (`cloud="fake"`).
+func counterByLabel(body, metric, label string, match ...string) map[string]float64 {
+	out := map[string]float64{}
+	for line := range strings.Lines(body) {
+		labels, ok := strings.CutPrefix(line, metric+"{")
+		if !ok {
+			continue
+		}
+		labels, value, _ := strings.Cut(labels, "} ")
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil || slices.ContainsFunc(match, func(m string) bool { return !strings.Contains(labels, m) }) {
+			continue
+		}
+		key := "?"
+		for pair := range strings.SplitSeq(labels, ",") {
+			if k, val, ok := strings.Cut(pair, "="); ok && k == label {
+				key = strings.Trim(val, `"`)
+			}
+		}
+		out[key] += v
+	}
+	return out
 }
 
 // saveHeapProfile saves the controller manager's heap profile (served with --profiling, the
