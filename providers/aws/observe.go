@@ -57,10 +57,11 @@ type Observed struct {
 	// keepNLB says the Service has no Classic Load Balancer but an NLB under its name that
 	// the guard keeps (loadbalancer_kind.go); nothing else is read.
 	keepNLB bool
-	// sameNLB is the NLB under the load balancer's name (nil: none) when sameNLBRead says
-	// the guard's look-up read it: observeRetiredNLB starts from it instead of reading again.
-	sameNLB     *nlbObserved
-	sameNLBRead bool
+	// sameNLB is the NLB under the load balancer's name (nil: none) when sameNLBKnown says
+	// the guard's look-up read it, or a first ensure knows there is none of ours:
+	// observeRetiredNLB starts from it instead of reading again.
+	sameNLB      *nlbObserved
+	sameNLBKnown bool
 }
 
 // ObservedGroup is a security group and its CIDR ingress rules.
@@ -89,7 +90,7 @@ func (c *Cloud) observeClassic(ctx context.Context, svc *v1.Service, m *Model, v
 				return o, err
 			}
 		}
-		o.sameNLBRead = true
+		o.sameNLBKnown = true
 		if o.others, err = c.othersOf(ctx, svc, m.Cluster); err != nil {
 			return nil, err
 		}

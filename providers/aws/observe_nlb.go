@@ -431,10 +431,10 @@ type retiredNLB struct {
 }
 
 // observeRetiredNLB reads the NLB called m.Name if it is the Service's; o.sameNLB stands for
-// that read when the guard's look-up made it.
+// that read when it is known (sameNLBKnown).
 func (c *Cloud) observeRetiredNLB(ctx context.Context, m *Model, vpc string, o *Observed) (*retiredNLB, error) {
 	lb, err := o.sameNLB, error(nil)
-	if !o.sameNLBRead {
+	if !o.sameNLBKnown {
 		lb, err = c.observeNLB(ctx, m.Name)
 	}
 	if err != nil || lb == nil || !owned(lb.tags, m.Cluster) || ownedBy(lb.tags, m.Service, m.Name) != nil {
