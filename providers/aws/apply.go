@@ -127,7 +127,7 @@ func (r *run) resolveRules(rules []Rule) ([]Rule, error) {
 		if err != nil {
 			return nil, err
 		}
-		rules = withBackendID(rules, id)
+		rules = withGroupID(rules, backendGroupRef, id)
 	}
 	if !slices.ContainsFunc(rules, func(x Rule) bool { return x.Group == managedGroupRef }) {
 		return rules, nil
@@ -136,7 +136,7 @@ func (r *run) resolveRules(rules []Rule) ([]Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	return withGroupID(rules, id), nil
+	return withGroupID(rules, managedGroupRef, id), nil
 }
 
 // The writes of a Classic plan, each one Elastic Load Balancing call.

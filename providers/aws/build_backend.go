@@ -124,17 +124,6 @@ func backendGroupName(cluster string) string {
 	return name
 }
 
-// withBackendID replaces backendGroupRef in rules by the backend group's ID.
-func withBackendID(rules []Rule, id string) []Rule {
-	out := slices.Clone(rules)
-	for i := range out {
-		if out[i].Group == backendGroupRef {
-			out[i].Group = id
-		}
-	}
-	return out
-}
-
 // foreignCluster reports whether tags mark the resource as another cluster's too.
 func foreignCluster(tags map[string]string, cluster string) bool {
 	for k := range tags {

@@ -32,7 +32,7 @@ func (d *nlbDiff) backendGroup() error {
 	}
 	rules := b.NodeRules
 	if g.id != "" {
-		rules = withBackendID(rules, g.id)
+		rules = withGroupID(rules, backendGroupRef, g.id)
 	}
 	d.authorizeMissing(whyBackend, n.want, rules)
 	d.groups = append(d.groups, g)
@@ -53,7 +53,7 @@ func (d *nlbDiff) leaveBackend() {
 	}
 	rules := d.m.NodeRules
 	if len(d.groups) > 0 && d.groups[0].id != "" && d.m.ManagedSecurityGroup != nil {
-		rules = withGroupID(rules, d.groups[0].id) // else Apply resolves managedGroupRef
+		rules = withGroupID(rules, managedGroupRef, d.groups[0].id) // else Apply resolves managedGroupRef
 	}
 	d.authorizeMissing(whyLeaveBackend, n.want, rules)
 }

@@ -212,7 +212,7 @@ func (d *nlbDiff) nodeRules() {
 	}
 	rules := d.m.NodeRules
 	if len(d.groups) > 0 && d.groups[0].id != "" && d.m.ManagedSecurityGroup != nil {
-		rules = withGroupID(rules, d.groups[0].id) // else Apply resolves managedGroupRef
+		rules = withGroupID(rules, managedGroupRef, d.groups[0].id) // else Apply resolves managedGroupRef
 	}
 	all := maps.Clone(n.want)
 	if d.o.lb != nil && !d.o.replace {

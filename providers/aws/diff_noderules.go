@@ -83,11 +83,12 @@ func nodeRulesHash(source string, groups []string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// withGroupID replaces managedGroupRef in rules by the managed group's ID.
-func withGroupID(rules []Rule, id string) []Rule {
+// withGroupID replaces the placeholder ref (managedGroupRef, backendGroupRef) as the source
+// group of rules by the group's ID.
+func withGroupID(rules []Rule, ref, id string) []Rule {
 	out := slices.Clone(rules)
 	for i := range out {
-		if out[i].Group == managedGroupRef {
+		if out[i].Group == ref {
 			out[i].Group = id
 		}
 	}
